@@ -1,0 +1,180 @@
+//! The Annex A control catalog: all 38 controls of ISO/IEC 42001 Annex A by ID, with short
+//! titles in our own words (the standard's text is not reproduced), how each can be checked
+//! in a cluster, and indicative links to the EU AI Act and the NIST AI RMF.
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::Serialize;
+
+/// How a control's implementation can be established.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum CheckKind {
+    /// Checked at admission: a failing control can refuse a deployment.
+    DeploymentGate,
+    /// Checked automatically in the cluster for presence or freshness.
+    Automated,
+    /// Organisational: carried by evidence documents with review dates.
+    Manual,
+}
+
+impl CheckKind {
+    /// Name as shown in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DeploymentGate => "DeploymentGate",
+            Self::Automated => "Automated",
+            Self::Manual => "Manual",
+        }
+    }
+}
+
+/// The NIST AI RMF core function a control mainly supports.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum NistFunction {
+    /// Culture, policies, accountability.
+    Govern,
+    /// Context and risk identification.
+    Map,
+    /// Analysis, assessment, tracking.
+    Measure,
+    /// Prioritising and acting on risks.
+    Manage,
+}
+
+/// Automated checks the engine knows how to run on an AISystem and its assessments.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub enum AutoCheck {
+    /// The system names an accountable owner.
+    OwnerAssigned,
+    /// Description, purpose and models are documented.
+    SystemDocumented,
+    /// Training data sources are declared.
+    TrainingDataDeclared,
+    /// Every training data source references its provenance.
+    DataProvenanceRecorded,
+    /// An approved, current assessment covers every declared model version.
+    AssessmentCurrent,
+    /// The covering assessment records risks and impacts.
+    AssessmentDocumented,
+    /// The covering assessment records impacts on individuals or groups.
+    IndividualImpactsAssessed,
+    /// The covering assessment records societal impacts.
+    SocietalImpactsAssessed,
+    /// Every declared model has a validation report reference.
+    ModelsValidated,
+    /// Every declared model image is pinned by digest (or stored at a fixed URI).
+    ModelsPinned,
+    /// Monitoring with an alert route is declared.
+    MonitoringDeclared,
+    /// An event or decision log location is declared.
+    EventLogDeclared,
+    /// Intended use is declared.
+    IntendedUseDeclared,
+    /// Human oversight (when and who) is declared.
+    HumanOversightDeclared,
+    /// Every third-party model names its supplier.
+    SuppliersIdentified,
+}
+
+/// One Annex A control.
+#[derive(Serialize, Clone, Copy, Debug, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Control {
+    /// Control ID, e.g. `A.6.2.6`.
+    pub id: &'static str,
+    /// Short title in our own words.
+    pub title: &'static str,
+    /// The objective group (A.2 … A.10) in our own words.
+    pub group: &'static str,
+    /// How it can be checked.
+    pub check: CheckKind,
+    /// The automated check the engine runs, when there is one.
+    pub auto_check: Option<AutoCheck>,
+    /// Indicative EU AI Act article(s).
+    pub eu_ai_act: Option<&'static str>,
+    /// Indicative NIST AI RMF function.
+    pub nist_ai_rmf: NistFunction,
+}
+
+const POLICY: &str = "A.2 AI policy";
+const ORGANISATION: &str = "A.3 Internal organisation";
+const RESOURCES: &str = "A.4 Resources";
+const IMPACT: &str = "A.5 Impact assessment";
+const LIFECYCLE: &str = "A.6 Life cycle";
+const DATA: &str = "A.7 Data";
+const INFORMATION: &str = "A.8 Information for interested parties";
+const USE: &str = "A.9 Use";
+const THIRD_PARTIES: &str = "A.10 Third parties and customers";
+
+const fn control(
+    id: &'static str,
+    title: &'static str,
+    group: &'static str,
+    check: CheckKind,
+    auto_check: Option<AutoCheck>,
+    eu_ai_act: Option<&'static str>,
+    nist_ai_rmf: NistFunction,
+) -> Control {
+    Control { id, title, group, check, auto_check, eu_ai_act, nist_ai_rmf }
+}
+
+use AutoCheck as A;
+use CheckKind::{Automated, DeploymentGate as Gate, Manual};
+use NistFunction::{Govern, Manage, Map, Measure};
+
+/// All 38 Annex A controls, in document order.
+pub static CONTROLS: [Control; 38] = [
+    control("A.2.2", "AI policy", POLICY, Manual, None, Some("Art. 17"), Govern),
+    control("A.2.3", "Alignment with other policies", POLICY, Manual, None, None, Govern),
+    control("A.2.4", "Review of the AI policy", POLICY, Manual, None, Some("Art. 17"), Govern),
+    control("A.3.2", "AI roles and responsibilities", ORGANISATION, Gate, Some(A::OwnerAssigned), Some("Art. 17"), Govern),
+    control("A.3.3", "Reporting of concerns", ORGANISATION, Manual, None, Some("Art. 87"), Govern),
+    control("A.4.2", "Resource documentation", RESOURCES, Automated, Some(A::SystemDocumented), Some("Art. 11"), Map),
+    control("A.4.3", "Data resources", RESOURCES, Automated, Some(A::TrainingDataDeclared), Some("Art. 10"), Map),
+    control("A.4.4", "Tooling resources", RESOURCES, Manual, None, Some("Art. 11"), Map),
+    control("A.4.5", "System and computing resources", RESOURCES, Gate, Some(A::ModelsPinned), Some("Art. 11"), Map),
+    control("A.4.6", "Human resources", RESOURCES, Manual, None, Some("Art. 4"), Govern),
+    control("A.5.2", "Impact assessment process", IMPACT, Gate, Some(A::AssessmentCurrent), Some("Art. 9, Art. 27"), Map),
+    control("A.5.3", "Documentation of impact assessments", IMPACT, Gate, Some(A::AssessmentDocumented), Some("Art. 27"), Map),
+    control("A.5.4", "Impact on individuals or groups", IMPACT, Automated, Some(A::IndividualImpactsAssessed), Some("Art. 27"), Map),
+    control("A.5.5", "Societal impacts", IMPACT, Automated, Some(A::SocietalImpactsAssessed), Some("Art. 27"), Map),
+    control("A.6.1.2", "Objectives for responsible development", LIFECYCLE, Manual, None, Some("Art. 17"), Govern),
+    control("A.6.1.3", "Processes for responsible design and development", LIFECYCLE, Manual, None, Some("Art. 17"), Govern),
+    control("A.6.2.2", "Requirements and specification", LIFECYCLE, Manual, None, Some("Art. 11"), Map),
+    control("A.6.2.3", "Design and development documentation", LIFECYCLE, Manual, None, Some("Art. 11"), Map),
+    control("A.6.2.4", "Verification and validation", LIFECYCLE, Gate, Some(A::ModelsValidated), Some("Art. 15"), Measure),
+    control("A.6.2.5", "Deployment", LIFECYCLE, Gate, Some(A::ModelsPinned), Some("Art. 16"), Manage),
+    control("A.6.2.6", "Operation and monitoring", LIFECYCLE, Gate, Some(A::MonitoringDeclared), Some("Art. 72"), Manage),
+    control("A.6.2.7", "Technical documentation", LIFECYCLE, Automated, Some(A::SystemDocumented), Some("Art. 11"), Govern),
+    control("A.6.2.8", "Recording of event logs", LIFECYCLE, Gate, Some(A::EventLogDeclared), Some("Art. 12"), Measure),
+    control("A.7.2", "Data for development and enhancement", DATA, Automated, Some(A::TrainingDataDeclared), Some("Art. 10"), Map),
+    control("A.7.3", "Acquisition of data", DATA, Manual, None, Some("Art. 10"), Map),
+    control("A.7.4", "Quality of data", DATA, Manual, None, Some("Art. 10"), Measure),
+    control("A.7.5", "Data provenance", DATA, Automated, Some(A::DataProvenanceRecorded), Some("Art. 10"), Map),
+    control("A.7.6", "Data preparation", DATA, Manual, None, Some("Art. 10"), Map),
+    control("A.8.2", "System documentation and information for users", INFORMATION, Manual, None, Some("Art. 13"), Govern),
+    control("A.8.3", "External reporting", INFORMATION, Manual, None, Some("Art. 73"), Manage),
+    control("A.8.4", "Communication of incidents", INFORMATION, Manual, None, Some("Art. 73"), Manage),
+    control("A.8.5", "Information for interested parties", INFORMATION, Manual, None, Some("Art. 50"), Govern),
+    control("A.9.2", "Processes for responsible use", USE, Automated, Some(A::HumanOversightDeclared), Some("Art. 14, Art. 26"), Govern),
+    control("A.9.3", "Objectives for responsible use", USE, Manual, None, Some("Art. 26"), Govern),
+    control("A.9.4", "Intended use", USE, Gate, Some(A::IntendedUseDeclared), Some("Art. 26"), Manage),
+    control("A.10.2", "Allocating responsibilities", THIRD_PARTIES, Manual, None, Some("Art. 25"), Govern),
+    control("A.10.3", "Suppliers", THIRD_PARTIES, Automated, Some(A::SuppliersIdentified), Some("Art. 25"), Govern),
+    control("A.10.4", "Customers", THIRD_PARTIES, Manual, None, Some("Art. 13"), Govern),
+];
+
+/// Looks a control up by ID (exact match, e.g. `A.6.2.6`).
+pub fn find(id: &str) -> Option<&'static Control> {
+    CONTROLS.iter().find(|c| c.id == id)
+}
+
+/// JSON schema for a control ID field: a string restricted to the 38 IDs, so the API server
+/// refuses a typo such as `A.6.2.9` at `kubectl apply`.
+pub fn control_id_schema(_: &mut SchemaGenerator) -> Schema {
+    let ids: Vec<&str> = CONTROLS.iter().map(|c| c.id).collect();
+    json_schema!({
+        "type": "string",
+        "description": "Annex A control ID, e.g. `A.6.2.6`.",
+        "enum": ids,
+    })
+}

@@ -1,0 +1,365 @@
+//! The admission decision for one workload: every failing rule at once, each with the exact
+//! fix. The webhook, the reconciler and the offline check all call [`evaluate_workload`].
+
+use jiff::Timestamp;
+use kube::ResourceExt;
+use serde_json::Value;
+
+use super::assessment::{assessment_state, coverage_phrase, covering_entry};
+use super::controls::{control_outcome, has_owner, monitoring_gaps};
+use super::rules::{Finding, Rule};
+use super::verdict::{ModelRef, Scope, Verdict};
+use super::workload::{Workload, WorkloadError, image_digest, image_repository};
+use super::Snapshot;
+use crate::policy::Policy;
+use crate::resources::{
+    AISystem, AssessmentPhase, ENFORCEMENT_LABEL, EnforcementMode, MODEL_NAME_LABEL, MODEL_VERSION_LABEL,
+    RiskTier, SYSTEM_LABEL,
+};
+
+/// Whether a namespace opted in to enforcement, and the mode its label chooses. A label value
+/// that is not a known mode counts as enforce: a typo must not switch enforcement off.
+pub fn namespace_mode(snapshot: &Snapshot, namespace: &str, policy: &Policy) -> (bool, EnforcementMode) {
+    match snapshot.namespace_labels(namespace).and_then(|l| l.get(ENFORCEMENT_LABEL)) {
+        Some(value) => (true, EnforcementMode::from_label(value).unwrap_or(EnforcementMode::Enforce)),
+        None => (false, policy.default_mode),
+    }
+}
+
+/// Evaluates a raw Kubernetes object. An object that cannot be read is refused (AIMS-009)
+/// in enforce mode rather than waved through.
+pub fn evaluate_object(
+    snapshot: &Snapshot,
+    object: &Value,
+    default_namespace: &str,
+    policy: &Policy,
+    now: Timestamp,
+) -> Result<Verdict, WorkloadError> {
+    match Workload::from_value(object, default_namespace) {
+        Ok(workload) => Ok(evaluate_workload(snapshot, &workload, policy, now)),
+        Err(WorkloadError::NotAWorkload(kind)) => Err(WorkloadError::NotAWorkload(kind)),
+        Err(WorkloadError::NoKind) => Err(WorkloadError::NoKind),
+        Err(error) => {
+            let metadata = object.get("metadata");
+            let text = |k: &str| metadata.and_then(|m| m.get(k)).and_then(Value::as_str).unwrap_or_default();
+            let namespace = Some(text("namespace")).filter(|s| !s.is_empty()).unwrap_or(default_namespace);
+            let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default();
+            let (_, mode) = namespace_mode(snapshot, namespace, policy);
+            let mut verdict = Verdict::new(kind, namespace, text("name"), mode);
+            verdict.findings.push(Finding::new(
+                Rule::UnreadableWorkload,
+                format!("the object cannot be read: {error}"),
+                "correct the field named above; the webhook refuses what it cannot check",
+            ));
+            Ok(verdict.settle())
+        }
+    }
+}
+
+/// Evaluates a workload against the snapshot at `now`.
+pub fn evaluate_workload(snapshot: &Snapshot, workload: &Workload, policy: &Policy, now: Timestamp) -> Verdict {
+    let ns = workload.namespace.as_str();
+    let (opted_in, ns_mode) = namespace_mode(snapshot, ns, policy);
+    let mut verdict = Verdict::new(&workload.kind, ns, &workload.name, ns_mode);
+
+    if policy.exempt_namespaces.iter().any(|n| n == ns) {
+        verdict.scope = Scope::NotJudged(format!("namespace {ns} is exempt"));
+        return verdict.settle();
+    }
+    let system_name = match workload.label(SYSTEM_LABEL) {
+        Err((on_object, on_template)) => {
+            verdict.findings.push(Finding::new(
+                Rule::SystemNotRegistered,
+                format!(
+                    "the label {SYSTEM_LABEL} says \"{on_object}\" on the object but \"{on_template}\" on the pod template"
+                ),
+                format!("make both labels {SYSTEM_LABEL} name the same AISystem"),
+            ));
+            return verdict.settle();
+        }
+        Ok(Some(name)) if !name.is_empty() => name,
+        Ok(_) => {
+            let hint = opted_in.then(|| workload.model_serving_hint()).flatten();
+            let Some(hint) = hint else {
+                verdict.scope = Scope::NotJudged(if opted_in {
+                    format!("no {SYSTEM_LABEL} label and nothing suggests model serving")
+                } else {
+                    format!("no {SYSTEM_LABEL} label and namespace {ns} has not opted in")
+                });
+                return verdict.settle();
+            };
+            verdict.findings.push(Finding::new(
+                Rule::SystemNotRegistered,
+                format!("this looks like model serving ({hint}) but carries no {SYSTEM_LABEL} label"),
+                format!(
+                    "register the AI system (kubectl apply -f aisystem.yaml) and set metadata.labels[\"{SYSTEM_LABEL}\"] \
+                     and the pod template's labels to its name"
+                ),
+            ));
+            return verdict.settle();
+        }
+    };
+    verdict.system = Some(system_name.to_string());
+    let Some(system) = snapshot.system(ns, system_name) else {
+        verdict.findings.push(Finding::new(
+            Rule::SystemNotRegistered,
+            format!("no AISystem \"{system_name}\" is registered in namespace {ns}"),
+            format!(
+                "register it (kubectl apply -n {ns} -f aisystem.yaml with metadata.name: {system_name}) \
+                 or correct the label {SYSTEM_LABEL}"
+            ),
+        ));
+        return verdict.settle();
+    };
+    verdict.mode = system.spec.enforcement.unwrap_or(ns_mode);
+    check_system(&mut verdict, system, policy);
+    check_model(&mut verdict, snapshot, system, workload, policy, now);
+    check_controls(&mut verdict, snapshot, system, policy, now);
+    verdict.settle()
+}
+
+fn patch_cmd(system: &AISystem, patch: &str) -> String {
+    format!(
+        "kubectl -n {} patch aisystem {} --type merge -p '{patch}'",
+        system.namespace().unwrap_or_default(),
+        system.name_any()
+    )
+}
+
+/// Rules about the system's register entry: owner, stage and tier, monitoring.
+fn check_system(verdict: &mut Verdict, system: &AISystem, policy: &Policy) {
+    let name = system.name_any();
+    if !has_owner(system) {
+        verdict.findings.push(Finding::new(
+            Rule::OwnerMissing,
+            format!("AISystem \"{name}\" has no accountable owner"),
+            patch_cmd(system, r#"{"spec":{"owner":{"name":"<person>","contact":"<e-mail>","team":"<team>"}}}"#),
+        ));
+    }
+    let stage = system.spec.lifecycle_stage;
+    if policy.forbidden_stages.contains(&stage) {
+        verdict.findings.push(Finding::new(
+            Rule::DeploymentForbidden,
+            format!("AISystem \"{name}\" is in life-cycle stage {}, which may not run workloads", stage.as_str()),
+            format!("remove the workload, or move the system back to an active stage: {}", patch_cmd(system, r#"{"spec":{"lifecycleStage":"Operation"}}"#)),
+        ));
+    }
+    if system.spec.risk_tier == RiskTier::Prohibited {
+        verdict.findings.push(Finding::new(
+            Rule::DeploymentForbidden,
+            format!("AISystem \"{name}\" is classified as a prohibited practice"),
+            "do not deploy it; if the classification is wrong, have the risk owner reclassify spec.riskTier",
+        ));
+    }
+    let gaps = monitoring_gaps(system);
+    if !gaps.is_empty() {
+        verdict.findings.push(Finding::new(
+            Rule::MonitoringMissing,
+            format!("monitoring is not declared for AISystem \"{name}\": {} missing", gaps.join(", ")),
+            patch_cmd(system, r#"{"spec":{"monitoring":{"metrics":["<metric>"],"driftSignals":["<signal>"],"alertRoute":"<receiver>"}}}"#),
+        ));
+    }
+}
+
+/// The model identity from labels, falling back to the system's declared models matched by
+/// image or storage URI.
+fn resolve_model(verdict: &mut Verdict, system: &AISystem, workload: &Workload) -> Option<ModelRef> {
+    let mut label = |key: &str| match workload.label(key) {
+        Ok(value) => value.filter(|v| !v.is_empty()).map(str::to_string),
+        Err((a, b)) => {
+            verdict.findings.push(Finding::new(
+                Rule::ModelVersionUnknown,
+                format!("the label {key} says \"{a}\" on the object but \"{b}\" on the pod template"),
+                format!("make both labels {key} agree"),
+            ));
+            None
+        }
+    };
+    let (name_label, version_label) = (label(MODEL_NAME_LABEL), label(MODEL_VERSION_LABEL));
+    let deployed = |m: &crate::resources::Model| {
+        let image_match = m.image.as_deref().is_some_and(|mi| {
+            workload.images.iter().any(|c| c.image == mi || image_repository(&c.image) == image_repository(mi))
+        });
+        let uri_match = m.storage_uri.as_deref().is_some_and(|u| workload.storage_uris.iter().any(|w| w == u));
+        image_match || uri_match
+    };
+    let models = &system.spec.models;
+    let name = name_label.or_else(|| {
+        let matched: Vec<&str> = models.iter().filter(|m| deployed(m)).map(|m| m.name.as_str()).collect();
+        match matched.as_slice() {
+            [one, rest @ ..] if rest.iter().all(|n| n == one) => Some(one.to_string()),
+            _ if models.len() == 1 => Some(models[0].name.clone()),
+            _ => None,
+        }
+    });
+    let version = version_label.or_else(|| {
+        // Only an exact image or storage URI identifies a version; a repository alone does not.
+        let exact = |m: &&crate::resources::Model| {
+            m.image.as_deref().is_some_and(|mi| workload.images.iter().any(|c| c.image == mi))
+                || m.storage_uri.as_deref().is_some_and(|u| workload.storage_uris.iter().any(|w| w == u))
+        };
+        let mut candidates = models.iter().filter(exact).filter(|m| name.as_deref().is_none_or(|n| n == m.name));
+        match (candidates.next(), candidates.next()) {
+            (Some(m), None) => Some(m.version.clone()),
+            _ => None,
+        }
+    });
+    match version {
+        Some(version) => Some(ModelRef { name, version }),
+        None => {
+            verdict.findings.push(Finding::new(
+                Rule::ModelVersionUnknown,
+                "cannot tell which model version this workload deploys, so no assessment can be matched to it",
+                format!(
+                    "set the label {MODEL_VERSION_LABEL} (and {MODEL_NAME_LABEL} when the system has several models) \
+                     on the pod template, or deploy exactly an image or storageUri listed in the AISystem's spec.models"
+                ),
+            ));
+            None
+        }
+    }
+}
+
+/// Assessment coverage and digest pinning for the deployed model.
+fn check_model(
+    verdict: &mut Verdict,
+    snapshot: &Snapshot,
+    system: &AISystem,
+    workload: &Workload,
+    policy: &Policy,
+    now: Timestamp,
+) {
+    let ns = workload.namespace.as_str();
+    let system_name = system.name_any();
+    let model = resolve_model(verdict, system, workload);
+    verdict.model = model.clone();
+
+    let require_digest = system
+        .spec
+        .require_image_digest
+        .unwrap_or_else(|| policy.digest_required_tiers.contains(&system.spec.risk_tier));
+    if require_digest {
+        let unpinned: Vec<String> = workload
+            .images
+            .iter()
+            .filter(|c| c.digest().is_none())
+            .map(|c| format!("{} ({})", c.image, c.container))
+            .collect();
+        if !unpinned.is_empty() {
+            verdict.findings.push(Finding::new(
+                Rule::ImageNotPinned,
+                format!("{} risk systems must run images pinned by digest; not pinned: {}", system.spec.risk_tier.as_str(), unpinned.join(", ")),
+                "reference each image as registry/repository@sha256:<digest> (e.g. from `crane digest` or your CI's build output)",
+            ));
+        }
+    }
+
+    let Some(model) = model else { return };
+    let assessments = snapshot.assessments_for(ns, &system_name);
+    let mut notes = Vec::new();
+    let mut covering = None;
+    for assessment in assessments {
+        let state = assessment_state(assessment, policy, now);
+        let entry = covering_entry(&assessment.spec, model.name.as_deref(), &model.version);
+        if state.phase == AssessmentPhase::Approved && let Some(entry) = entry {
+            covering = Some((assessment.name_any(), entry.clone()));
+            break;
+        }
+        notes.push(format!(
+            "\"{}\" is {} and covers {}{}",
+            assessment.name_any(),
+            state.phase.as_str(),
+            coverage_phrase(&assessment.spec),
+            if state.phase == AssessmentPhase::Approved { String::new() } else { format!(" ({})", state.message) }
+        ));
+    }
+    match covering {
+        Some((name, entry)) => {
+            verdict.assessment = Some(name.clone());
+            if let Some(assessed) = &entry.digest
+                && !workload.images.iter().any(|c| c.digest() == Some(assessed.as_str()))
+            {
+                let deployed: Vec<&str> = workload.images.iter().filter_map(|c| c.digest()).collect();
+                verdict.findings.push(Finding::new(
+                    Rule::ImageNotPinned,
+                    format!(
+                        "assessment \"{name}\" assessed digest {assessed} for {model}, but the workload runs {}",
+                        if deployed.is_empty() { "no pinned image".to_string() } else { deployed.join(", ") }
+                    ),
+                    format!("deploy the assessed image (…@{assessed}), or have the new digest assessed and approved"),
+                ));
+            }
+        }
+        None => {
+            let detail = if notes.is_empty() {
+                format!("No ImpactAssessment references AISystem \"{system_name}\".")
+            } else {
+                format!("{}.", notes.join("; "))
+            };
+            let example = assessments.first().map(|a| a.name_any()).unwrap_or_else(|| format!("{system_name}-assessment"));
+            verdict.findings.push(Finding::new(
+                Rule::AssessmentMissing,
+                format!("no approved, current impact assessment covers {model}. {detail}"),
+                format!(
+                    "extend spec.models of an assessment (or add one) to cover {}, then have {} approve it: \
+                     kubectl -n {ns} patch impactassessment {example} --type merge -p '{{\"spec\":{{\"approval\":{{\"decision\":\"Approved\"}}}}}}'",
+                    model.version,
+                    policy.approvers_phrase()
+                ),
+            ));
+        }
+    }
+    // The image declared for this exact model version is the one that was released.
+    if let Some(declared) = system
+        .spec
+        .models
+        .iter()
+        .find(|m| m.version == model.version && model.name.as_deref().is_none_or(|n| n == m.name))
+        .and_then(|m| m.image.as_deref())
+        && let Some(declared_digest) = image_digest(declared)
+    {
+        let repo = image_repository(declared);
+        let wrong: Vec<&str> = workload
+            .images
+            .iter()
+            .filter(|c| c.repository() == repo && c.digest() != Some(declared_digest))
+            .map(|c| c.image.as_str())
+            .collect();
+        if !wrong.is_empty() {
+            verdict.findings.push(Finding::new(
+                Rule::ImageNotPinned,
+                format!("{model} is declared as {declared}, but the workload runs {}", wrong.join(", ")),
+                format!("deploy {declared}, or declare the new build in the AISystem's spec.models and have it assessed"),
+            ));
+        }
+    }
+}
+
+/// Controls the risk tier requires.
+fn check_controls(verdict: &mut Verdict, snapshot: &Snapshot, system: &AISystem, policy: &Policy, now: Timestamp) {
+    let tier = system.spec.risk_tier;
+    for id in policy.required_for(tier) {
+        let outcome = control_outcome(snapshot, system, id, policy, now);
+        if matches!(outcome.state, crate::resources::ControlState::Verified | crate::resources::ControlState::Implemented) {
+            continue;
+        }
+        let title = crate::catalog::find(id).map(|c| c.title).unwrap_or("unknown control");
+        let mut finding = Finding::new(
+            Rule::RequiredControlMissing,
+            format!("{} risk systems need {id} ({title}) implemented: {}", tier.as_str(), outcome.message),
+            match &outcome.binding {
+                Some(b) => format!(
+                    "in ControlBinding \"{b}\", set {id} to applicability: Applicable with implementation.status: Implemented and current evidence{}",
+                    if outcome.state == crate::resources::ControlState::Failed { ", and fix what the check found" } else { "" }
+                ),
+                None => format!(
+                    "add {id} to a ControlBinding that lists \"{}\" in spec.systems, with applicability: Applicable, \
+                     implementation.status: Implemented and evidence",
+                    system.name_any()
+                ),
+            },
+        );
+        finding.control = Some(crate::catalog::find(id).map(|c| c.id).unwrap_or("unknown"));
+        verdict.findings.push(finding);
+    }
+}

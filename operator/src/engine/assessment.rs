@@ -1,0 +1,173 @@
+//! Impact assessment logic: the content hash an approval is bound to, the phase, expiry and
+//! which model versions an assessment covers.
+
+use jiff::{SignedDuration, Timestamp};
+use kube::ResourceExt;
+use sha2::{Digest, Sha256};
+
+use crate::policy::Policy;
+use crate::resources::{AUTHOR_ANNOTATION, AssessmentPhase, CoveredModel, Decision, ImpactAssessment, ImpactAssessmentSpec};
+
+/// SHA-256 of the assessed content: the whole spec except the approval block, serialised
+/// canonically. Any edit to what was assessed changes it and voids the approval.
+pub fn content_hash(spec: &ImpactAssessmentSpec) -> String {
+    let assessed = ImpactAssessmentSpec { approval: None, ..spec.clone() };
+    // Serialising a plain struct cannot fail; an empty byte string would still hash to a value
+    // no approval carries, so a failure can only void, never approve.
+    let bytes = serde_json::to_vec(&assessed).unwrap_or_default();
+    format!("sha256:{:x}", Sha256::digest(&bytes))
+}
+
+/// Phase of an assessment at `now`, with a message saying why and what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssessmentState {
+    /// The phase.
+    pub phase: AssessmentPhase,
+    /// Why it is in this phase.
+    pub message: String,
+    /// When the approval ends (approved or expired assessments).
+    pub expires_at: Option<Timestamp>,
+    /// Hash of the content as it is now.
+    pub content_hash: String,
+}
+
+/// Fields an assessment must fill before it can be decided on.
+fn missing_content(spec: &ImpactAssessmentSpec) -> Vec<&'static str> {
+    let mut missing = Vec::new();
+    if spec.models.is_empty() {
+        missing.push("spec.models (the model versions assessed)");
+    }
+    if spec.risks.is_empty() {
+        missing.push("spec.risks");
+    }
+    if spec.impacts.is_empty() {
+        missing.push("spec.impacts");
+    }
+    missing
+}
+
+/// Works out the phase of an assessment at `now`.
+pub fn assessment_state(assessment: &ImpactAssessment, policy: &Policy, now: Timestamp) -> AssessmentState {
+    let spec = &assessment.spec;
+    let hash = content_hash(spec);
+    let state = |phase, message: String, expires_at| AssessmentState {
+        phase,
+        message,
+        expires_at,
+        content_hash: hash.clone(),
+    };
+    let Some(approval) = &spec.approval else {
+        let missing = missing_content(spec);
+        return if missing.is_empty() {
+            state(
+                AssessmentPhase::PendingApproval,
+                format!("complete and waiting for {} to approve it", policy.approvers_phrase()),
+                None,
+            )
+        } else {
+            state(AssessmentPhase::Draft, format!("incomplete: fill in {}", missing.join(", ")), None)
+        };
+    };
+    if approval.decision == Decision::Rejected {
+        let comment = approval.comment.as_deref().map(|c| format!(": {c}")).unwrap_or_default();
+        let by = approval.decided_by.as_deref().unwrap_or("an approver");
+        return state(AssessmentPhase::Rejected, format!("rejected by {by}{comment}"), None);
+    }
+    let (Some(decided_by), Some(decided_at), Some(approved_hash)) =
+        (&approval.decided_by, approval.decided_at, &approval.content_hash)
+    else {
+        return state(
+            AssessmentPhase::Voided,
+            "the approval carries no verified stamp (decidedBy, decidedAt, contentHash); approve it through \
+             the API so the webhook records the approver"
+                .to_string(),
+            None,
+        );
+    };
+    if assessment.annotations().get(AUTHOR_ANNOTATION) == Some(decided_by) {
+        return state(
+            AssessmentPhase::Voided,
+            format!("self-approval: {decided_by} wrote the assessment and cannot approve it"),
+            None,
+        );
+    }
+    if *approved_hash != hash {
+        return state(
+            AssessmentPhase::Voided,
+            format!(
+                "the assessed content changed after {decided_by} approved it ({approved_hash} approved, \
+                 {hash} now); it needs a new approval"
+            ),
+            None,
+        );
+    }
+    let days = spec.validity_days.unwrap_or(policy.default_validity_days);
+    let by_days = decided_at.checked_add(SignedDuration::from_hours(24 * i64::from(days))).ok();
+    let expires_at = match (spec.valid_until, by_days) {
+        (Some(until), Some(by_days)) => Some(until.min(by_days)),
+        (until, by_days) => until.or(by_days),
+    };
+    match expires_at {
+        Some(expiry) if now >= expiry => state(
+            AssessmentPhase::Expired,
+            format!("approved by {decided_by} but expired at {expiry}; review it and have it approved again"),
+            Some(expiry),
+        ),
+        _ => state(
+            AssessmentPhase::Approved,
+            format!(
+                "approved by {decided_by} at {decided_at}{}",
+                expires_at.map(|e| format!(", valid until {e}")).unwrap_or_default()
+            ),
+            expires_at,
+        ),
+    }
+}
+
+/// Whether a version pattern covers a version. Patterns are exact (`2.3.1`) or end in a
+/// wildcard segment (`2.3.x`, `2.3.*`, `*`) that matches one or more remaining segments.
+pub fn version_matches(pattern: &str, version: &str) -> bool {
+    let pattern: Vec<&str> = pattern.split('.').collect();
+    let version: Vec<&str> = version.split('.').collect();
+    let is_wild = |s: &str| s == "x" || s == "X" || s == "*";
+    for (i, p) in pattern.iter().enumerate() {
+        if is_wild(p) && i == pattern.len() - 1 {
+            return version.len() > i;
+        }
+        match version.get(i) {
+            Some(v) if is_wild(p) || p == v => {}
+            _ => return false,
+        }
+    }
+    pattern.len() == version.len()
+}
+
+/// The entry of an assessment that covers a model (by name, when both name it) and version.
+pub fn covering_entry<'a>(
+    spec: &'a ImpactAssessmentSpec,
+    model_name: Option<&str>,
+    version: &str,
+) -> Option<&'a CoveredModel> {
+    spec.models.iter().find(|entry| {
+        let name_ok = match (entry.name.as_deref(), model_name) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        };
+        name_ok && version_matches(&entry.version, version)
+    })
+}
+
+/// Short description of what an assessment covers, e.g. `scorer 2.3.x, 2.4.0`.
+pub fn coverage_phrase(spec: &ImpactAssessmentSpec) -> String {
+    if spec.models.is_empty() {
+        return "no model versions".to_string();
+    }
+    spec.models
+        .iter()
+        .map(|m| match &m.name {
+            Some(name) => format!("{name} {}", m.version),
+            None => m.version.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,272 @@
+//! Control state for one AI system: what the ControlBindings say, confirmed by the automated
+//! checks the catalog names. The gate, the binding status and the SoA all call this.
+
+use jiff::Timestamp;
+use kube::ResourceExt;
+
+use super::Snapshot;
+use super::assessment::{AssessmentState, assessment_state, covering_entry};
+use crate::catalog::{self, AutoCheck};
+use crate::policy::Policy;
+use crate::resources::{
+    AISystem, Applicability, AssessmentPhase, ControlEntry, ControlState, ImpactArea, ImpactAssessment,
+    ImplementationStatus, ModelOrigin,
+};
+
+/// State of one control for one system, with the binding that addressed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControlOutcome {
+    /// The state.
+    pub state: ControlState,
+    /// What was found and what to do.
+    pub message: String,
+    /// The ControlBinding the state comes from.
+    pub binding: Option<String>,
+}
+
+/// Approved, current assessments of a system with their states.
+pub fn approved_assessments<'a>(
+    snapshot: &'a Snapshot,
+    system: &AISystem,
+    policy: &Policy,
+    now: Timestamp,
+) -> Vec<(&'a ImpactAssessment, AssessmentState)> {
+    let ns = system.namespace().unwrap_or_default();
+    snapshot
+        .assessments_for(&ns, &system.name_any())
+        .iter()
+        .map(|a| (a.as_ref(), assessment_state(a, policy, now)))
+        .filter(|(_, s)| s.phase == AssessmentPhase::Approved)
+        .collect()
+}
+
+/// What is missing from the system's monitoring declaration, if anything.
+pub fn monitoring_gaps(system: &AISystem) -> Vec<&'static str> {
+    let Some(m) = &system.spec.monitoring else {
+        return vec!["spec.monitoring"];
+    };
+    let mut gaps = Vec::new();
+    if m.metrics.is_empty() && m.drift_signals.is_empty() && m.performance_signals.is_empty() {
+        gaps.push("spec.monitoring.metrics (or driftSignals / performanceSignals)");
+    }
+    if m.alert_route.as_deref().is_none_or(str::is_empty) {
+        gaps.push("spec.monitoring.alertRoute");
+    }
+    gaps
+}
+
+/// Whether the system names an accountable owner.
+pub fn has_owner(system: &AISystem) -> bool {
+    system.spec.owner.as_ref().is_some_and(|o| !o.name.trim().is_empty())
+}
+
+fn require(ok: bool, failure: impl FnOnce() -> String) -> Result<(), String> {
+    if ok { Ok(()) } else { Err(failure()) }
+}
+
+fn blank(value: &Option<String>) -> bool {
+    value.as_deref().is_none_or(|s| s.trim().is_empty())
+}
+
+/// Runs an automated check. `Ok` carries nothing; `Err` says what is missing.
+pub fn run_auto_check(
+    check: AutoCheck,
+    snapshot: &Snapshot,
+    system: &AISystem,
+    policy: &Policy,
+    now: Timestamp,
+) -> Result<(), String> {
+    let spec = &system.spec;
+    let with_covering = |pred: &dyn Fn(&ImpactAssessment) -> bool, what: &str| {
+        let approved = approved_assessments(snapshot, system, policy, now);
+        require(approved.iter().any(|(a, _)| pred(a)), || {
+            format!("no approved, current impact assessment of this system records {what}")
+        })
+    };
+    match check {
+        AutoCheck::OwnerAssigned => require(has_owner(system), || "spec.owner.name is not set".into()),
+        AutoCheck::SystemDocumented => {
+            let mut missing = Vec::new();
+            if blank(&spec.description) {
+                missing.push("spec.description");
+            }
+            if blank(&spec.purpose) {
+                missing.push("spec.purpose");
+            }
+            if spec.models.is_empty() {
+                missing.push("spec.models");
+            }
+            require(missing.is_empty(), || format!("not documented: {}", missing.join(", ")))
+        }
+        AutoCheck::TrainingDataDeclared => {
+            require(!spec.training_data.is_empty(), || "spec.trainingData lists no data source".into())
+        }
+        AutoCheck::DataProvenanceRecorded => {
+            let without: Vec<&str> =
+                spec.training_data.iter().filter(|d| blank(&d.provenance)).map(|d| d.name.as_str()).collect();
+            require(!spec.training_data.is_empty() && without.is_empty(), || {
+                if spec.training_data.is_empty() {
+                    "spec.trainingData lists no data source".into()
+                } else {
+                    format!("no provenance reference for training data: {}", without.join(", "))
+                }
+            })
+        }
+        AutoCheck::AssessmentCurrent => {
+            let approved = approved_assessments(snapshot, system, policy, now);
+            let uncovered: Vec<String> = spec
+                .models
+                .iter()
+                .filter(|m| !approved.iter().any(|(a, _)| covering_entry(&a.spec, Some(&m.name), &m.version).is_some()))
+                .map(|m| format!("{} {}", m.name, m.version))
+                .collect();
+            require(!approved.is_empty() && uncovered.is_empty(), || {
+                if approved.is_empty() {
+                    "no approved, current impact assessment".into()
+                } else {
+                    format!("no approved, current assessment covers {}", uncovered.join(", "))
+                }
+            })
+        }
+        AutoCheck::AssessmentDocumented => {
+            with_covering(&|a| !a.spec.risks.is_empty() && !a.spec.impacts.is_empty(), "risks and impacts")
+        }
+        AutoCheck::IndividualImpactsAssessed => with_covering(
+            &|a| a.spec.impacts.iter().any(|i| matches!(i.area, ImpactArea::Individuals | ImpactArea::Groups)),
+            "impacts on individuals or groups",
+        ),
+        AutoCheck::SocietalImpactsAssessed => {
+            with_covering(&|a| a.spec.impacts.iter().any(|i| i.area == ImpactArea::Society), "societal impacts")
+        }
+        AutoCheck::ModelsValidated => {
+            let without: Vec<String> = spec
+                .models
+                .iter()
+                .filter(|m| blank(&m.validation_report))
+                .map(|m| format!("{} {}", m.name, m.version))
+                .collect();
+            require(!spec.models.is_empty() && without.is_empty(), || {
+                if spec.models.is_empty() {
+                    "spec.models is empty".into()
+                } else {
+                    format!("no validationReport for {}", without.join(", "))
+                }
+            })
+        }
+        AutoCheck::ModelsPinned => {
+            let unpinned: Vec<String> = spec
+                .models
+                .iter()
+                .filter(|m| {
+                    let image_pinned = m.image.as_deref().is_some_and(|i| super::workload::image_digest(i).is_some());
+                    !image_pinned && blank(&m.storage_uri)
+                })
+                .map(|m| format!("{} {}", m.name, m.version))
+                .collect();
+            require(!spec.models.is_empty() && unpinned.is_empty(), || {
+                if spec.models.is_empty() {
+                    "spec.models is empty".into()
+                } else {
+                    format!("neither an image pinned by digest nor a storageUri for {}", unpinned.join(", "))
+                }
+            })
+        }
+        AutoCheck::MonitoringDeclared => {
+            let gaps = monitoring_gaps(system);
+            require(gaps.is_empty(), || format!("not declared: {}", gaps.join(", ")))
+        }
+        AutoCheck::EventLogDeclared => require(
+            spec.monitoring.as_ref().is_some_and(|m| !blank(&m.event_log)),
+            || "spec.monitoring.eventLog is not set".into(),
+        ),
+        AutoCheck::IntendedUseDeclared => {
+            require(!blank(&spec.intended_use), || "spec.intendedUse is not set".into())
+        }
+        AutoCheck::HumanOversightDeclared => {
+            require(spec.human_oversight.is_some(), || "spec.humanOversight is not set".into())
+        }
+        AutoCheck::SuppliersIdentified => {
+            let unnamed: Vec<String> = spec
+                .models
+                .iter()
+                .filter(|m| m.origin == Some(ModelOrigin::ThirdParty) && blank(&m.supplier))
+                .map(|m| format!("{} {}", m.name, m.version))
+                .collect();
+            require(unnamed.is_empty(), || format!("third-party models without a supplier: {}", unnamed.join(", ")))
+        }
+    }
+}
+
+/// State of one binding entry for one system.
+pub fn entry_outcome(
+    entry: &ControlEntry,
+    snapshot: &Snapshot,
+    system: &AISystem,
+    policy: &Policy,
+    now: Timestamp,
+) -> (ControlState, String) {
+    match entry.applicability {
+        Applicability::Excluded => match entry.exclusion.as_ref().and_then(|e| e.until) {
+            Some(until) if now >= until => (
+                ControlState::Stale,
+                format!("exclusion expired at {until}; review the justification and renew or implement the control"),
+            ),
+            _ => (
+                ControlState::Excluded,
+                format!("excluded: {}", entry.justification.as_deref().unwrap_or("(no justification)")),
+            ),
+        },
+        Applicability::Applicable => {
+            let Some(implementation) = &entry.implementation else {
+                return (ControlState::Planned, "applicable, but spec.controls[].implementation is not described".into());
+            };
+            if implementation.status != ImplementationStatus::Implemented {
+                return (
+                    ControlState::Planned,
+                    format!("implementation is {:?}: {}", implementation.status, implementation.description),
+                );
+            }
+            if let Some(stale) = entry.evidence.iter().find(|e| e.next_review.is_some_and(|r| now >= r)) {
+                return (
+                    ControlState::Stale,
+                    format!("evidence \"{}\" was due for review; review it and set a new nextReview", stale.description),
+                );
+            }
+            let auto = catalog::find(&entry.id).and_then(|c| c.auto_check);
+            match auto.map(|check| run_auto_check(check, snapshot, system, policy, now)) {
+                Some(Ok(())) => (ControlState::Verified, format!("implemented and verified: {}", implementation.description)),
+                Some(Err(why)) => (ControlState::Failed, format!("declared implemented, but the automated check failed: {why}")),
+                None if entry.evidence.is_empty() => (
+                    ControlState::Implemented,
+                    format!("implemented: {} (no evidence referenced yet)", implementation.description),
+                ),
+                None => (ControlState::Implemented, format!("implemented: {}", implementation.description)),
+            }
+        }
+    }
+}
+
+/// State of control `id` for a system across every binding that binds it; the best state
+/// wins (one binding that implements the control is enough).
+pub fn control_outcome(
+    snapshot: &Snapshot,
+    system: &AISystem,
+    id: &str,
+    policy: &Policy,
+    now: Timestamp,
+) -> ControlOutcome {
+    let ns = system.namespace().unwrap_or_default();
+    snapshot
+        .bindings_for(&ns, &system.name_any())
+        .filter_map(|b| b.spec.controls.iter().find(|e| e.id == id).map(|e| (b, e)))
+        .map(|(binding, entry)| {
+            let (state, message) = entry_outcome(entry, snapshot, system, policy, now);
+            ControlOutcome { state, message, binding: Some(binding.name_any()) }
+        })
+        .min_by_key(|o| o.state)
+        .unwrap_or_else(|| ControlOutcome {
+            state: ControlState::Gap,
+            message: format!("no ControlBinding addresses {id} for this system"),
+            binding: None,
+        })
+}

@@ -1,0 +1,17 @@
+//! The pure decision engine: a [`Snapshot`] of AIMS objects, an object and `now` in; a
+//! verdict, conditions or the Statement of Applicability out. No network, no clock.
+
+pub mod admission;
+pub mod assessment;
+pub mod controls;
+pub mod rules;
+pub mod snapshot;
+pub mod status;
+pub mod verdict;
+pub mod workload;
+
+pub use admission::{evaluate_object, evaluate_workload, namespace_mode};
+pub use rules::{Finding, Rule};
+pub use snapshot::Snapshot;
+pub use verdict::{ModelRef, Scope, Verdict};
+pub use workload::Workload;

@@ -1,0 +1,128 @@
+//! An immutable, indexed view of the AIMS objects the engine decides against. In the cluster
+//! it is fed from watch caches, offline from parsed files; the engine cannot tell which.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use kube::ResourceExt;
+
+use crate::resources::{AISystem, ControlBinding, ImpactAssessment};
+
+type ByName<T> = HashMap<String, T>;
+
+/// Everything the engine knows about the cluster (or the files) at one moment.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    systems: HashMap<String, ByName<Arc<AISystem>>>,
+    assessments: HashMap<String, ByName<Vec<Arc<ImpactAssessment>>>>,
+    bindings_by_system: HashMap<String, ByName<Vec<Arc<ControlBinding>>>>,
+    bindings_for_all: HashMap<String, Vec<Arc<ControlBinding>>>,
+    bindings: Vec<Arc<ControlBinding>>,
+    namespace_labels: HashMap<String, BTreeMap<String, String>>,
+}
+
+fn namespace_of<K: ResourceExt>(object: &K) -> String {
+    object.namespace().unwrap_or_else(|| "default".to_string())
+}
+
+impl Snapshot {
+    /// An empty snapshot.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) an AI system.
+    pub fn add_system(&mut self, system: AISystem) {
+        let system = Arc::new(system);
+        self.systems.entry(namespace_of(system.as_ref())).or_default().insert(system.name_any(), system);
+    }
+
+    /// Adds an impact assessment, indexed by the system it references.
+    pub fn add_assessment(&mut self, assessment: ImpactAssessment) {
+        let ns = namespace_of(&assessment);
+        let list = self.assessments.entry(ns).or_default().entry(assessment.spec.system_ref.clone()).or_default();
+        list.push(Arc::new(assessment));
+        list.sort_by_key(|a| a.name_any());
+    }
+
+    /// Adds a control binding, indexed by each system it binds.
+    pub fn add_binding(&mut self, binding: ControlBinding) {
+        let ns = namespace_of(&binding);
+        let binding = Arc::new(binding);
+        if binding.spec.all_systems == Some(true) {
+            self.bindings_for_all.entry(ns.clone()).or_default().push(binding.clone());
+        }
+        for system in &binding.spec.systems {
+            self.bindings_by_system
+                .entry(ns.clone())
+                .or_default()
+                .entry(system.clone())
+                .or_default()
+                .push(binding.clone());
+        }
+        self.bindings.push(binding);
+    }
+
+    /// Records a namespace's labels (enforcement opt-in and mode).
+    pub fn add_namespace(&mut self, name: &str, labels: BTreeMap<String, String>) {
+        self.namespace_labels.insert(name.to_string(), labels);
+    }
+
+    /// The AI system `name` in `namespace`.
+    pub fn system(&self, namespace: &str, name: &str) -> Option<&AISystem> {
+        self.systems.get(namespace)?.get(name).map(Arc::as_ref)
+    }
+
+    /// Every AI system, sorted by namespace and name.
+    pub fn systems(&self) -> Vec<&AISystem> {
+        let mut all: Vec<&AISystem> =
+            self.systems.values().flat_map(|m| m.values().map(Arc::as_ref)).collect();
+        all.sort_by_key(|s| (s.namespace(), s.name_any()));
+        all
+    }
+
+    /// Assessments that reference system `name` in `namespace`, sorted by name.
+    pub fn assessments_for(&self, namespace: &str, system: &str) -> &[Arc<ImpactAssessment>] {
+        self.assessments.get(namespace).and_then(|m| m.get(system)).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Every assessment, sorted by namespace and name.
+    pub fn assessments(&self) -> Vec<&ImpactAssessment> {
+        let mut all: Vec<&ImpactAssessment> = self
+            .assessments
+            .values()
+            .flat_map(|m| m.values().flat_map(|v| v.iter().map(Arc::as_ref)))
+            .collect();
+        all.sort_by_key(|a| (a.namespace(), a.name_any()));
+        all
+    }
+
+    /// Control bindings that bind system `name` in `namespace` (by name or to all systems).
+    pub fn bindings_for(&self, namespace: &str, system: &str) -> impl Iterator<Item = &ControlBinding> {
+        let named = self.bindings_by_system.get(namespace).and_then(|m| m.get(system)).into_iter().flatten();
+        let all = self.bindings_for_all.get(namespace).into_iter().flatten();
+        named.chain(all).map(Arc::as_ref)
+    }
+
+    /// Every control binding, in the order added.
+    pub fn bindings(&self) -> impl Iterator<Item = &ControlBinding> {
+        self.bindings.iter().map(Arc::as_ref)
+    }
+
+    /// Labels of a namespace, when the snapshot knows the namespace.
+    pub fn namespace_labels(&self, namespace: &str) -> Option<&BTreeMap<String, String>> {
+        self.namespace_labels.get(namespace)
+    }
+
+    /// Number of AIMS objects held (systems, assessments, bindings).
+    pub fn len(&self) -> usize {
+        let systems: usize = self.systems.values().map(HashMap::len).sum();
+        let assessments: usize = self.assessments.values().flat_map(|m| m.values().map(Vec::len)).sum();
+        systems + assessments + self.bindings.len()
+    }
+
+    /// Whether the snapshot holds no AIMS object.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

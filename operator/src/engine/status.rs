@@ -1,0 +1,298 @@
+//! Status the operator writes, computed purely: AISystem conditions, ImpactAssessment phase
+//! and ControlBinding per-control results, plus the time the answer next changes.
+
+use jiff::Timestamp;
+use kube::ResourceExt;
+
+use super::Snapshot;
+use super::assessment::{AssessmentState, assessment_state, covering_entry};
+use super::controls::{approved_assessments, control_outcome, has_owner, monitoring_gaps};
+use crate::policy::Policy;
+use crate::resources::{
+    AISystem, AISystemSummary, AssessmentPhase, Condition, ControlBinding, ControlBindingSummary,
+    ControlResult, ControlState, ImpactAssessment, condition_status,
+};
+
+/// Condition types, as constants so that shells and tests cannot misspell them.
+pub mod types {
+    /// The system names an accountable owner.
+    pub const OWNER_ASSIGNED: &str = "OwnerAssigned";
+    /// Approved, current assessments cover every declared model version.
+    pub const ASSESSMENT_APPROVED: &str = "AssessmentApproved";
+    /// Monitoring is declared.
+    pub const MONITORING_CONFIGURED: &str = "MonitoringConfigured";
+    /// Controls the tier requires are implemented.
+    pub const CONTROLS_IMPLEMENTED: &str = "ControlsImplemented";
+    /// Everything above holds and the stage allows running.
+    pub const COMPLIANT: &str = "Compliant";
+    /// An assessment is approved and unchanged since.
+    pub const APPROVED: &str = "Approved";
+    /// An assessment is within its validity.
+    pub const CURRENT: &str = "Current";
+    /// Every control of a binding is met.
+    pub const VERIFIED: &str = "Verified";
+}
+
+/// A condition before it is timestamped: type, whether it holds, reason and message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConditionOutcome {
+    /// Condition type.
+    pub type_: &'static str,
+    /// Whether it holds.
+    pub met: bool,
+    /// CamelCase reason.
+    pub reason: String,
+    /// What it means and what to do.
+    pub message: String,
+}
+
+impl ConditionOutcome {
+    fn new(type_: &'static str, met: bool, reason: &str, message: impl Into<String>) -> Self {
+        Self { type_, met, reason: reason.to_string(), message: message.into() }
+    }
+}
+
+/// Turns outcomes into conditions, keeping `lastTransitionTime` from `previous` unless the
+/// status flipped, and stamping `observedGeneration`.
+pub fn to_conditions(
+    outcomes: &[ConditionOutcome],
+    previous: &[Condition],
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Vec<Condition> {
+    outcomes
+        .iter()
+        .map(|o| {
+            let status = condition_status(o.met).to_string();
+            let last_transition_time = previous
+                .iter()
+                .find(|p| p.type_ == o.type_ && p.status == status)
+                .map_or(now, |p| p.last_transition_time);
+            Condition {
+                type_: o.type_.to_string(),
+                status,
+                reason: o.reason.clone(),
+                message: o.message.clone(),
+                last_transition_time,
+                observed_generation: generation,
+            }
+        })
+        .collect()
+}
+
+/// Evaluation of an AI system: its conditions, printer-column summary and when it changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SystemEvaluation {
+    /// Conditions in a fixed order, Compliant last.
+    pub conditions: Vec<ConditionOutcome>,
+    /// Printer-column values.
+    pub summary: AISystemSummary,
+    /// The earliest time the evaluation changes by itself (an expiry or review date).
+    pub next_change: Option<Timestamp>,
+}
+
+/// Evaluates an AI system's conditions at `now`.
+pub fn evaluate_system(snapshot: &Snapshot, system: &AISystem, policy: &Policy, now: Timestamp) -> SystemEvaluation {
+    use types::*;
+    let ns = system.namespace().unwrap_or_default();
+    let name = system.name_any();
+    let mut conditions = Vec::new();
+
+    conditions.push(if has_owner(system) {
+        ConditionOutcome::new(OWNER_ASSIGNED, true, "OwnerSet", "an accountable owner is named")
+    } else {
+        ConditionOutcome::new(OWNER_ASSIGNED, false, "OwnerMissing", "set spec.owner.name, contact and team")
+    });
+
+    let states: Vec<(&ImpactAssessment, AssessmentState)> = snapshot
+        .assessments_for(&ns, &name)
+        .iter()
+        .map(|a| (a.as_ref(), assessment_state(a, policy, now)))
+        .collect();
+    let approved = approved_assessments(snapshot, system, policy, now);
+    let uncovered: Vec<String> = system
+        .spec
+        .models
+        .iter()
+        .filter(|m| !approved.iter().any(|(a, _)| covering_entry(&a.spec, Some(&m.name), &m.version).is_some()))
+        .map(|m| format!("{} {}", m.name, m.version))
+        .collect();
+    let (assessment_ok, reason, message, summary_assessment) = if approved.is_empty() {
+        let detail = if states.is_empty() {
+            "no ImpactAssessment references this system".to_string()
+        } else {
+            states.iter().map(|(a, s)| format!("{}: {}", a.name_any(), s.message)).collect::<Vec<_>>().join("; ")
+        };
+        let label = states.last().map_or("Missing".to_string(), |(a, s)| format!("{} ({})", a.name_any(), s.phase.as_str()));
+        (false, "NoApprovedAssessment", format!("no approved, current assessment: {detail}"), label)
+    } else if !uncovered.is_empty() {
+        (
+            false,
+            "ModelVersionNotCovered",
+            format!("no approved assessment covers {}; extend one or add one and have it approved", uncovered.join(", ")),
+            "Partial".to_string(),
+        )
+    } else {
+        let names: Vec<String> = approved.iter().map(|(a, s)| format!("{} ({})", a.name_any(), s.message)).collect();
+        (true, "Approved", format!("covered by {}", names.join("; ")), approved[0].0.name_any())
+    };
+    conditions.push(ConditionOutcome::new(ASSESSMENT_APPROVED, assessment_ok, reason, message));
+
+    let gaps = monitoring_gaps(system);
+    conditions.push(if gaps.is_empty() {
+        ConditionOutcome::new(MONITORING_CONFIGURED, true, "Declared", "metrics and an alert route are declared")
+    } else {
+        ConditionOutcome::new(MONITORING_CONFIGURED, false, "NotDeclared", format!("set {}", gaps.join(", ")))
+    });
+
+    let failing: Vec<String> = policy
+        .required_for(system.spec.risk_tier)
+        .iter()
+        .filter_map(|id| {
+            let o = control_outcome(snapshot, system, id, policy, now);
+            (!matches!(o.state, ControlState::Verified | ControlState::Implemented))
+                .then(|| format!("{id} {}: {}", o.state.as_str(), o.message))
+        })
+        .collect();
+    conditions.push(if failing.is_empty() {
+        ConditionOutcome::new(CONTROLS_IMPLEMENTED, true, "RequiredControlsMet", "every control the risk tier requires is implemented")
+    } else {
+        ConditionOutcome::new(CONTROLS_IMPLEMENTED, false, "RequiredControlsMissing", failing.join("; "))
+    });
+
+    let forbidden = policy.forbidden_stages.contains(&system.spec.lifecycle_stage)
+        || system.spec.risk_tier == crate::resources::RiskTier::Prohibited;
+    let unmet: Vec<&str> = conditions.iter().filter(|c| !c.met).map(|c| c.type_).collect();
+    let compliant = unmet.is_empty() && !forbidden;
+    conditions.push(if compliant {
+        ConditionOutcome::new(COMPLIANT, true, "AllRequirementsMet", "the system meets every AIMS requirement")
+    } else if forbidden {
+        ConditionOutcome::new(COMPLIANT, false, "DeploymentForbidden", "the life-cycle stage or risk tier forbids running this system")
+    } else {
+        ConditionOutcome::new(COMPLIANT, false, "RequirementsUnmet", format!("not met: {}", unmet.join(", ")))
+    });
+
+    let next_change = next_change_for_system(snapshot, system, &states, now);
+    SystemEvaluation {
+        summary: AISystemSummary {
+            assessment: summary_assessment,
+            monitored: if gaps.is_empty() { "Yes" } else { "No" }.to_string(),
+            compliant: condition_status(compliant).to_string(),
+        },
+        conditions,
+        next_change,
+    }
+}
+
+/// The earliest future time at which something about the system lapses by itself.
+fn next_change_for_system(
+    snapshot: &Snapshot,
+    system: &AISystem,
+    states: &[(&ImpactAssessment, AssessmentState)],
+    now: Timestamp,
+) -> Option<Timestamp> {
+    let (ns, name) = (system.namespace().unwrap_or_default(), system.name_any());
+    let expiries = states.iter().filter_map(|(_, s)| s.expires_at);
+    let binding_dates = snapshot.bindings_for(&ns, &name).flat_map(|b| {
+        b.spec.controls.iter().flat_map(|c| {
+            let until = c.exclusion.as_ref().and_then(|e| e.until);
+            until.into_iter().chain(c.evidence.iter().filter_map(|e| e.next_review))
+        })
+    });
+    expiries.chain(binding_dates).filter(|t| *t > now).min()
+}
+
+/// Conditions of an impact assessment, with its state.
+pub fn evaluate_assessment(
+    assessment: &ImpactAssessment,
+    snapshot: &Snapshot,
+    policy: &Policy,
+    now: Timestamp,
+) -> (AssessmentState, Vec<ConditionOutcome>) {
+    use types::*;
+    let state = assessment_state(assessment, policy, now);
+    let ns = assessment.namespace().unwrap_or_default();
+    let mut conditions = Vec::new();
+    if snapshot.system(&ns, &assessment.spec.system_ref).is_none() {
+        conditions.push(ConditionOutcome::new(
+            APPROVED,
+            false,
+            "SystemNotFound",
+            format!("spec.systemRef names AISystem \"{}\", which does not exist in namespace {ns}", assessment.spec.system_ref),
+        ));
+    } else {
+        let approved = matches!(state.phase, AssessmentPhase::Approved | AssessmentPhase::Expired);
+        conditions.push(ConditionOutcome::new(APPROVED, approved, state.phase.as_str(), state.message.clone()));
+    }
+    let current = state.phase == AssessmentPhase::Approved;
+    let current_message = match (state.phase, state.expires_at) {
+        (AssessmentPhase::Approved, Some(e)) => format!("valid until {e}"),
+        (AssessmentPhase::Expired, Some(e)) => format!("expired at {e}"),
+        _ => "not approved".to_string(),
+    };
+    conditions.push(ConditionOutcome::new(
+        CURRENT,
+        current,
+        if current { "WithinValidity" } else { state.phase.as_str() },
+        current_message,
+    ));
+    (state, conditions)
+}
+
+/// Per-control results of a binding: for each control, the worst state across the systems
+/// it binds (a control is met only when it is met for all of them).
+pub fn evaluate_binding(
+    binding: &ControlBinding,
+    snapshot: &Snapshot,
+    policy: &Policy,
+    now: Timestamp,
+) -> (Vec<ControlResult>, ControlBindingSummary, ConditionOutcome) {
+    let ns = binding.namespace().unwrap_or_default();
+    let systems: Vec<&AISystem> = if binding.spec.all_systems == Some(true) {
+        snapshot.systems().into_iter().filter(|s| s.namespace().as_deref() == Some(ns.as_str())).collect()
+    } else {
+        binding.spec.systems.iter().filter_map(|n| snapshot.system(&ns, n)).collect()
+    };
+    let missing: Vec<&str> = binding
+        .spec
+        .systems
+        .iter()
+        .filter(|n| snapshot.system(&ns, n).is_none())
+        .map(String::as_str)
+        .collect();
+    let mut results = Vec::new();
+    for entry in &binding.spec.controls {
+        let mut worst: Option<(ControlState, String)> = None;
+        for system in &systems {
+            let (state, message) = super::controls::entry_outcome(entry, snapshot, system, policy, now);
+            if worst.as_ref().is_none_or(|(w, _)| state > *w) {
+                worst = Some((state, format!("{}: {message}", system.name_any())));
+            }
+        }
+        let (state, message) = worst.unwrap_or((ControlState::Gap, "no bound AI system exists".to_string()));
+        results.push(ControlResult { id: entry.id.clone(), state, message, checked_at: now });
+    }
+    let met = results.iter().filter(|r| r.state.is_met()).count() as u32;
+    let total = results.len() as u32;
+    let summary = ControlBindingSummary { total, met, failing: total - met };
+    let condition = if !missing.is_empty() {
+        ConditionOutcome::new(
+            types::VERIFIED,
+            false,
+            "SystemNotFound",
+            format!("spec.systems names AISystems that do not exist in namespace {ns}: {}", missing.join(", ")),
+        )
+    } else if met == total {
+        ConditionOutcome::new(types::VERIFIED, true, "AllControlsMet", format!("{met} of {total} controls met"))
+    } else {
+        let failing: Vec<String> =
+            results.iter().filter(|r| !r.state.is_met()).map(|r| format!("{} {}", r.id, r.state.as_str())).collect();
+        ConditionOutcome::new(
+            types::VERIFIED,
+            false,
+            "ControlsFailing",
+            format!("{met} of {total} controls met; failing: {}", failing.join(", ")),
+        )
+    };
+    (results, summary, condition)
+}

@@ -1,0 +1,144 @@
+//! The decision for one workload, and the message a developer reads at `kubectl apply`.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::rules::Finding;
+use crate::resources::EnforcementMode;
+
+/// Whether the engine judged a workload at all.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(tag = "scope", content = "reason", rename_all = "camelCase")]
+pub enum Scope {
+    /// The workload belongs, or must belong, to an AI system and was judged.
+    Judged,
+    /// The workload is outside enforcement (why).
+    NotJudged(String),
+}
+
+/// The model a workload deploys, as far as it could be determined.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct ModelRef {
+    /// Model name, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Model version.
+    pub version: String,
+}
+
+impl std::fmt::Display for ModelRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "{name} {}", self.version),
+            None => write!(f, "version {}", self.version),
+        }
+    }
+}
+
+/// The engine's answer for one workload.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Verdict {
+    /// Kind of the workload.
+    pub kind: String,
+    /// Namespace of the workload.
+    pub namespace: String,
+    /// Name of the workload.
+    pub name: String,
+    /// Whether it was judged.
+    #[serde(flatten)]
+    pub scope: Scope,
+    /// The AI system it belongs to, from its `aims.io/system` label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// The model it deploys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelRef>,
+    /// The approved assessment that covers it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assessment: Option<String>,
+    /// Enforcement mode in force for it.
+    pub mode: EnforcementMode,
+    /// Every rule it fails.
+    pub findings: Vec<Finding>,
+    /// Whether it may run.
+    pub allowed: bool,
+}
+
+impl Verdict {
+    pub(crate) fn new(kind: &str, namespace: &str, name: &str, mode: EnforcementMode) -> Self {
+        Self {
+            kind: kind.to_string(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            scope: Scope::Judged,
+            system: None,
+            model: None,
+            assessment: None,
+            mode,
+            findings: Vec::new(),
+            allowed: true,
+        }
+    }
+
+    /// Settles `allowed` from the findings and the mode: only enforce mode refuses.
+    pub(crate) fn settle(mut self) -> Self {
+        self.findings.sort_by_key(|f| f.rule);
+        self.allowed = self.findings.is_empty() || self.mode != EnforcementMode::Enforce;
+        self
+    }
+
+    /// `Kind namespace/name`.
+    pub fn workload_ref(&self) -> String {
+        format!("{} {}/{}", self.kind, self.namespace, self.name)
+    }
+
+    /// Rule IDs of the findings, comma-separated.
+    pub fn rule_ids(&self) -> String {
+        self.findings.iter().map(|f| f.rule.id()).collect::<Vec<_>>().join(",")
+    }
+
+    /// The headline: which workload, which system and model, and the outcome.
+    pub fn headline(&self) -> String {
+        let mut context = Vec::new();
+        if let Some(system) = &self.system {
+            context.push(format!("AI system \"{system}\""));
+        }
+        if let Some(model) = &self.model {
+            context.push(format!("model {model}"));
+        }
+        let context = if context.is_empty() { String::new() } else { format!(" ({})", context.join(", ")) };
+        let outcome = match (&self.scope, self.findings.is_empty(), self.allowed) {
+            (Scope::NotJudged(reason), _, _) => format!("is not judged: {reason}"),
+            (_, true, _) => match &self.assessment {
+                Some(a) => format!("is allowed to run (assessment \"{a}\")"),
+                None => "is allowed to run".to_string(),
+            },
+            (_, false, false) => "is not allowed to run:".to_string(),
+            (_, false, true) => format!(
+                "is admitted in {} mode but does not comply:",
+                self.mode.as_str()
+            ),
+        };
+        format!("{}{context} {outcome}", self.workload_ref())
+    }
+
+    /// The full message: headline and one item per finding with reference and fix. This is
+    /// what the webhook puts in `status.message` and what the CLI prints.
+    pub fn message(&self) -> String {
+        let mut out = self.headline();
+        for f in &self.findings {
+            let _ = write!(out, "\n- {} {} ({}).\n  Fix: {}", f.rule.id(), f.message, f.reference(), f.fix);
+        }
+        out
+    }
+
+    /// One line per finding, for admission warnings.
+    pub fn warnings(&self) -> Vec<String> {
+        self.findings
+            .iter()
+            .map(|f| format!("{} {} ({}). Fix: {}", f.rule.id(), f.message, f.reference(), f.fix))
+            .collect()
+    }
+}

@@ -1,0 +1,12 @@
+//! aims-operator: makes an ISO/IEC 42001 AI management system enforceable and auditable in
+//! Kubernetes. One pure engine ([`engine`]) serves three shells: the admission webhook, the
+//! reconciler and the offline CLI, so they cannot disagree.
+
+pub mod catalog;
+pub mod crdgen;
+pub mod engine;
+pub mod manifests;
+pub mod policy;
+pub mod render;
+pub mod resources;
+pub mod soa;

@@ -1,0 +1,104 @@
+//! Organisation-wide policy the engine applies: which controls each risk tier needs before a
+//! deployment, the default enforcement mode, who approves. Defaults are sensible for a first
+//! install; a YAML file (`--policy`) overrides any of them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::resources::{EnforcementMode, LifecycleStage, RiskTier};
+
+/// Policy the engine evaluates against.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct Policy {
+    /// Annex A controls a ControlBinding must implement before a system of the tier deploys.
+    pub required_controls: BTreeMap<RiskTier, Vec<String>>,
+    /// Mode for a workload of a registered system when neither its namespace nor its
+    /// AISystem chooses one.
+    pub default_mode: EnforcementMode,
+    /// Life-cycle stages in which workloads are refused.
+    pub forbidden_stages: Vec<LifecycleStage>,
+    /// Risk tiers whose images must be pinned by digest unless the AISystem says otherwise.
+    pub digest_required_tiers: Vec<RiskTier>,
+    /// Validity of an approval when the assessment sets neither validUntil nor validityDays.
+    pub default_validity_days: u32,
+    /// Groups whose members may approve assessments (named in fix messages).
+    pub approver_groups: Vec<String>,
+    /// Namespaces never judged (the operator's own is added at run time).
+    pub exempt_namespaces: Vec<String>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        let ids = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Self {
+            required_controls: BTreeMap::from([
+                (RiskTier::Minimal, Vec::new()),
+                (RiskTier::Limited, ids(&["A.8.2"])),
+                (RiskTier::High, ids(&["A.5.4", "A.6.2.4", "A.6.2.8", "A.8.2", "A.9.2"])),
+                (RiskTier::Prohibited, Vec::new()),
+            ]),
+            default_mode: EnforcementMode::Enforce,
+            forbidden_stages: vec![LifecycleStage::Retired],
+            digest_required_tiers: vec![RiskTier::High],
+            default_validity_days: 365,
+            approver_groups: vec!["ai-approvers".to_string()],
+            exempt_namespaces: ids(&["kube-system", "kube-public", "kube-node-lease"]),
+        }
+    }
+}
+
+/// Why a policy file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The file could not be read.
+    #[error("cannot read policy file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    /// The file is not a valid policy.
+    #[error("policy file {path} is not valid: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl Policy {
+    /// Reads a policy from a YAML file; fields left out keep their defaults.
+    pub fn from_file(path: &Path) -> Result<Self, PolicyError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| PolicyError::Read { path: display.clone(), source })?;
+        let policy: Policy = serde_saphyr::from_str(&text)
+            .map_err(|e| PolicyError::Invalid { path: display.clone(), message: e.to_string() })?;
+        policy.validate().map_err(|message| PolicyError::Invalid { path: display, message })?;
+        Ok(policy)
+    }
+
+    /// Checks that every control named exists in the catalog.
+    pub fn validate(&self) -> Result<(), String> {
+        for (tier, ids) in &self.required_controls {
+            for id in ids {
+                if crate::catalog::find(id).is_none() {
+                    return Err(format!(
+                        "requiredControls.{}: {id} is not an Annex A control ID (e.g. A.6.2.6)",
+                        tier.as_str()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Controls required for a tier.
+    pub fn required_for(&self, tier: RiskTier) -> &[String] {
+        self.required_controls.get(&tier).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The approver groups as one phrase for messages, e.g. `ai-approvers`.
+    pub fn approvers_phrase(&self) -> String {
+        if self.approver_groups.is_empty() {
+            "an approver".to_string()
+        } else {
+            format!("a member of {}", self.approver_groups.join(" or "))
+        }
+    }
+}
