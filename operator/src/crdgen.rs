@@ -32,6 +32,13 @@ const FORBIDDEN: &[&str] = &["$ref", "$schema", "definitions", "$defs", "depende
 pub fn structural_violations(crd: &CustomResourceDefinition) -> Vec<String> {
     let mut problems = Vec::new();
     for version in &crd.spec.versions {
+        let printer_paths = version.additional_printer_columns.iter().flatten().map(|c| &c.json_path);
+        let selectable_paths = version.selectable_fields.iter().flatten().map(|f| &f.json_path);
+        for path in printer_paths.chain(selectable_paths) {
+            if !path.starts_with('.') {
+                problems.push(format!("{}: JSON path {path} must start with '.'", crd.spec.names.kind));
+            }
+        }
         let Some(schema) = version.schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref()) else {
             problems.push(format!("{}: version {} has no schema", crd.spec.names.kind, version.name));
             continue;

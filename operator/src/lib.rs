@@ -3,8 +3,10 @@
 //! reconciler and the offline CLI, so they cannot disagree.
 
 pub mod catalog;
+pub mod cli;
 pub mod crdgen;
 pub mod engine;
+pub mod examples;
 pub mod manifests;
 pub mod policy;
 pub mod render;

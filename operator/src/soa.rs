@@ -114,8 +114,11 @@ pub struct SoaRow {
     pub justification: Vec<String>,
     /// How it is implemented.
     pub implementation: Vec<String>,
-    /// Overall status: the worst across the systems in scope.
+    /// Overall status: the worst across the systems that address the control; `Gap` when
+    /// none does.
     pub status: ControlState,
+    /// Systems in scope for which nobody addressed the control.
+    pub not_covered: Vec<String>,
     /// Evidence references.
     pub evidence: Vec<EvidenceRef>,
     /// Per-system detail.
@@ -125,9 +128,23 @@ pub struct SoaRow {
 }
 
 impl SoaRow {
-    /// Whether the control is a gap (nobody addressed it for some system in scope).
+    /// Whether the control is a gap (nobody addressed it for any system in scope).
     pub fn is_gap(&self) -> bool {
         self.status == ControlState::Gap
+    }
+
+    /// Whether the control needs attention: not met, or not covered for some system.
+    pub fn is_open(&self) -> bool {
+        !self.status.is_met() || !self.not_covered.is_empty()
+    }
+
+    /// The status with the number of systems it does not cover, e.g. `Verified (2 not covered)`.
+    pub fn status_phrase(&self) -> String {
+        if self.not_covered.is_empty() || self.is_gap() {
+            self.status.as_str().to_string()
+        } else {
+            format!("{} ({} not covered)", self.status.as_str(), self.not_covered.len())
+        }
     }
 }
 
@@ -149,6 +166,7 @@ fn row(control: &Control, snapshot: &Snapshot, policy: &Policy, now: Timestamp) 
         justification: Vec::new(),
         implementation: Vec::new(),
         status: ControlState::Gap,
+        not_covered: Vec::new(),
         evidence: Vec::new(),
         systems: Vec::new(),
         last_verified: now,
@@ -185,9 +203,14 @@ fn row(control: &Control, snapshot: &Snapshot, policy: &Policy, now: Timestamp) 
     let mut worst: Option<ControlState> = None;
     for system in snapshot.systems() {
         let outcome = control_outcome(snapshot, system, control.id, policy, now);
-        worst = Some(worst.map_or(outcome.state, |w| w.max(outcome.state)));
+        let name = format!("{}/{}", system.namespace().unwrap_or_default(), system.name_any());
+        if outcome.state == ControlState::Gap {
+            row.not_covered.push(name.clone());
+        } else {
+            worst = Some(worst.map_or(outcome.state, |w| w.max(outcome.state)));
+        }
         row.systems.push(SystemControl {
-            system: format!("{}/{}", system.namespace().unwrap_or_default(), system.name_any()),
+            system: name,
             state: outcome.state,
             message: outcome.message,
             binding: outcome.binding,

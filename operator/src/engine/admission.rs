@@ -188,7 +188,10 @@ fn resolve_model(verdict: &mut Verdict, system: &AISystem, workload: &Workload) 
         let matched: Vec<&str> = models.iter().filter(|m| deployed(m)).map(|m| m.name.as_str()).collect();
         match matched.as_slice() {
             [one, rest @ ..] if rest.iter().all(|n| n == one) => Some(one.to_string()),
-            _ if models.len() == 1 => Some(models[0].name.clone()),
+            // One model name (possibly in several versions) identifies the model.
+            _ if models.first().is_some_and(|first| models.iter().all(|m| m.name == first.name)) => {
+                models.first().map(|m| m.name.clone())
+            }
             _ => None,
         }
     });
@@ -296,15 +299,26 @@ fn check_model(
             } else {
                 format!("{}.", notes.join("; "))
             };
-            let example = assessments.first().map(|a| a.name_any()).unwrap_or_else(|| format!("{system_name}-assessment"));
+            // Point at the assessment that already covers this version, when one does.
+            let target = assessments
+                .iter()
+                .find(|a| covering_entry(&a.spec, model.name.as_deref(), &model.version).is_some())
+                .map(|a| a.name_any());
+            let first_step = match &target {
+                Some(name) => format!("bring assessment \"{name}\" up to date"),
+                None => format!(
+                    "add {} to spec.models of an assessment of \"{system_name}\" (or create one with spec.systemRef: {system_name})",
+                    model.version
+                ),
+            };
             verdict.findings.push(Finding::new(
                 Rule::AssessmentMissing,
                 format!("no approved, current impact assessment covers {model}. {detail}"),
                 format!(
-                    "extend spec.models of an assessment (or add one) to cover {}, then have {} approve it: \
-                     kubectl -n {ns} patch impactassessment {example} --type merge -p '{{\"spec\":{{\"approval\":{{\"decision\":\"Approved\"}}}}}}'",
-                    model.version,
-                    policy.approvers_phrase()
+                    "{first_step}, then have {} approve it: kubectl -n {ns} patch impactassessment {} --type merge \
+                     -p '{{\"spec\":{{\"approval\":{{\"decision\":\"Approved\"}}}}}}'",
+                    policy.approvers_phrase(),
+                    target.as_deref().unwrap_or("<assessment>")
                 ),
             ));
         }

@@ -16,6 +16,7 @@ use super::{Condition, EnforcementMode};
     plural = "aisystems",
     singular = "aisystem",
     namespaced,
+    doc = "An entry of the AI system register (ISO/IEC 42001): owner, purpose, risk tier, models, monitoring and oversight of one AI system.",
     status = "AISystemStatus",
     shortname = "aisys",
     category = "aims",

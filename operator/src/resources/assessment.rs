@@ -16,6 +16,8 @@ use super::Condition;
     plural = "impactassessments",
     singular = "impactassessment",
     namespaced,
+    doc = "An AI system impact and risk assessment; its approval lets the covered model versions be deployed.",
+    selectable = ".spec.systemRef",
     status = "ImpactAssessmentStatus",
     shortname = "aia",
     category = "aims",

@@ -16,6 +16,7 @@ use super::Condition;
     plural = "controlbindings",
     singular = "controlbinding",
     namespaced,
+    doc = "Annex A controls bound to AI systems: applicability, justification, implementation and evidence.",
     status = "ControlBindingStatus",
     shortname = "acb",
     category = "aims",

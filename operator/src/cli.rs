@@ -1,0 +1,264 @@
+//! The command line: offline `check` and `soa` over manifest files, `crds` generation, the
+//! Annex A `catalog`, and `demo` on the embedded examples.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use jiff::Timestamp;
+
+use crate::engine::evaluate_object;
+use crate::manifests::Loaded;
+use crate::policy::Policy;
+use crate::render::check::{CheckReport, LocatedVerdict};
+use crate::{crdgen, render, soa};
+
+/// ISO/IEC 42001 AI management system enforcement for Kubernetes.
+///
+/// The same engine runs in the admission webhook, the operator and these offline commands,
+/// so a pipeline that runs `aims-operator check` on pull requests refuses exactly what the
+/// cluster would refuse.
+#[derive(Parser, Debug)]
+#[command(name = "aims-operator", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Judge every workload in the manifests as the admission webhook would.
+    ///
+    /// Reads YAML/JSON files and folders (multi-document, `---`), builds the AI system
+    /// register from the AISystem, ImpactAssessment and ControlBinding resources found, and
+    /// judges every Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod and
+    /// KServe InferenceService. Exit status: 0 all admitted, 1 something would be denied,
+    /// 2 some input could not be read (it is reported and the rest is still judged).
+    Check {
+        /// Files or folders to read.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = CheckFormat::Text)]
+        output: CheckFormat,
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Also list workloads that are outside enforcement.
+        #[arg(short, long)]
+        verbose: bool,
+    },
+    /// Print the Statement of Applicability for the resources in the manifests.
+    ///
+    /// Lists all 38 Annex A controls with applicability, justification, implementation,
+    /// status, evidence and verification time; controls nobody addressed show as gaps.
+    Soa {
+        /// Files or folders to read.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = SoaFormat::Markdown)]
+        format: SoaFormat,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Write the CustomResourceDefinitions generated from the types.
+    Crds {
+        /// Write one file per CRD into this folder instead of printing them.
+        #[arg(long, value_name = "DIR")]
+        output_dir: Option<PathBuf>,
+    },
+    /// List the Annex A controls and the admission rules.
+    Catalog,
+    /// Run `check` and `soa` on the built-in examples (no files needed).
+    Demo {
+        /// Evaluate at this time instead of now (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        now: Option<Timestamp>,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct CommonArgs {
+    /// Policy file (YAML): required controls per risk tier, default mode, approver groups.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Namespace for objects that name none.
+    #[arg(short, long, default_value = "default")]
+    namespace: String,
+    /// Evaluate at this time instead of now (RFC 3339), e.g. to see what expires next month.
+    #[arg(long, value_name = "TIME")]
+    now: Option<Timestamp>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum CheckFormat {
+    /// Human-readable text.
+    Text,
+    /// JSON document.
+    Json,
+    /// JUnit XML for CI test reports.
+    Junit,
+    /// SARIF 2.1.0 for code-scanning annotations.
+    Sarif,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum SoaFormat {
+    /// Markdown tables.
+    Markdown,
+    /// Self-contained HTML page.
+    Html,
+    /// JSON document.
+    Json,
+    /// CSV, one row per control.
+    Csv,
+}
+
+/// Judges every workload that was loaded.
+pub fn check_loaded(loaded: Loaded, policy: &Policy, now: Timestamp) -> CheckReport {
+    let results = loaded
+        .workloads
+        .iter()
+        .filter_map(|w| {
+            let namespace = loaded_namespace(&w.object);
+            evaluate_object(&loaded.snapshot, &w.object, &namespace, policy, now)
+                .ok()
+                .map(|verdict| LocatedVerdict { location: w.location.clone(), verdict })
+        })
+        .collect();
+    CheckReport::new(results, loaded.errors, loaded.snapshot.len(), loaded.files)
+}
+
+fn loaded_namespace(object: &serde_json::Value) -> String {
+    object.pointer("/metadata/namespace").and_then(|v| v.as_str()).unwrap_or("default").to_string()
+}
+
+fn load(paths: &[PathBuf], common: &CommonArgs) -> Result<(Loaded, Policy, Timestamp), String> {
+    let policy = match &common.policy {
+        Some(path) => Policy::from_file(path).map_err(|e| e.to_string())?,
+        None => Policy::default(),
+    };
+    let mut loaded = Loaded::new(&common.namespace);
+    loaded.read_paths(paths);
+    Ok((loaded, policy, common.now.unwrap_or_else(Timestamp::now)))
+}
+
+fn scope_of(paths: &[PathBuf]) -> String {
+    format!("files {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+/// Runs the command line; returns the process exit status.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Check { paths, output, common, verbose } => {
+            let (loaded, policy, now) = match load(&paths, &common) {
+                Ok(l) => l,
+                Err(e) => return fail(e),
+            };
+            let report = check_loaded(loaded, &policy, now);
+            let text = match output {
+                CheckFormat::Text => render::check::text(&report, verbose),
+                CheckFormat::Json => render::check::json(&report),
+                CheckFormat::Junit => render::check::junit(&report),
+                CheckFormat::Sarif => render::check::sarif(&report),
+            };
+            print!("{text}");
+            if !matches!(output, CheckFormat::Text) {
+                for e in &report.errors {
+                    eprintln!("error: {e}");
+                }
+            }
+            ExitCode::from(report.exit_code())
+        }
+        Command::Soa { paths, format, common } => {
+            let (loaded, policy, now) = match load(&paths, &common) {
+                Ok(l) => l,
+                Err(e) => return fail(e),
+            };
+            for e in &loaded.errors {
+                eprintln!("error: {e}");
+            }
+            let statement = soa::build(&loaded.snapshot, &policy, &scope_of(&paths), now);
+            print!("{}", render_soa(&statement, format));
+            ExitCode::from(if loaded.errors.is_empty() { 0 } else { 2 })
+        }
+        Command::Crds { output_dir } => write_crds(output_dir),
+        Command::Catalog => {
+            print!("{}", catalog_text());
+            ExitCode::SUCCESS
+        }
+        Command::Demo { now } => demo(now.unwrap_or_else(Timestamp::now)),
+    }
+}
+
+fn render_soa(statement: &soa::StatementOfApplicability, format: SoaFormat) -> String {
+    match format {
+        SoaFormat::Markdown => render::soa::markdown(statement),
+        SoaFormat::Html => render::soa::html(statement),
+        SoaFormat::Json => render::soa::json(statement),
+        SoaFormat::Csv => render::soa::csv(statement),
+    }
+}
+
+fn write_crds(output_dir: Option<PathBuf>) -> ExitCode {
+    for (file, crd) in crdgen::crds() {
+        let yaml = match crdgen::to_yaml(&crd) {
+            Ok(y) => y,
+            Err(e) => return fail(format!("cannot serialise {file}: {e}")),
+        };
+        match &output_dir {
+            Some(dir) => {
+                let path = dir.join(file);
+                if let Err(e) = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, yaml)) {
+                    return fail(format!("cannot write {}: {e}", path.display()));
+                }
+                eprintln!("wrote {}", path.display());
+            }
+            None => print!("---\n{yaml}"),
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn catalog_text() -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("Annex A controls (short titles in our own words):\n");
+    for c in &crate::catalog::CONTROLS {
+        let _ = writeln!(
+            out,
+            "  {:<8} {:<52} {:<15} {:<16} {}",
+            c.id,
+            c.title,
+            c.check.as_str(),
+            c.eu_ai_act.unwrap_or("-"),
+            format!("{:?}", c.nist_ai_rmf).to_uppercase()
+        );
+    }
+    out.push_str("\nAdmission rules:\n");
+    for r in crate::engine::Rule::ALL {
+        let _ = writeln!(out, "  {}  {} ({})", r.id(), r.title(), r.reference());
+    }
+    out
+}
+
+/// Runs check and SoA on the embedded examples and always succeeds when they load: the
+/// denials it shows are the point of the demonstration.
+fn demo(now: Timestamp) -> ExitCode {
+    let mut loaded = Loaded::new("default");
+    for (file, text) in crate::examples::FILES {
+        loaded.read_str(file, text);
+    }
+    let policy = Policy::default();
+    let snapshot = loaded.snapshot.clone();
+    let report = check_loaded(loaded, &policy, now);
+    println!("== Admission decisions for examples/ (as the webhook would answer)\n");
+    print!("{}", render::check::text(&report, false));
+    println!("\n== Statement of Applicability\n");
+    print!("{}", render::soa::markdown(&soa::build(&snapshot, &policy, "the built-in examples/", now)));
+    ExitCode::from(if report.errors.is_empty() { 0 } else { 2 })
+}

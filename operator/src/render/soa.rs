@@ -1,0 +1,215 @@
+//! Renders the Statement of Applicability: Markdown and a self-contained HTML page for
+//! people, JSON and CSV for machines.
+
+use std::fmt::Write as _;
+
+use super::{csv_field, escape_xml};
+use crate::resources::ControlState;
+use crate::soa::{SoaRow, StatementOfApplicability};
+
+fn evidence_text(row: &SoaRow) -> String {
+    row.evidence
+        .iter()
+        .map(|e| match (&e.uri, e.next_review) {
+            (Some(uri), Some(next)) => format!("{} <{uri}> (review by {})", e.description, next.strftime("%Y-%m-%d")),
+            (Some(uri), None) => format!("{} <{uri}>", e.description),
+            (None, Some(next)) => format!("{} (review by {})", e.description, next.strftime("%Y-%m-%d")),
+            (None, None) => e.description.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn systems_text(row: &SoaRow) -> String {
+    row.systems.iter().map(|s| format!("{}: {}", s.system, s.state.as_str())).collect::<Vec<_>>().join("; ")
+}
+
+fn totals_line(soa: &StatementOfApplicability) -> String {
+    soa.totals.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
+}
+
+fn md_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Markdown, readable in a terminal and rendered by Git hosting.
+pub fn markdown(soa: &StatementOfApplicability) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Statement of Applicability — ISO/IEC 42001 Annex A\n");
+    let _ = writeln!(out, "Generated {} from {}. Controls: {}.\n", soa.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC"), soa.scope, totals_line(soa));
+    let _ = writeln!(out, "## AI system register\n");
+    if soa.register.is_empty() {
+        let _ = writeln!(out, "No AI system is registered.\n");
+    } else {
+        let _ = writeln!(out, "| System | Owner | Risk | Stage | Assessment | Compliant | Models | Suppliers | Human oversight |");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+        for s in &soa.register {
+            let _ = writeln!(
+                out,
+                "| {}/{} ({}) | {} | {} | {} | {} | {} | {} | {} | {} |",
+                s.namespace,
+                s.name,
+                md_cell(&s.display_name),
+                md_cell(if s.owner.is_empty() { "**none**" } else { &s.owner }),
+                s.risk_tier,
+                s.lifecycle_stage,
+                md_cell(&s.assessment),
+                if s.compliant { "yes" } else { "**no**" },
+                md_cell(&s.models.join(", ")),
+                md_cell(&s.suppliers.join(", ")),
+                md_cell(&s.human_oversight),
+            );
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "## Controls\n");
+    let _ = writeln!(out, "| Control | Title | Applicability | Status | Justification | Implementation | Evidence | Systems | Verified |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+    for r in &soa.controls {
+        let status = if r.is_open() { format!("**{}**", r.status_phrase()) } else { r.status_phrase() };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.id,
+            r.title,
+            r.applicability,
+            status,
+            md_cell(&r.justification.join("; ")),
+            md_cell(&r.implementation.join("; ")),
+            md_cell(&evidence_text(r)),
+            md_cell(&systems_text(r)),
+            r.last_verified.strftime("%Y-%m-%d"),
+        );
+    }
+    let open: Vec<&SoaRow> = soa.controls.iter().filter(|r| r.is_open()).collect();
+    if !open.is_empty() {
+        let _ = writeln!(out, "\n## Open points\n");
+        for r in open {
+            let _ = writeln!(out, "- {} {}: {}", r.id, r.title, open_point(r));
+        }
+    }
+    out
+}
+
+/// One line for a control that is not met: gaps as a list of systems, other states with why.
+fn open_point(row: &SoaRow) -> String {
+    if row.systems.is_empty() {
+        return "not addressed (no AI system in scope)".to_string();
+    }
+    let gaps: Vec<&str> =
+        row.systems.iter().filter(|s| s.state == ControlState::Gap).map(|s| s.system.as_str()).collect();
+    let mut parts: Vec<String> = row
+        .systems
+        .iter()
+        .filter(|s| !s.state.is_met() && s.state != ControlState::Gap)
+        .map(|s| format!("{} for {} ({})", s.state.as_str(), s.system, s.message))
+        .collect();
+    if !gaps.is_empty() {
+        parts.insert(0, format!("not addressed for {}", gaps.join(", ")));
+    }
+    parts.join("; ")
+}
+
+/// JSON, the full structure.
+pub fn json(soa: &StatementOfApplicability) -> String {
+    serde_json::to_string_pretty(soa).unwrap_or_default()
+}
+
+/// CSV, one row per control, for spreadsheets and GRC tools.
+pub fn csv(soa: &StatementOfApplicability) -> String {
+    let mut out = String::from(
+        "control,title,group,check,eu_ai_act,nist_ai_rmf,applicability,status,justification,implementation,evidence,systems,last_verified\r\n",
+    );
+    for r in &soa.controls {
+        let fields = [
+            r.id.to_string(),
+            r.title.to_string(),
+            r.group.to_string(),
+            r.check.as_str().to_string(),
+            r.eu_ai_act.unwrap_or_default().to_string(),
+            format!("{:?}", r.nist_ai_rmf),
+            r.applicability.to_string(),
+            r.status_phrase(),
+            r.justification.join("; "),
+            r.implementation.join("; "),
+            evidence_text(r),
+            systems_text(r),
+            r.last_verified.to_string(),
+        ];
+        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1b1f24}\
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}table{border-collapse:collapse;width:100%}\
+th,td{border:1px solid #d0d7de;padding:.35rem .5rem;vertical-align:top;text-align:left}\
+th{background:#f6f8fa;position:sticky;top:0}.s{font-weight:600;border-radius:3px;padding:0 .3rem}\
+.Verified,.Implemented{background:#dafbe1}.Excluded{background:#eaeef2}.Planned,.Stale{background:#fff8c5}\
+.Failed,.Gap{background:#ffebe9}.no{color:#cf222e;font-weight:600}small{color:#57606a}\
+@media print{th{position:static}}";
+
+/// A self-contained HTML page (no scripts, no external assets) an auditor can open or print.
+pub fn html(soa: &StatementOfApplicability) -> String {
+    let e = |s: &str| escape_xml(s);
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Statement of Applicability</title><style>{STYLE}</style></head><body>\n"
+    );
+    let _ = writeln!(out, "<h1>Statement of Applicability — ISO/IEC 42001 Annex A</h1>");
+    let _ = writeln!(
+        out,
+        "<p>Generated {} from {}. Controls: {}.</p>",
+        e(&soa.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()),
+        e(&soa.scope),
+        e(&totals_line(soa))
+    );
+    let _ = writeln!(out, "<h2>AI system register</h2><table><tr><th>System</th><th>Owner</th><th>Risk</th><th>Stage</th><th>Assessment</th><th>Compliant</th><th>Models</th><th>Suppliers</th><th>Human oversight</th></tr>");
+    for s in &soa.register {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}/{}<br><small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            e(&s.namespace),
+            e(&s.name),
+            e(&s.display_name),
+            if s.owner.is_empty() { "<span class=\"no\">none</span>".to_string() } else { e(&s.owner) },
+            s.risk_tier,
+            s.lifecycle_stage,
+            e(&s.assessment),
+            if s.compliant { "yes" } else { "<span class=\"no\">no</span>" },
+            e(&s.models.join(", ")),
+            e(&s.suppliers.join(", ")),
+            e(&s.human_oversight),
+        );
+    }
+    let _ = writeln!(out, "</table>\n<h2>Controls</h2><table><tr><th>Control</th><th>Applicability</th><th>Status</th><th>Justification</th><th>Implementation</th><th>Evidence</th><th>Systems</th><th>Verified</th></tr>");
+    for r in &soa.controls {
+        let systems: String = r
+            .systems
+            .iter()
+            .map(|s| format!("<div><span class=\"s {}\">{}</span> {} <small>{}</small></div>", s.state.as_str(), s.state.as_str(), e(&s.system), e(&s.message)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "<tr id=\"{}\"><td><b>{}</b> {}<br><small>{} · {} · {}</small></td><td>{}</td><td><span class=\"s {}\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            e(r.id),
+            e(r.id),
+            e(r.title),
+            e(r.group),
+            r.check.as_str(),
+            e(r.eu_ai_act.unwrap_or("—")),
+            r.applicability,
+            r.status.as_str(),
+            e(&r.status_phrase()),
+            e(&r.justification.join("; ")),
+            e(&r.implementation.join("; ")),
+            e(&evidence_text(r)),
+            systems,
+            e(&r.last_verified.strftime("%Y-%m-%d").to_string()),
+        );
+    }
+    out.push_str("</table>\n<p><small>Control titles are short paraphrases; see ISO/IEC 42001 for the normative text. EU AI Act and NIST AI RMF links are indicative.</small></p>\n</body></html>\n");
+    out
+}
