@@ -37,17 +37,50 @@ impl Snapshot {
         self.systems.entry(namespace_of(system.as_ref())).or_default().insert(system.name_any(), system);
     }
 
-    /// Adds an impact assessment, indexed by the system it references.
+    /// Removes the AI system `name` in `namespace`.
+    pub fn remove_system(&mut self, namespace: &str, name: &str) {
+        if let Some(m) = self.systems.get_mut(namespace) {
+            m.remove(name);
+        }
+    }
+
+    /// Removes the impact assessment `name` in `namespace`, whichever system it references.
+    pub fn remove_assessment(&mut self, namespace: &str, name: &str) {
+        if let Some(by_system) = self.assessments.get_mut(namespace) {
+            for list in by_system.values_mut() {
+                list.retain(|a| a.name_any() != name);
+            }
+            by_system.retain(|_, list| !list.is_empty());
+        }
+    }
+
+    /// Removes the control binding `name` in `namespace` from every index.
+    pub fn remove_binding(&mut self, namespace: &str, name: &str) {
+        let other = |b: &Arc<ControlBinding>| !(b.name_any() == name && namespace_of(b.as_ref()) == namespace);
+        self.bindings.retain(other);
+        if let Some(list) = self.bindings_for_all.get_mut(namespace) {
+            list.retain(other);
+        }
+        if let Some(by_system) = self.bindings_by_system.get_mut(namespace) {
+            for list in by_system.values_mut() {
+                list.retain(other);
+            }
+        }
+    }
+
+    /// Adds (or replaces) an impact assessment, indexed by the system it references.
     pub fn add_assessment(&mut self, assessment: ImpactAssessment) {
         let ns = namespace_of(&assessment);
+        self.remove_assessment(&ns, &assessment.name_any());
         let list = self.assessments.entry(ns).or_default().entry(assessment.spec.system_ref.clone()).or_default();
         list.push(Arc::new(assessment));
         list.sort_by_key(|a| a.name_any());
     }
 
-    /// Adds a control binding, indexed by each system it binds.
+    /// Adds (or replaces) a control binding, indexed by each system it binds.
     pub fn add_binding(&mut self, binding: ControlBinding) {
         let ns = namespace_of(&binding);
+        self.remove_binding(&ns, &binding.name_any());
         let binding = Arc::new(binding);
         if binding.spec.all_systems == Some(true) {
             self.bindings_for_all.entry(ns.clone()).or_default().push(binding.clone());

@@ -1,0 +1,252 @@
+//! Chainable fixture builders for AIMS objects and workloads.
+#![allow(dead_code)]
+
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde_json::{Value, json};
+
+use aims_operator::engine::assessment::content_hash;
+use aims_operator::resources::*;
+
+pub const NS: &str = "ml";
+
+pub fn ts(s: &str) -> Timestamp {
+    s.parse().expect("timestamp")
+}
+
+pub fn now() -> Timestamp {
+    ts("2026-11-23T12:00:00Z")
+}
+
+pub fn digest(n: u8) -> String {
+    format!("sha256:{n:064x}")
+}
+
+pub fn meta(name: &str) -> ObjectMeta {
+    ObjectMeta { name: Some(name.into()), namespace: Some(NS.into()), ..Default::default() }
+}
+
+/// A compliant minimal-risk system with one model `m 1.0.0`.
+pub fn system(name: &str) -> AISystem {
+    AISystem::new(
+        name,
+        AISystemSpec {
+            display_name: name.into(),
+            description: Some("test system".into()),
+            owner: Some(Owner { name: "Owner".into(), contact: None, team: None }),
+            purpose: Some("testing".into()),
+            intended_use: Some("tests".into()),
+            roles: vec![],
+            techniques: vec![],
+            training_data: vec![],
+            input_data: vec![],
+            output_type: None,
+            affected_parties: vec![],
+            risk_tier: RiskTier::Minimal,
+            regulations: vec![],
+            lifecycle_stage: LifecycleStage::Operation,
+            models: vec![Model {
+                name: "m".into(),
+                version: "1.0.0".into(),
+                image: Some(format!("reg/m@{}", digest(1))),
+                storage_uri: None,
+                origin: None,
+                supplier: None,
+                validation_report: None,
+            }],
+            monitoring: Some(Monitoring {
+                metrics: vec!["requests_total".into()],
+                alert_route: Some("oncall".into()),
+                ..Default::default()
+            }),
+            human_oversight: None,
+            review: None,
+            enforcement: None,
+            require_image_digest: None,
+        },
+    )
+    .in_ns()
+}
+
+pub trait InNs {
+    fn in_ns(self) -> Self;
+}
+impl InNs for AISystem {
+    fn in_ns(mut self) -> Self {
+        self.metadata.namespace = Some(NS.into());
+        self
+    }
+}
+
+pub trait SystemExt: Sized {
+    fn owned_by(self, owner: Option<&str>) -> Self;
+    fn tier(self, tier: RiskTier) -> Self;
+    fn stage(self, stage: LifecycleStage) -> Self;
+    fn without_monitoring(self) -> Self;
+    fn mode(self, mode: EnforcementMode) -> Self;
+    fn with_model(self, name: &str, version: &str, image: Option<&str>) -> Self;
+}
+
+impl SystemExt for AISystem {
+    fn owned_by(mut self, owner: Option<&str>) -> Self {
+        self.spec.owner = owner.map(|o| Owner { name: o.into(), contact: None, team: None });
+        self
+    }
+    fn tier(mut self, tier: RiskTier) -> Self {
+        self.spec.risk_tier = tier;
+        self
+    }
+    fn stage(mut self, stage: LifecycleStage) -> Self {
+        self.spec.lifecycle_stage = stage;
+        self
+    }
+    fn without_monitoring(mut self) -> Self {
+        self.spec.monitoring = None;
+        self
+    }
+    fn mode(mut self, mode: EnforcementMode) -> Self {
+        self.spec.enforcement = Some(mode);
+        self
+    }
+    fn with_model(mut self, name: &str, version: &str, image: Option<&str>) -> Self {
+        self.spec.models.push(Model {
+            name: name.into(),
+            version: version.into(),
+            image: image.map(Into::into),
+            storage_uri: None,
+            origin: None,
+            supplier: None,
+            validation_report: None,
+        });
+        self
+    }
+}
+
+/// A complete assessment of `system` covering `versions`, not yet decided.
+pub fn assessment(name: &str, system: &str, versions: &[&str]) -> ImpactAssessment {
+    let mut a = ImpactAssessment::new(
+        name,
+        ImpactAssessmentSpec {
+            system_ref: system.into(),
+            summary: None,
+            models: versions
+                .iter()
+                .map(|v| CoveredModel { name: None, version: (*v).into(), digest: None })
+                .collect(),
+            purpose: None,
+            intended_use: None,
+            affected_populations: vec![],
+            impacts: vec![Impact {
+                area: ImpactArea::Individuals,
+                direction: ImpactDirection::Negative,
+                description: "harm".into(),
+            }],
+            risks: vec![Risk {
+                id: "R1".into(),
+                description: "risk".into(),
+                likelihood: 2,
+                severity: 3,
+                treatment: Treatment::Mitigate,
+                controls: vec![],
+                residual_likelihood: None,
+                residual_severity: None,
+            }],
+            residual_risk_acceptance: None,
+            valid_until: None,
+            validity_days: None,
+            approval: None,
+        },
+    );
+    a.metadata.namespace = Some(NS.into());
+    a
+}
+
+pub trait AssessmentExt: Sized {
+    /// Approved by `by` at `at`, stamped with the correct content hash.
+    fn approved_by(self, by: &str, at: &str) -> Self;
+    fn authored_by(self, author: &str) -> Self;
+    fn valid_until(self, until: &str) -> Self;
+}
+
+impl AssessmentExt for ImpactAssessment {
+    fn approved_by(mut self, by: &str, at: &str) -> Self {
+        let hash = content_hash(&self.spec);
+        self.spec.approval = Some(Approval {
+            decision: Decision::Approved,
+            comment: None,
+            decided_by: Some(by.into()),
+            decided_at: Some(ts(at)),
+            content_hash: Some(hash),
+        });
+        self
+    }
+    fn authored_by(mut self, author: &str) -> Self {
+        self.metadata.annotations.get_or_insert_default().insert(AUTHOR_ANNOTATION.into(), author.into());
+        self
+    }
+    fn valid_until(mut self, until: &str) -> Self {
+        // Part of the assessed content: set it before approving.
+        self.spec.valid_until = Some(ts(until));
+        self
+    }
+}
+
+/// A binding of `systems` with every control in `ids` implemented.
+pub fn binding(name: &str, systems: &[&str], ids: &[&str]) -> ControlBinding {
+    let mut b = ControlBinding::new(
+        name,
+        ControlBindingSpec {
+            systems: systems.iter().map(|s| (*s).into()).collect(),
+            all_systems: None,
+            controls: ids
+                .iter()
+                .map(|id| ControlEntry {
+                    id: (*id).into(),
+                    applicability: Applicability::Applicable,
+                    justification: None,
+                    exclusion: None,
+                    implementation: Some(Implementation {
+                        description: "done".into(),
+                        status: ImplementationStatus::Implemented,
+                    }),
+                    evidence: vec![],
+                })
+                .collect(),
+        },
+    );
+    b.metadata.namespace = Some(NS.into());
+    b
+}
+
+/// A Deployment of `system` (None: unlabelled) with model version label `version`.
+pub fn deployment(name: &str, system: Option<&str>, version: Option<&str>, image: &str) -> Value {
+    let mut labels = serde_json::Map::new();
+    if let Some(s) = system {
+        labels.insert(SYSTEM_LABEL.into(), json!(s));
+    }
+    let mut template_labels = labels.clone();
+    if let Some(v) = version {
+        template_labels.insert(MODEL_VERSION_LABEL.into(), json!(v));
+    }
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": name, "namespace": NS, "labels": labels },
+        "spec": { "template": {
+            "metadata": { "labels": template_labels },
+            "spec": { "containers": [{ "name": "server", "image": image }] }
+        }}
+    })
+}
+
+/// The image of model `m 1.0.0` in [`system`].
+pub fn model_image() -> String {
+    format!("reg/m@{}", digest(1))
+}
+
+/// Loads a recorded AdmissionReview from ../shared/fixtures.
+pub fn fixture(name: &str) -> Value {
+    let path = format!("{}/../../shared/fixtures/admission-reviews/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).expect("fixture JSON")
+}
