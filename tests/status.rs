@@ -1,0 +1,126 @@
+//! Conditions, binding results and the SoA computed from a snapshot.
+
+mod support;
+
+use aims_operator::engine::Snapshot;
+use aims_operator::engine::status::{evaluate_assessment, evaluate_binding, evaluate_system, to_conditions, types};
+use aims_operator::policy::Policy;
+use aims_operator::resources::*;
+use aims_operator::soa;
+use support::*;
+
+fn condition<'a>(e: &'a aims_operator::engine::status::SystemEvaluation, t: &str) -> &'a aims_operator::engine::status::ConditionOutcome {
+    e.conditions.iter().find(|c| c.type_ == t).expect("condition present")
+}
+
+#[test]
+fn compliant_system_has_every_condition_true() {
+    let mut s = Snapshot::new();
+    s.add_system(system("s"));
+    s.add_assessment(assessment("a", "s", &["1.0.x"]).valid_until("2027-01-01T00:00:00Z").approved_by("bob", "2026-11-01T00:00:00Z"));
+    let sys = s.system(NS, "s").expect("system").clone();
+    let e = evaluate_system(&s, &sys, &Policy::default(), now());
+    assert!(e.conditions.iter().all(|c| c.met), "{:?}", e.conditions);
+    assert_eq!(e.summary.compliant, "True");
+    assert_eq!(e.summary.monitored, "Yes");
+    assert_eq!(e.summary.assessment, "a");
+    assert_eq!(e.next_change, Some(ts("2027-01-01T00:00:00Z")), "requeue exactly at expiry");
+}
+
+#[test]
+fn uncovered_declared_version_fails_assessment_approved() {
+    let mut s = Snapshot::new();
+    s.add_system(system("s").with_model("m", "2.0.0", None));
+    s.add_assessment(assessment("a", "s", &["1.0.x"]).approved_by("bob", "2026-11-01T00:00:00Z"));
+    let sys = s.system(NS, "s").expect("system").clone();
+    let e = evaluate_system(&s, &sys, &Policy::default(), now());
+    let c = condition(&e, types::ASSESSMENT_APPROVED);
+    assert!(!c.met);
+    assert_eq!(c.reason, "ModelVersionNotCovered");
+    assert!(c.message.contains("m 2.0.0"));
+    assert!(!condition(&e, types::COMPLIANT).met);
+}
+
+#[test]
+fn owner_and_monitoring_conditions_say_what_to_set() {
+    let mut s = Snapshot::new();
+    s.add_system(system("s").owned_by(None).without_monitoring());
+    let sys = s.system(NS, "s").expect("system").clone();
+    let e = evaluate_system(&s, &sys, &Policy::default(), now());
+    assert_eq!(condition(&e, types::OWNER_ASSIGNED).reason, "OwnerMissing");
+    assert_eq!(condition(&e, types::MONITORING_CONFIGURED).message, "set spec.monitoring");
+    assert_eq!(e.summary.monitored, "No");
+    assert_eq!(e.summary.assessment, "Missing");
+    assert_eq!(condition(&e, types::COMPLIANT).message, "not met: OwnerAssigned, AssessmentApproved, MonitoringConfigured");
+}
+
+#[test]
+fn last_transition_time_is_kept_unless_the_status_flips() {
+    let mut s = Snapshot::new();
+    s.add_system(system("s"));
+    let sys = s.system(NS, "s").expect("system").clone();
+    let earlier = ts("2026-01-01T00:00:00Z");
+    let first = to_conditions(&evaluate_system(&s, &sys, &Policy::default(), now()).conditions, &[], Some(3), earlier);
+    assert!(first.iter().all(|c| c.last_transition_time == earlier && c.observed_generation == Some(3)));
+    // Same evaluation later: times kept.
+    let again = to_conditions(&evaluate_system(&s, &sys, &Policy::default(), now()).conditions, &first, Some(4), now());
+    assert!(again.iter().all(|c| c.last_transition_time == earlier));
+    // The assessment arrives: AssessmentApproved and Compliant flip, the others keep their time.
+    s.add_assessment(assessment("a", "s", &["1.0.x"]).approved_by("bob", "2026-11-01T00:00:00Z"));
+    let flipped = to_conditions(&evaluate_system(&s, &sys, &Policy::default(), now()).conditions, &again, Some(4), now());
+    for c in &flipped {
+        let expected = if c.type_ == types::ASSESSMENT_APPROVED || c.type_ == types::COMPLIANT { now() } else { earlier };
+        assert_eq!(c.last_transition_time, expected, "{}", c.type_);
+    }
+}
+
+#[test]
+fn assessment_conditions_flag_a_missing_system() {
+    let s = Snapshot::new();
+    let a = assessment("a", "ghost", &["1"]);
+    let (state, conditions) = evaluate_assessment(&a, &s, &Policy::default(), now());
+    assert_eq!(state.phase, AssessmentPhase::PendingApproval);
+    assert_eq!(conditions[0].reason, "SystemNotFound");
+}
+
+#[test]
+fn binding_reports_the_worst_state_across_its_systems() {
+    let mut s = Snapshot::new();
+    s.add_system(system("good"));
+    s.add_system(system("bad").owned_by(None));
+    let b = binding("b", &["good", "bad", "ghost"], &["A.3.2", "A.2.2"]);
+    s.add_binding(b.clone());
+    let (results, summary, condition) = evaluate_binding(&b, &s, &Policy::default(), now());
+    assert_eq!(results[0].id, "A.3.2");
+    assert_eq!(results[0].state, ControlState::Failed);
+    assert!(results[0].message.starts_with("bad: "));
+    assert_eq!(results[1].state, ControlState::Implemented);
+    assert_eq!((summary.total, summary.met, summary.failing), (2, 1, 1));
+    assert_eq!(condition.reason, "SystemNotFound");
+    assert!(condition.message.contains("ghost"));
+}
+
+#[test]
+fn soa_covers_all_controls_and_shows_gaps() {
+    let mut s = Snapshot::new();
+    s.add_system(system("s"));
+    let mut b = binding("b", &["s"], &["A.3.2"]);
+    b.spec.controls.push(ControlEntry {
+        id: "A.10.3".into(),
+        applicability: Applicability::Excluded,
+        justification: Some("no suppliers".into()),
+        exclusion: None,
+        implementation: None,
+        evidence: vec![],
+    });
+    s.add_binding(b);
+    let statement = soa::build(&s, &Policy::default(), "test", now());
+    assert_eq!(statement.controls.len(), 38);
+    let row = |id: &str| statement.controls.iter().find(|r| r.id == id).expect("row");
+    assert_eq!(row("A.3.2").status, ControlState::Verified);
+    assert_eq!(row("A.10.3").status, ControlState::Excluded);
+    assert_eq!(row("A.10.3").justification, ["no suppliers"]);
+    assert_eq!(row("A.2.2").status, ControlState::Gap);
+    assert_eq!(row("A.2.2").applicability, "Not addressed");
+    assert_eq!(statement.totals.get("Gap"), Some(&36));
+}
