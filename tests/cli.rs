@@ -1,5 +1,7 @@
 //! The offline commands as a user runs them: verdicts, exit codes, formats, bad input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -12,7 +14,11 @@ fn root() -> PathBuf {
 }
 
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aims-operator")).current_dir(root()).args(args).output().expect("binary runs")
+    Command::new(env!("CARGO_BIN_EXE_aims-operator"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("binary runs")
 }
 
 fn stdout(o: &Output) -> String {
@@ -33,9 +39,19 @@ fn verdicts(json: &Value) -> Vec<(String, bool, String)> {
         .expect("results")
         .iter()
         .map(|r| {
-            let rules: Vec<&str> = r["findings"].as_array().expect("findings").iter().map(|f| f["rule"].as_str().expect("id")).collect();
+            let rules: Vec<&str> = r["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .map(|f| f["rule"].as_str().expect("id"))
+                .collect();
             (
-                format!("{} {}/{}", r["kind"].as_str().unwrap_or(""), r["namespace"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or("")),
+                format!(
+                    "{} {}/{}",
+                    r["kind"].as_str().unwrap_or(""),
+                    r["namespace"].as_str().unwrap_or(""),
+                    r["name"].as_str().unwrap_or("")
+                ),
                 r["allowed"].as_bool().expect("allowed"),
                 rules.join(","),
             )
@@ -57,11 +73,18 @@ fn examples_get_the_documented_verdicts() {
         ("Pod lending/scorer-debug", false, "AIMS-007,AIMS-007"),
         ("Deployment support/assistant-llm", true, ""),
         ("Deployment support/llm-experiment", false, "AIMS-001"),
-        ("Job support/triage-eval", false, "AIMS-002,AIMS-003,AIMS-004"),
+        (
+            "Job support/triage-eval",
+            false,
+            "AIMS-002,AIMS-003,AIMS-004",
+        ),
         ("Deployment support/session-cache", true, ""),
     ];
     let actual = verdicts(&json);
-    let expected: Vec<(String, bool, String)> = expected.iter().map(|(w, a, r)| (w.to_string(), *a, r.to_string())).collect();
+    let expected: Vec<(String, bool, String)> = expected
+        .iter()
+        .map(|(w, a, r)| (w.to_string(), *a, r.to_string()))
+        .collect();
     assert_eq!(actual, expected);
     assert_eq!(json["summary"]["denied"], 5);
     assert_eq!(json["summary"]["notJudged"], 1);
@@ -76,17 +99,31 @@ fn text_output_shows_the_webhook_message_and_location() {
     assert!(text.contains(
         "DENY  Deployment lending/credit-scorer-canary (AI system \"credit-scoring\", model scorer 2.4.0) is not allowed to run:\n      - AIMS-003 no approved, current impact assessment covers scorer 2.4.0."
     ), "{text}");
-    assert!(text.contains("at examples/credit-scoring/workloads.yaml:28 (document 2)"), "{text}");
+    assert!(
+        text.contains("at examples/credit-scoring/workloads.yaml:28 (document 2)"),
+        "{text}"
+    );
     assert!(text.contains("ALLOW Deployment lending/credit-scorer (AI system \"credit-scoring\", model scorer 2.3.1) is allowed to run (assessment \"credit-scoring-2026q3\")"));
 }
 
 #[test]
 fn compliant_input_exits_zero() {
     let dir = temp_dir("ok");
-    for f in ["namespace.yaml", "aisystem.yaml", "assessments.yaml", "controls.yaml"] {
-        std::fs::copy(root().join("examples/support-assistant").join(f), dir.join(f)).expect("copy");
+    for f in [
+        "namespace.yaml",
+        "aisystem.yaml",
+        "assessments.yaml",
+        "controls.yaml",
+    ] {
+        std::fs::copy(
+            root().join("examples/support-assistant").join(f),
+            dir.join(f),
+        )
+        .expect("copy");
     }
-    let workloads = std::fs::read_to_string(root().join("examples/support-assistant/workloads.yaml")).expect("read");
+    let workloads =
+        std::fs::read_to_string(root().join("examples/support-assistant/workloads.yaml"))
+            .expect("read");
     let first = workloads.split("\n---\n").next().expect("first document");
     std::fs::write(dir.join("workloads.yaml"), first).expect("write");
     let out = run(&["check", dir.to_str().expect("utf-8"), "--now", NOW]);
@@ -97,9 +134,19 @@ fn compliant_input_exits_zero() {
 #[test]
 fn an_expiry_in_the_future_is_visible_with_now() {
     // credit-scoring-2026q3 is valid until 2027-09-30: after that the production scorer is refused.
-    let out = run(&["check", "examples/credit-scoring", "--now", "2027-10-01T00:00:00Z", "-o", "json"]);
+    let out = run(&[
+        "check",
+        "examples/credit-scoring",
+        "--now",
+        "2027-10-01T00:00:00Z",
+        "-o",
+        "json",
+    ]);
     let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
-    let (_, allowed, rules) = verdicts(&json).into_iter().find(|v| v.0 == "Deployment lending/credit-scorer").expect("present");
+    let (_, allowed, rules) = verdicts(&json)
+        .into_iter()
+        .find(|v| v.0 == "Deployment lending/credit-scorer")
+        .expect("present");
     assert!(!allowed);
     assert!(rules.starts_with("AIMS-003"), "{rules}");
 }
@@ -107,7 +154,8 @@ fn an_expiry_in_the_future_is_visible_with_now() {
 #[test]
 fn bad_documents_are_reported_and_the_rest_still_judged() {
     let dir = temp_dir("bad");
-    let good = std::fs::read_to_string(root().join("examples/support-assistant/workloads.yaml")).expect("read");
+    let good = std::fs::read_to_string(root().join("examples/support-assistant/workloads.yaml"))
+        .expect("read");
     std::fs::write(
         dir.join("mixed.yaml"),
         format!("{good}\n---\nkind: [unclosed\n---\n- just\n- a list\n---\napiVersion: aims.io/v1alpha1\nkind: AISystem\nmetadata:\n  name: broken\nspec:\n  displayName: x\n---\napiVersion: aims.io/v1alpha1\nkind: Widget\nmetadata:\n  name: w\n"),
@@ -116,11 +164,27 @@ fn bad_documents_are_reported_and_the_rest_still_judged() {
     std::fs::write(dir.join("binary.yaml"), [0xff, 0xfe, 0x00, 0x81]).expect("write");
     let out = run(&["check", dir.to_str().expect("utf-8"), "--now", NOW]);
     let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(2), "unreadable input exits 2: {text}");
-    assert!(text.contains("binary.yaml:0 (document 0): not a text file"), "{text}");
-    assert!(text.contains("mixed.yaml:") && text.contains("invalid YAML"), "{text}");
-    assert!(text.contains("not a Kubernetes object: expected a mapping"), "{text}");
-    assert!(text.contains("AISystem default/broken: missing field `riskTier`"), "{text}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "unreadable input exits 2: {text}"
+    );
+    assert!(
+        text.contains("binary.yaml:0 (document 0): not a text file"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mixed.yaml:") && text.contains("invalid YAML"),
+        "{text}"
+    );
+    assert!(
+        text.contains("not a Kubernetes object: expected a mapping"),
+        "{text}"
+    );
+    assert!(
+        text.contains("AISystem default/broken: missing field `riskTier`"),
+        "{text}"
+    );
     assert!(text.contains("unknown kind Widget in aims.io"), "{text}");
     // The good documents of the same file were still judged.
     assert!(text.contains("DENY  Deployment support/assistant-llm (AI system \"support-assistant\") is not allowed to run"), "{text}");
@@ -136,7 +200,8 @@ fn a_missing_path_is_an_error_not_a_pass() {
 #[test]
 fn duplicate_resources_are_reported() {
     let dir = temp_dir("dup");
-    let system = std::fs::read_to_string(root().join("examples/credit-scoring/aisystem.yaml")).expect("read");
+    let system = std::fs::read_to_string(root().join("examples/credit-scoring/aisystem.yaml"))
+        .expect("read");
     std::fs::write(dir.join("a.yaml"), format!("{system}\n---\n{system}")).expect("write");
     let out = run(&["check", dir.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(2));
@@ -147,9 +212,16 @@ fn duplicate_resources_are_reported() {
 fn junit_reports_failures_per_workload() {
     let out = run(&["check", "examples", "--now", NOW, "-o", "junit"]);
     let xml = stdout(&out);
-    assert!(xml.contains("<testsuite name=\"aims-check\" tests=\"10\" failures=\"5\" errors=\"0\" skipped=\"1\">"), "{xml}");
+    assert!(
+        xml.contains(
+            "<testsuite name=\"aims-check\" tests=\"10\" failures=\"5\" errors=\"0\" skipped=\"1\">"
+        ),
+        "{xml}"
+    );
     assert_eq!(xml.matches("<failure ").count(), 5);
-    assert!(xml.contains("<testcase classname=\"lending\" name=\"Deployment/credit-scorer-canary\""));
+    assert!(
+        xml.contains("<testcase classname=\"lending\" name=\"Deployment/credit-scorer-canary\"")
+    );
     assert!(xml.contains("type=\"AIMS-003\""));
 }
 
@@ -162,12 +234,28 @@ fn sarif_has_one_result_per_finding_at_the_document_line() {
     assert_eq!(results.len(), 9, "one per finding");
     let canary = results
         .iter()
-        .find(|r| r["message"]["text"].as_str().unwrap_or("").starts_with("Deployment lending/credit-scorer-canary"))
+        .find(|r| {
+            r["message"]["text"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("Deployment lending/credit-scorer-canary")
+        })
         .expect("canary result");
     assert_eq!(canary["ruleId"], "AIMS-003");
     assert_eq!(canary["level"], "error");
-    assert_eq!(canary["locations"][0]["physicalLocation"]["region"]["startLine"], 28);
-    let warn = results.iter().find(|r| r["message"]["text"].as_str().unwrap_or("").contains("no-show-legacy-api")).expect("warn");
+    assert_eq!(
+        canary["locations"][0]["physicalLocation"]["region"]["startLine"],
+        28
+    );
+    let warn = results
+        .iter()
+        .find(|r| {
+            r["message"]["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("no-show-legacy-api")
+        })
+        .expect("warn");
     assert_eq!(warn["level"], "warning");
 }
 
@@ -180,8 +268,17 @@ fn soa_lists_all_38_controls_in_every_format() {
     assert_eq!(controls.len(), 38);
     assert_eq!(controls[0]["id"], "A.2.2");
     assert_eq!(controls[37]["id"], "A.10.4");
-    let a103 = controls.iter().find(|c| c["id"] == "A.10.3").expect("A.10.3");
-    assert!(a103["justification"].as_array().expect("list").iter().any(|j| j == "The scorer is built in-house; no third-party model is used."));
+    let a103 = controls
+        .iter()
+        .find(|c| c["id"] == "A.10.3")
+        .expect("A.10.3");
+    assert!(
+        a103["justification"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|j| j == "The scorer is built in-house; no third-party model is used.")
+    );
     let a223 = controls.iter().find(|c| c["id"] == "A.2.3").expect("A.2.3");
     assert_eq!(a223["status"], "Gap");
     assert_eq!(a223["applicability"], "Not addressed");
@@ -202,7 +299,10 @@ fn demo_runs_on_the_embedded_examples() {
     let out = run(&["demo", "--now", NOW]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
-    assert!(text.contains("10 workloads: 3 allowed, 5 denied, 1 admitted with findings, 1 not judged"), "{text}");
+    assert!(
+        text.contains("10 workloads: 3 allowed, 5 denied, 1 admitted with findings, 1 not judged"),
+        "{text}"
+    );
     assert!(text.contains("# Statement of Applicability"));
 }
 
@@ -216,15 +316,24 @@ fn embedded_examples_match_the_folder() {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let rel = path.strip_prefix(root()).expect("under root").to_string_lossy().into_owned();
+                let rel = path
+                    .strip_prefix(root())
+                    .expect("under root")
+                    .to_string_lossy()
+                    .into_owned();
                 on_disk.push((rel.clone(), std::fs::read_to_string(&path).expect("text")));
             }
         }
     }
     on_disk.sort();
-    let embedded: Vec<(String, String)> =
-        aims_operator::examples::FILES.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect();
-    assert_eq!(embedded, on_disk, "regenerate operator/src/examples.rs after changing examples/");
+    let embedded: Vec<(String, String)> = aims_operator::examples::FILES
+        .iter()
+        .map(|(p, t)| (p.to_string(), t.to_string()))
+        .collect();
+    assert_eq!(
+        embedded, on_disk,
+        "regenerate operator/src/examples.rs after changing examples/"
+    );
 }
 
 #[test]
@@ -237,7 +346,12 @@ fn help_explains_the_exit_codes() {
 fn a_bad_policy_file_is_refused_clearly() {
     let dir = temp_dir("policy");
     std::fs::write(dir.join("p.yaml"), "requiredControls:\n  High: [A.99]\n").expect("write");
-    let out = run(&["check", "examples", "--policy", dir.join("p.yaml").to_str().expect("utf-8")]);
+    let out = run(&[
+        "check",
+        "examples",
+        "--policy",
+        dir.join("p.yaml").to_str().expect("utf-8"),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("A.99 is not an Annex A control ID"));
 }

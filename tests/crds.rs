@@ -1,5 +1,7 @@
 //! The committed CRD YAML matches the types, and a real API server would accept it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
+
 use aims_operator::crdgen::{crds, structural_violations, to_yaml};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde_json::Value;
@@ -8,7 +10,8 @@ use serde_json::Value;
 fn committed_crds_match_the_types() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds");
     for (file, crd) in crds() {
-        let committed = std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("crds/{file}: {e}"));
+        let committed =
+            std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("crds/{file}: {e}"));
         assert_eq!(
             committed,
             to_yaml(&crd).expect("yaml"),
@@ -28,20 +31,35 @@ fn schemas_are_structural() {
 fn the_structural_check_catches_what_an_api_server_refuses() {
     let (_, crd) = crds().remove(0);
     let mut value = serde_json::to_value(&crd).expect("json");
-    let spec = &mut value["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
+    let spec = &mut value["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        ["properties"];
     spec["untyped"] = serde_json::json!({ "description": "no type" });
     spec["reference"] = serde_json::json!({ "type": "object", "$ref": "#/definitions/x" });
     let broken: CustomResourceDefinition = serde_json::from_value(value).expect("crd");
     let problems = structural_violations(&broken);
-    assert!(problems.iter().any(|p| p.ends_with("spec.untyped: no type")), "{problems:?}");
-    assert!(problems.iter().any(|p| p.contains("keyword $ref is not allowed")), "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.ends_with("spec.untyped: no type")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("keyword $ref is not allowed")),
+        "{problems:?}"
+    );
 }
 
 fn undocumented(node: &Value, path: &str, out: &mut Vec<String>) {
     if let Some(props) = node.get("properties").and_then(Value::as_object) {
         for (name, child) in props {
             let child_path = format!("{path}.{name}");
-            if child.get("description").and_then(Value::as_str).is_none_or(str::is_empty) {
+            if child
+                .get("description")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
                 out.push(child_path.clone());
             }
             undocumented(child, &child_path, out);
@@ -58,7 +76,11 @@ fn every_field_has_kubectl_explain_text() {
         let schema = serde_json::to_value(&crd.spec.versions[0].schema).expect("json");
         let mut missing = Vec::new();
         for part in ["spec", "status"] {
-            undocumented(&schema["openAPIV3Schema"]["properties"][part], part, &mut missing);
+            undocumented(
+                &schema["openAPIV3Schema"]["properties"][part],
+                part,
+                &mut missing,
+            );
         }
         assert_eq!(missing, Vec::<String>::new(), "{file}");
     }
@@ -69,14 +91,42 @@ fn crds_have_printer_columns_short_names_and_status_subresource() {
     let all = crds();
     let names: Vec<(&str, Vec<String>)> = all
         .iter()
-        .map(|(_, c)| (c.spec.names.kind.as_str(), c.spec.names.short_names.clone().unwrap_or_default()))
+        .map(|(_, c)| {
+            (
+                c.spec.names.kind.as_str(),
+                c.spec.names.short_names.clone().unwrap_or_default(),
+            )
+        })
         .collect();
     assert_eq!(names[0], ("AISystem", vec!["aisys".to_string()]));
     let system = &all[0].1.spec.versions[0];
-    let columns: Vec<&str> = system.additional_printer_columns.iter().flatten().map(|c| c.name.as_str()).collect();
-    assert_eq!(columns, ["Owner", "Risk", "Stage", "Assessment", "Monitored", "Compliant", "Age"]);
+    let columns: Vec<&str> = system
+        .additional_printer_columns
+        .iter()
+        .flatten()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "Owner",
+            "Risk",
+            "Stage",
+            "Assessment",
+            "Monitored",
+            "Compliant",
+            "Age"
+        ]
+    );
     for (file, crd) in &all {
-        assert!(crd.spec.versions[0].subresources.as_ref().and_then(|s| s.status.as_ref()).is_some(), "{file}");
+        assert!(
+            crd.spec.versions[0]
+                .subresources
+                .as_ref()
+                .and_then(|s| s.status.as_ref())
+                .is_some(),
+            "{file}"
+        );
         assert_eq!(crd.spec.scope, "Namespaced");
     }
 }
@@ -85,6 +135,7 @@ fn crds_have_printer_columns_short_names_and_status_subresource() {
 fn control_ids_are_restricted_to_the_catalog_in_the_schema() {
     let (_, binding) = crds().remove(2);
     let schema = serde_json::to_value(&binding.spec.versions[0].schema).expect("json");
-    let ids = &schema["openAPIV3Schema"]["properties"]["spec"]["properties"]["controls"]["items"]["properties"]["id"]["enum"];
+    let ids = &schema["openAPIV3Schema"]["properties"]["spec"]["properties"]["controls"]["items"]["properties"]
+        ["id"]["enum"];
     assert_eq!(ids.as_array().map(Vec::len), Some(38));
 }

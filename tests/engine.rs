@@ -1,5 +1,7 @@
 //! Engine rules, one behaviour a user relies on per test.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
+
 mod support;
 
 use std::collections::BTreeMap;
@@ -12,7 +14,10 @@ use serde_json::{Value, json};
 use support::*;
 
 fn opted_in(snapshot: &mut Snapshot, mode: &str) {
-    snapshot.add_namespace(NS, BTreeMap::from([(ENFORCEMENT_LABEL.to_string(), mode.to_string())]));
+    snapshot.add_namespace(
+        NS,
+        BTreeMap::from([(ENFORCEMENT_LABEL.to_string(), mode.to_string())]),
+    );
 }
 
 /// A snapshot where system `s` is fully compliant for `m 1.0.0`.
@@ -42,20 +47,33 @@ fn compliant_deployment_is_allowed_and_names_its_assessment() {
     assert!(v.allowed, "{}", v.message());
     assert!(v.findings.is_empty());
     assert_eq!(v.assessment.as_deref(), Some("a"));
-    assert_eq!(v.model.as_ref().map(|m| m.to_string()).as_deref(), Some("m 1.0.0"));
+    assert_eq!(
+        v.model.as_ref().map(|m| m.to_string()).as_deref(),
+        Some("m 1.0.0")
+    );
 }
 
 #[test]
 fn unknown_system_is_refused_with_aims_001() {
-    let v = judge(&compliant(), &deployment("d", Some("nope"), Some("1.0.0"), &model_image()));
+    let v = judge(
+        &compliant(),
+        &deployment("d", Some("nope"), Some("1.0.0"), &model_image()),
+    );
     assert!(!v.allowed);
     assert_eq!(rules(&v), ["AIMS-001"]);
-    assert!(v.message().contains("no AISystem \"nope\" is registered in namespace ml"));
+    assert!(
+        v.message()
+            .contains("no AISystem \"nope\" is registered in namespace ml")
+    );
 }
 
 #[test]
 fn unlabelled_model_server_in_opted_in_namespace_is_caught() {
-    for image in ["vllm/vllm-openai:v0.6.0", "nvcr.io/nvidia/tritonserver:24.08-py3", "pytorch/torchserve:latest"] {
+    for image in [
+        "vllm/vllm-openai:v0.6.0",
+        "nvcr.io/nvidia/tritonserver:24.08-py3",
+        "pytorch/torchserve:latest",
+    ] {
         let v = judge(&compliant(), &deployment("d", None, None, image));
         assert_eq!(rules(&v), ["AIMS-001"], "{image}");
         assert!(!v.allowed);
@@ -81,7 +99,8 @@ fn unlabelled_model_server_outside_opted_in_namespaces_is_not_judged() {
 fn exempt_namespace_is_never_judged() {
     let mut d = deployment("d", Some("nope"), None, "x");
     d["metadata"]["namespace"] = json!("kube-system");
-    let v = evaluate_object(&compliant(), &d, "kube-system", &Policy::default(), now()).expect("workload");
+    let v = evaluate_object(&compliant(), &d, "kube-system", &Policy::default(), now())
+        .expect("workload");
     assert!(matches!(v.scope, Scope::NotJudged(_)));
 }
 
@@ -98,7 +117,11 @@ fn system_without_owner_is_refused_with_a_patch_command() {
     s.add_system(system("s").owned_by(None));
     let v = judge(&s, &ok_deployment());
     assert_eq!(rules(&v), ["AIMS-002"]);
-    assert!(v.findings[0].fix.contains("kubectl -n ml patch aisystem s --type merge"));
+    assert!(
+        v.findings[0]
+            .fix
+            .contains("kubectl -n ml patch aisystem s --type merge")
+    );
 }
 
 #[test]
@@ -107,14 +130,24 @@ fn missing_assessment_is_refused() {
     s.add_system(system("s"));
     let v = judge(&s, &ok_deployment());
     assert_eq!(rules(&v), ["AIMS-003"]);
-    assert!(v.message().contains("No ImpactAssessment references AISystem \"s\""));
+    assert!(
+        v.message()
+            .contains("No ImpactAssessment references AISystem \"s\"")
+    );
 }
 
 #[test]
 fn new_model_version_needs_a_new_assessment() {
-    let v = judge(&compliant(), &deployment("d", Some("s"), Some("1.1.0"), &model_image()));
+    let v = judge(
+        &compliant(),
+        &deployment("d", Some("s"), Some("1.1.0"), &model_image()),
+    );
     assert_eq!(rules(&v), ["AIMS-003"]);
-    assert!(v.message().contains("\"a\" is Approved and covers 1.0.x"), "{}", v.message());
+    assert!(
+        v.message().contains("\"a\" is Approved and covers 1.0.x"),
+        "{}",
+        v.message()
+    );
 }
 
 #[test]
@@ -137,7 +170,11 @@ fn undecided_rejected_and_unstamped_assessments_do_not_count() {
         let mut s = Snapshot::new();
         s.add_system(system("s"));
         s.add_assessment(a);
-        assert_eq!(rules(&judge(&s, &ok_deployment())), ["AIMS-003"], "{phase:?}");
+        assert_eq!(
+            rules(&judge(&s, &ok_deployment())),
+            ["AIMS-003"],
+            "{phase:?}"
+        );
     }
 }
 
@@ -153,12 +190,17 @@ fn editing_assessed_content_after_approval_voids_it() {
     if let Some(approval) = b.spec.approval.as_mut() {
         approval.comment = Some("looks fine".into());
     }
-    assert_eq!(assessment_state(&b, &Policy::default(), now()).phase, AssessmentPhase::Approved);
+    assert_eq!(
+        assessment_state(&b, &Policy::default(), now()).phase,
+        AssessmentPhase::Approved
+    );
 }
 
 #[test]
 fn self_approval_is_void() {
-    let a = assessment("a", "s", &["1.0.x"]).authored_by("alice").approved_by("alice", "2026-11-01T00:00:00Z");
+    let a = assessment("a", "s", &["1.0.x"])
+        .authored_by("alice")
+        .approved_by("alice", "2026-11-01T00:00:00Z");
     let state = assessment_state(&a, &Policy::default(), now());
     assert_eq!(state.phase, AssessmentPhase::Voided);
     assert!(state.message.contains("self-approval"));
@@ -166,20 +208,40 @@ fn self_approval_is_void() {
 
 #[test]
 fn assessment_expires_exactly_at_valid_until() {
-    let a = assessment("a", "s", &["1.0.x"]).valid_until("2026-12-01T00:00:00Z").approved_by("bob", "2026-11-01T00:00:00Z");
+    let a = assessment("a", "s", &["1.0.x"])
+        .valid_until("2026-12-01T00:00:00Z")
+        .approved_by("bob", "2026-11-01T00:00:00Z");
     let p = Policy::default();
-    assert_eq!(assessment_state(&a, &p, ts("2026-11-30T23:59:59Z")).phase, AssessmentPhase::Approved);
-    assert_eq!(assessment_state(&a, &p, ts("2026-12-01T00:00:00Z")).phase, AssessmentPhase::Expired);
-    assert_eq!(assessment_state(&a, &p, now()).expires_at, Some(ts("2026-12-01T00:00:00Z")));
+    assert_eq!(
+        assessment_state(&a, &p, ts("2026-11-30T23:59:59Z")).phase,
+        AssessmentPhase::Approved
+    );
+    assert_eq!(
+        assessment_state(&a, &p, ts("2026-12-01T00:00:00Z")).phase,
+        AssessmentPhase::Expired
+    );
+    assert_eq!(
+        assessment_state(&a, &p, now()).expires_at,
+        Some(ts("2026-12-01T00:00:00Z"))
+    );
 }
 
 #[test]
 fn default_validity_runs_from_approval() {
     let a = assessment("a", "s", &["1.0.x"]).approved_by("bob", "2025-11-23T12:00:00Z");
     // 365 days after 2025-11-23T12:00Z is 2026-11-23T12:00Z: expired at exactly `now`.
-    assert_eq!(assessment_state(&a, &Policy::default(), now()).phase, AssessmentPhase::Expired);
-    let policy = Policy { default_validity_days: 366, ..Policy::default() };
-    assert_eq!(assessment_state(&a, &policy, now()).phase, AssessmentPhase::Approved);
+    assert_eq!(
+        assessment_state(&a, &Policy::default(), now()).phase,
+        AssessmentPhase::Expired
+    );
+    let policy = Policy {
+        default_validity_days: 366,
+        ..Policy::default()
+    };
+    assert_eq!(
+        assessment_state(&a, &policy, now()).phase,
+        AssessmentPhase::Approved
+    );
 }
 
 #[test]
@@ -214,9 +276,17 @@ fn missing_monitoring_is_refused() {
 fn high_risk_needs_its_controls_and_pinned_images() {
     let mut s = compliant();
     s.add_system(system("s").tier(RiskTier::High));
-    let v = judge(&s, &deployment("d", Some("s"), Some("1.0.0"), "reg/m:1.0.0"));
+    let v = judge(
+        &s,
+        &deployment("d", Some("s"), Some("1.0.0"), "reg/m:1.0.0"),
+    );
     let ids = rules(&v);
-    assert_eq!(ids.iter().filter(|r| **r == "AIMS-005").count(), 5, "{}", v.message());
+    assert_eq!(
+        ids.iter().filter(|r| **r == "AIMS-005").count(),
+        5,
+        "{}",
+        v.message()
+    );
     assert!(ids.contains(&"AIMS-007"));
     let controls: Vec<_> = v.findings.iter().filter_map(|f| f.control).collect();
     assert_eq!(controls, ["A.5.4", "A.6.2.4", "A.6.2.8", "A.8.2", "A.9.2"]);
@@ -226,18 +296,30 @@ fn high_risk_needs_its_controls_and_pinned_images() {
 fn declared_control_whose_automated_check_fails_does_not_count() {
     let mut s = compliant();
     s.add_system(system("s").tier(RiskTier::High));
-    s.add_binding(binding("b", &["s"], &["A.5.4", "A.6.2.4", "A.6.2.8", "A.8.2", "A.9.2"]));
+    s.add_binding(binding(
+        "b",
+        &["s"],
+        &["A.5.4", "A.6.2.4", "A.6.2.8", "A.8.2", "A.9.2"],
+    ));
     let v = judge(&s, &ok_deployment());
     // The system declares no validation report, event log or human oversight.
     let failing: Vec<_> = v.findings.iter().filter_map(|f| f.control).collect();
     assert_eq!(failing, ["A.6.2.4", "A.6.2.8", "A.9.2"], "{}", v.message());
-    assert!(v.message().contains("automated check failed: spec.monitoring.eventLog is not set"));
+    assert!(
+        v.message()
+            .contains("automated check failed: spec.monitoring.eventLog is not set")
+    );
 
     let mut fixed = system("s").tier(RiskTier::High);
     fixed.spec.models[0].validation_report = Some("https://reports/m-1.0.0".into());
-    fixed.spec.monitoring.as_mut().map(|m| m.event_log = Some("loki://ml".into()));
-    fixed.spec.human_oversight =
-        Some(HumanOversight { when: "always".into(), reviewers: "team".into(), mode: None });
+    if let Some(m) = fixed.spec.monitoring.as_mut() {
+        m.event_log = Some("loki://ml".into());
+    }
+    fixed.spec.human_oversight = Some(HumanOversight {
+        when: "always".into(),
+        reviewers: "team".into(),
+        mode: None,
+    });
     s.add_system(fixed);
     let v = judge(&s, &ok_deployment());
     assert!(v.allowed, "{}", v.message());
@@ -288,21 +370,33 @@ fn assessed_digest_must_match_the_deployed_one() {
     s.add_assessment(a.approved_by("bob", "2026-11-01T00:00:00Z"));
     let v = judge(&s, &ok_deployment());
     assert!(rules(&v).contains(&"AIMS-007"), "{}", v.message());
-    assert!(v.message().contains(&format!("assessed digest {}", digest(9))));
+    assert!(
+        v.message()
+            .contains(&format!("assessed digest {}", digest(9)))
+    );
 }
 
 #[test]
 fn image_other_than_the_declared_build_is_refused() {
     let other = format!("reg/m@{}", digest(2));
-    let v = judge(&compliant(), &deployment("d", Some("s"), Some("1.0.0"), &other));
+    let v = judge(
+        &compliant(),
+        &deployment("d", Some("s"), Some("1.0.0"), &other),
+    );
     assert_eq!(rules(&v), ["AIMS-007"]);
 }
 
 #[test]
 fn model_version_comes_from_the_declared_image_when_unlabelled() {
-    let v = judge(&compliant(), &deployment("d", Some("s"), None, &model_image()));
+    let v = judge(
+        &compliant(),
+        &deployment("d", Some("s"), None, &model_image()),
+    );
     assert!(v.allowed, "{}", v.message());
-    let v = judge(&compliant(), &deployment("d", Some("s"), None, "reg/unknown:1"));
+    let v = judge(
+        &compliant(),
+        &deployment("d", Some("s"), None, "reg/unknown:1"),
+    );
     assert_eq!(rules(&v), ["AIMS-008"]);
 }
 
@@ -313,26 +407,47 @@ fn unreadable_workload_is_refused_not_admitted() {
     let v = judge(&compliant(), &d);
     assert_eq!(rules(&v), ["AIMS-009"]);
     assert!(!v.allowed);
-    assert!(v.message().contains("metadata.labels.aims.io/system must be a string"));
+    assert!(
+        v.message()
+            .contains("metadata.labels.aims.io/system must be a string")
+    );
 }
 
 #[test]
 fn every_failing_rule_is_reported_at_once() {
     let mut s = Snapshot::new();
-    s.add_system(system("s").owned_by(None).without_monitoring().stage(LifecycleStage::Retired).tier(RiskTier::High));
-    let v = judge(&s, &deployment("d", Some("s"), Some("1.0.0"), "reg/m:latest"));
+    s.add_system(
+        system("s")
+            .owned_by(None)
+            .without_monitoring()
+            .stage(LifecycleStage::Retired)
+            .tier(RiskTier::High),
+    );
+    let v = judge(
+        &s,
+        &deployment("d", Some("s"), Some("1.0.0"), "reg/m:latest"),
+    );
     let ids = rules(&v);
-    for expected in ["AIMS-002", "AIMS-003", "AIMS-004", "AIMS-005", "AIMS-006", "AIMS-007"] {
+    for expected in [
+        "AIMS-002", "AIMS-003", "AIMS-004", "AIMS-005", "AIMS-006", "AIMS-007",
+    ] {
         assert!(ids.contains(&expected), "{expected} missing from {ids:?}");
     }
     let message = v.message();
-    assert!(message.starts_with("Deployment ml/d (AI system \"s\", model m 1.0.0) is not allowed to run:"), "{message}");
+    assert!(
+        message
+            .starts_with("Deployment ml/d (AI system \"s\", model m 1.0.0) is not allowed to run:"),
+        "{message}"
+    );
     assert_eq!(message.matches("\n- AIMS-").count(), ids.len());
 }
 
 #[test]
 fn warn_and_audit_modes_admit_with_findings() {
-    for (mode, label) in [(EnforcementMode::Warn, "warn"), (EnforcementMode::Audit, "audit")] {
+    for (mode, label) in [
+        (EnforcementMode::Warn, "warn"),
+        (EnforcementMode::Audit, "audit"),
+    ] {
         let mut s = Snapshot::new();
         opted_in(&mut s, label);
         s.add_system(system("s"));
@@ -389,12 +504,24 @@ fn pod_template_paths_of_every_kind_are_read() {
     ];
     for o in objects {
         let v = judge(&compliant(), &o);
-        assert!(v.allowed && v.findings.is_empty(), "{}: {}", o["kind"], v.message());
+        assert!(
+            v.allowed && v.findings.is_empty(),
+            "{}: {}",
+            o["kind"],
+            v.message()
+        );
         // The same object with a new model version must be caught: the template was read.
         let mut changed = o.clone();
-        let text = serde_json::to_string(&changed).expect("json").replace("\"1.0.0\"", "\"9.9.9\"");
+        let text = serde_json::to_string(&changed)
+            .expect("json")
+            .replace("\"1.0.0\"", "\"9.9.9\"");
         changed = serde_json::from_str(&text).expect("json");
-        assert_eq!(rules(&judge(&compliant(), &changed)), ["AIMS-003"], "{}", o["kind"]);
+        assert_eq!(
+            rules(&judge(&compliant(), &changed)),
+            ["AIMS-003"],
+            "{}",
+            o["kind"]
+        );
     }
 }
 
@@ -422,19 +549,37 @@ fn lending() -> Snapshot {
     let mut a = assessment("credit-scoring-2026q3", "credit-scoring", &["2.3.x"]);
     a.metadata.namespace = Some("lending".into());
     s.add_assessment(a.approved_by("bob", "2026-10-01T00:00:00Z"));
-    s.add_namespace("lending", BTreeMap::from([(ENFORCEMENT_LABEL.to_string(), "enforce".to_string())]));
+    s.add_namespace(
+        "lending",
+        BTreeMap::from([(ENFORCEMENT_LABEL.to_string(), "enforce".to_string())]),
+    );
     s
 }
 
 fn judge_fixture(s: &Snapshot, name: &str) -> Verdict {
-    evaluate_object(s, &fixture_object(name), "lending", &Policy::default(), now()).expect("workload")
+    evaluate_object(
+        s,
+        &fixture_object(name),
+        "lending",
+        &Policy::default(),
+        now(),
+    )
+    .expect("workload")
 }
 
 #[test]
 fn recorded_deployment_is_allowed_when_its_version_is_assessed() {
-    for name in ["deployment-create.json", "deployment-create-mutate.json", "deployment-update-dryrun.json"] {
+    for name in [
+        "deployment-create.json",
+        "deployment-create-mutate.json",
+        "deployment-update-dryrun.json",
+    ] {
         let v = judge_fixture(&lending(), name);
-        assert!(v.allowed && v.findings.is_empty(), "{name}: {}", v.message());
+        assert!(
+            v.allowed && v.findings.is_empty(),
+            "{name}: {}",
+            v.message()
+        );
     }
 }
 
@@ -450,10 +595,17 @@ fn recorded_image_change_under_an_old_version_label_is_refused() {
 #[test]
 fn recorded_deployment_is_refused_without_an_assessment() {
     let mut s = Snapshot::new();
-    s.add_system(lending().system("lending", "credit-scoring").expect("system").clone());
+    s.add_system(
+        lending()
+            .system("lending", "credit-scoring")
+            .expect("system")
+            .clone(),
+    );
     let v = judge_fixture(&s, "deployment-create.json");
     assert_eq!(rules(&v), ["AIMS-003"]);
-    assert!(v.message().starts_with("Deployment lending/credit-scorer (AI system \"credit-scoring\", model scorer 2.3.1)"));
+    assert!(v.message().starts_with(
+        "Deployment lending/credit-scorer (AI system \"credit-scoring\", model scorer 2.3.1)"
+    ));
 }
 
 #[test]
@@ -473,7 +625,11 @@ fn recorded_bare_pod_without_a_known_model_is_refused() {
 fn recorded_cronjob_and_job_without_labels_are_not_judged() {
     for name in ["cronjob-create.json", "job-create.json"] {
         let v = judge_fixture(&lending(), name);
-        assert!(matches!(v.scope, Scope::NotJudged(_)), "{name}: {}", v.message());
+        assert!(
+            matches!(v.scope, Scope::NotJudged(_)),
+            "{name}: {}",
+            v.message()
+        );
     }
 }
 
@@ -487,13 +643,22 @@ fn recorded_scale_subresource_is_not_a_workload() {
 fn recorded_statefulset_of_an_unregistered_system_is_refused() {
     let v = judge_fixture(&lending(), "statefulset-create.json");
     assert_eq!(rules(&v), ["AIMS-001"]);
-    assert!(v.message().contains("no AISystem \"assistant\" is registered in namespace lending"));
+    assert!(
+        v.message()
+            .contains("no AISystem \"assistant\" is registered in namespace lending")
+    );
 }
 
 #[test]
 fn rule_ids_are_stable() {
     let ids: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
-    assert_eq!(ids, ["AIMS-001", "AIMS-002", "AIMS-003", "AIMS-004", "AIMS-005", "AIMS-006", "AIMS-007", "AIMS-008", "AIMS-009"]);
+    assert_eq!(
+        ids,
+        [
+            "AIMS-001", "AIMS-002", "AIMS-003", "AIMS-004", "AIMS-005", "AIMS-006", "AIMS-007",
+            "AIMS-008", "AIMS-009"
+        ]
+    );
     let serialized = serde_json::to_value(Rule::AssessmentMissing).expect("json");
     assert_eq!(serialized, json!("AIMS-003"));
 }

@@ -1,30 +1,48 @@
 //! Conditions, binding results and the SoA computed from a snapshot.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
+
 mod support;
 
 use aims_operator::engine::Snapshot;
-use aims_operator::engine::status::{evaluate_assessment, evaluate_binding, evaluate_system, to_conditions, types};
+use aims_operator::engine::status::{
+    evaluate_assessment, evaluate_binding, evaluate_system, to_conditions, types,
+};
 use aims_operator::policy::Policy;
 use aims_operator::resources::*;
 use aims_operator::soa;
 use support::*;
 
-fn condition<'a>(e: &'a aims_operator::engine::status::SystemEvaluation, t: &str) -> &'a aims_operator::engine::status::ConditionOutcome {
-    e.conditions.iter().find(|c| c.type_ == t).expect("condition present")
+fn condition<'a>(
+    e: &'a aims_operator::engine::status::SystemEvaluation,
+    t: &str,
+) -> &'a aims_operator::engine::status::ConditionOutcome {
+    e.conditions
+        .iter()
+        .find(|c| c.type_ == t)
+        .expect("condition present")
 }
 
 #[test]
 fn compliant_system_has_every_condition_true() {
     let mut s = Snapshot::new();
     s.add_system(system("s"));
-    s.add_assessment(assessment("a", "s", &["1.0.x"]).valid_until("2027-01-01T00:00:00Z").approved_by("bob", "2026-11-01T00:00:00Z"));
+    s.add_assessment(
+        assessment("a", "s", &["1.0.x"])
+            .valid_until("2027-01-01T00:00:00Z")
+            .approved_by("bob", "2026-11-01T00:00:00Z"),
+    );
     let sys = s.system(NS, "s").expect("system").clone();
     let e = evaluate_system(&s, &sys, &Policy::default(), now());
     assert!(e.conditions.iter().all(|c| c.met), "{:?}", e.conditions);
     assert_eq!(e.summary.compliant, "True");
     assert_eq!(e.summary.monitored, "Yes");
     assert_eq!(e.summary.assessment, "a");
-    assert_eq!(e.next_change, Some(ts("2027-01-01T00:00:00Z")), "requeue exactly at expiry");
+    assert_eq!(
+        e.next_change,
+        Some(ts("2027-01-01T00:00:00Z")),
+        "requeue exactly at expiry"
+    );
 }
 
 #[test]
@@ -48,10 +66,16 @@ fn owner_and_monitoring_conditions_say_what_to_set() {
     let sys = s.system(NS, "s").expect("system").clone();
     let e = evaluate_system(&s, &sys, &Policy::default(), now());
     assert_eq!(condition(&e, types::OWNER_ASSIGNED).reason, "OwnerMissing");
-    assert_eq!(condition(&e, types::MONITORING_CONFIGURED).message, "set spec.monitoring");
+    assert_eq!(
+        condition(&e, types::MONITORING_CONFIGURED).message,
+        "set spec.monitoring"
+    );
     assert_eq!(e.summary.monitored, "No");
     assert_eq!(e.summary.assessment, "Missing");
-    assert_eq!(condition(&e, types::COMPLIANT).message, "not met: OwnerAssigned, AssessmentApproved, MonitoringConfigured");
+    assert_eq!(
+        condition(&e, types::COMPLIANT).message,
+        "not met: OwnerAssigned, AssessmentApproved, MonitoringConfigured"
+    );
 }
 
 #[test]
@@ -60,16 +84,39 @@ fn last_transition_time_is_kept_unless_the_status_flips() {
     s.add_system(system("s"));
     let sys = s.system(NS, "s").expect("system").clone();
     let earlier = ts("2026-01-01T00:00:00Z");
-    let first = to_conditions(&evaluate_system(&s, &sys, &Policy::default(), now()).conditions, &[], Some(3), earlier);
-    assert!(first.iter().all(|c| c.last_transition_time == earlier && c.observed_generation == Some(3)));
+    let first = to_conditions(
+        &evaluate_system(&s, &sys, &Policy::default(), now()).conditions,
+        &[],
+        Some(3),
+        earlier,
+    );
+    assert!(
+        first
+            .iter()
+            .all(|c| c.last_transition_time == earlier && c.observed_generation == Some(3))
+    );
     // Same evaluation later: times kept.
-    let again = to_conditions(&evaluate_system(&s, &sys, &Policy::default(), now()).conditions, &first, Some(4), now());
+    let again = to_conditions(
+        &evaluate_system(&s, &sys, &Policy::default(), now()).conditions,
+        &first,
+        Some(4),
+        now(),
+    );
     assert!(again.iter().all(|c| c.last_transition_time == earlier));
     // The assessment arrives: AssessmentApproved and Compliant flip, the others keep their time.
     s.add_assessment(assessment("a", "s", &["1.0.x"]).approved_by("bob", "2026-11-01T00:00:00Z"));
-    let flipped = to_conditions(&evaluate_system(&s, &sys, &Policy::default(), now()).conditions, &again, Some(4), now());
+    let flipped = to_conditions(
+        &evaluate_system(&s, &sys, &Policy::default(), now()).conditions,
+        &again,
+        Some(4),
+        now(),
+    );
     for c in &flipped {
-        let expected = if c.type_ == types::ASSESSMENT_APPROVED || c.type_ == types::COMPLIANT { now() } else { earlier };
+        let expected = if c.type_ == types::ASSESSMENT_APPROVED || c.type_ == types::COMPLIANT {
+            now()
+        } else {
+            earlier
+        };
         assert_eq!(c.last_transition_time, expected, "{}", c.type_);
     }
 }

@@ -123,14 +123,21 @@ pub fn check_loaded(loaded: Loaded, policy: &Policy, now: Timestamp) -> CheckRep
             let namespace = loaded_namespace(&w.object);
             evaluate_object(&loaded.snapshot, &w.object, &namespace, policy, now)
                 .ok()
-                .map(|verdict| LocatedVerdict { location: w.location.clone(), verdict })
+                .map(|verdict| LocatedVerdict {
+                    location: w.location.clone(),
+                    verdict,
+                })
         })
         .collect();
     CheckReport::new(results, loaded.errors, loaded.snapshot.len(), loaded.files)
 }
 
 fn loaded_namespace(object: &serde_json::Value) -> String {
-    object.pointer("/metadata/namespace").and_then(|v| v.as_str()).unwrap_or("default").to_string()
+    object
+        .pointer("/metadata/namespace")
+        .and_then(|v| v.as_str())
+        .unwrap_or("default")
+        .to_string()
 }
 
 fn load(paths: &[PathBuf], common: &CommonArgs) -> Result<(Loaded, Policy, Timestamp), String> {
@@ -144,7 +151,14 @@ fn load(paths: &[PathBuf], common: &CommonArgs) -> Result<(Loaded, Policy, Times
 }
 
 fn scope_of(paths: &[PathBuf]) -> String {
-    format!("files {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))
+    format!(
+        "files {}",
+        paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -155,7 +169,12 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 /// Runs the command line; returns the process exit status.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Check { paths, output, common, verbose } => {
+        Command::Check {
+            paths,
+            output,
+            common,
+            verbose,
+        } => {
             let (loaded, policy, now) = match load(&paths, &common) {
                 Ok(l) => l,
                 Err(e) => return fail(e),
@@ -175,7 +194,11 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             ExitCode::from(report.exit_code())
         }
-        Command::Soa { paths, format, common } => {
+        Command::Soa {
+            paths,
+            format,
+            common,
+        } => {
             let (loaded, policy, now) = match load(&paths, &common) {
                 Ok(l) => l,
                 Err(e) => return fail(e),
@@ -214,7 +237,9 @@ fn write_crds(output_dir: Option<PathBuf>) -> ExitCode {
         match &output_dir {
             Some(dir) => {
                 let path = dir.join(file);
-                if let Err(e) = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, yaml)) {
+                if let Err(e) =
+                    std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, yaml))
+                {
                     return fail(format!("cannot write {}: {e}", path.display()));
                 }
                 eprintln!("wrote {}", path.display());
@@ -259,6 +284,14 @@ fn demo(now: Timestamp) -> ExitCode {
     println!("== Admission decisions for examples/ (as the webhook would answer)\n");
     print!("{}", render::check::text(&report, false));
     println!("\n== Statement of Applicability\n");
-    print!("{}", render::soa::markdown(&soa::build(&snapshot, &policy, "the built-in examples/", now)));
+    print!(
+        "{}",
+        render::soa::markdown(&soa::build(
+            &snapshot,
+            &policy,
+            "the built-in examples/",
+            now
+        ))
+    );
     ExitCode::from(if report.errors.is_empty() { 0 } else { 2 })
 }

@@ -27,7 +27,11 @@ pub struct Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{} (document {})", self.file, self.line, self.document)
+        write!(
+            f,
+            "{}:{} (document {})",
+            self.file, self.line, self.document
+        )
     }
 }
 
@@ -81,12 +85,17 @@ fn split_documents(text: &str) -> Vec<(usize, String)> {
     let mut current = String::new();
     let mut start = 1;
     for (i, line) in text.lines().enumerate() {
-        let marker = line == "---" || line.starts_with("--- ") || line.starts_with("---\t") || line == "...";
+        let marker =
+            line == "---" || line.starts_with("--- ") || line.starts_with("---\t") || line == "...";
         if marker {
             docs.push((start, std::mem::take(&mut current)));
             start = i + 2;
             // `--- {inline}` starts a document on the marker line itself.
-            if let Some(rest) = line.strip_prefix("---").map(str::trim).filter(|r| !r.is_empty() && !r.starts_with('#')) {
+            if let Some(rest) = line
+                .strip_prefix("---")
+                .map(str::trim)
+                .filter(|r| !r.is_empty() && !r.starts_with('#'))
+            {
                 current.push_str(rest);
                 current.push('\n');
                 start = i + 1;
@@ -97,14 +106,20 @@ fn split_documents(text: &str) -> Vec<(usize, String)> {
         }
     }
     docs.push((start, current));
-    docs.retain(|(_, d)| d.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')));
+    docs.retain(|(_, d)| {
+        d.lines()
+            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+    });
     docs
 }
 
 impl Loaded {
     /// An empty result; objects without a namespace go to `default_namespace`.
     pub fn new(default_namespace: &str) -> Self {
-        Self { default_namespace: default_namespace.to_string(), ..Self::default() }
+        Self {
+            default_namespace: default_namespace.to_string(),
+            ..Self::default()
+        }
     }
 
     /// Reads files and folders (recursively, `.yaml`, `.yml` and `.json` files, sorted).
@@ -115,16 +130,24 @@ impl Loaded {
     }
 
     fn read_path(&mut self, path: &Path, named: bool) {
-        let location = || Location { file: path.display().to_string(), document: 0, line: 0 };
+        let location = || Location {
+            file: path.display().to_string(),
+            document: 0,
+            line: 0,
+        };
         if path.is_dir() {
             let entries = match std::fs::read_dir(path) {
                 Ok(entries) => entries,
                 Err(e) => return self.error(location(), format!("cannot read folder: {e}")),
             };
-            let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut children: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             children.sort();
             for child in children {
-                let hidden = child.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+                let hidden = child
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with('.'));
                 if !hidden {
                     self.read_path(&child, false);
                 }
@@ -141,9 +164,14 @@ impl Loaded {
         match std::fs::read(path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => self.read_str(&path.display().to_string(), &text),
-                Err(_) => self.error(location(), "not a text file (not UTF-8); expected YAML or JSON".into()),
+                Err(_) => self.error(
+                    location(),
+                    "not a text file (not UTF-8); expected YAML or JSON".into(),
+                ),
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.error(location(), "no such file or folder".into()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.error(location(), "no such file or folder".into())
+            }
             Err(e) => self.error(location(), format!("cannot read: {e}")),
         }
     }
@@ -155,7 +183,11 @@ impl Loaded {
         let trimmed = text.trim_start();
         if trimmed.starts_with('{') || trimmed.starts_with('[') {
             // JSON: one document; serde_json reports line and column precisely.
-            let location = Location { file: file.to_string(), document: 1, line: 1 };
+            let location = Location {
+                file: file.to_string(),
+                document: 1,
+                line: 1,
+            };
             match serde_json::from_str::<Value>(text) {
                 Ok(value) => self.read_value(value, &location),
                 Err(e) => self.error(location, format!("invalid JSON: {e}")),
@@ -163,7 +195,11 @@ impl Loaded {
             return;
         }
         for (index, (line, doc)) in split_documents(text).into_iter().enumerate() {
-            let location = Location { file: file.to_string(), document: index + 1, line };
+            let location = Location {
+                file: file.to_string(),
+                document: index + 1,
+                line,
+            };
             match serde_saphyr::from_str::<Value>(&doc) {
                 Ok(value) => self.read_value(value, &location),
                 Err(e) => {
@@ -181,15 +217,31 @@ impl Loaded {
     fn read_value(&mut self, mut value: Value, location: &Location) {
         let Some(object) = value.as_object_mut() else {
             if !value.is_null() {
-                self.error(location.clone(), "not a Kubernetes object: expected a mapping with apiVersion and kind".into());
+                self.error(
+                    location.clone(),
+                    "not a Kubernetes object: expected a mapping with apiVersion and kind".into(),
+                );
             }
             return;
         };
-        let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string();
-        let Some(kind) = object.get("kind").and_then(Value::as_str).map(str::to_string) else {
-            return self.error(location.clone(), "not a Kubernetes object: it has no kind".into());
+        let api_version = object
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let Some(kind) = object
+            .get("kind")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
+            return self.error(
+                location.clone(),
+                "not a Kubernetes object: it has no kind".into(),
+            );
         };
-        if kind == "List" || kind.ends_with("List") && object.get("items").is_some_and(Value::is_array) {
+        if kind == "List"
+            || kind.ends_with("List") && object.get("items").is_some_and(Value::is_array)
+        {
             if let Some(Value::Array(items)) = object.remove("items") {
                 for item in items {
                     self.read_value(item, location);
@@ -198,15 +250,31 @@ impl Loaded {
             return;
         }
         // Put the default namespace in place so every shell sees the same object.
-        let metadata = object.entry("metadata").or_insert_with(|| Value::Object(Default::default()));
+        let metadata = object
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Default::default()));
         if let Some(meta) = metadata.as_object_mut()
             && kind != "Namespace"
-            && meta.get("namespace").and_then(Value::as_str).is_none_or(str::is_empty)
+            && meta
+                .get("namespace")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
         {
-            meta.insert("namespace".into(), Value::String(self.default_namespace.clone()));
+            meta.insert(
+                "namespace".into(),
+                Value::String(self.default_namespace.clone()),
+            );
         }
-        let name = value.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
-        let namespace = value.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default().to_string();
+        let name = value
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let namespace = value
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
 
         if api_version.split('/').next() == Some(GROUP) {
             return self.read_aims(value, &api_version, &kind, &namespace, &name, location);
@@ -215,26 +283,47 @@ impl Loaded {
             let labels = value
                 .pointer("/metadata/labels")
                 .and_then(Value::as_object)
-                .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                        .collect()
+                })
                 .unwrap_or_default();
             self.snapshot.add_namespace(&name, labels);
             return;
         }
         if is_workload_kind(&kind) {
-            self.workloads.push(FoundWorkload { location: location.clone(), object: value });
+            self.workloads.push(FoundWorkload {
+                location: location.clone(),
+                object: value,
+            });
         } else {
             self.ignored += 1;
         }
     }
 
-    fn read_aims(&mut self, value: Value, api_version: &str, kind: &str, namespace: &str, name: &str, location: &Location) {
+    fn read_aims(
+        &mut self,
+        value: Value,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        location: &Location,
+    ) {
         if api_version != API_VERSION {
-            return self.error(location.clone(), format!("{kind} {name}: apiVersion {api_version} is not served; use {API_VERSION}"));
+            return self.error(
+                location.clone(),
+                format!("{kind} {name}: apiVersion {api_version} is not served; use {API_VERSION}"),
+            );
         }
         if name.is_empty() {
             return self.error(location.clone(), format!("{kind} has no metadata.name"));
         }
-        if !self.seen.insert((kind.to_string(), namespace.to_string(), name.to_string())) {
+        if !self
+            .seen
+            .insert((kind.to_string(), namespace.to_string(), name.to_string()))
+        {
             return self.error(
                 location.clone(),
                 format!("duplicate {kind} {namespace}/{name}: an earlier document already defines it; this one is ignored"),
@@ -252,10 +341,15 @@ impl Loaded {
                 self.snapshot.add_binding(b);
                 Ok(())
             }),
-            other => Err(format!("unknown kind {other} in {GROUP}; expected AISystem, ImpactAssessment or ControlBinding")),
+            other => Err(format!(
+                "unknown kind {other} in {GROUP}; expected AISystem, ImpactAssessment or ControlBinding"
+            )),
         };
         if let Err(message) = result {
-            self.error(location.clone(), format!("{kind} {namespace}/{name}: {message}"));
+            self.error(
+                location.clone(),
+                format!("{kind} {namespace}/{name}: {message}"),
+            );
         }
     }
 }

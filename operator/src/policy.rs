@@ -37,7 +37,10 @@ impl Default for Policy {
             required_controls: BTreeMap::from([
                 (RiskTier::Minimal, Vec::new()),
                 (RiskTier::Limited, ids(&["A.8.2"])),
-                (RiskTier::High, ids(&["A.5.4", "A.6.2.4", "A.6.2.8", "A.8.2", "A.9.2"])),
+                (
+                    RiskTier::High,
+                    ids(&["A.5.4", "A.6.2.4", "A.6.2.8", "A.8.2", "A.9.2"]),
+                ),
                 (RiskTier::Prohibited, Vec::new()),
             ]),
             default_mode: EnforcementMode::Enforce,
@@ -55,7 +58,10 @@ impl Default for Policy {
 pub enum PolicyError {
     /// The file could not be read.
     #[error("cannot read policy file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     /// The file is not a valid policy.
     #[error("policy file {path} is not valid: {message}")]
     Invalid { path: String, message: String },
@@ -65,11 +71,18 @@ impl Policy {
     /// Reads a policy from a YAML file; fields left out keep their defaults.
     pub fn from_file(path: &Path) -> Result<Self, PolicyError> {
         let display = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| PolicyError::Read { path: display.clone(), source })?;
-        let policy: Policy = serde_saphyr::from_str(&text)
-            .map_err(|e| PolicyError::Invalid { path: display.clone(), message: e.to_string() })?;
-        policy.validate().map_err(|message| PolicyError::Invalid { path: display, message })?;
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+            path: display.clone(),
+            source,
+        })?;
+        let policy: Policy = serde_saphyr::from_str(&text).map_err(|e| PolicyError::Invalid {
+            path: display.clone(),
+            message: e.to_string(),
+        })?;
+        policy.validate().map_err(|message| PolicyError::Invalid {
+            path: display,
+            message,
+        })?;
         Ok(policy)
     }
 
@@ -90,7 +103,10 @@ impl Policy {
 
     /// Controls required for a tier.
     pub fn required_for(&self, tier: RiskTier) -> &[String] {
-        self.required_controls.get(&tier).map(Vec::as_slice).unwrap_or(&[])
+        self.required_controls
+            .get(&tier)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// The approver groups as one phrase for messages, e.g. `ai-approvers`.

@@ -143,7 +143,11 @@ impl SoaRow {
         if self.not_covered.is_empty() || self.is_gap() {
             self.status.as_str().to_string()
         } else {
-            format!("{} ({} not covered)", self.status.as_str(), self.not_covered.len())
+            format!(
+                "{} ({} not covered)",
+                self.status.as_str(),
+                self.not_covered.len()
+            )
         }
     }
 }
@@ -172,7 +176,11 @@ fn row(control: &Control, snapshot: &Snapshot, policy: &Policy, now: Timestamp) 
         last_verified: now,
     };
     let (mut applicable, mut excluded) = (false, false);
-    for entry in snapshot.bindings().flat_map(|b| b.spec.controls.iter()).filter(|e| e.id == control.id) {
+    for entry in snapshot
+        .bindings()
+        .flat_map(|b| b.spec.controls.iter())
+        .filter(|e| e.id == control.id)
+    {
         match entry.applicability {
             Applicability::Applicable => applicable = true,
             Applicability::Excluded => excluded = true,
@@ -203,7 +211,11 @@ fn row(control: &Control, snapshot: &Snapshot, policy: &Policy, now: Timestamp) 
     let mut worst: Option<ControlState> = None;
     for system in snapshot.systems() {
         let outcome = control_outcome(snapshot, system, control.id, policy, now);
-        let name = format!("{}/{}", system.namespace().unwrap_or_default(), system.name_any());
+        let name = format!(
+            "{}/{}",
+            system.namespace().unwrap_or_default(),
+            system.name_any()
+        );
         if outcome.state == ControlState::Gap {
             row.not_covered.push(name.clone());
         } else {
@@ -221,7 +233,12 @@ fn row(control: &Control, snapshot: &Snapshot, policy: &Policy, now: Timestamp) 
 }
 
 /// Builds the statement from a snapshot at `now`.
-pub fn build(snapshot: &Snapshot, policy: &Policy, scope: &str, now: Timestamp) -> StatementOfApplicability {
+pub fn build(
+    snapshot: &Snapshot,
+    policy: &Policy,
+    scope: &str,
+    now: Timestamp,
+) -> StatementOfApplicability {
     let register = snapshot
         .systems()
         .into_iter()
@@ -232,17 +249,31 @@ pub fn build(snapshot: &Snapshot, policy: &Policy, scope: &str, now: Timestamp) 
                 namespace: s.namespace().unwrap_or_default(),
                 name: s.name_any(),
                 display_name: spec.display_name.clone(),
-                owner: spec.owner.as_ref().map(|o| o.name.clone()).unwrap_or_default(),
+                owner: spec
+                    .owner
+                    .as_ref()
+                    .map(|o| o.name.clone())
+                    .unwrap_or_default(),
                 risk_tier: spec.risk_tier.as_str(),
                 lifecycle_stage: spec.lifecycle_stage.as_str(),
                 assessment: evaluation.summary.assessment,
                 compliant: evaluation.summary.compliant == "True",
-                models: spec.models.iter().map(|m| format!("{} {}", m.name, m.version)).collect(),
+                models: spec
+                    .models
+                    .iter()
+                    .map(|m| format!("{} {}", m.name, m.version))
+                    .collect(),
                 suppliers: spec
                     .models
                     .iter()
                     .filter(|m| m.origin == Some(ModelOrigin::ThirdParty))
-                    .map(|m| format!("{} ({})", m.supplier.as_deref().unwrap_or("supplier not named"), m.name))
+                    .map(|m| {
+                        format!(
+                            "{} ({})",
+                            m.supplier.as_deref().unwrap_or("supplier not named"),
+                            m.name
+                        )
+                    })
                     .collect(),
                 human_oversight: spec
                     .human_oversight
@@ -252,10 +283,19 @@ pub fn build(snapshot: &Snapshot, policy: &Policy, scope: &str, now: Timestamp) 
             }
         })
         .collect();
-    let controls: Vec<SoaRow> = CONTROLS.iter().map(|c| row(c, snapshot, policy, now)).collect();
+    let controls: Vec<SoaRow> = CONTROLS
+        .iter()
+        .map(|c| row(c, snapshot, policy, now))
+        .collect();
     let mut totals = BTreeMap::new();
     for r in &controls {
         *totals.entry(r.status.as_str()).or_insert(0) += 1;
     }
-    StatementOfApplicability { generated_at: now, scope: scope.to_string(), register, controls, totals }
+    StatementOfApplicability {
+        generated_at: now,
+        scope: scope.to_string(),
+        register,
+        controls,
+        totals,
+    }
 }

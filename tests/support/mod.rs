@@ -23,7 +23,11 @@ pub fn digest(n: u8) -> String {
 }
 
 pub fn meta(name: &str) -> ObjectMeta {
-    ObjectMeta { name: Some(name.into()), namespace: Some(NS.into()), ..Default::default() }
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(NS.into()),
+        ..Default::default()
+    }
 }
 
 /// A compliant minimal-risk system with one model `m 1.0.0`.
@@ -33,7 +37,11 @@ pub fn system(name: &str) -> AISystem {
         AISystemSpec {
             display_name: name.into(),
             description: Some("test system".into()),
-            owner: Some(Owner { name: "Owner".into(), contact: None, team: None }),
+            owner: Some(Owner {
+                name: "Owner".into(),
+                contact: None,
+                team: None,
+            }),
             purpose: Some("testing".into()),
             intended_use: Some("tests".into()),
             roles: vec![],
@@ -89,7 +97,11 @@ pub trait SystemExt: Sized {
 
 impl SystemExt for AISystem {
     fn owned_by(mut self, owner: Option<&str>) -> Self {
-        self.spec.owner = owner.map(|o| Owner { name: o.into(), contact: None, team: None });
+        self.spec.owner = owner.map(|o| Owner {
+            name: o.into(),
+            contact: None,
+            team: None,
+        });
         self
     }
     fn tier(mut self, tier: RiskTier) -> Self {
@@ -131,7 +143,11 @@ pub fn assessment(name: &str, system: &str, versions: &[&str]) -> ImpactAssessme
             summary: None,
             models: versions
                 .iter()
-                .map(|v| CoveredModel { name: None, version: (*v).into(), digest: None })
+                .map(|v| CoveredModel {
+                    name: None,
+                    version: (*v).into(),
+                    digest: None,
+                })
                 .collect(),
             purpose: None,
             intended_use: None,
@@ -181,7 +197,10 @@ impl AssessmentExt for ImpactAssessment {
         self
     }
     fn authored_by(mut self, author: &str) -> Self {
-        self.metadata.annotations.get_or_insert_default().insert(AUTHOR_ANNOTATION.into(), author.into());
+        self.metadata
+            .annotations
+            .get_or_insert_default()
+            .insert(AUTHOR_ANNOTATION.into(), author.into());
         self
     }
     fn valid_until(mut self, until: &str) -> Self {
@@ -246,7 +265,10 @@ pub fn model_image() -> String {
 
 /// Loads a recorded AdmissionReview from ../shared/fixtures.
 pub fn fixture(name: &str) -> Value {
-    let path = format!("{}/../../shared/fixtures/admission-reviews/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../shared/fixtures/admission-reviews/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).expect("fixture JSON")
 }

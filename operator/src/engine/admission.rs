@@ -5,23 +5,33 @@ use jiff::Timestamp;
 use kube::ResourceExt;
 use serde_json::Value;
 
+use super::Snapshot;
 use super::assessment::{assessment_state, coverage_phrase, covering_entry};
 use super::controls::{control_outcome, has_owner, monitoring_gaps};
 use super::rules::{Finding, Rule};
 use super::verdict::{ModelRef, Scope, Verdict};
 use super::workload::{Workload, WorkloadError, image_digest, image_repository};
-use super::Snapshot;
 use crate::policy::Policy;
 use crate::resources::{
-    AISystem, AssessmentPhase, ENFORCEMENT_LABEL, EnforcementMode, MODEL_NAME_LABEL, MODEL_VERSION_LABEL,
-    RiskTier, SYSTEM_LABEL,
+    AISystem, AssessmentPhase, ENFORCEMENT_LABEL, EnforcementMode, MODEL_NAME_LABEL,
+    MODEL_VERSION_LABEL, RiskTier, SYSTEM_LABEL,
 };
 
 /// Whether a namespace opted in to enforcement, and the mode its label chooses. A label value
 /// that is not a known mode counts as enforce: a typo must not switch enforcement off.
-pub fn namespace_mode(snapshot: &Snapshot, namespace: &str, policy: &Policy) -> (bool, EnforcementMode) {
-    match snapshot.namespace_labels(namespace).and_then(|l| l.get(ENFORCEMENT_LABEL)) {
-        Some(value) => (true, EnforcementMode::from_label(value).unwrap_or(EnforcementMode::Enforce)),
+pub fn namespace_mode(
+    snapshot: &Snapshot,
+    namespace: &str,
+    policy: &Policy,
+) -> (bool, EnforcementMode) {
+    match snapshot
+        .namespace_labels(namespace)
+        .and_then(|l| l.get(ENFORCEMENT_LABEL))
+    {
+        Some(value) => (
+            true,
+            EnforcementMode::from_label(value).unwrap_or(EnforcementMode::Enforce),
+        ),
         None => (false, policy.default_mode),
     }
 }
@@ -41,9 +51,19 @@ pub fn evaluate_object(
         Err(WorkloadError::NoKind) => Err(WorkloadError::NoKind),
         Err(error) => {
             let metadata = object.get("metadata");
-            let text = |k: &str| metadata.and_then(|m| m.get(k)).and_then(Value::as_str).unwrap_or_default();
-            let namespace = Some(text("namespace")).filter(|s| !s.is_empty()).unwrap_or(default_namespace);
-            let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default();
+            let text = |k: &str| {
+                metadata
+                    .and_then(|m| m.get(k))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            };
+            let namespace = Some(text("namespace"))
+                .filter(|s| !s.is_empty())
+                .unwrap_or(default_namespace);
+            let kind = object
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let (_, mode) = namespace_mode(snapshot, namespace, policy);
             let mut verdict = Verdict::new(kind, namespace, text("name"), mode);
             verdict.findings.push(Finding::new(
@@ -57,7 +77,12 @@ pub fn evaluate_object(
 }
 
 /// Evaluates a workload against the snapshot at `now`.
-pub fn evaluate_workload(snapshot: &Snapshot, workload: &Workload, policy: &Policy, now: Timestamp) -> Verdict {
+pub fn evaluate_workload(
+    snapshot: &Snapshot,
+    workload: &Workload,
+    policy: &Policy,
+    now: Timestamp,
+) -> Verdict {
     let ns = workload.namespace.as_str();
     let (opted_in, ns_mode) = namespace_mode(snapshot, ns, policy);
     let mut verdict = Verdict::new(&workload.kind, ns, &workload.name, ns_mode);
@@ -133,15 +158,24 @@ fn check_system(verdict: &mut Verdict, system: &AISystem, policy: &Policy) {
         verdict.findings.push(Finding::new(
             Rule::OwnerMissing,
             format!("AISystem \"{name}\" has no accountable owner"),
-            patch_cmd(system, r#"{"spec":{"owner":{"name":"<person>","contact":"<e-mail>","team":"<team>"}}}"#),
+            patch_cmd(
+                system,
+                r#"{"spec":{"owner":{"name":"<person>","contact":"<e-mail>","team":"<team>"}}}"#,
+            ),
         ));
     }
     let stage = system.spec.lifecycle_stage;
     if policy.forbidden_stages.contains(&stage) {
         verdict.findings.push(Finding::new(
             Rule::DeploymentForbidden,
-            format!("AISystem \"{name}\" is in life-cycle stage {}, which may not run workloads", stage.as_str()),
-            format!("remove the workload, or move the system back to an active stage: {}", patch_cmd(system, r#"{"spec":{"lifecycleStage":"Operation"}}"#)),
+            format!(
+                "AISystem \"{name}\" is in life-cycle stage {}, which may not run workloads",
+                stage.as_str()
+            ),
+            format!(
+                "remove the workload, or move the system back to an active stage: {}",
+                patch_cmd(system, r#"{"spec":{"lifecycleStage":"Operation"}}"#)
+            ),
         ));
     }
     if system.spec.risk_tier == RiskTier::Prohibited {
@@ -163,13 +197,19 @@ fn check_system(verdict: &mut Verdict, system: &AISystem, policy: &Policy) {
 
 /// The model identity from labels, falling back to the system's declared models matched by
 /// image or storage URI.
-fn resolve_model(verdict: &mut Verdict, system: &AISystem, workload: &Workload) -> Option<ModelRef> {
+fn resolve_model(
+    verdict: &mut Verdict,
+    system: &AISystem,
+    workload: &Workload,
+) -> Option<ModelRef> {
     let mut label = |key: &str| match workload.label(key) {
         Ok(value) => value.filter(|v| !v.is_empty()).map(str::to_string),
         Err((a, b)) => {
             verdict.findings.push(Finding::new(
                 Rule::ModelVersionUnknown,
-                format!("the label {key} says \"{a}\" on the object but \"{b}\" on the pod template"),
+                format!(
+                    "the label {key} says \"{a}\" on the object but \"{b}\" on the pod template"
+                ),
                 format!("make both labels {key} agree"),
             ));
             None
@@ -178,18 +218,31 @@ fn resolve_model(verdict: &mut Verdict, system: &AISystem, workload: &Workload) 
     let (name_label, version_label) = (label(MODEL_NAME_LABEL), label(MODEL_VERSION_LABEL));
     let deployed = |m: &crate::resources::Model| {
         let image_match = m.image.as_deref().is_some_and(|mi| {
-            workload.images.iter().any(|c| c.image == mi || image_repository(&c.image) == image_repository(mi))
+            workload
+                .images
+                .iter()
+                .any(|c| c.image == mi || image_repository(&c.image) == image_repository(mi))
         });
-        let uri_match = m.storage_uri.as_deref().is_some_and(|u| workload.storage_uris.iter().any(|w| w == u));
+        let uri_match = m
+            .storage_uri
+            .as_deref()
+            .is_some_and(|u| workload.storage_uris.iter().any(|w| w == u));
         image_match || uri_match
     };
     let models = &system.spec.models;
     let name = name_label.or_else(|| {
-        let matched: Vec<&str> = models.iter().filter(|m| deployed(m)).map(|m| m.name.as_str()).collect();
+        let matched: Vec<&str> = models
+            .iter()
+            .filter(|m| deployed(m))
+            .map(|m| m.name.as_str())
+            .collect();
         match matched.as_slice() {
             [one, rest @ ..] if rest.iter().all(|n| n == one) => Some(one.to_string()),
             // One model name (possibly in several versions) identifies the model.
-            _ if models.first().is_some_and(|first| models.iter().all(|m| m.name == first.name)) => {
+            _ if models
+                .first()
+                .is_some_and(|first| models.iter().all(|m| m.name == first.name)) =>
+            {
                 models.first().map(|m| m.name.clone())
             }
             _ => None,
@@ -198,10 +251,17 @@ fn resolve_model(verdict: &mut Verdict, system: &AISystem, workload: &Workload) 
     let version = version_label.or_else(|| {
         // Only an exact image or storage URI identifies a version; a repository alone does not.
         let exact = |m: &&crate::resources::Model| {
-            m.image.as_deref().is_some_and(|mi| workload.images.iter().any(|c| c.image == mi))
-                || m.storage_uri.as_deref().is_some_and(|u| workload.storage_uris.iter().any(|w| w == u))
+            m.image
+                .as_deref()
+                .is_some_and(|mi| workload.images.iter().any(|c| c.image == mi))
+                || m.storage_uri
+                    .as_deref()
+                    .is_some_and(|u| workload.storage_uris.iter().any(|w| w == u))
         };
-        let mut candidates = models.iter().filter(exact).filter(|m| name.as_deref().is_none_or(|n| n == m.name));
+        let mut candidates = models
+            .iter()
+            .filter(exact)
+            .filter(|m| name.as_deref().is_none_or(|n| n == m.name));
         match (candidates.next(), candidates.next()) {
             (Some(m), None) => Some(m.version.clone()),
             _ => None,
@@ -237,10 +297,11 @@ fn check_model(
     let model = resolve_model(verdict, system, workload);
     verdict.model = model.clone();
 
-    let require_digest = system
-        .spec
-        .require_image_digest
-        .unwrap_or_else(|| policy.digest_required_tiers.contains(&system.spec.risk_tier));
+    let require_digest = system.spec.require_image_digest.unwrap_or_else(|| {
+        policy
+            .digest_required_tiers
+            .contains(&system.spec.risk_tier)
+    });
     if require_digest {
         let unpinned: Vec<String> = workload
             .images
@@ -264,7 +325,9 @@ fn check_model(
     for assessment in assessments {
         let state = assessment_state(assessment, policy, now);
         let entry = covering_entry(&assessment.spec, model.name.as_deref(), &model.version);
-        if state.phase == AssessmentPhase::Approved && let Some(entry) = entry {
+        if state.phase == AssessmentPhase::Approved
+            && let Some(entry) = entry
+        {
             covering = Some((assessment.name_any(), entry.clone()));
             break;
         }
@@ -273,16 +336,24 @@ fn check_model(
             assessment.name_any(),
             state.phase.as_str(),
             coverage_phrase(&assessment.spec),
-            if state.phase == AssessmentPhase::Approved { String::new() } else { format!(" ({})", state.message) }
+            if state.phase == AssessmentPhase::Approved {
+                String::new()
+            } else {
+                format!(" ({})", state.message)
+            }
         ));
     }
     match covering {
         Some((name, entry)) => {
             verdict.assessment = Some(name.clone());
             if let Some(assessed) = &entry.digest
-                && !workload.images.iter().any(|c| c.digest() == Some(assessed.as_str()))
+                && !workload
+                    .images
+                    .iter()
+                    .any(|c| c.digest() == Some(assessed.as_str()))
             {
-                let deployed: Vec<&str> = workload.images.iter().filter_map(|c| c.digest()).collect();
+                let deployed: Vec<&str> =
+                    workload.images.iter().filter_map(|c| c.digest()).collect();
                 verdict.findings.push(Finding::new(
                     Rule::ImageNotPinned,
                     format!(
@@ -350,21 +421,40 @@ fn check_model(
 }
 
 /// Controls the risk tier requires.
-fn check_controls(verdict: &mut Verdict, snapshot: &Snapshot, system: &AISystem, policy: &Policy, now: Timestamp) {
+fn check_controls(
+    verdict: &mut Verdict,
+    snapshot: &Snapshot,
+    system: &AISystem,
+    policy: &Policy,
+    now: Timestamp,
+) {
     let tier = system.spec.risk_tier;
     for id in policy.required_for(tier) {
         let outcome = control_outcome(snapshot, system, id, policy, now);
-        if matches!(outcome.state, crate::resources::ControlState::Verified | crate::resources::ControlState::Implemented) {
+        if matches!(
+            outcome.state,
+            crate::resources::ControlState::Verified | crate::resources::ControlState::Implemented
+        ) {
             continue;
         }
-        let title = crate::catalog::find(id).map(|c| c.title).unwrap_or("unknown control");
+        let title = crate::catalog::find(id)
+            .map(|c| c.title)
+            .unwrap_or("unknown control");
         let mut finding = Finding::new(
             Rule::RequiredControlMissing,
-            format!("{} risk systems need {id} ({title}) implemented: {}", tier.as_str(), outcome.message),
+            format!(
+                "{} risk systems need {id} ({title}) implemented: {}",
+                tier.as_str(),
+                outcome.message
+            ),
             match &outcome.binding {
                 Some(b) => format!(
                     "in ControlBinding \"{b}\", set {id} to applicability: Applicable with implementation.status: Implemented and current evidence{}",
-                    if outcome.state == crate::resources::ControlState::Failed { ", and fix what the check found" } else { "" }
+                    if outcome.state == crate::resources::ControlState::Failed {
+                        ", and fix what the check found"
+                    } else {
+                        ""
+                    }
                 ),
                 None => format!(
                     "add {id} to a ControlBinding that lists \"{}\" in spec.systems, with applicability: Applicable, \

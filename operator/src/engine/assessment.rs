@@ -6,12 +6,18 @@ use kube::ResourceExt;
 use sha2::{Digest, Sha256};
 
 use crate::policy::Policy;
-use crate::resources::{AUTHOR_ANNOTATION, AssessmentPhase, CoveredModel, Decision, ImpactAssessment, ImpactAssessmentSpec};
+use crate::resources::{
+    AUTHOR_ANNOTATION, AssessmentPhase, CoveredModel, Decision, ImpactAssessment,
+    ImpactAssessmentSpec,
+};
 
 /// SHA-256 of the assessed content: the whole spec except the approval block, serialised
 /// canonically. Any edit to what was assessed changes it and voids the approval.
 pub fn content_hash(spec: &ImpactAssessmentSpec) -> String {
-    let assessed = ImpactAssessmentSpec { approval: None, ..spec.clone() };
+    let assessed = ImpactAssessmentSpec {
+        approval: None,
+        ..spec.clone()
+    };
     // Serialising a plain struct cannot fail; an empty byte string would still hash to a value
     // no approval carries, so a failure can only void, never approve.
     let bytes = serde_json::to_vec(&assessed).unwrap_or_default();
@@ -47,7 +53,11 @@ fn missing_content(spec: &ImpactAssessmentSpec) -> Vec<&'static str> {
 }
 
 /// Works out the phase of an assessment at `now`.
-pub fn assessment_state(assessment: &ImpactAssessment, policy: &Policy, now: Timestamp) -> AssessmentState {
+pub fn assessment_state(
+    assessment: &ImpactAssessment,
+    policy: &Policy,
+    now: Timestamp,
+) -> AssessmentState {
     let spec = &assessment.spec;
     let hash = content_hash(spec);
     let state = |phase, message: String, expires_at| AssessmentState {
@@ -61,21 +71,38 @@ pub fn assessment_state(assessment: &ImpactAssessment, policy: &Policy, now: Tim
         return if missing.is_empty() {
             state(
                 AssessmentPhase::PendingApproval,
-                format!("complete and waiting for {} to approve it", policy.approvers_phrase()),
+                format!(
+                    "complete and waiting for {} to approve it",
+                    policy.approvers_phrase()
+                ),
                 None,
             )
         } else {
-            state(AssessmentPhase::Draft, format!("incomplete: fill in {}", missing.join(", ")), None)
+            state(
+                AssessmentPhase::Draft,
+                format!("incomplete: fill in {}", missing.join(", ")),
+                None,
+            )
         };
     };
     if approval.decision == Decision::Rejected {
-        let comment = approval.comment.as_deref().map(|c| format!(": {c}")).unwrap_or_default();
+        let comment = approval
+            .comment
+            .as_deref()
+            .map(|c| format!(": {c}"))
+            .unwrap_or_default();
         let by = approval.decided_by.as_deref().unwrap_or("an approver");
-        return state(AssessmentPhase::Rejected, format!("rejected by {by}{comment}"), None);
+        return state(
+            AssessmentPhase::Rejected,
+            format!("rejected by {by}{comment}"),
+            None,
+        );
     }
-    let (Some(decided_by), Some(decided_at), Some(approved_hash)) =
-        (&approval.decided_by, approval.decided_at, &approval.content_hash)
-    else {
+    let (Some(decided_by), Some(decided_at), Some(approved_hash)) = (
+        &approval.decided_by,
+        approval.decided_at,
+        &approval.content_hash,
+    ) else {
         return state(
             AssessmentPhase::Voided,
             "the approval carries no verified stamp (decidedBy, decidedAt, contentHash); approve it through \
@@ -102,7 +129,9 @@ pub fn assessment_state(assessment: &ImpactAssessment, policy: &Policy, now: Tim
         );
     }
     let days = spec.validity_days.unwrap_or(policy.default_validity_days);
-    let by_days = decided_at.checked_add(SignedDuration::from_hours(24 * i64::from(days))).ok();
+    let by_days = decided_at
+        .checked_add(SignedDuration::from_hours(24 * i64::from(days)))
+        .ok();
     let expires_at = match (spec.valid_until, by_days) {
         (Some(until), Some(by_days)) => Some(until.min(by_days)),
         (until, by_days) => until.or(by_days),
@@ -110,14 +139,18 @@ pub fn assessment_state(assessment: &ImpactAssessment, policy: &Policy, now: Tim
     match expires_at {
         Some(expiry) if now >= expiry => state(
             AssessmentPhase::Expired,
-            format!("approved by {decided_by} but expired at {expiry}; review it and have it approved again"),
+            format!(
+                "approved by {decided_by} but expired at {expiry}; review it and have it approved again"
+            ),
             Some(expiry),
         ),
         _ => state(
             AssessmentPhase::Approved,
             format!(
                 "approved by {decided_by} at {decided_at}{}",
-                expires_at.map(|e| format!(", valid until {e}")).unwrap_or_default()
+                expires_at
+                    .map(|e| format!(", valid until {e}"))
+                    .unwrap_or_default()
             ),
             expires_at,
         ),

@@ -9,8 +9,8 @@ use super::assessment::{AssessmentState, assessment_state, covering_entry};
 use crate::catalog::{self, AutoCheck};
 use crate::policy::Policy;
 use crate::resources::{
-    AISystem, Applicability, AssessmentPhase, ControlEntry, ControlState, ImpactArea, ImpactAssessment,
-    ImplementationStatus, ModelOrigin,
+    AISystem, Applicability, AssessmentPhase, ControlEntry, ControlState, ImpactArea,
+    ImpactAssessment, ImplementationStatus, ModelOrigin,
 };
 
 /// State of one control for one system, with the binding that addressed it.
@@ -57,7 +57,11 @@ pub fn monitoring_gaps(system: &AISystem) -> Vec<&'static str> {
 
 /// Whether the system names an accountable owner.
 pub fn has_owner(system: &AISystem) -> bool {
-    system.spec.owner.as_ref().is_some_and(|o| !o.name.trim().is_empty())
+    system
+        .spec
+        .owner
+        .as_ref()
+        .is_some_and(|o| !o.name.trim().is_empty())
 }
 
 fn require(ok: bool, failure: impl FnOnce() -> String) -> Result<(), String> {
@@ -84,7 +88,9 @@ pub fn run_auto_check(
         })
     };
     match check {
-        AutoCheck::OwnerAssigned => require(has_owner(system), || "spec.owner.name is not set".into()),
+        AutoCheck::OwnerAssigned => {
+            require(has_owner(system), || "spec.owner.name is not set".into())
+        }
         AutoCheck::SystemDocumented => {
             let mut missing = Vec::new();
             if blank(&spec.description) {
@@ -96,19 +102,28 @@ pub fn run_auto_check(
             if spec.models.is_empty() {
                 missing.push("spec.models");
             }
-            require(missing.is_empty(), || format!("not documented: {}", missing.join(", ")))
+            require(missing.is_empty(), || {
+                format!("not documented: {}", missing.join(", "))
+            })
         }
-        AutoCheck::TrainingDataDeclared => {
-            require(!spec.training_data.is_empty(), || "spec.trainingData lists no data source".into())
-        }
+        AutoCheck::TrainingDataDeclared => require(!spec.training_data.is_empty(), || {
+            "spec.trainingData lists no data source".into()
+        }),
         AutoCheck::DataProvenanceRecorded => {
-            let without: Vec<&str> =
-                spec.training_data.iter().filter(|d| blank(&d.provenance)).map(|d| d.name.as_str()).collect();
+            let without: Vec<&str> = spec
+                .training_data
+                .iter()
+                .filter(|d| blank(&d.provenance))
+                .map(|d| d.name.as_str())
+                .collect();
             require(!spec.training_data.is_empty() && without.is_empty(), || {
                 if spec.training_data.is_empty() {
                     "spec.trainingData lists no data source".into()
                 } else {
-                    format!("no provenance reference for training data: {}", without.join(", "))
+                    format!(
+                        "no provenance reference for training data: {}",
+                        without.join(", ")
+                    )
                 }
             })
         }
@@ -117,27 +132,41 @@ pub fn run_auto_check(
             let uncovered: Vec<String> = spec
                 .models
                 .iter()
-                .filter(|m| !approved.iter().any(|(a, _)| covering_entry(&a.spec, Some(&m.name), &m.version).is_some()))
+                .filter(|m| {
+                    !approved
+                        .iter()
+                        .any(|(a, _)| covering_entry(&a.spec, Some(&m.name), &m.version).is_some())
+                })
                 .map(|m| format!("{} {}", m.name, m.version))
                 .collect();
             require(!approved.is_empty() && uncovered.is_empty(), || {
                 if approved.is_empty() {
                     "no approved, current impact assessment".into()
                 } else {
-                    format!("no approved, current assessment covers {}", uncovered.join(", "))
+                    format!(
+                        "no approved, current assessment covers {}",
+                        uncovered.join(", ")
+                    )
                 }
             })
         }
-        AutoCheck::AssessmentDocumented => {
-            with_covering(&|a| !a.spec.risks.is_empty() && !a.spec.impacts.is_empty(), "risks and impacts")
-        }
+        AutoCheck::AssessmentDocumented => with_covering(
+            &|a| !a.spec.risks.is_empty() && !a.spec.impacts.is_empty(),
+            "risks and impacts",
+        ),
         AutoCheck::IndividualImpactsAssessed => with_covering(
-            &|a| a.spec.impacts.iter().any(|i| matches!(i.area, ImpactArea::Individuals | ImpactArea::Groups)),
+            &|a| {
+                a.spec
+                    .impacts
+                    .iter()
+                    .any(|i| matches!(i.area, ImpactArea::Individuals | ImpactArea::Groups))
+            },
             "impacts on individuals or groups",
         ),
-        AutoCheck::SocietalImpactsAssessed => {
-            with_covering(&|a| a.spec.impacts.iter().any(|i| i.area == ImpactArea::Society), "societal impacts")
-        }
+        AutoCheck::SocietalImpactsAssessed => with_covering(
+            &|a| a.spec.impacts.iter().any(|i| i.area == ImpactArea::Society),
+            "societal impacts",
+        ),
         AutoCheck::ModelsValidated => {
             let without: Vec<String> = spec
                 .models
@@ -158,7 +187,10 @@ pub fn run_auto_check(
                 .models
                 .iter()
                 .filter(|m| {
-                    let image_pinned = m.image.as_deref().is_some_and(|i| super::workload::image_digest(i).is_some());
+                    let image_pinned = m
+                        .image
+                        .as_deref()
+                        .is_some_and(|i| super::workload::image_digest(i).is_some());
                     !image_pinned && blank(&m.storage_uri)
                 })
                 .map(|m| format!("{} {}", m.name, m.version))
@@ -167,24 +199,31 @@ pub fn run_auto_check(
                 if spec.models.is_empty() {
                     "spec.models is empty".into()
                 } else {
-                    format!("neither an image pinned by digest nor a storageUri for {}", unpinned.join(", "))
+                    format!(
+                        "neither an image pinned by digest nor a storageUri for {}",
+                        unpinned.join(", ")
+                    )
                 }
             })
         }
         AutoCheck::MonitoringDeclared => {
             let gaps = monitoring_gaps(system);
-            require(gaps.is_empty(), || format!("not declared: {}", gaps.join(", ")))
+            require(gaps.is_empty(), || {
+                format!("not declared: {}", gaps.join(", "))
+            })
         }
         AutoCheck::EventLogDeclared => require(
-            spec.monitoring.as_ref().is_some_and(|m| !blank(&m.event_log)),
+            spec.monitoring
+                .as_ref()
+                .is_some_and(|m| !blank(&m.event_log)),
             || "spec.monitoring.eventLog is not set".into(),
         ),
-        AutoCheck::IntendedUseDeclared => {
-            require(!blank(&spec.intended_use), || "spec.intendedUse is not set".into())
-        }
-        AutoCheck::HumanOversightDeclared => {
-            require(spec.human_oversight.is_some(), || "spec.humanOversight is not set".into())
-        }
+        AutoCheck::IntendedUseDeclared => require(!blank(&spec.intended_use), || {
+            "spec.intendedUse is not set".into()
+        }),
+        AutoCheck::HumanOversightDeclared => require(spec.human_oversight.is_some(), || {
+            "spec.humanOversight is not set".into()
+        }),
         AutoCheck::SuppliersIdentified => {
             let unnamed: Vec<String> = spec
                 .models
@@ -192,7 +231,12 @@ pub fn run_auto_check(
                 .filter(|m| m.origin == Some(ModelOrigin::ThirdParty) && blank(&m.supplier))
                 .map(|m| format!("{} {}", m.name, m.version))
                 .collect();
-            require(unnamed.is_empty(), || format!("third-party models without a supplier: {}", unnamed.join(", ")))
+            require(unnamed.is_empty(), || {
+                format!(
+                    "third-party models without a supplier: {}",
+                    unnamed.join(", ")
+                )
+            })
         }
     }
 }
@@ -209,38 +253,71 @@ pub fn entry_outcome(
         Applicability::Excluded => match entry.exclusion.as_ref().and_then(|e| e.until) {
             Some(until) if now >= until => (
                 ControlState::Stale,
-                format!("exclusion expired at {until}; review the justification and renew or implement the control"),
+                format!(
+                    "exclusion expired at {until}; review the justification and renew or implement the control"
+                ),
             ),
             _ => (
                 ControlState::Excluded,
-                format!("excluded: {}", entry.justification.as_deref().unwrap_or("(no justification)")),
+                format!(
+                    "excluded: {}",
+                    entry
+                        .justification
+                        .as_deref()
+                        .unwrap_or("(no justification)")
+                ),
             ),
         },
         Applicability::Applicable => {
             let Some(implementation) = &entry.implementation else {
-                return (ControlState::Planned, "applicable, but spec.controls[].implementation is not described".into());
+                return (
+                    ControlState::Planned,
+                    "applicable, but spec.controls[].implementation is not described".into(),
+                );
             };
             if implementation.status != ImplementationStatus::Implemented {
                 return (
                     ControlState::Planned,
-                    format!("implementation is {:?}: {}", implementation.status, implementation.description),
+                    format!(
+                        "implementation is {:?}: {}",
+                        implementation.status, implementation.description
+                    ),
                 );
             }
-            if let Some(stale) = entry.evidence.iter().find(|e| e.next_review.is_some_and(|r| now >= r)) {
+            if let Some(stale) = entry
+                .evidence
+                .iter()
+                .find(|e| e.next_review.is_some_and(|r| now >= r))
+            {
                 return (
                     ControlState::Stale,
-                    format!("evidence \"{}\" was due for review; review it and set a new nextReview", stale.description),
+                    format!(
+                        "evidence \"{}\" was due for review; review it and set a new nextReview",
+                        stale.description
+                    ),
                 );
             }
             let auto = catalog::find(&entry.id).and_then(|c| c.auto_check);
             match auto.map(|check| run_auto_check(check, snapshot, system, policy, now)) {
-                Some(Ok(())) => (ControlState::Verified, format!("implemented and verified: {}", implementation.description)),
-                Some(Err(why)) => (ControlState::Failed, format!("declared implemented, but the automated check failed: {why}")),
+                Some(Ok(())) => (
+                    ControlState::Verified,
+                    format!("implemented and verified: {}", implementation.description),
+                ),
+                Some(Err(why)) => (
+                    ControlState::Failed,
+                    format!("declared implemented, but the automated check failed: {why}"),
+                ),
                 None if entry.evidence.is_empty() => (
                     ControlState::Implemented,
-                    format!("implemented: {} (no evidence referenced yet)", implementation.description),
+                    format!(
+                        "implemented: {} (no evidence referenced yet)",
+                        implementation.description
+                    ),
                 ),
-                None => (ControlState::Implemented, format!("implemented: {}", implementation.description)),
+                None => (
+                    ControlState::Implemented,
+                    format!("implemented: {}", implementation.description),
+                ),
             }
         }
     }
@@ -261,7 +338,11 @@ pub fn control_outcome(
         .filter_map(|b| b.spec.controls.iter().find(|e| e.id == id).map(|e| (b, e)))
         .map(|(binding, entry)| {
             let (state, message) = entry_outcome(entry, snapshot, system, policy, now);
-            ControlOutcome { state, message, binding: Some(binding.name_any()) }
+            ControlOutcome {
+                state,
+                message,
+                binding: Some(binding.name_any()),
+            }
         })
         .min_by_key(|o| o.state)
         .unwrap_or_else(|| ControlOutcome {

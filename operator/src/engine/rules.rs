@@ -69,7 +69,9 @@ impl Rule {
         match self {
             Self::SystemNotRegistered => "workload belongs to a registered AI system",
             Self::OwnerMissing => "AI system has an accountable owner",
-            Self::AssessmentMissing => "an approved, current impact assessment covers the model version",
+            Self::AssessmentMissing => {
+                "an approved, current impact assessment covers the model version"
+            }
             Self::MonitoringMissing => "monitoring is declared",
             Self::RequiredControlMissing => "controls required for the risk tier are implemented",
             Self::DeploymentForbidden => "life-cycle stage and risk tier allow deployment",
@@ -112,7 +114,12 @@ pub struct Finding {
 impl Finding {
     /// A finding for a rule.
     pub fn new(rule: Rule, message: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self { rule, control: None, message: message.into(), fix: fix.into() }
+        Self {
+            rule,
+            control: None,
+            message: message.into(),
+            fix: fix.into(),
+        }
     }
 
     /// Clause and control references, including the specific control when there is one.

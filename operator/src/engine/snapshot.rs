@@ -34,7 +34,10 @@ impl Snapshot {
     /// Adds (or replaces) an AI system.
     pub fn add_system(&mut self, system: AISystem) {
         let system = Arc::new(system);
-        self.systems.entry(namespace_of(system.as_ref())).or_default().insert(system.name_any(), system);
+        self.systems
+            .entry(namespace_of(system.as_ref()))
+            .or_default()
+            .insert(system.name_any(), system);
     }
 
     /// Removes the AI system `name` in `namespace`.
@@ -56,7 +59,9 @@ impl Snapshot {
 
     /// Removes the control binding `name` in `namespace` from every index.
     pub fn remove_binding(&mut self, namespace: &str, name: &str) {
-        let other = |b: &Arc<ControlBinding>| !(b.name_any() == name && namespace_of(b.as_ref()) == namespace);
+        let other = |b: &Arc<ControlBinding>| {
+            !(b.name_any() == name && namespace_of(b.as_ref()) == namespace)
+        };
         self.bindings.retain(other);
         if let Some(list) = self.bindings_for_all.get_mut(namespace) {
             list.retain(other);
@@ -72,7 +77,12 @@ impl Snapshot {
     pub fn add_assessment(&mut self, assessment: ImpactAssessment) {
         let ns = namespace_of(&assessment);
         self.remove_assessment(&ns, &assessment.name_any());
-        let list = self.assessments.entry(ns).or_default().entry(assessment.spec.system_ref.clone()).or_default();
+        let list = self
+            .assessments
+            .entry(ns)
+            .or_default()
+            .entry(assessment.spec.system_ref.clone())
+            .or_default();
         list.push(Arc::new(assessment));
         list.sort_by_key(|a| a.name_any());
     }
@@ -83,7 +93,10 @@ impl Snapshot {
         self.remove_binding(&ns, &binding.name_any());
         let binding = Arc::new(binding);
         if binding.spec.all_systems == Some(true) {
-            self.bindings_for_all.entry(ns.clone()).or_default().push(binding.clone());
+            self.bindings_for_all
+                .entry(ns.clone())
+                .or_default()
+                .push(binding.clone());
         }
         for system in &binding.spec.systems {
             self.bindings_by_system
@@ -108,15 +121,22 @@ impl Snapshot {
 
     /// Every AI system, sorted by namespace and name.
     pub fn systems(&self) -> Vec<&AISystem> {
-        let mut all: Vec<&AISystem> =
-            self.systems.values().flat_map(|m| m.values().map(Arc::as_ref)).collect();
+        let mut all: Vec<&AISystem> = self
+            .systems
+            .values()
+            .flat_map(|m| m.values().map(Arc::as_ref))
+            .collect();
         all.sort_by_key(|s| (s.namespace(), s.name_any()));
         all
     }
 
     /// Assessments that reference system `name` in `namespace`, sorted by name.
     pub fn assessments_for(&self, namespace: &str, system: &str) -> &[Arc<ImpactAssessment>] {
-        self.assessments.get(namespace).and_then(|m| m.get(system)).map(Vec::as_slice).unwrap_or(&[])
+        self.assessments
+            .get(namespace)
+            .and_then(|m| m.get(system))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// Every assessment, sorted by namespace and name.
@@ -131,8 +151,17 @@ impl Snapshot {
     }
 
     /// Control bindings that bind system `name` in `namespace` (by name or to all systems).
-    pub fn bindings_for(&self, namespace: &str, system: &str) -> impl Iterator<Item = &ControlBinding> {
-        let named = self.bindings_by_system.get(namespace).and_then(|m| m.get(system)).into_iter().flatten();
+    pub fn bindings_for(
+        &self,
+        namespace: &str,
+        system: &str,
+    ) -> impl Iterator<Item = &ControlBinding> {
+        let named = self
+            .bindings_by_system
+            .get(namespace)
+            .and_then(|m| m.get(system))
+            .into_iter()
+            .flatten();
         let all = self.bindings_for_all.get(namespace).into_iter().flatten();
         named.chain(all).map(Arc::as_ref)
     }
@@ -150,7 +179,11 @@ impl Snapshot {
     /// Number of AIMS objects held (systems, assessments, bindings).
     pub fn len(&self) -> usize {
         let systems: usize = self.systems.values().map(HashMap::len).sum();
-        let assessments: usize = self.assessments.values().flat_map(|m| m.values().map(Vec::len)).sum();
+        let assessments: usize = self
+            .assessments
+            .values()
+            .flat_map(|m| m.values().map(Vec::len))
+            .sum();
         systems + assessments + self.bindings.len()
     }
 

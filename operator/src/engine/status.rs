@@ -48,7 +48,12 @@ pub struct ConditionOutcome {
 
 impl ConditionOutcome {
     fn new(type_: &'static str, met: bool, reason: &str, message: impl Into<String>) -> Self {
-        Self { type_, met, reason: reason.to_string(), message: message.into() }
+        Self {
+            type_,
+            met,
+            reason: reason.to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -92,16 +97,31 @@ pub struct SystemEvaluation {
 }
 
 /// Evaluates an AI system's conditions at `now`.
-pub fn evaluate_system(snapshot: &Snapshot, system: &AISystem, policy: &Policy, now: Timestamp) -> SystemEvaluation {
+pub fn evaluate_system(
+    snapshot: &Snapshot,
+    system: &AISystem,
+    policy: &Policy,
+    now: Timestamp,
+) -> SystemEvaluation {
     use types::*;
     let ns = system.namespace().unwrap_or_default();
     let name = system.name_any();
     let mut conditions = Vec::new();
 
     conditions.push(if has_owner(system) {
-        ConditionOutcome::new(OWNER_ASSIGNED, true, "OwnerSet", "an accountable owner is named")
+        ConditionOutcome::new(
+            OWNER_ASSIGNED,
+            true,
+            "OwnerSet",
+            "an accountable owner is named",
+        )
     } else {
-        ConditionOutcome::new(OWNER_ASSIGNED, false, "OwnerMissing", "set spec.owner.name, contact and team")
+        ConditionOutcome::new(
+            OWNER_ASSIGNED,
+            false,
+            "OwnerMissing",
+            "set spec.owner.name, contact and team",
+        )
     });
 
     let states: Vec<(&ImpactAssessment, AssessmentState)> = snapshot
@@ -114,35 +134,76 @@ pub fn evaluate_system(snapshot: &Snapshot, system: &AISystem, policy: &Policy, 
         .spec
         .models
         .iter()
-        .filter(|m| !approved.iter().any(|(a, _)| covering_entry(&a.spec, Some(&m.name), &m.version).is_some()))
+        .filter(|m| {
+            !approved
+                .iter()
+                .any(|(a, _)| covering_entry(&a.spec, Some(&m.name), &m.version).is_some())
+        })
         .map(|m| format!("{} {}", m.name, m.version))
         .collect();
     let (assessment_ok, reason, message, summary_assessment) = if approved.is_empty() {
         let detail = if states.is_empty() {
             "no ImpactAssessment references this system".to_string()
         } else {
-            states.iter().map(|(a, s)| format!("{}: {}", a.name_any(), s.message)).collect::<Vec<_>>().join("; ")
+            states
+                .iter()
+                .map(|(a, s)| format!("{}: {}", a.name_any(), s.message))
+                .collect::<Vec<_>>()
+                .join("; ")
         };
-        let label = states.last().map_or("Missing".to_string(), |(a, s)| format!("{} ({})", a.name_any(), s.phase.as_str()));
-        (false, "NoApprovedAssessment", format!("no approved, current assessment: {detail}"), label)
+        let label = states.last().map_or("Missing".to_string(), |(a, s)| {
+            format!("{} ({})", a.name_any(), s.phase.as_str())
+        });
+        (
+            false,
+            "NoApprovedAssessment",
+            format!("no approved, current assessment: {detail}"),
+            label,
+        )
     } else if !uncovered.is_empty() {
         (
             false,
             "ModelVersionNotCovered",
-            format!("no approved assessment covers {}; extend one or add one and have it approved", uncovered.join(", ")),
+            format!(
+                "no approved assessment covers {}; extend one or add one and have it approved",
+                uncovered.join(", ")
+            ),
             "Partial".to_string(),
         )
     } else {
-        let names: Vec<String> = approved.iter().map(|(a, s)| format!("{} ({})", a.name_any(), s.message)).collect();
-        (true, "Approved", format!("covered by {}", names.join("; ")), approved[0].0.name_any())
+        let names: Vec<String> = approved
+            .iter()
+            .map(|(a, s)| format!("{} ({})", a.name_any(), s.message))
+            .collect();
+        (
+            true,
+            "Approved",
+            format!("covered by {}", names.join("; ")),
+            approved[0].0.name_any(),
+        )
     };
-    conditions.push(ConditionOutcome::new(ASSESSMENT_APPROVED, assessment_ok, reason, message));
+    conditions.push(ConditionOutcome::new(
+        ASSESSMENT_APPROVED,
+        assessment_ok,
+        reason,
+        message,
+    ));
 
     let gaps = monitoring_gaps(system);
     conditions.push(if gaps.is_empty() {
-        ConditionOutcome::new(MONITORING_CONFIGURED, true, "Declared", "metrics and an alert route are declared")
+        ConditionOutcome::new(
+            MONITORING_CONFIGURED,
+            true,
+            "Declared",
+            "metrics and an alert route are declared",
+        )
     } else {
-        ConditionOutcome::new(MONITORING_CONFIGURED, false, "NotDeclared", format!("set {}", gaps.join(", ")))
+        ConditionOutcome::new(
+            MONITORING_CONFIGURED,
+            false,
+            "NotDeclared",
+            format!("set {}", gaps.join(", ")),
+        )
     });
 
     let failing: Vec<String> = policy
@@ -155,21 +216,52 @@ pub fn evaluate_system(snapshot: &Snapshot, system: &AISystem, policy: &Policy, 
         })
         .collect();
     conditions.push(if failing.is_empty() {
-        ConditionOutcome::new(CONTROLS_IMPLEMENTED, true, "RequiredControlsMet", "every control the risk tier requires is implemented")
+        ConditionOutcome::new(
+            CONTROLS_IMPLEMENTED,
+            true,
+            "RequiredControlsMet",
+            "every control the risk tier requires is implemented",
+        )
     } else {
-        ConditionOutcome::new(CONTROLS_IMPLEMENTED, false, "RequiredControlsMissing", failing.join("; "))
+        ConditionOutcome::new(
+            CONTROLS_IMPLEMENTED,
+            false,
+            "RequiredControlsMissing",
+            failing.join("; "),
+        )
     });
 
-    let forbidden = policy.forbidden_stages.contains(&system.spec.lifecycle_stage)
+    let forbidden = policy
+        .forbidden_stages
+        .contains(&system.spec.lifecycle_stage)
         || system.spec.risk_tier == crate::resources::RiskTier::Prohibited;
-    let unmet: Vec<&str> = conditions.iter().filter(|c| !c.met).map(|c| c.type_).collect();
+    let unmet: Vec<&str> = conditions
+        .iter()
+        .filter(|c| !c.met)
+        .map(|c| c.type_)
+        .collect();
     let compliant = unmet.is_empty() && !forbidden;
     conditions.push(if compliant {
-        ConditionOutcome::new(COMPLIANT, true, "AllRequirementsMet", "the system meets every AIMS requirement")
+        ConditionOutcome::new(
+            COMPLIANT,
+            true,
+            "AllRequirementsMet",
+            "the system meets every AIMS requirement",
+        )
     } else if forbidden {
-        ConditionOutcome::new(COMPLIANT, false, "DeploymentForbidden", "the life-cycle stage or risk tier forbids running this system")
+        ConditionOutcome::new(
+            COMPLIANT,
+            false,
+            "DeploymentForbidden",
+            "the life-cycle stage or risk tier forbids running this system",
+        )
     } else {
-        ConditionOutcome::new(COMPLIANT, false, "RequirementsUnmet", format!("not met: {}", unmet.join(", ")))
+        ConditionOutcome::new(
+            COMPLIANT,
+            false,
+            "RequirementsUnmet",
+            format!("not met: {}", unmet.join(", ")),
+        )
     });
 
     let next_change = next_change_for_system(snapshot, system, &states, now);
@@ -196,7 +288,9 @@ fn next_change_for_system(
     let binding_dates = snapshot.bindings_for(&ns, &name).flat_map(|b| {
         b.spec.controls.iter().flat_map(|c| {
             let until = c.exclusion.as_ref().and_then(|e| e.until);
-            until.into_iter().chain(c.evidence.iter().filter_map(|e| e.next_review))
+            until
+                .into_iter()
+                .chain(c.evidence.iter().filter_map(|e| e.next_review))
         })
     });
     expiries.chain(binding_dates).filter(|t| *t > now).min()
@@ -218,11 +312,22 @@ pub fn evaluate_assessment(
             APPROVED,
             false,
             "SystemNotFound",
-            format!("spec.systemRef names AISystem \"{}\", which does not exist in namespace {ns}", assessment.spec.system_ref),
+            format!(
+                "spec.systemRef names AISystem \"{}\", which does not exist in namespace {ns}",
+                assessment.spec.system_ref
+            ),
         ));
     } else {
-        let approved = matches!(state.phase, AssessmentPhase::Approved | AssessmentPhase::Expired);
-        conditions.push(ConditionOutcome::new(APPROVED, approved, state.phase.as_str(), state.message.clone()));
+        let approved = matches!(
+            state.phase,
+            AssessmentPhase::Approved | AssessmentPhase::Expired
+        );
+        conditions.push(ConditionOutcome::new(
+            APPROVED,
+            approved,
+            state.phase.as_str(),
+            state.message.clone(),
+        ));
     }
     let current = state.phase == AssessmentPhase::Approved;
     let current_message = match (state.phase, state.expires_at) {
@@ -233,7 +338,11 @@ pub fn evaluate_assessment(
     conditions.push(ConditionOutcome::new(
         CURRENT,
         current,
-        if current { "WithinValidity" } else { state.phase.as_str() },
+        if current {
+            "WithinValidity"
+        } else {
+            state.phase.as_str()
+        },
         current_message,
     ));
     (state, conditions)
@@ -249,9 +358,18 @@ pub fn evaluate_binding(
 ) -> (Vec<ControlResult>, ControlBindingSummary, ConditionOutcome) {
     let ns = binding.namespace().unwrap_or_default();
     let systems: Vec<&AISystem> = if binding.spec.all_systems == Some(true) {
-        snapshot.systems().into_iter().filter(|s| s.namespace().as_deref() == Some(ns.as_str())).collect()
+        snapshot
+            .systems()
+            .into_iter()
+            .filter(|s| s.namespace().as_deref() == Some(ns.as_str()))
+            .collect()
     } else {
-        binding.spec.systems.iter().filter_map(|n| snapshot.system(&ns, n)).collect()
+        binding
+            .spec
+            .systems
+            .iter()
+            .filter_map(|n| snapshot.system(&ns, n))
+            .collect()
     };
     let missing: Vec<&str> = binding
         .spec
@@ -264,34 +382,59 @@ pub fn evaluate_binding(
     for entry in &binding.spec.controls {
         let mut worst: Option<(ControlState, String)> = None;
         for system in &systems {
-            let (state, message) = super::controls::entry_outcome(entry, snapshot, system, policy, now);
+            let (state, message) =
+                super::controls::entry_outcome(entry, snapshot, system, policy, now);
             if worst.as_ref().is_none_or(|(w, _)| state > *w) {
                 worst = Some((state, format!("{}: {message}", system.name_any())));
             }
         }
-        let (state, message) = worst.unwrap_or((ControlState::Gap, "no bound AI system exists".to_string()));
-        results.push(ControlResult { id: entry.id.clone(), state, message, checked_at: now });
+        let (state, message) =
+            worst.unwrap_or((ControlState::Gap, "no bound AI system exists".to_string()));
+        results.push(ControlResult {
+            id: entry.id.clone(),
+            state,
+            message,
+            checked_at: now,
+        });
     }
     let met = results.iter().filter(|r| r.state.is_met()).count() as u32;
     let total = results.len() as u32;
-    let summary = ControlBindingSummary { total, met, failing: total - met };
+    let summary = ControlBindingSummary {
+        total,
+        met,
+        failing: total - met,
+    };
     let condition = if !missing.is_empty() {
         ConditionOutcome::new(
             types::VERIFIED,
             false,
             "SystemNotFound",
-            format!("spec.systems names AISystems that do not exist in namespace {ns}: {}", missing.join(", ")),
+            format!(
+                "spec.systems names AISystems that do not exist in namespace {ns}: {}",
+                missing.join(", ")
+            ),
         )
     } else if met == total {
-        ConditionOutcome::new(types::VERIFIED, true, "AllControlsMet", format!("{met} of {total} controls met"))
+        ConditionOutcome::new(
+            types::VERIFIED,
+            true,
+            "AllControlsMet",
+            format!("{met} of {total} controls met"),
+        )
     } else {
-        let failing: Vec<String> =
-            results.iter().filter(|r| !r.state.is_met()).map(|r| format!("{} {}", r.id, r.state.as_str())).collect();
+        let failing: Vec<String> = results
+            .iter()
+            .filter(|r| !r.state.is_met())
+            .map(|r| format!("{} {}", r.id, r.state.as_str()))
+            .collect();
         ConditionOutcome::new(
             types::VERIFIED,
             false,
             "ControlsFailing",
-            format!("{met} of {total} controls met; failing: {}", failing.join(", ")),
+            format!(
+                "{met} of {total} controls met; failing: {}",
+                failing.join(", ")
+            ),
         )
     };
     (results, summary, condition)

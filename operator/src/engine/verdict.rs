@@ -96,7 +96,11 @@ impl Verdict {
 
     /// Rule IDs of the findings, comma-separated.
     pub fn rule_ids(&self) -> String {
-        self.findings.iter().map(|f| f.rule.id()).collect::<Vec<_>>().join(",")
+        self.findings
+            .iter()
+            .map(|f| f.rule.id())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// The headline: which workload, which system and model, and the outcome.
@@ -108,7 +112,11 @@ impl Verdict {
         if let Some(model) = &self.model {
             context.push(format!("model {model}"));
         }
-        let context = if context.is_empty() { String::new() } else { format!(" ({})", context.join(", ")) };
+        let context = if context.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", context.join(", "))
+        };
         let outcome = match (&self.scope, self.findings.is_empty(), self.allowed) {
             (Scope::NotJudged(reason), _, _) => format!("is not judged: {reason}"),
             (_, true, _) => match &self.assessment {
@@ -129,7 +137,14 @@ impl Verdict {
     pub fn message(&self) -> String {
         let mut out = self.headline();
         for f in &self.findings {
-            let _ = write!(out, "\n- {} {} ({}).\n  Fix: {}", f.rule.id(), f.message, f.reference(), f.fix);
+            let _ = write!(
+                out,
+                "\n- {} {} ({}).\n  Fix: {}",
+                f.rule.id(),
+                f.message,
+                f.reference(),
+                f.fix
+            );
         }
         out
     }
@@ -138,7 +153,15 @@ impl Verdict {
     pub fn warnings(&self) -> Vec<String> {
         self.findings
             .iter()
-            .map(|f| format!("{} {} ({}). Fix: {}", f.rule.id(), f.message, f.reference(), f.fix))
+            .map(|f| {
+                format!(
+                    "{} {} ({}). Fix: {}",
+                    f.rule.id(),
+                    f.message,
+                    f.reference(),
+                    f.fix
+                )
+            })
             .collect()
     }
 }

@@ -21,10 +21,29 @@ pub const INFERENCE_SERVICE: &str = "InferenceService";
 /// Image references of serving runtimes: an unlabelled workload running one of these in an
 /// opted-in namespace is treated as model serving and must belong to an AI system.
 const SERVING_IMAGE_HINTS: &[&str] = &[
-    "vllm", "tritonserver", "triton", "torchserve", "text-generation-inference", "tgi",
-    "kserve", "mlserver", "seldon", "ollama", "tensorflow/serving", "tfserving", "llama.cpp",
-    "llama-cpp", "model_server", "model-server", "sglang", "lmdeploy", "bentoml", "ray-ml",
-    "huggingface", "onnxruntime-server", "localai",
+    "vllm",
+    "tritonserver",
+    "triton",
+    "torchserve",
+    "text-generation-inference",
+    "tgi",
+    "kserve",
+    "mlserver",
+    "seldon",
+    "ollama",
+    "tensorflow/serving",
+    "tfserving",
+    "llama.cpp",
+    "llama-cpp",
+    "model_server",
+    "model-server",
+    "sglang",
+    "lmdeploy",
+    "bentoml",
+    "ray-ml",
+    "huggingface",
+    "onnxruntime-server",
+    "localai",
 ];
 
 /// Whether the engine judges objects of this kind.
@@ -55,7 +74,10 @@ impl ContainerImage {
 
 /// The digest of an image reference, when pinned (`repo@sha256:…`).
 pub fn image_digest(image: &str) -> Option<&str> {
-    image.split_once('@').map(|(_, d)| d).filter(|d| d.starts_with("sha256:"))
+    image
+        .split_once('@')
+        .map(|(_, d)| d)
+        .filter(|d| d.starts_with("sha256:"))
 }
 
 /// The repository of an image reference, without tag or digest.
@@ -104,10 +126,16 @@ pub enum WorkloadError {
     NotAWorkload(String),
     /// A field has the wrong type.
     #[error("{path} must be {expected}")]
-    WrongType { path: String, expected: &'static str },
+    WrongType {
+        path: String,
+        expected: &'static str,
+    },
 }
 
-fn string_map(value: Option<&Value>, path: &str) -> Result<BTreeMap<String, String>, WorkloadError> {
+fn string_map(
+    value: Option<&Value>,
+    path: &str,
+) -> Result<BTreeMap<String, String>, WorkloadError> {
     let mut out = BTreeMap::new();
     match value {
         None | Some(Value::Null) => {}
@@ -126,7 +154,12 @@ fn string_map(value: Option<&Value>, path: &str) -> Result<BTreeMap<String, Stri
                 }
             }
         }
-        Some(_) => return Err(WorkloadError::WrongType { path: path.into(), expected: "a map of strings" }),
+        Some(_) => {
+            return Err(WorkloadError::WrongType {
+                path: path.into(),
+                expected: "a map of strings",
+            });
+        }
     }
     Ok(out)
 }
@@ -162,7 +195,10 @@ fn collect_containers(
                 }
             }
             Some(_) => {
-                return Err(WorkloadError::WrongType { path: format!("{path}.{list}"), expected: "a list" });
+                return Err(WorkloadError::WrongType {
+                    path: format!("{path}.{list}"),
+                    expected: "a list",
+                });
             }
         }
     }
@@ -177,7 +213,10 @@ fn collect_kserve_component(
     workload: &mut Workload,
 ) -> Result<(), WorkloadError> {
     collect_containers(component, path, &mut workload.images)?;
-    workload.template_labels.extend(string_map(component.get("labels"), &format!("{path}.labels"))?);
+    workload.template_labels.extend(string_map(
+        component.get("labels"),
+        &format!("{path}.labels"),
+    )?);
     if let Some(Value::Object(fields)) = Some(component) {
         for (key, block) in fields {
             if !block.is_object() {
@@ -187,7 +226,10 @@ fn collect_kserve_component(
                 workload.storage_uris.push(uri.to_string());
             }
             if let Some(image) = block.get("image").and_then(Value::as_str) {
-                workload.images.push(ContainerImage { container: format!("{path}.{key}"), image: image.into() });
+                workload.images.push(ContainerImage {
+                    container: format!("{path}.{key}"),
+                    image: image.into(),
+                });
             }
         }
     }
@@ -201,19 +243,32 @@ impl Workload {
     /// Reads a workload from a Kubernetes object. `default_namespace` applies when the object
     /// carries none (as `kubectl apply` would do).
     pub fn from_value(object: &Value, default_namespace: &str) -> Result<Self, WorkloadError> {
-        let kind = object.get("kind").and_then(Value::as_str).ok_or(WorkloadError::NoKind)?;
+        let kind = object
+            .get("kind")
+            .and_then(Value::as_str)
+            .ok_or(WorkloadError::NoKind)?;
         if !is_workload_kind(kind) {
             return Err(WorkloadError::NotAWorkload(kind.to_string()));
         }
         let metadata = object.get("metadata").cloned().unwrap_or(Value::Null);
-        let text = |key: &str| metadata.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let text = |key: &str| {
+            metadata
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
         let mut workload = Workload {
             kind: kind.to_string(),
             namespace: text("namespace").unwrap_or(default_namespace).to_string(),
-            name: text("name").or_else(|| text("generateName")).unwrap_or_default().to_string(),
+            name: text("name")
+                .or_else(|| text("generateName"))
+                .unwrap_or_default()
+                .to_string(),
             labels: string_map(metadata.get("labels"), "metadata.labels")?,
             annotations: string_map(metadata.get("annotations"), "metadata.annotations")?,
-            being_deleted: metadata.get("deletionTimestamp").is_some_and(|v| !v.is_null()),
+            being_deleted: metadata
+                .get("deletionTimestamp")
+                .is_some_and(|v| !v.is_null()),
             ..Default::default()
         };
         if kind == "Pod" {
@@ -261,7 +316,10 @@ impl Workload {
         if let Some(uri) = self.storage_uris.first() {
             return Some(format!("it loads a model from {uri}"));
         }
-        for key in [crate::resources::MODEL_VERSION_LABEL, crate::resources::MODEL_NAME_LABEL] {
+        for key in [
+            crate::resources::MODEL_VERSION_LABEL,
+            crate::resources::MODEL_NAME_LABEL,
+        ] {
             if self.labels.contains_key(key) || self.template_labels.contains_key(key) {
                 return Some(format!("it carries the label {key}"));
             }
@@ -271,7 +329,12 @@ impl Workload {
             SERVING_IMAGE_HINTS
                 .iter()
                 .any(|hint| repo.contains(hint))
-                .then(|| format!("container {} runs the serving image {}", c.container, c.image))
+                .then(|| {
+                    format!(
+                        "container {} runs the serving image {}",
+                        c.container, c.image
+                    )
+                })
         })
     }
 }

@@ -57,8 +57,19 @@ pub struct Summary {
 
 impl CheckReport {
     /// Builds the report and its counts.
-    pub fn new(results: Vec<LocatedVerdict>, errors: Vec<LoadError>, aims_objects: usize, files: usize) -> Self {
-        let mut summary = Summary { workloads: results.len(), aims_objects, files, errors: errors.len(), ..Default::default() };
+    pub fn new(
+        results: Vec<LocatedVerdict>,
+        errors: Vec<LoadError>,
+        aims_objects: usize,
+        files: usize,
+    ) -> Self {
+        let mut summary = Summary {
+            workloads: results.len(),
+            aims_objects,
+            files,
+            errors: errors.len(),
+            ..Default::default()
+        };
         for r in &results {
             let v = &r.verdict;
             match (&v.scope, v.findings.is_empty(), v.allowed) {
@@ -68,7 +79,11 @@ impl CheckReport {
                 (_, false, true) => summary.admitted_with_findings += 1,
             }
         }
-        Self { results, errors, summary }
+        Self {
+            results,
+            errors,
+            summary,
+        }
     }
 
     /// Exit status: 2 when input could not be read, 1 when anything is denied, else 0.
@@ -104,7 +119,12 @@ pub fn text(report: &CheckReport, verbose: bool) -> String {
             continue;
         }
         let message = r.verdict.message().replace('\n', "\n      ");
-        let _ = writeln!(out, "{} {message}\n      at {}", status_word(&r.verdict), r.location);
+        let _ = writeln!(
+            out,
+            "{} {message}\n      at {}",
+            status_word(&r.verdict),
+            r.location
+        );
     }
     let s = &report.summary;
     let _ = writeln!(
@@ -115,10 +135,21 @@ pub fn text(report: &CheckReport, verbose: bool) -> String {
         s.denied,
         s.admitted_with_findings,
         s.not_judged,
-        if !verbose && s.not_judged > 0 { " (--verbose lists them)" } else { "" },
+        if !verbose && s.not_judged > 0 {
+            " (--verbose lists them)"
+        } else {
+            ""
+        },
         s.aims_objects,
         s.files,
-        if s.errors > 0 { format!("; {} documents could not be used (see ERROR lines)", s.errors) } else { String::new() },
+        if s.errors > 0 {
+            format!(
+                "; {} documents could not be used (see ERROR lines)",
+                s.errors
+            )
+        } else {
+            String::new()
+        },
     );
     out
 }
@@ -168,9 +199,17 @@ pub fn junit(report: &CheckReport) -> String {
                 let attrs = if allowed {
                     String::new()
                 } else {
-                    format!(" message=\"{}\" type=\"{}\"", escape_xml(&v.headline()), escape_xml(&v.rule_ids()))
+                    format!(
+                        " message=\"{}\" type=\"{}\"",
+                        escape_xml(&v.headline()),
+                        escape_xml(&v.rule_ids())
+                    )
                 };
-                let _ = write!(out, "<{element}{attrs}>{}</{element}>", escape_xml(&v.message()));
+                let _ = write!(
+                    out,
+                    "<{element}{attrs}>{}</{element}>",
+                    escape_xml(&v.message())
+                );
             }
         }
         out.push_str("</testcase>\n");
@@ -206,7 +245,11 @@ pub fn sarif(report: &CheckReport) -> String {
     let mut results = Vec::new();
     for r in &report.results {
         for f in &r.verdict.findings {
-            let level = if r.verdict.allowed { "warning" } else { "error" };
+            let level = if r.verdict.allowed {
+                "warning"
+            } else {
+                "error"
+            };
             results.push(json!({
                 "ruleId": f.rule.id(),
                 "ruleIndex": Rule::ALL.iter().position(|x| *x == f.rule),

@@ -23,7 +23,11 @@ pub fn escape_xml(text: &str) -> String {
 
 /// Quotes a CSV field when it needs it (RFC 4180), and defuses spreadsheet formulas.
 pub fn csv_field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_string() };
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {

@@ -11,9 +11,17 @@ fn evidence_text(row: &SoaRow) -> String {
     row.evidence
         .iter()
         .map(|e| match (&e.uri, e.next_review) {
-            (Some(uri), Some(next)) => format!("{} <{uri}> (review by {})", e.description, next.strftime("%Y-%m-%d")),
+            (Some(uri), Some(next)) => format!(
+                "{} <{uri}> (review by {})",
+                e.description,
+                next.strftime("%Y-%m-%d")
+            ),
             (Some(uri), None) => format!("{} <{uri}>", e.description),
-            (None, Some(next)) => format!("{} (review by {})", e.description, next.strftime("%Y-%m-%d")),
+            (None, Some(next)) => format!(
+                "{} (review by {})",
+                e.description,
+                next.strftime("%Y-%m-%d")
+            ),
             (None, None) => e.description.clone(),
         })
         .collect::<Vec<_>>()
@@ -21,11 +29,19 @@ fn evidence_text(row: &SoaRow) -> String {
 }
 
 fn systems_text(row: &SoaRow) -> String {
-    row.systems.iter().map(|s| format!("{}: {}", s.system, s.state.as_str())).collect::<Vec<_>>().join("; ")
+    row.systems
+        .iter()
+        .map(|s| format!("{}: {}", s.system, s.state.as_str()))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn totals_line(soa: &StatementOfApplicability) -> String {
-    soa.totals.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
+    soa.totals
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn md_cell(text: &str) -> String {
@@ -35,13 +51,25 @@ fn md_cell(text: &str) -> String {
 /// Markdown, readable in a terminal and rendered by Git hosting.
 pub fn markdown(soa: &StatementOfApplicability) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# Statement of Applicability — ISO/IEC 42001 Annex A\n");
-    let _ = writeln!(out, "Generated {} from {}. Controls: {}.\n", soa.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC"), soa.scope, totals_line(soa));
+    let _ = writeln!(
+        out,
+        "# Statement of Applicability — ISO/IEC 42001 Annex A\n"
+    );
+    let _ = writeln!(
+        out,
+        "Generated {} from {}. Controls: {}.\n",
+        soa.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        soa.scope,
+        totals_line(soa)
+    );
     let _ = writeln!(out, "## AI system register\n");
     if soa.register.is_empty() {
         let _ = writeln!(out, "No AI system is registered.\n");
     } else {
-        let _ = writeln!(out, "| System | Owner | Risk | Stage | Assessment | Compliant | Models | Suppliers | Human oversight |");
+        let _ = writeln!(
+            out,
+            "| System | Owner | Risk | Stage | Assessment | Compliant | Models | Suppliers | Human oversight |"
+        );
         let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
         for s in &soa.register {
             let _ = writeln!(
@@ -50,7 +78,11 @@ pub fn markdown(soa: &StatementOfApplicability) -> String {
                 s.namespace,
                 s.name,
                 md_cell(&s.display_name),
-                md_cell(if s.owner.is_empty() { "**none**" } else { &s.owner }),
+                md_cell(if s.owner.is_empty() {
+                    "**none**"
+                } else {
+                    &s.owner
+                }),
                 s.risk_tier,
                 s.lifecycle_stage,
                 md_cell(&s.assessment),
@@ -63,10 +95,17 @@ pub fn markdown(soa: &StatementOfApplicability) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "## Controls\n");
-    let _ = writeln!(out, "| Control | Title | Applicability | Status | Justification | Implementation | Evidence | Systems | Verified |");
+    let _ = writeln!(
+        out,
+        "| Control | Title | Applicability | Status | Justification | Implementation | Evidence | Systems | Verified |"
+    );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
     for r in &soa.controls {
-        let status = if r.is_open() { format!("**{}**", r.status_phrase()) } else { r.status_phrase() };
+        let status = if r.is_open() {
+            format!("**{}**", r.status_phrase())
+        } else {
+            r.status_phrase()
+        };
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -96,8 +135,12 @@ fn open_point(row: &SoaRow) -> String {
     if row.systems.is_empty() {
         return "not addressed (no AI system in scope)".to_string();
     }
-    let gaps: Vec<&str> =
-        row.systems.iter().filter(|s| s.state == ControlState::Gap).map(|s| s.system.as_str()).collect();
+    let gaps: Vec<&str> = row
+        .systems
+        .iter()
+        .filter(|s| s.state == ControlState::Gap)
+        .map(|s| s.system.as_str())
+        .collect();
     let mut parts: Vec<String> = row
         .systems
         .iter()
@@ -136,7 +179,13 @@ pub fn csv(soa: &StatementOfApplicability) -> String {
             systems_text(r),
             r.last_verified.to_string(),
         ];
-        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &fields
+                .iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push_str("\r\n");
     }
     out
@@ -158,15 +207,24 @@ pub fn html(soa: &StatementOfApplicability) -> String {
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Statement of Applicability</title><style>{STYLE}</style></head><body>\n"
     );
-    let _ = writeln!(out, "<h1>Statement of Applicability — ISO/IEC 42001 Annex A</h1>");
+    let _ = writeln!(
+        out,
+        "<h1>Statement of Applicability — ISO/IEC 42001 Annex A</h1>"
+    );
     let _ = writeln!(
         out,
         "<p>Generated {} from {}. Controls: {}.</p>",
-        e(&soa.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()),
+        e(&soa
+            .generated_at
+            .strftime("%Y-%m-%d %H:%M:%S UTC")
+            .to_string()),
         e(&soa.scope),
         e(&totals_line(soa))
     );
-    let _ = writeln!(out, "<h2>AI system register</h2><table><tr><th>System</th><th>Owner</th><th>Risk</th><th>Stage</th><th>Assessment</th><th>Compliant</th><th>Models</th><th>Suppliers</th><th>Human oversight</th></tr>");
+    let _ = writeln!(
+        out,
+        "<h2>AI system register</h2><table><tr><th>System</th><th>Owner</th><th>Risk</th><th>Stage</th><th>Assessment</th><th>Compliant</th><th>Models</th><th>Suppliers</th><th>Human oversight</th></tr>"
+    );
     for s in &soa.register {
         let _ = writeln!(
             out,
@@ -174,22 +232,41 @@ pub fn html(soa: &StatementOfApplicability) -> String {
             e(&s.namespace),
             e(&s.name),
             e(&s.display_name),
-            if s.owner.is_empty() { "<span class=\"no\">none</span>".to_string() } else { e(&s.owner) },
+            if s.owner.is_empty() {
+                "<span class=\"no\">none</span>".to_string()
+            } else {
+                e(&s.owner)
+            },
             s.risk_tier,
             s.lifecycle_stage,
             e(&s.assessment),
-            if s.compliant { "yes" } else { "<span class=\"no\">no</span>" },
+            if s.compliant {
+                "yes"
+            } else {
+                "<span class=\"no\">no</span>"
+            },
             e(&s.models.join(", ")),
             e(&s.suppliers.join(", ")),
             e(&s.human_oversight),
         );
     }
-    let _ = writeln!(out, "</table>\n<h2>Controls</h2><table><tr><th>Control</th><th>Applicability</th><th>Status</th><th>Justification</th><th>Implementation</th><th>Evidence</th><th>Systems</th><th>Verified</th></tr>");
+    let _ = writeln!(
+        out,
+        "</table>\n<h2>Controls</h2><table><tr><th>Control</th><th>Applicability</th><th>Status</th><th>Justification</th><th>Implementation</th><th>Evidence</th><th>Systems</th><th>Verified</th></tr>"
+    );
     for r in &soa.controls {
         let systems: String = r
             .systems
             .iter()
-            .map(|s| format!("<div><span class=\"s {}\">{}</span> {} <small>{}</small></div>", s.state.as_str(), s.state.as_str(), e(&s.system), e(&s.message)))
+            .map(|s| {
+                format!(
+                    "<div><span class=\"s {}\">{}</span> {} <small>{}</small></div>",
+                    s.state.as_str(),
+                    s.state.as_str(),
+                    e(&s.system),
+                    e(&s.message)
+                )
+            })
             .collect();
         let _ = writeln!(
             out,

@@ -22,11 +22,32 @@ use super::{Condition, EnforcementMode};
     category = "aims",
     printcolumn(name = "Owner", type_ = "string", json_path = ".spec.owner.name"),
     printcolumn(name = "Risk", type_ = "string", json_path = ".spec.riskTier"),
-    printcolumn(name = "Stage", type_ = "string", json_path = ".spec.lifecycleStage", priority = "1"),
-    printcolumn(name = "Assessment", type_ = "string", json_path = ".status.summary.assessment"),
-    printcolumn(name = "Monitored", type_ = "string", json_path = ".status.summary.monitored"),
-    printcolumn(name = "Compliant", type_ = "string", json_path = ".status.summary.compliant"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Stage",
+        type_ = "string",
+        json_path = ".spec.lifecycleStage",
+        priority = "1"
+    ),
+    printcolumn(
+        name = "Assessment",
+        type_ = "string",
+        json_path = ".status.summary.assessment"
+    ),
+    printcolumn(
+        name = "Monitored",
+        type_ = "string",
+        json_path = ".status.summary.monitored"
+    ),
+    printcolumn(
+        name = "Compliant",
+        type_ = "string",
+        json_path = ".status.summary.compliant"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct AISystemSpec {

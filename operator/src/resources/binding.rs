@@ -163,7 +163,9 @@ pub struct ControlResult {
 }
 
 /// Outcome of checking a control for a system or a binding.
-#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+#[derive(
+    Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema,
+)]
 pub enum ControlState {
     /// Implemented and confirmed by an automated check in the cluster.
     Verified,

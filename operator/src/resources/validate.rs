@@ -24,12 +24,19 @@ pub fn validate_assessment(spec: &ImpactAssessmentSpec) -> Result<(), String> {
         }
         for control in &risk.controls {
             if crate::catalog::find(control).is_none() {
-                return Err(format!("spec.risks[{i}].controls: {control} is not an Annex A control ID"));
+                return Err(format!(
+                    "spec.risks[{i}].controls: {control} is not an Annex A control ID"
+                ));
             }
         }
     }
     let accepts = spec.risks.iter().any(|r| r.treatment == Treatment::Accept);
-    if accepts && spec.residual_risk_acceptance.as_deref().is_none_or(|s| s.trim().is_empty()) {
+    if accepts
+        && spec
+            .residual_risk_acceptance
+            .as_deref()
+            .is_none_or(|s| s.trim().is_empty())
+    {
         return Err("a risk treated by acceptance needs spec.residualRiskAcceptance: say why the residual risk is acceptable".into());
     }
     Ok(())
@@ -38,7 +45,9 @@ pub fn validate_assessment(spec: &ImpactAssessmentSpec) -> Result<(), String> {
 /// Validates a control binding spec; the error names the field and the fix.
 pub fn validate_binding(spec: &ControlBindingSpec) -> Result<(), String> {
     if spec.systems.is_empty() && spec.all_systems != Some(true) {
-        return Err("name at least one AI system in spec.systems, or set spec.allSystems: true".into());
+        return Err(
+            "name at least one AI system in spec.systems, or set spec.allSystems: true".into(),
+        );
     }
     if spec.controls.is_empty() {
         return Err("spec.controls is empty".into());
@@ -46,15 +55,27 @@ pub fn validate_binding(spec: &ControlBindingSpec) -> Result<(), String> {
     let mut seen = std::collections::BTreeSet::new();
     for (i, entry) in spec.controls.iter().enumerate() {
         if crate::catalog::find(&entry.id).is_none() {
-            return Err(format!("spec.controls[{i}].id: {} is not an Annex A control ID (A.2.2 to A.10.4)", entry.id));
+            return Err(format!(
+                "spec.controls[{i}].id: {} is not an Annex A control ID (A.2.2 to A.10.4)",
+                entry.id
+            ));
         }
         if !seen.insert(entry.id.as_str()) {
-            return Err(format!("spec.controls[{i}].id: {} is listed twice", entry.id));
+            return Err(format!(
+                "spec.controls[{i}].id: {} is listed twice",
+                entry.id
+            ));
         }
         if entry.applicability == Applicability::Excluded
-            && entry.justification.as_deref().is_none_or(|s| s.trim().is_empty())
+            && entry
+                .justification
+                .as_deref()
+                .is_none_or(|s| s.trim().is_empty())
         {
-            return Err(format!("spec.controls[{i}] ({}): an excluded control needs a justification", entry.id));
+            return Err(format!(
+                "spec.controls[{i}] ({}): an excluded control needs a justification",
+                entry.id
+            ));
         }
     }
     Ok(())
