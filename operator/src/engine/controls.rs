@@ -40,6 +40,24 @@ pub fn approved_assessments<'a>(
         .collect()
 }
 
+/// Declared models (`name version`) that none of the `approved` assessments covers.
+pub fn uncovered_models(
+    system: &AISystem,
+    approved: &[(&ImpactAssessment, AssessmentState)],
+) -> Vec<String> {
+    system
+        .spec
+        .models
+        .iter()
+        .filter(|m| {
+            !approved
+                .iter()
+                .any(|(a, _)| covering_entry(&a.spec, Some(&m.name), &m.version).is_some())
+        })
+        .map(|m| format!("{} {}", m.name, m.version))
+        .collect()
+}
+
 /// What is missing from the system's monitoring declaration, if anything.
 pub fn monitoring_gaps(system: &AISystem) -> Vec<&'static str> {
     let Some(m) = &system.spec.monitoring else {
@@ -129,16 +147,7 @@ pub fn run_auto_check(
         }
         AutoCheck::AssessmentCurrent => {
             let approved = approved_assessments(snapshot, system, policy, now);
-            let uncovered: Vec<String> = spec
-                .models
-                .iter()
-                .filter(|m| {
-                    !approved
-                        .iter()
-                        .any(|(a, _)| covering_entry(&a.spec, Some(&m.name), &m.version).is_some())
-                })
-                .map(|m| format!("{} {}", m.name, m.version))
-                .collect();
+            let uncovered = uncovered_models(system, &approved);
             require(!approved.is_empty() && uncovered.is_empty(), || {
                 if approved.is_empty() {
                     "no approved, current impact assessment".into()

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use kube::ResourceExt;
 
 use super::Snapshot;
-use super::assessment::{AssessmentState, assessment_state, covering_entry};
+use super::assessment::{AssessmentState, assessment_state};
 use super::controls::{approved_assessments, control_outcome, has_owner, monitoring_gaps};
 use crate::policy::Policy;
 use crate::resources::{
@@ -130,17 +130,7 @@ pub fn evaluate_system(
         .map(|a| (a.as_ref(), assessment_state(a, policy, now)))
         .collect();
     let approved = approved_assessments(snapshot, system, policy, now);
-    let uncovered: Vec<String> = system
-        .spec
-        .models
-        .iter()
-        .filter(|m| {
-            !approved
-                .iter()
-                .any(|(a, _)| covering_entry(&a.spec, Some(&m.name), &m.version).is_some())
-        })
-        .map(|m| format!("{} {}", m.name, m.version))
-        .collect();
+    let uncovered = super::controls::uncovered_models(system, &approved);
     let (assessment_ok, reason, message, summary_assessment) = if approved.is_empty() {
         let detail = if states.is_empty() {
             "no ImpactAssessment references this system".to_string()
