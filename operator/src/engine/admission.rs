@@ -47,8 +47,8 @@ pub fn evaluate_object(
 ) -> Result<Verdict, WorkloadError> {
     match Workload::from_value(object, default_namespace) {
         Ok(workload) => Ok(evaluate_workload(snapshot, &workload, policy, now)),
-        Err(WorkloadError::NotAWorkload(kind)) => Err(WorkloadError::NotAWorkload(kind)),
-        Err(WorkloadError::NoKind) => Err(WorkloadError::NoKind),
+        // Not a workload at all: the caller decides (the webhook admits, the CLI skips).
+        Err(error @ (WorkloadError::NotAWorkload(_) | WorkloadError::NoKind)) => Err(error),
         Err(error) => {
             let metadata = object.get("metadata");
             let text = |k: &str| {

@@ -164,22 +164,16 @@ pub fn json(report: &CheckReport) -> String {
 pub fn junit(report: &CheckReport) -> String {
     let s = &report.summary;
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"aims-operator check\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
+    // The suite and its wrapper carry the same counts.
+    let counts = format!(
+        "tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\"",
         s.workloads + s.errors,
         s.denied,
         s.errors,
         s.not_judged
     );
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"aims-check\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
-        s.workloads + s.errors,
-        s.denied,
-        s.errors,
-        s.not_judged
-    );
+    let _ = writeln!(out, "<testsuites name=\"aims-operator check\" {counts}>");
+    let _ = writeln!(out, "  <testsuite name=\"aims-check\" {counts}>");
     for r in &report.results {
         let v = &r.verdict;
         let _ = write!(
