@@ -69,6 +69,12 @@ enum Command {
     },
     /// List the Annex A controls and the admission rules.
     Catalog,
+    /// Run in the cluster: the admission webhook over HTTPS (and the reconciler).
+    ///
+    /// Needs a serving certificate (--tls-cert, --tls-key; reloaded when the files change)
+    /// and access to the API server (service account in a pod, KUBECONFIG outside). Stops
+    /// gracefully on SIGTERM: readiness fails first, reviews in flight finish.
+    Run(Box<crate::run::RunArgs>),
     /// Run `check` and `soa` on the built-in examples (no files needed).
     Demo {
         /// Evaluate at this time instead of now (RFC 3339).
@@ -215,6 +221,7 @@ pub fn run(cli: Cli) -> ExitCode {
             print!("{}", catalog_text());
             ExitCode::SUCCESS
         }
+        Command::Run(args) => crate::run::run(*args),
         Command::Demo { now } => demo(now.unwrap_or_else(Timestamp::now)),
     }
 }

@@ -11,4 +11,6 @@ pub mod manifests;
 pub mod policy;
 pub mod render;
 pub mod resources;
+pub mod run;
 pub mod soa;
+pub mod webhook;

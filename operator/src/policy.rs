@@ -28,6 +28,11 @@ pub struct Policy {
     pub approver_groups: Vec<String>,
     /// Namespaces never judged (the operator's own is added at run time).
     pub exempt_namespaces: Vec<String>,
+    /// Groups whose members may invoke break-glass on a workload; from anyone else the
+    /// break-glass annotations change nothing.
+    pub break_glass_groups: Vec<String>,
+    /// Longest break-glass window, in hours, that is honoured.
+    pub max_break_glass_hours: u32,
 }
 
 impl Default for Policy {
@@ -49,6 +54,8 @@ impl Default for Policy {
             default_validity_days: 365,
             approver_groups: vec!["ai-approvers".to_string()],
             exempt_namespaces: ids(&["kube-system", "kube-public", "kube-node-lease"]),
+            break_glass_groups: ids(&["aims-break-glass"]),
+            max_break_glass_hours: 24,
         }
     }
 }
@@ -107,6 +114,16 @@ impl Policy {
             .get(&tier)
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+
+    /// Whether a user with `groups` may approve assessments and accept exclusions.
+    pub fn is_approver(&self, groups: &[String]) -> bool {
+        groups.iter().any(|g| self.approver_groups.contains(g))
+    }
+
+    /// Whether a user with `groups` may invoke break-glass.
+    pub fn may_break_glass(&self, groups: &[String]) -> bool {
+        groups.iter().any(|g| self.break_glass_groups.contains(g))
     }
 
     /// The approver groups as one phrase for messages, e.g. `ai-approvers`.

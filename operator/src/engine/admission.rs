@@ -91,6 +91,11 @@ pub fn evaluate_workload(
         verdict.scope = Scope::NotJudged(format!("namespace {ns} is exempt"));
         return verdict.settle();
     }
+    if let Some(controller) = workload.judged_controller() {
+        verdict.scope =
+            Scope::NotJudged(format!("created by {controller}, which is judged itself"));
+        return verdict.settle();
+    }
     let system_name = match workload.label(SYSTEM_LABEL) {
         Err((on_object, on_template)) => {
             verdict.findings.push(Finding::new(

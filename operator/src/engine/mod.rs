@@ -2,7 +2,9 @@
 //! verdict, conditions or the Statement of Applicability out. No network, no clock.
 
 pub mod admission;
+pub mod approval;
 pub mod assessment;
+pub mod breakglass;
 pub mod controls;
 pub mod rules;
 pub mod snapshot;
@@ -11,6 +13,7 @@ pub mod verdict;
 pub mod workload;
 
 pub use admission::{evaluate_object, evaluate_workload, namespace_mode};
+pub use breakglass::{BreakGlass, BreakGlassOutcome, apply_break_glass, break_glass};
 pub use rules::{Finding, Rule};
 pub use snapshot::Snapshot;
 pub use verdict::{ModelRef, Scope, Verdict};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use kube::ResourceExt;
 
+use super::Workload;
 use crate::resources::{AISystem, ControlBinding, ImpactAssessment};
 
 type ByName<T> = HashMap<String, T>;
@@ -19,6 +20,7 @@ pub struct Snapshot {
     bindings_for_all: HashMap<String, Vec<Arc<ControlBinding>>>,
     bindings: Vec<Arc<ControlBinding>>,
     namespace_labels: HashMap<String, BTreeMap<String, String>>,
+    workloads: HashMap<(String, String, String), Arc<Workload>>,
 }
 
 fn namespace_of<K: ResourceExt>(object: &K) -> String {
@@ -112,6 +114,62 @@ impl Snapshot {
     /// Records a namespace's labels (enforcement opt-in and mode).
     pub fn add_namespace(&mut self, name: &str, labels: BTreeMap<String, String>) {
         self.namespace_labels.insert(name.to_string(), labels);
+    }
+
+    /// Forgets a namespace's labels.
+    pub fn remove_namespace(&mut self, name: &str) {
+        self.namespace_labels.remove(name);
+    }
+
+    /// Forgets every AI system (before a relist replaces them).
+    pub fn clear_systems(&mut self) {
+        self.systems.clear();
+    }
+
+    /// Forgets every impact assessment (before a relist replaces them).
+    pub fn clear_assessments(&mut self) {
+        self.assessments.clear();
+    }
+
+    /// Forgets every control binding (before a relist replaces them).
+    pub fn clear_bindings(&mut self) {
+        self.bindings.clear();
+        self.bindings_for_all.clear();
+        self.bindings_by_system.clear();
+    }
+
+    /// Forgets every namespace (before a relist replaces them).
+    pub fn clear_namespaces(&mut self) {
+        self.namespace_labels.clear();
+    }
+
+    /// Adds (or replaces) a running workload, as last written to the cluster. The webhook
+    /// judges a `scale` request against it; the reconciler finds a system's workloads here.
+    pub fn add_workload(&mut self, workload: Workload) {
+        let key = (
+            workload.kind.clone(),
+            workload.namespace.clone(),
+            workload.name.clone(),
+        );
+        self.workloads.insert(key, Arc::new(workload));
+    }
+
+    /// Removes a workload.
+    pub fn remove_workload(&mut self, kind: &str, namespace: &str, name: &str) {
+        self.workloads
+            .remove(&(kind.to_string(), namespace.to_string(), name.to_string()));
+    }
+
+    /// Forgets every workload of `kind` (before a relist replaces them).
+    pub fn clear_workloads(&mut self, kind: &str) {
+        self.workloads.retain(|(k, _, _), _| k != kind);
+    }
+
+    /// The workload of `kind` named `name` in `namespace`, when known.
+    pub fn workload(&self, kind: &str, namespace: &str, name: &str) -> Option<&Workload> {
+        self.workloads
+            .get(&(kind.to_string(), namespace.to_string(), name.to_string()))
+            .map(Arc::as_ref)
     }
 
     /// The AI system `name` in `namespace`.

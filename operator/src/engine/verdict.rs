@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::breakglass::BreakGlassOutcome;
 use super::rules::Finding;
 use crate::resources::EnforcementMode;
 
@@ -64,6 +65,9 @@ pub struct Verdict {
     pub findings: Vec<Finding>,
     /// Whether it may run.
     pub allowed: bool,
+    /// What break-glass annotations did to the decision, when present on a refusal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub break_glass: Option<BreakGlassOutcome>,
 }
 
 impl Verdict {
@@ -79,6 +83,7 @@ impl Verdict {
             mode,
             findings: Vec::new(),
             allowed: true,
+            break_glass: None,
         }
     }
 
@@ -117,6 +122,17 @@ impl Verdict {
         } else {
             format!(" ({})", context.join(", "))
         };
+        let honoured = match &self.break_glass {
+            Some(BreakGlassOutcome::Honoured {
+                reason,
+                expires,
+                by,
+            }) => Some(format!(
+                "is admitted under break-glass by {by} until {expires} (\"{reason}\") but does not comply; \
+                 it is reported as an open nonconformity until the break-glass annotations are removed:"
+            )),
+            _ => None,
+        };
         let outcome = match (&self.scope, self.findings.is_empty(), self.allowed) {
             (Scope::NotJudged(reason), _, _) => format!("is not judged: {reason}"),
             (_, true, _) => match &self.assessment {
@@ -124,6 +140,7 @@ impl Verdict {
                 None => "is allowed to run".to_string(),
             },
             (_, false, false) => "is not allowed to run:".to_string(),
+            (_, false, true) if honoured.is_some() => honoured.unwrap_or_default(),
             (_, false, true) => format!(
                 "is admitted in {} mode but does not comply:",
                 self.mode.as_str()
@@ -145,6 +162,9 @@ impl Verdict {
                 f.reference(),
                 f.fix
             );
+        }
+        if let Some(BreakGlassOutcome::Ignored { why }) = &self.break_glass {
+            let _ = write!(out, "\nThe break-glass annotations changed nothing: {why}.");
         }
         out
     }

@@ -113,6 +113,8 @@ pub struct Workload {
     pub storage_uris: Vec<String>,
     /// The object carries a deletionTimestamp.
     pub being_deleted: bool,
+    /// `Kind/name` of the owner reference marked `controller: true`, if any.
+    pub controller: Option<(String, String)>,
 }
 
 /// Why an object could not be read as a workload.
@@ -239,7 +241,31 @@ fn collect_kserve_component(
     Ok(())
 }
 
+/// The controlling owner reference (`controller: true`), as (kind, name).
+fn controller_of(metadata: &Value) -> Option<(String, String)> {
+    metadata
+        .get("ownerReferences")?
+        .as_array()?
+        .iter()
+        .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+        .and_then(|r| {
+            Some((
+                r.get("kind")?.as_str()?.to_string(),
+                r.get("name")?.as_str()?.to_string(),
+            ))
+        })
+}
+
 impl Workload {
+    /// The workload kind that controls this object, when that kind is judged itself: a Pod
+    /// of a ReplicaSet, a ReplicaSet of a Deployment, a Job of a CronJob. Such objects are
+    /// judged once, at their controller, not again when the controller creates them (the
+    /// controller's service account would otherwise meet the developer's refusal).
+    pub fn judged_controller(&self) -> Option<String> {
+        let (kind, name) = self.controller.as_ref()?;
+        is_workload_kind(kind).then(|| format!("{kind} {name}"))
+    }
+
     /// Reads a workload from a Kubernetes object. `default_namespace` applies when the object
     /// carries none (as `kubectl apply` would do).
     pub fn from_value(object: &Value, default_namespace: &str) -> Result<Self, WorkloadError> {
@@ -269,6 +295,7 @@ impl Workload {
             being_deleted: metadata
                 .get("deletionTimestamp")
                 .is_some_and(|v| !v.is_null()),
+            controller: controller_of(&metadata),
             ..Default::default()
         };
         if kind == "Pod" {

@@ -33,3 +33,7 @@ pub const MODEL_NAME_LABEL: &str = "aims.io/model";
 pub const ENFORCEMENT_LABEL: &str = "aims.io/enforcement";
 /// Annotation the webhook stamps at creation with the authenticated author of an assessment.
 pub const AUTHOR_ANNOTATION: &str = "aims.io/author";
+/// Annotation on a workload: why break-glass is invoked (required for it to count).
+pub const BREAK_GLASS_REASON_ANNOTATION: &str = "aims.io/break-glass-reason";
+/// Annotation on a workload: RFC 3339 time at which the break-glass admission ends.
+pub const BREAK_GLASS_EXPIRES_ANNOTATION: &str = "aims.io/break-glass-expires";

@@ -1,0 +1,284 @@
+//! Decisions recorded under authenticated identity: who wrote an AIMS object, who approved or
+//! rejected an impact assessment, who accepted a control exclusion. The webhook calls these
+//! pure functions with the request's `userInfo`; what they return is the only value the
+//! stamps may have, so a stamp typed into a manifest, an annotation or a patch never counts.
+
+use jiff::Timestamp;
+
+use super::assessment::content_hash;
+use crate::policy::Policy;
+use crate::resources::{Approval, ControlBindingSpec, ImpactAssessmentSpec};
+
+/// The authenticated user behind a request.
+#[derive(Clone, Copy, Debug)]
+pub struct Requester<'a> {
+    /// `userInfo.username`.
+    pub username: &'a str,
+    /// `userInfo.groups`.
+    pub groups: &'a [String],
+}
+
+impl Requester<'_> {
+    fn groups_phrase(&self) -> String {
+        let own: Vec<&str> = self
+            .groups
+            .iter()
+            .map(String::as_str)
+            .filter(|g| !g.starts_with("system:"))
+            .collect();
+        if own.is_empty() {
+            "no group that may decide".to_string()
+        } else {
+            format!("groups {}", own.join(", "))
+        }
+    }
+}
+
+/// The author an AIMS object must carry: the creator at creation, unchanged afterwards. An
+/// object created before the webhook was installed has no recorded author and keeps none.
+pub fn author_after_write(
+    old_author: Option<&str>,
+    is_create: bool,
+    who: Requester,
+) -> Option<String> {
+    if is_create {
+        Some(who.username.to_string())
+    } else {
+        old_author.map(str::to_string)
+    }
+}
+
+fn stamps(a: &Approval) -> (Option<&str>, Option<Timestamp>, Option<&str>) {
+    (
+        a.decided_by.as_deref(),
+        a.decided_at,
+        a.content_hash.as_deref(),
+    )
+}
+
+/// Why a write is refused, in words the requester can act on.
+pub type Refusal = String;
+
+/// The approval an assessment must carry after this write.
+///
+/// - unchanged decision and stamps: kept as they are (content edits then void it, by hash);
+/// - a new decision or comment, with no stamps or with the previous stamps left in place:
+///   a decision by the requester, accepted only from an approver who is not the author, and
+///   stamped with who, when and the hash of the assessed content;
+/// - stamps that differ from the recorded ones: refused, whoever sends them.
+pub fn approval_after_write(
+    old: Option<&ImpactAssessmentSpec>,
+    new: &ImpactAssessmentSpec,
+    author: Option<&str>,
+    who: Requester,
+    policy: &Policy,
+    now: Timestamp,
+) -> Result<Option<Approval>, Refusal> {
+    let Some(requested) = &new.approval else {
+        return Ok(None);
+    };
+    let recorded = old.and_then(|o| o.approval.as_ref());
+    if recorded == Some(requested) {
+        return Ok(Some(requested.clone()));
+    }
+    let unstamped = stamps(requested) == (None, None, None);
+    let stamps_kept = recorded.is_some_and(|r| stamps(r) == stamps(requested));
+    if !unstamped && !stamps_kept {
+        return Err(
+            "spec.approval.decidedBy, decidedAt and contentHash are recorded by the webhook from the \
+             authenticated user and cannot be written; remove them and set only decision and comment"
+                .to_string(),
+        );
+    }
+    let verb = match requested.decision {
+        crate::resources::Decision::Approved => "approve",
+        crate::resources::Decision::Rejected => "reject",
+    };
+    if !policy.is_approver(who.groups) {
+        return Err(format!(
+            "{} may not {verb} impact assessments: that takes {} ({} has {}). Ask an approver to run: \
+             kubectl aims {verb} <assessment>",
+            who.username,
+            policy.approvers_phrase(),
+            who.username,
+            who.groups_phrase()
+        ));
+    }
+    if author == Some(who.username) {
+        return Err(format!(
+            "{} wrote this assessment and cannot {verb} it; ask another member of {}",
+            who.username,
+            policy.approver_groups.join(" or ")
+        ));
+    }
+    Ok(Some(Approval {
+        decided_by: Some(who.username.to_string()),
+        decided_at: Some(now),
+        content_hash: Some(content_hash(new)),
+        ..requested.clone()
+    }))
+}
+
+/// The `acceptedBy` each control entry of a binding must carry after this write, by index.
+///
+/// An exclusion that is new or whose justification or end changed is accepted by the
+/// requester when they are an approver and not the binding's author; otherwise it waits for
+/// acceptance (no `acceptedBy`, and a note says so). An approver accepts a waiting exclusion
+/// by writing their own name. Any other `acceptedBy` is refused.
+pub fn exclusions_after_write(
+    old: Option<&ControlBindingSpec>,
+    new: &ControlBindingSpec,
+    author: Option<&str>,
+    who: Requester,
+    policy: &Policy,
+) -> Result<(Vec<Option<String>>, Vec<String>), Refusal> {
+    let may_accept = policy.is_approver(who.groups) && author != Some(who.username);
+    let mut accepted = Vec::with_capacity(new.controls.len());
+    let mut notes = Vec::new();
+    for entry in &new.controls {
+        let requested = entry.exclusion.as_ref().and_then(|e| e.accepted_by.clone());
+        if entry.applicability != crate::resources::Applicability::Excluded {
+            accepted.push(None);
+            continue;
+        }
+        let previous = old
+            .and_then(|o| o.controls.iter().find(|e| e.id == entry.id))
+            .filter(|e| e.applicability == crate::resources::Applicability::Excluded);
+        let terms = |e: &crate::resources::ControlEntry| {
+            (
+                e.justification.clone(),
+                e.exclusion.as_ref().and_then(|x| x.until),
+            )
+        };
+        let recorded =
+            previous.and_then(|p| p.exclusion.as_ref().and_then(|e| e.accepted_by.clone()));
+        let unchanged_terms = previous.is_some_and(|p| terms(p) == terms(entry));
+        let value = if unchanged_terms && requested == recorded {
+            recorded
+        } else if requested.as_deref() == Some(who.username)
+            || requested.is_none()
+            || requested == recorded
+        {
+            // A decision by the requester: a new or changed exclusion, or an explicit acceptance.
+            if may_accept {
+                Some(who.username.to_string())
+            } else if requested.is_some() && requested != recorded {
+                return Err(format!(
+                    "{} may not accept the exclusion of {}: that takes {} who is not the binding's author",
+                    who.username,
+                    entry.id,
+                    policy.approvers_phrase()
+                ));
+            } else {
+                notes.push(format!(
+                    "the exclusion of {} awaits acceptance: {} accepts it by setting \
+                     spec.controls[].exclusion.acceptedBy to their own user name",
+                    entry.id,
+                    policy.approvers_phrase()
+                ));
+                None
+            }
+        } else {
+            return Err(format!(
+                "spec.controls[{}].exclusion.acceptedBy can only be the name of the approver making the \
+                 request ({} sent \"{}\")",
+                entry.id,
+                who.username,
+                requested.unwrap_or_default()
+            ));
+        };
+        accepted.push(value);
+    }
+    Ok((accepted, notes))
+}
+
+/// How far back a stamp written by the mutating webhook may lie when the validating webhook
+/// checks it (the two calls belong to one API request).
+const STAMP_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
+/// Checks the approval an assessment carries after all mutation: unchanged from the recorded
+/// one, or stamped for this requester, now, on this content, by an approver who is not the
+/// author. Anything else was not written by the webhook and is refused.
+pub fn check_approval(
+    old: Option<&ImpactAssessmentSpec>,
+    new: &ImpactAssessmentSpec,
+    author: Option<&str>,
+    who: Requester,
+    policy: &Policy,
+    now: Timestamp,
+) -> Result<(), Refusal> {
+    let Some(approval) = &new.approval else {
+        return Ok(());
+    };
+    if old.and_then(|o| o.approval.as_ref()) == Some(approval) {
+        return Ok(());
+    }
+    let fresh = approval.decided_at.is_some_and(|at| {
+        at <= now + jiff::SignedDuration::from_secs(5) && now.duration_since(at) <= STAMP_SKEW
+    });
+    let genuine = approval.decided_by.as_deref() == Some(who.username)
+        && fresh
+        && approval.content_hash.as_deref() == Some(content_hash(new).as_str());
+    if !genuine {
+        return Err(
+            "spec.approval does not carry the stamps aims-operator records (decidedBy, decidedAt, contentHash \
+             for this user, now, on this content); is the aims-operator mutating webhook registered?"
+                .to_string(),
+        );
+    }
+    // Authority is checked again: the mutating webhook may not have run.
+    let unstamped = Approval {
+        decided_by: None,
+        decided_at: None,
+        content_hash: None,
+        ..approval.clone()
+    };
+    let as_requested = ImpactAssessmentSpec {
+        approval: Some(unstamped),
+        ..new.clone()
+    };
+    approval_after_write(old, &as_requested, author, who, policy, now).map(|_| ())
+}
+
+/// Checks the `acceptedBy` of every excluded control after all mutation (see
+/// [`exclusions_after_write`] for the rules).
+pub fn check_exclusions(
+    old: Option<&ControlBindingSpec>,
+    new: &ControlBindingSpec,
+    author: Option<&str>,
+    who: Requester,
+    policy: &Policy,
+) -> Result<(), Refusal> {
+    let (expected, _) = exclusions_after_write(old, new, author, who, policy)?;
+    for (entry, expected) in new.controls.iter().zip(expected) {
+        let actual = entry.exclusion.as_ref().and_then(|e| e.accepted_by.clone());
+        if actual.is_some() && actual != expected {
+            return Err(format!(
+                "spec.controls[{}].exclusion.acceptedBy \"{}\" was not recorded by aims-operator; is its \
+                 mutating webhook registered?",
+                entry.id,
+                actual.unwrap_or_default()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the author annotation after all mutation: the creator at creation, unchanged after.
+pub fn check_author(
+    old_author: Option<&str>,
+    new_author: Option<&str>,
+    is_create: bool,
+    who: Requester,
+) -> Result<(), Refusal> {
+    let expected = author_after_write(old_author, is_create, who);
+    if new_author == expected.as_deref() {
+        return Ok(());
+    }
+    Err(format!(
+        "the annotation {} records who created the object and cannot be set or changed (expected {}, got {})",
+        crate::resources::AUTHOR_ANNOTATION,
+        expected.as_deref().unwrap_or("none"),
+        new_author.unwrap_or("none")
+    ))
+}

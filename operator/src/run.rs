@@ -1,0 +1,177 @@
+//! `aims-operator run`: the in-cluster process. Starts the admission webhook (and, once it
+//! exists, the reconciler) and stops them gracefully on SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::policy::Policy;
+use crate::webhook::server::{ServeOptions, start};
+use crate::webhook::tls::CertFiles;
+use crate::webhook::{Context, cache, events::KubeEvents};
+
+/// Options of `aims-operator run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Run only this component (default: all of them).
+    #[arg(long, value_enum, value_name = "COMPONENT")]
+    only: Option<Component>,
+    /// HTTPS address the webhook listens on.
+    #[arg(long, default_value = "0.0.0.0:8443", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// Plain-HTTP address for /healthz, /readyz and /metrics (probes and scrapes).
+    #[arg(long, default_value = "0.0.0.0:8080", value_name = "ADDR")]
+    health_listen: SocketAddr,
+    /// PEM certificate chain the webhook serves; reloaded when it changes.
+    #[arg(long, default_value = "/tls/tls.crt", value_name = "FILE")]
+    tls_cert: PathBuf,
+    /// PEM private key of the certificate; reloaded when it changes.
+    #[arg(long, default_value = "/tls/tls.key", value_name = "FILE")]
+    tls_key: PathBuf,
+    /// Seconds between checks of the certificate files for a change.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    cert_reload_seconds: u64,
+    /// Seconds reviews in flight get to finish at shutdown.
+    #[arg(long, default_value_t = 20, value_name = "SECONDS")]
+    drain_seconds: u64,
+    /// Policy file (YAML): required controls per risk tier, modes, approver and break-glass groups.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Namespace aims-operator runs in; it is never judged.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "aims-system")]
+    namespace: String,
+    /// User allowed to write the status of AIMS resources (repeatable). Default: the
+    /// operator's service account, system:serviceaccount:<namespace>:aims-operator.
+    #[arg(long = "status-writer", value_name = "USER")]
+    status_writers: Vec<String>,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Component {
+    /// The admission webhook.
+    Webhook,
+    /// The status reconciler.
+    Reconciler,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Runs until SIGTERM or Ctrl-C; returns the exit status.
+pub fn run(args: RunArgs) -> ExitCode {
+    init_logs(args.log_format);
+    if args.only == Some(Component::Reconciler) {
+        eprintln!(
+            "error: the reconciler is not part of this build yet; run the webhook with --only webhook"
+        );
+        return ExitCode::from(2);
+    }
+    let policy = match &args.policy {
+        Some(path) => match Policy::from_file(path) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Policy::default(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(serve(args, policy))
+}
+
+async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
+    let client = match kube::Client::try_default().await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "error: cannot reach a Kubernetes API server ({e}); in a pod this uses the service account, \
+                 outside one KUBECONFIG or ~/.kube/config"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let cache = cache::start(client.clone());
+    let mut ctx = Context::new(cache, policy, &args.namespace);
+    if !args.status_writers.is_empty() {
+        ctx.status_writers = args.status_writers.clone();
+    }
+    ctx.events = Arc::new(KubeEvents::new(client, std::env::var("POD_NAME").ok()));
+    let options = ServeOptions {
+        listen: args.listen,
+        health_listen: Some(args.health_listen),
+        certs: CertFiles {
+            cert: args.tls_cert.clone(),
+            key: args.tls_key.clone(),
+        },
+        cert_reload_interval: Duration::from_secs(args.cert_reload_seconds.max(1)),
+    };
+    let server = match start(Arc::new(ctx), &options).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.only.is_none() {
+        tracing::info!("the reconciler is not part of this build yet; running the webhook only");
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down: readiness off, finishing reviews in flight");
+    server
+        .shutdown(Duration::from_secs(args.drain_seconds))
+        .await;
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,324 @@
+//! `/mutate` and `/validate-aims`: the AIMS resources themselves. The mutating webhook records
+//! who wrote an object and who decided an approval or accepted an exclusion, from `userInfo`;
+//! the validating webhook checks, after every mutation, that those records are exactly what
+//! aims-operator would have written, so no annotation, field, patch or apply can forge them.
+
+use jiff::Timestamp;
+use kube::core::DynamicObject;
+use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::review::{object_value, refuse};
+use super::{Context, Decision};
+use crate::engine::approval::{
+    Requester, approval_after_write, author_after_write, check_approval, check_author,
+    check_exclusions, exclusions_after_write,
+};
+use crate::resources::{
+    AUTHOR_ANNOTATION, ControlBindingSpec, GROUP, ImpactAssessmentSpec, validate_assessment,
+    validate_binding,
+};
+
+/// The parts of an AIMS write the rules read.
+struct Write {
+    kind: String,
+    is_create: bool,
+    new: Value,
+    old: Option<Value>,
+}
+
+fn author(object: &Value) -> Option<&str> {
+    object
+        .get("metadata")?
+        .get("annotations")?
+        .get(AUTHOR_ANNOTATION)?
+        .as_str()
+}
+
+fn spec<T: DeserializeOwned>(object: &Value, which: &str) -> Result<T, String> {
+    let spec = object.get("spec").cloned().unwrap_or(Value::Null);
+    serde_json::from_value(spec).map_err(|e| format!("the {which} spec cannot be read: {e}"))
+}
+
+enum Outcome {
+    /// Not ours to judge (another group, a delete).
+    Skip(&'static str),
+    /// Refuse with a message.
+    Refuse(String),
+    /// Go on with the write.
+    Write(Write),
+}
+
+fn read_write(request: &AdmissionRequest<DynamicObject>) -> Outcome {
+    if matches!(request.operation, Operation::Delete | Operation::Connect) {
+        return Outcome::Skip("deletes are never blocked");
+    }
+    if request.kind.group != GROUP {
+        return Outcome::Skip("not an AIMS resource");
+    }
+    let Some(object) = &request.object else {
+        return Outcome::Refuse("the review carries no object".to_string());
+    };
+    let new = match object_value(object) {
+        Ok(v) => v,
+        Err(e) => return Outcome::Refuse(e),
+    };
+    let old = request
+        .old_object
+        .as_ref()
+        .and_then(|o| object_value(o).ok());
+    Outcome::Write(Write {
+        kind: request.kind.kind.clone(),
+        is_create: request.operation == Operation::Create,
+        new,
+        old,
+    })
+}
+
+fn requester(request: &AdmissionRequest<DynamicObject>) -> (String, Vec<String>) {
+    (
+        request.user_info.username.clone().unwrap_or_default(),
+        request.user_info.groups.clone().unwrap_or_default(),
+    )
+}
+
+fn skip(request: &AdmissionRequest<DynamicObject>, why: &str) -> Decision {
+    let mut response = AdmissionResponse::from(request);
+    response
+        .audit_annotations
+        .insert("decision".to_string(), format!("not-judged: {why}"));
+    Decision::new(response, "not_judged")
+}
+
+/// The object as aims-operator records it: author, approval stamps, exclusion acceptances.
+fn recorded(
+    write: &Write,
+    who: Requester,
+    ctx: &Context,
+    now: Timestamp,
+) -> Result<(Value, Vec<String>), String> {
+    let mut desired = write.new.clone();
+    let old_author = write.old.as_ref().and_then(author);
+    let new_author = author_after_write(old_author, write.is_create, who);
+    match (
+        &new_author,
+        desired.get_mut("metadata").and_then(Value::as_object_mut),
+    ) {
+        (Some(name), Some(metadata)) => {
+            let annotations = metadata
+                .entry("annotations")
+                .or_insert_with(|| Value::Object(Default::default()));
+            if !annotations.is_object() {
+                *annotations = Value::Object(Default::default());
+            }
+            annotations[AUTHOR_ANNOTATION] = Value::from(name.as_str());
+        }
+        (None, Some(metadata)) => {
+            if let Some(annotations) = metadata
+                .get_mut("annotations")
+                .and_then(Value::as_object_mut)
+            {
+                annotations.remove(AUTHOR_ANNOTATION);
+            }
+        }
+        _ => return Err("the object has no metadata".to_string()),
+    }
+    let mut notes = Vec::new();
+    match write.kind.as_str() {
+        "ImpactAssessment" => {
+            let new: ImpactAssessmentSpec = spec(&write.new, "ImpactAssessment")?;
+            let old: Option<ImpactAssessmentSpec> = write
+                .old
+                .as_ref()
+                .map(|o| spec(o, "previous ImpactAssessment"))
+                .transpose()?;
+            let approval = approval_after_write(
+                old.as_ref(),
+                &new,
+                new_author.as_deref(),
+                who,
+                &ctx.policy,
+                now,
+            )?;
+            if approval != new.approval {
+                let value = serde_json::to_value(&approval).map_err(|e| e.to_string())?;
+                match (
+                    value,
+                    desired.get_mut("spec").and_then(Value::as_object_mut),
+                ) {
+                    (Value::Null, Some(spec)) => {
+                        spec.remove("approval");
+                    }
+                    (value, Some(spec)) => {
+                        spec.insert("approval".to_string(), value);
+                    }
+                    (_, None) => return Err("the object has no spec".to_string()),
+                }
+            }
+        }
+        "ControlBinding" => {
+            let new: ControlBindingSpec = spec(&write.new, "ControlBinding")?;
+            let old: Option<ControlBindingSpec> = write
+                .old
+                .as_ref()
+                .map(|o| spec(o, "previous ControlBinding"))
+                .transpose()?;
+            let (accepted, more) = exclusions_after_write(
+                old.as_ref(),
+                &new,
+                new_author.as_deref(),
+                who,
+                &ctx.policy,
+            )?;
+            notes.extend(more);
+            let entries = desired
+                .pointer_mut("/spec/controls")
+                .and_then(Value::as_array_mut)
+                .ok_or("the object has no spec.controls")?;
+            for (entry, accepted) in entries.iter_mut().zip(accepted) {
+                let Some(entry) = entry.as_object_mut() else {
+                    continue;
+                };
+                match accepted {
+                    Some(name) => {
+                        let exclusion = entry
+                            .entry("exclusion")
+                            .or_insert_with(|| Value::Object(Default::default()));
+                        if !exclusion.is_object() {
+                            *exclusion = Value::Object(Default::default());
+                        }
+                        exclusion["acceptedBy"] = Value::from(name);
+                    }
+                    None => {
+                        if let Some(exclusion) =
+                            entry.get_mut("exclusion").and_then(Value::as_object_mut)
+                        {
+                            exclusion.remove("acceptedBy");
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok((desired, notes))
+}
+
+/// `/mutate`: records author, approval stamps and exclusion acceptances as a JSON patch.
+pub fn mutate(
+    ctx: &Context,
+    request: &AdmissionRequest<DynamicObject>,
+    now: Timestamp,
+) -> Decision {
+    let write = match read_write(request) {
+        Outcome::Skip(why) => return skip(request, why),
+        Outcome::Refuse(message) => return Decision::new(refuse(request, message), "invalid"),
+        Outcome::Write(write) => write,
+    };
+    // The status subresource ignores spec and metadata changes; nothing to record.
+    if request.sub_resource.is_some() {
+        return skip(request, "subresource");
+    }
+    let (user, groups) = requester(request);
+    let who = Requester {
+        username: &user,
+        groups: &groups,
+    };
+    let (desired, notes) = match recorded(&write, who, ctx, now) {
+        Ok(r) => r,
+        Err(message) => return Decision::new(refuse(request, message), "denied"),
+    };
+    let patch = json_patch::diff(&write.new, &desired);
+    let mut response = AdmissionResponse::from(request);
+    if !notes.is_empty() {
+        response.warnings = Some(notes);
+    }
+    response
+        .audit_annotations
+        .insert("decision".to_string(), "recorded".to_string());
+    if !patch.0.is_empty() {
+        response = match response.with_patch(patch) {
+            Ok(r) => r,
+            Err(e) => return Decision::new(refuse(request, e.to_string()), "invalid"),
+        };
+    }
+    Decision::new(response, "allowed")
+}
+
+/// `/validate-aims`: the final object must carry exactly what aims-operator records, status
+/// is written only by aims-operator, and the content must pass the same checks as offline.
+pub fn validate(
+    ctx: &Context,
+    request: &AdmissionRequest<DynamicObject>,
+    now: Timestamp,
+) -> Decision {
+    let write = match read_write(request) {
+        Outcome::Skip(why) => return skip(request, why),
+        Outcome::Refuse(message) => return Decision::new(refuse(request, message), "invalid"),
+        Outcome::Write(write) => write,
+    };
+    let (user, groups) = requester(request);
+    if request.sub_resource.as_deref() == Some("status") {
+        if ctx.status_writers.iter().any(|w| *w == user) {
+            return Decision::new(AdmissionResponse::from(request), "allowed");
+        }
+        return Decision::new(
+            refuse(
+                request,
+                format!(
+                    "the status of {} {} is computed by aims-operator from its spec and recorded decisions; \
+                     {user} cannot write it. Change the spec instead (or, for an approval, ask {} to approve it).",
+                    write.kind,
+                    request.name,
+                    ctx.policy.approvers_phrase()
+                ),
+            ),
+            "denied",
+        );
+    }
+    let who = Requester {
+        username: &user,
+        groups: &groups,
+    };
+    let checked = check_write(&write, who, ctx, now);
+    match checked {
+        Ok(()) => Decision::new(AdmissionResponse::from(request), "allowed"),
+        Err(message) => Decision::new(
+            refuse(
+                request,
+                format!("{} {} is refused: {message}", write.kind, request.name),
+            ),
+            "denied",
+        ),
+    }
+}
+
+fn check_write(write: &Write, who: Requester, ctx: &Context, now: Timestamp) -> Result<(), String> {
+    let old_author = write.old.as_ref().and_then(author);
+    let new_author = author(&write.new);
+    check_author(old_author, new_author, write.is_create, who)?;
+    match write.kind.as_str() {
+        "ImpactAssessment" => {
+            let new: ImpactAssessmentSpec = spec(&write.new, "ImpactAssessment")?;
+            let old: Option<ImpactAssessmentSpec> = write
+                .old
+                .as_ref()
+                .map(|o| spec(o, "previous ImpactAssessment"))
+                .transpose()?;
+            validate_assessment(&new)?;
+            check_approval(old.as_ref(), &new, new_author, who, &ctx.policy, now)
+        }
+        "ControlBinding" => {
+            let new: ControlBindingSpec = spec(&write.new, "ControlBinding")?;
+            let old: Option<ControlBindingSpec> = write
+                .old
+                .as_ref()
+                .map(|o| spec(o, "previous ControlBinding"))
+                .transpose()?;
+            validate_binding(&new)?;
+            check_exclusions(old.as_ref(), &new, new_author, who, &ctx.policy)
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,291 @@
+//! The webhook's view of the cluster: one [`Snapshot`] kept current by watches, read under a
+//! lock for the microseconds a decision takes. No API call happens on the admission path.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+
+use crate::engine::{Snapshot, Workload};
+use crate::resources::{AISystem, ControlBinding, ImpactAssessment, SYSTEM_LABEL};
+
+/// A snapshot shared between the watches that write it and the reviews that read it.
+pub struct ClusterCache {
+    snapshot: RwLock<Snapshot>,
+    pending: Mutex<BTreeSet<&'static str>>,
+    synced: AtomicBool,
+}
+
+impl ClusterCache {
+    /// A cache that reports synced once every named feed has listed its objects.
+    pub fn new(feeds: &[&'static str]) -> Self {
+        Self {
+            snapshot: RwLock::new(Snapshot::new()),
+            pending: Mutex::new(feeds.iter().copied().collect()),
+            synced: AtomicBool::new(feeds.is_empty()),
+        }
+    }
+
+    /// A cache already holding `snapshot` and synced: offline use, tests and benchmarks.
+    pub fn from_snapshot(snapshot: Snapshot) -> Self {
+        Self {
+            snapshot: RwLock::new(snapshot),
+            pending: Mutex::new(BTreeSet::new()),
+            synced: AtomicBool::new(true),
+        }
+    }
+
+    /// Whether every feed has completed its first list.
+    pub fn is_synced(&self) -> bool {
+        self.synced.load(Ordering::Acquire)
+    }
+
+    /// Feeds that have not completed their first list yet.
+    pub fn pending(&self) -> Vec<&'static str> {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .copied()
+            .collect()
+    }
+
+    fn mark_synced(&self, feed: &'static str) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        pending.remove(feed);
+        if pending.is_empty() {
+            self.synced.store(true, Ordering::Release);
+        }
+    }
+
+    /// Runs `f` on the current snapshot.
+    pub fn read<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
+        // A writer that panicked mid-update cannot leave a half-applied event behind (each
+        // Snapshot method completes or does nothing), so a poisoned lock is still readable.
+        f(&self.snapshot.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Applies `f` to the snapshot.
+    pub fn write(&self, f: impl FnOnce(&mut Snapshot)) {
+        f(&mut self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner));
+    }
+}
+
+/// A kind the cache follows, and how its objects enter the snapshot.
+pub trait Feed:
+    Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static
+{
+    /// Name used in readiness and logs.
+    const FEED: &'static str;
+    /// Forgets every object of the kind.
+    fn clear(snapshot: &mut Snapshot);
+    /// Adds or replaces one object.
+    fn add(snapshot: &mut Snapshot, object: Self);
+    /// Removes one object.
+    fn remove(snapshot: &mut Snapshot, object: &Self);
+}
+
+fn ns_of<K: ResourceExt>(object: &K) -> String {
+    object.namespace().unwrap_or_else(|| "default".to_string())
+}
+
+impl Feed for AISystem {
+    const FEED: &'static str = "aisystems";
+    fn clear(snapshot: &mut Snapshot) {
+        snapshot.clear_systems();
+    }
+    fn add(snapshot: &mut Snapshot, object: Self) {
+        snapshot.add_system(object);
+    }
+    fn remove(snapshot: &mut Snapshot, object: &Self) {
+        snapshot.remove_system(&ns_of(object), &object.name_any());
+    }
+}
+
+impl Feed for ImpactAssessment {
+    const FEED: &'static str = "impactassessments";
+    fn clear(snapshot: &mut Snapshot) {
+        snapshot.clear_assessments();
+    }
+    fn add(snapshot: &mut Snapshot, object: Self) {
+        snapshot.add_assessment(object);
+    }
+    fn remove(snapshot: &mut Snapshot, object: &Self) {
+        snapshot.remove_assessment(&ns_of(object), &object.name_any());
+    }
+}
+
+impl Feed for ControlBinding {
+    const FEED: &'static str = "controlbindings";
+    fn clear(snapshot: &mut Snapshot) {
+        snapshot.clear_bindings();
+    }
+    fn add(snapshot: &mut Snapshot, object: Self) {
+        snapshot.add_binding(object);
+    }
+    fn remove(snapshot: &mut Snapshot, object: &Self) {
+        snapshot.remove_binding(&ns_of(object), &object.name_any());
+    }
+}
+
+impl Feed for Namespace {
+    const FEED: &'static str = "namespaces";
+    fn clear(snapshot: &mut Snapshot) {
+        snapshot.clear_namespaces();
+    }
+    fn add(snapshot: &mut Snapshot, object: Self) {
+        snapshot.add_namespace(&object.name_any(), object.labels().clone());
+    }
+    fn remove(snapshot: &mut Snapshot, object: &Self) {
+        snapshot.remove_namespace(&object.name_any());
+    }
+}
+
+/// Workload kinds with a `scale` subresource: a scale-up is judged against the workload as
+/// last written, so the cache holds the labelled ones.
+macro_rules! workload_feed {
+    ($kind:ty, $feed:literal, $name:literal) => {
+        impl Feed for $kind {
+            const FEED: &'static str = $feed;
+            fn clear(snapshot: &mut Snapshot) {
+                snapshot.clear_workloads($name);
+            }
+            fn add(snapshot: &mut Snapshot, object: Self) {
+                let namespace = ns_of(&object);
+                let parsed = serde_json::to_value(&object).ok().and_then(|mut v| {
+                    v["kind"] = serde_json::Value::from($name);
+                    Workload::from_value(&v, &namespace).ok()
+                });
+                match parsed {
+                    Some(workload) => snapshot.add_workload(workload),
+                    None => snapshot.remove_workload($name, &namespace, &object.name_any()),
+                }
+            }
+            fn remove(snapshot: &mut Snapshot, object: &Self) {
+                snapshot.remove_workload($name, &ns_of(object), &object.name_any());
+            }
+        }
+    };
+}
+workload_feed!(Deployment, "deployments", "Deployment");
+workload_feed!(StatefulSet, "statefulsets", "StatefulSet");
+workload_feed!(ReplicaSet, "replicasets", "ReplicaSet");
+
+/// Applies one watch event. A relist (`Init` .. `InitDone`) is buffered and swapped in whole,
+/// so objects deleted while the watch was down disappear and readers never see half a list.
+pub fn apply_event<K: Feed>(cache: &ClusterCache, buffer: &mut Vec<K>, event: Event<K>) {
+    match event {
+        Event::Init => buffer.clear(),
+        Event::InitApply(object) => buffer.push(object),
+        Event::InitDone => {
+            let objects = std::mem::take(buffer);
+            cache.write(|s| {
+                K::clear(s);
+                for object in objects {
+                    K::add(s, object);
+                }
+            });
+            cache.mark_synced(K::FEED);
+        }
+        Event::Apply(object) => cache.write(|s| K::add(s, object)),
+        Event::Delete(object) => cache.write(|s| K::remove(s, &object)),
+    }
+}
+
+/// Strips what the engine never reads before an object is cached: managed fields and the
+/// last-applied copy are often most of an object's size.
+fn slim<K: Resource>(object: &mut K) {
+    object.meta_mut().managed_fields = None;
+    if let Some(annotations) = object.meta_mut().annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
+/// Follows one kind for ever, feeding the cache; errors are logged and retried with backoff.
+pub async fn follow<K: Feed>(api: Api<K>, config: watcher::Config, cache: Arc<ClusterCache>) {
+    let stream = watcher::watcher(api, config)
+        .default_backoff()
+        .modify(slim::<K>);
+    drive(stream, cache).await;
+}
+
+async fn drive<K: Feed>(
+    stream: impl Stream<Item = Result<Event<K>, watcher::Error>>,
+    cache: Arc<ClusterCache>,
+) {
+    let mut stream = std::pin::pin!(stream);
+    let mut buffer = Vec::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(event) => apply_event(&cache, &mut buffer, event),
+            Err(error) => {
+                tracing::warn!(feed = K::FEED, %error, "watch failed; retrying with backoff")
+            }
+        }
+    }
+}
+
+/// Every feed the webhook needs.
+pub const FEEDS: [&str; 7] = [
+    AISystem::FEED,
+    ImpactAssessment::FEED,
+    ControlBinding::FEED,
+    Namespace::FEED,
+    Deployment::FEED,
+    StatefulSet::FEED,
+    ReplicaSet::FEED,
+];
+
+/// Starts following every kind the webhook needs; returns the cache they fill.
+pub fn start(client: Client) -> Arc<ClusterCache> {
+    let cache = Arc::new(ClusterCache::new(&FEEDS));
+    let all = watcher::Config::default();
+    let labelled = watcher::Config::default().labels(SYSTEM_LABEL);
+    tokio::spawn(follow(
+        Api::<AISystem>::all(client.clone()),
+        all.clone(),
+        cache.clone(),
+    ));
+    tokio::spawn(follow(
+        Api::<ImpactAssessment>::all(client.clone()),
+        all.clone(),
+        cache.clone(),
+    ));
+    tokio::spawn(follow(
+        Api::<ControlBinding>::all(client.clone()),
+        all.clone(),
+        cache.clone(),
+    ));
+    tokio::spawn(follow(
+        Api::<Namespace>::all(client.clone()),
+        all,
+        cache.clone(),
+    ));
+    tokio::spawn(follow(
+        Api::<Deployment>::all(client.clone()),
+        labelled.clone(),
+        cache.clone(),
+    ));
+    tokio::spawn(follow(
+        Api::<StatefulSet>::all(client.clone()),
+        labelled.clone(),
+        cache.clone(),
+    ));
+    tokio::spawn(follow(
+        Api::<ReplicaSet>::all(client),
+        labelled,
+        cache.clone(),
+    ));
+    cache
+}

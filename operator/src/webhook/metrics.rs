@@ -1,0 +1,85 @@
+//! Prometheus metrics of the webhook: decisions by result, findings by rule, latency.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels of one admission decision.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DecisionLabels {
+    /// Which webhook answered: `workloads`, `aims-mutate` or `aims-validate`.
+    pub webhook: &'static str,
+    /// `allowed`, `denied`, `warned`, `audited`, `break_glass`, `not_judged`, `invalid`.
+    pub result: &'static str,
+}
+
+/// Labels of one failing rule in one decision.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RuleLabels {
+    /// Rule ID, e.g. `AIMS-003`.
+    pub rule: &'static str,
+    /// The decision's result.
+    pub result: &'static str,
+}
+
+/// Labels of the latency histogram.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabels {
+    /// Which webhook answered.
+    pub webhook: &'static str,
+}
+
+fn latency_histogram() -> Histogram {
+    // 25 µs .. ~0.4 s: the engine answers in microseconds, the API server waits up to 10 s.
+    Histogram::new(exponential_buckets(0.000_025, 2.0, 15))
+}
+
+/// The webhook's metric handles; cheap to clone.
+#[derive(Clone)]
+pub struct WebhookMetrics {
+    /// Decisions by webhook and result.
+    pub decisions: Family<DecisionLabels, Counter>,
+    /// Failing rules by rule and result.
+    pub findings: Family<RuleLabels, Counter>,
+    /// Seconds from reading the body to writing the answer.
+    pub latency: Family<WebhookLabels, Histogram, fn() -> Histogram>,
+    /// AIMS objects held in the cache.
+    pub cached_objects: Gauge,
+}
+
+impl WebhookMetrics {
+    /// Creates the metrics and registers them under `aims_webhook_` in `registry`.
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            decisions: Family::default(),
+            findings: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram),
+            cached_objects: Gauge::default(),
+        };
+        let sub = registry.sub_registry_with_prefix("aims_webhook");
+        sub.register(
+            "decisions",
+            "Admission decisions by webhook and result",
+            metrics.decisions.clone(),
+        );
+        sub.register(
+            "findings",
+            "Failing rules in admission decisions, by rule and result",
+            metrics.findings.clone(),
+        );
+        sub.register(
+            "duration_seconds",
+            "Time to answer one admission review",
+            metrics.latency.clone(),
+        );
+        sub.register(
+            "cached_objects",
+            "AISystems, ImpactAssessments and ControlBindings held in the webhook's cache",
+            metrics.cached_objects.clone(),
+        );
+        metrics
+    }
+}

@@ -1,0 +1,301 @@
+//! The admission webhook: HTTPS in, the engine's decision out. Three paths, one engine:
+//! `/validate` judges model deployments, `/mutate` records who wrote and who approved AIMS
+//! resources, `/validate-aims` checks those records survived every mutation. `/healthz`,
+//! `/readyz` and `/metrics` sit beside them.
+
+pub mod aims;
+pub mod cache;
+pub mod events;
+pub mod metrics;
+pub mod review;
+pub mod server;
+pub mod tls;
+pub mod workloads;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use kube::core::DynamicObject;
+use kube::core::admission::{AdmissionRequest, AdmissionResponse};
+use prometheus_client::registry::Registry;
+
+use crate::policy::Policy;
+pub use cache::ClusterCache;
+pub use metrics::WebhookMetrics;
+
+/// One use of break-glass that admitted a non-compliant workload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BreakGlassUse {
+    /// Workload kind.
+    pub kind: String,
+    /// Workload namespace.
+    pub namespace: String,
+    /// Workload name.
+    pub name: String,
+    /// Who invoked it.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+    /// When the window ends.
+    pub expires: Timestamp,
+    /// The rules it bypassed.
+    pub rules: String,
+}
+
+/// Where break-glass uses are reported (Kubernetes Events in the cluster).
+pub trait EventSink: Send + Sync {
+    /// Records one use; must not block the review.
+    fn break_glass(&self, used: BreakGlassUse);
+}
+
+/// An event sink that only logs.
+pub struct LogEvents;
+
+impl EventSink for LogEvents {
+    fn break_glass(&self, used: BreakGlassUse) {
+        tracing::warn!(
+            kind = %used.kind, ns = %used.namespace, name = %used.name, by = %used.by,
+            reason = %used.reason, expires = %used.expires, rules = %used.rules,
+            "break-glass admitted a non-compliant workload"
+        );
+    }
+}
+
+/// Everything a review needs; shared by every request.
+pub struct Context {
+    /// The cluster snapshot.
+    pub cache: Arc<ClusterCache>,
+    /// Policy, with the operator's own namespace among the exempt ones.
+    pub policy: Policy,
+    /// Namespace aims-operator runs in (named in messages).
+    pub operator_namespace: String,
+    /// Users allowed to write the status of AIMS resources (the operator's service account).
+    pub status_writers: Vec<String>,
+    /// The clock; tests pin it.
+    pub clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
+    /// Break-glass reporting.
+    pub events: Arc<dyn EventSink>,
+    /// Metrics handles.
+    pub metrics: WebhookMetrics,
+    /// The registry the metrics live in, for `/metrics`.
+    pub registry: Registry,
+    /// Set when shutdown begins: readiness fails so no new reviews are routed here.
+    pub shutting_down: AtomicBool,
+}
+
+impl Context {
+    /// A context with the given cache and policy, the system clock, log-only events and a
+    /// fresh metrics registry. The operator's namespace is added to the exempt namespaces.
+    pub fn new(cache: Arc<ClusterCache>, mut policy: Policy, operator_namespace: &str) -> Self {
+        if !policy
+            .exempt_namespaces
+            .iter()
+            .any(|n| n == operator_namespace)
+        {
+            policy
+                .exempt_namespaces
+                .push(operator_namespace.to_string());
+        }
+        let mut registry = Registry::default();
+        let metrics = WebhookMetrics::register(&mut registry);
+        Self {
+            cache,
+            policy,
+            operator_namespace: operator_namespace.to_string(),
+            status_writers: vec![format!(
+                "system:serviceaccount:{operator_namespace}:aims-operator"
+            )],
+            clock: Box::new(Timestamp::now),
+            events: Arc::new(LogEvents),
+            metrics,
+            registry,
+            shutting_down: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether reviews should be routed here.
+    pub fn is_ready(&self) -> bool {
+        self.cache.is_synced() && !self.shutting_down.load(Ordering::Acquire)
+    }
+}
+
+/// A decision and what it means beyond the response.
+pub struct Decision {
+    /// The answer.
+    pub response: AdmissionResponse,
+    /// Result label for metrics.
+    pub result: &'static str,
+    /// Failing rule IDs.
+    pub rules: Vec<&'static str>,
+    /// A break-glass use to report (unless the request is a dry run).
+    pub break_glass: Option<BreakGlassUse>,
+}
+
+impl Decision {
+    /// A decision without rules or break-glass.
+    pub fn new(response: AdmissionResponse, result: &'static str) -> Self {
+        Self {
+            response,
+            result,
+            rules: Vec::new(),
+            break_glass: None,
+        }
+    }
+}
+
+type Judge = fn(&Context, &AdmissionRequest<DynamicObject>, Timestamp) -> Decision;
+
+fn answer(
+    ctx: &Context,
+    webhook: &'static str,
+    judge: Judge,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let started = Instant::now();
+    let request = match review::read_review(headers, body) {
+        Ok(request) => request,
+        Err(bad) => {
+            ctx.metrics
+                .decisions
+                .get_or_create(&metrics::DecisionLabels {
+                    webhook,
+                    result: "invalid",
+                })
+                .inc();
+            let (code, body) = bad.into_parts();
+            tracing::info!(webhook, code = code.as_u16(), "unreadable review");
+            let content_type = if code == StatusCode::OK {
+                "application/json"
+            } else {
+                "text/plain; charset=utf-8"
+            };
+            return (code, [(header::CONTENT_TYPE, content_type)], body).into_response();
+        }
+    };
+    let decision = judge(ctx, &request, (ctx.clock)());
+    ctx.metrics
+        .decisions
+        .get_or_create(&metrics::DecisionLabels {
+            webhook,
+            result: decision.result,
+        })
+        .inc();
+    for rule in &decision.rules {
+        ctx.metrics
+            .findings
+            .get_or_create(&metrics::RuleLabels {
+                rule,
+                result: decision.result,
+            })
+            .inc();
+    }
+    if let Some(used) = decision.break_glass
+        && !request.dry_run
+    {
+        ctx.events.break_glass(used);
+    }
+    tracing::debug!(
+        webhook, uid = %request.uid, kind = %request.kind.kind,
+        ns = request.namespace.as_deref().unwrap_or(""), name = %request.name,
+        user = request.user_info.username.as_deref().unwrap_or(""),
+        result = decision.result, dry_run = request.dry_run, "review answered"
+    );
+    let (code, body) = review::write_review(decision.response);
+    ctx.metrics
+        .latency
+        .get_or_create(&metrics::WebhookLabels { webhook })
+        .observe(started.elapsed().as_secs_f64());
+    (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn validate_workload(
+    State(ctx): State<Arc<Context>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(
+        &ctx,
+        "workloads",
+        workloads::review_workload,
+        &headers,
+        &body,
+    )
+}
+
+async fn mutate_aims(State(ctx): State<Arc<Context>>, headers: HeaderMap, body: Bytes) -> Response {
+    answer(&ctx, "aims-mutate", aims::mutate, &headers, &body)
+}
+
+async fn validate_aims(
+    State(ctx): State<Arc<Context>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(&ctx, "aims-validate", aims::validate, &headers, &body)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(ctx): State<Arc<Context>>) -> Response {
+    if ctx.is_ready() {
+        (StatusCode::OK, "ready").into_response()
+    } else if ctx.shutting_down.load(Ordering::Acquire) {
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("caches not synced: {}", ctx.cache.pending().join(", ")),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics_text(State(ctx): State<Arc<Context>>) -> Response {
+    ctx.metrics
+        .cached_objects
+        .set(ctx.cache.read(|s| s.len() as i64));
+    let mut text = String::new();
+    match prometheus_client::encoding::text::encode(&mut text, &ctx.registry) {
+        Ok(()) => (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// Health and metrics routes alone (also served on the plain-HTTP port).
+pub fn health_router(ctx: Arc<Context>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .with_state(ctx)
+}
+
+/// Every route of the webhook.
+pub fn router(ctx: Arc<Context>) -> Router {
+    Router::new()
+        .route("/validate", post(validate_workload))
+        .route("/mutate", post(mutate_aims))
+        .route("/validate-aims", post(validate_aims))
+        .layer(DefaultBodyLimit::max(review::MAX_BODY_BYTES))
+        .with_state(ctx.clone())
+        .merge(health_router(ctx))
+}

@@ -1,0 +1,247 @@
+//! `/validate`: the decision for a model deployment, exactly the engine's verdict, plus the
+//! parts only a live request has: who is asking (break-glass), dry runs, scale and delete.
+
+use jiff::Timestamp;
+use kube::core::DynamicObject;
+use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
+use serde_json::Value;
+
+use super::review::{object_value, refuse};
+use super::{Context, Decision};
+use crate::engine::workload::WorkloadError;
+use crate::engine::{
+    BreakGlassOutcome, Scope, Verdict, Workload, apply_break_glass, evaluate_object,
+    evaluate_workload,
+};
+
+/// What a review is about, for the starting message and logs.
+fn subject(request: &AdmissionRequest<DynamicObject>) -> String {
+    format!(
+        "{} {}/{}",
+        request.kind.kind,
+        request.namespace.as_deref().unwrap_or("-"),
+        request.name
+    )
+}
+
+fn not_judged(request: &AdmissionRequest<DynamicObject>, why: &str) -> Decision {
+    let mut response = AdmissionResponse::from(request);
+    response
+        .audit_annotations
+        .insert("decision".to_string(), "not-judged".to_string());
+    response
+        .audit_annotations
+        .insert("reason".to_string(), why.to_string());
+    Decision::new(response, "not_judged")
+}
+
+fn starting(ctx: &Context, request: &AdmissionRequest<DynamicObject>) -> Decision {
+    Decision::new(
+        refuse(
+            request,
+            format!(
+                "aims-operator is starting: its caches of {} have not synced yet, so it cannot judge {} and, \
+                 in doubt, refuses it. Retry in a few seconds; if this persists, check the aims-operator \
+                 pods (kubectl -n {} logs deploy/aims-operator).",
+                ctx.cache.pending().join(", "),
+                subject(request),
+                ctx.operator_namespace
+            ),
+        ),
+        "denied",
+    )
+}
+
+/// Judges a workload review.
+pub fn review_workload(
+    ctx: &Context,
+    request: &AdmissionRequest<DynamicObject>,
+    now: Timestamp,
+) -> Decision {
+    if matches!(request.operation, Operation::Delete | Operation::Connect) {
+        return not_judged(request, "deletes are never blocked");
+    }
+    let namespace = request.namespace.clone().unwrap_or_default();
+    if ctx.policy.exempt_namespaces.contains(&namespace) {
+        return not_judged(request, "namespace is exempt");
+    }
+    match request.sub_resource.as_deref() {
+        None => {}
+        Some("scale") => return review_scale(ctx, request, &namespace, now),
+        Some("status") => return not_judged(request, "status writes do not change what runs"),
+        // Any other subresource is judged on the object it carries, like an update.
+        Some(_) => {}
+    }
+    let Some(object) = &request.object else {
+        return Decision::new(
+            refuse(request, "the review carries no object to judge"),
+            "invalid",
+        );
+    };
+    if !ctx.cache.is_synced() {
+        return starting(ctx, request);
+    }
+    let value = match object_value(object) {
+        Ok(value) => value,
+        Err(message) => return Decision::new(refuse(request, message), "invalid"),
+    };
+    let verdict = match Workload::from_value(&value, &namespace) {
+        Ok(workload) => {
+            let verdict = ctx
+                .cache
+                .read(|s| evaluate_workload(s, &workload, &ctx.policy, now));
+            apply_break_glass(
+                verdict,
+                &workload,
+                &request.user_info.username.clone().unwrap_or_default(),
+                request.user_info.groups.as_deref().unwrap_or_default(),
+                &ctx.policy,
+                now,
+            )
+        }
+        Err(WorkloadError::NotAWorkload(kind)) => {
+            return not_judged(request, &format!("{kind} is not a workload kind"));
+        }
+        Err(WorkloadError::NoKind) => {
+            return Decision::new(refuse(request, "the object has no kind"), "invalid");
+        }
+        Err(_) => match ctx
+            .cache
+            .read(|s| evaluate_object(s, &value, &namespace, &ctx.policy, now))
+        {
+            Ok(verdict) => verdict,
+            Err(error) => return Decision::new(refuse(request, error.to_string()), "invalid"),
+        },
+    };
+    from_verdict(request, &verdict)
+}
+
+fn replicas(object: Option<&DynamicObject>) -> Option<i64> {
+    object?
+        .data
+        .get("spec")?
+        .get("replicas")
+        .and_then(Value::as_i64)
+}
+
+/// A `scale` request carries a Scale, not the workload: fewer replicas are always allowed;
+/// more are judged on the workload as last written, exactly like an update of it.
+fn review_scale(
+    ctx: &Context,
+    request: &AdmissionRequest<DynamicObject>,
+    namespace: &str,
+    now: Timestamp,
+) -> Decision {
+    let wanted = replicas(request.object.as_ref());
+    let had = replicas(request.old_object.as_ref());
+    match (wanted, had) {
+        (Some(0), _) => return not_judged(request, "scaling to zero is always allowed"),
+        (Some(w), Some(h)) if w <= h => {
+            return not_judged(request, "scaling down is always allowed");
+        }
+        _ => {}
+    }
+    let kind = match request.resource.resource.as_str() {
+        "deployments" => "Deployment",
+        "statefulsets" => "StatefulSet",
+        "replicasets" => "ReplicaSet",
+        other => return not_judged(request, &format!("scale of {other} is not judged")),
+    };
+    if !ctx.cache.is_synced() {
+        return starting(ctx, request);
+    }
+    let user = request.user_info.username.clone().unwrap_or_default();
+    let groups = request.user_info.groups.clone().unwrap_or_default();
+    let verdict = ctx.cache.read(|s| {
+        s.workload(kind, namespace, &request.name).map(|workload| {
+            let verdict = evaluate_workload(s, workload, &ctx.policy, now);
+            apply_break_glass(verdict, workload, &user, &groups, &ctx.policy, now)
+        })
+    });
+    match verdict {
+        Some(verdict) => from_verdict(request, &verdict),
+        None => not_judged(
+            request,
+            &format!(
+                "{kind} {namespace}/{} carries no aims.io/system label",
+                request.name
+            ),
+        ),
+    }
+}
+
+/// The result label of a verdict for metrics and audit.
+fn result_of(verdict: &Verdict) -> &'static str {
+    use crate::resources::EnforcementMode;
+    match (&verdict.scope, verdict.findings.is_empty(), verdict.allowed) {
+        (Scope::NotJudged(_), _, _) => "not_judged",
+        (_, true, _) => "allowed",
+        (_, false, false) => "denied",
+        _ if matches!(
+            verdict.break_glass,
+            Some(BreakGlassOutcome::Honoured { .. })
+        ) =>
+        {
+            "break_glass"
+        }
+        _ if verdict.mode == EnforcementMode::Audit => "audited",
+        _ => "warned",
+    }
+}
+
+/// Turns the engine's verdict into the admission response: the message in `status.message`,
+/// warnings when admitted in spite of findings, and audit annotations on every decision.
+pub fn from_verdict(request: &AdmissionRequest<DynamicObject>, verdict: &Verdict) -> Decision {
+    let result = result_of(verdict);
+    let mut response = if verdict.allowed {
+        AdmissionResponse::from(request)
+    } else {
+        refuse(request, verdict.message())
+    };
+    if verdict.allowed && !verdict.findings.is_empty() && result != "audited" {
+        let mut warnings = vec![verdict.headline()];
+        warnings.extend(verdict.warnings());
+        response.warnings = Some(warnings);
+    }
+    let audit = &mut response.audit_annotations;
+    audit.insert("decision".to_string(), result.replace('_', "-"));
+    audit.insert("mode".to_string(), verdict.mode.as_str().to_string());
+    if let Scope::NotJudged(reason) = &verdict.scope {
+        audit.insert("reason".to_string(), reason.clone());
+    }
+    if !verdict.findings.is_empty() {
+        audit.insert("rules".to_string(), verdict.rule_ids());
+    }
+    if let Some(system) = &verdict.system {
+        audit.insert("system".to_string(), system.clone());
+    }
+    if let Some(model) = &verdict.model {
+        audit.insert("model".to_string(), model.to_string());
+    }
+    if let Some(assessment) = &verdict.assessment {
+        audit.insert("assessment".to_string(), assessment.clone());
+    }
+    let mut decision = Decision::new(response, result);
+    decision.rules = verdict.findings.iter().map(|f| f.rule.id()).collect();
+    if let Some(BreakGlassOutcome::Honoured {
+        reason,
+        expires,
+        by,
+    }) = &verdict.break_glass
+    {
+        decision.response.audit_annotations.insert(
+            "break-glass".to_string(),
+            format!("{by} until {expires}: {reason}"),
+        );
+        decision.break_glass = Some(super::BreakGlassUse {
+            kind: verdict.kind.clone(),
+            namespace: verdict.namespace.clone(),
+            name: verdict.name.clone(),
+            by: by.clone(),
+            reason: reason.clone(),
+            expires: *expires,
+            rules: verdict.rule_ids(),
+        });
+    }
+    decision
+}
