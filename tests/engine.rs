@@ -531,31 +531,6 @@ fn fixture_object(name: &str) -> Value {
     fixture(name)["request"]["object"].clone()
 }
 
-/// The register the fixtures were recorded against: `credit-scoring` covering 2.3.x.
-fn lending() -> Snapshot {
-    let mut s = Snapshot::new();
-    let mut sys = system("credit-scoring");
-    sys.metadata.namespace = Some("lending".into());
-    sys.spec.models[0] = Model {
-        name: "scorer".into(),
-        version: "2.3.1".into(),
-        image: Some(format!("registry.example/credit-scorer@{}", digest(1))),
-        storage_uri: None,
-        origin: None,
-        supplier: None,
-        validation_report: None,
-    };
-    s.add_system(sys);
-    let mut a = assessment("credit-scoring-2026q3", "credit-scoring", &["2.3.x"]);
-    a.metadata.namespace = Some("lending".into());
-    s.add_assessment(a.approved_by("bob", "2026-10-01T00:00:00Z"));
-    s.add_namespace(
-        "lending",
-        BTreeMap::from([(ENFORCEMENT_LABEL.to_string(), "enforce".to_string())]),
-    );
-    s
-}
-
 fn judge_fixture(s: &Snapshot, name: &str) -> Verdict {
     evaluate_object(
         s,

@@ -272,3 +272,28 @@ pub fn fixture(name: &str) -> Value {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).expect("fixture JSON")
 }
+
+/// The register the fixtures were recorded against: `credit-scoring` covering 2.3.x.
+pub fn lending() -> aims_operator::engine::Snapshot {
+    let mut s = aims_operator::engine::Snapshot::new();
+    let mut sys = system("credit-scoring");
+    sys.metadata.namespace = Some("lending".into());
+    sys.spec.models[0] = Model {
+        name: "scorer".into(),
+        version: "2.3.1".into(),
+        image: Some(format!("registry.example/credit-scorer@{}", digest(1))),
+        storage_uri: None,
+        origin: None,
+        supplier: None,
+        validation_report: None,
+    };
+    s.add_system(sys);
+    let mut a = assessment("credit-scoring-2026q3", "credit-scoring", &["2.3.x"]);
+    a.metadata.namespace = Some("lending".into());
+    s.add_assessment(a.approved_by("bob", "2026-10-01T00:00:00Z"));
+    s.add_namespace(
+        "lending",
+        std::collections::BTreeMap::from([(ENFORCEMENT_LABEL.to_string(), "enforce".to_string())]),
+    );
+    s
+}

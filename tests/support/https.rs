@@ -1,0 +1,161 @@
+//! A test CA (rcgen), serving certificates on disk, and a rustls HTTPS client that keeps its
+//! connection alive: the webhook is tested the way the API server calls it.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+/// A certificate authority for one test.
+pub struct TestCa {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        Self { issuer }
+    }
+
+    pub fn der(&self) -> CertificateDer<'static> {
+        self.issuer.der().clone()
+    }
+
+    /// Issues a serving certificate for localhost and 127.0.0.1 with `common_name`; writes
+    /// it and its key as PEM into `dir`; returns (cert path, key path).
+    pub fn issue(&self, dir: &Path, common_name: &str) -> (PathBuf, PathBuf) {
+        let mut params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, common_name);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let cert_path = dir.join("tls.crt");
+        let key_path = dir.join("tls.key");
+        write_atomically(&cert_path, cert.pem().as_bytes());
+        write_atomically(&key_path, key.serialize_pem().as_bytes());
+        (cert_path, key_path)
+    }
+}
+
+/// Replaces a file in one step, as a Secret volume update does.
+pub fn write_atomically(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+/// An HTTPS/1.1 connection to the webhook.
+pub struct Client {
+    sender: SendRequest<Full<Bytes>>,
+    /// Common name of the certificate the server presented.
+    pub server_cn: String,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr, ca: &TestCa) -> Self {
+        let mut roots = RootCertStore::empty();
+        roots.add(ca.der()).unwrap();
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let tls = TlsConnector::from(Arc::new(config))
+            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+            .await
+            .unwrap();
+        let presented = tls.get_ref().1.peer_certificates().unwrap()[0].clone();
+        let server_cn = common_name(&presented);
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        Self { sender, server_cn }
+    }
+
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, String) {
+        let request = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "localhost")
+            .header("content-type", content_type)
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        self.sender.ready().await.unwrap();
+        let response = self.sender.send_request(request).await.unwrap();
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    pub async fn post_json(&mut self, path: &str, body: &serde_json::Value) -> (u16, String) {
+        self.send(
+            "POST",
+            path,
+            "application/json",
+            serde_json::to_vec(body).unwrap(),
+        )
+        .await
+    }
+
+    pub async fn get(&mut self, path: &str) -> (u16, String) {
+        self.send("GET", path, "text/plain", Vec::new()).await
+    }
+}
+
+/// The subject common name in a DER certificate (good enough for our own test certificates:
+/// the CN is the last printable string after the OID 2.5.4.3).
+fn common_name(der: &CertificateDer<'_>) -> String {
+    let bytes = der.as_ref();
+    let oid = [0x06, 0x03, 0x55, 0x04, 0x03];
+    let positions: Vec<usize> = bytes
+        .windows(oid.len())
+        .enumerate()
+        .filter(|(_, w)| *w == oid)
+        .map(|(i, _)| i)
+        .collect();
+    let Some(&at) = positions.last() else {
+        return String::new();
+    };
+    let len = bytes[at + oid.len() + 1] as usize;
+    let start = at + oid.len() + 2;
+    String::from_utf8_lossy(&bytes[start..start + len]).into_owned()
+}
+
+/// A fresh folder under the system temp dir.
+pub fn temp_dir(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "aims-{label}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
