@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aims_operator::engine::assessment::{assessment_state, content_hash};
 use aims_operator::engine::{Snapshot, Workload, evaluate_object};
 use aims_operator::policy::Policy;
 use aims_operator::resources::*;

@@ -260,7 +260,7 @@ pub fn validate(
     };
     let (user, groups) = requester(request);
     if request.sub_resource.as_deref() == Some("status") {
-        if ctx.status_writers.iter().any(|w| *w == user) {
+        if ctx.status_writers.contains(&user) {
             return Decision::new(AdmissionResponse::from(request), "allowed");
         }
         return Decision::new(

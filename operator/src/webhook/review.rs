@@ -128,9 +128,47 @@ pub fn read_review(
         .map_err(|_| bad_request("the AdmissionReview carries no request"))
 }
 
-/// Serialises a response into the review body.
+/// Standard base64 with padding, as Go's encoding/json writes and reads `[]byte`.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Serialises a response into the review body. The patch is written as base64 text, the
+/// encoding the admission API documents for `[]byte` (kube-rs would write an array of
+/// numbers, kube-rs/kube#1781).
 pub fn write_review(response: AdmissionResponse) -> (StatusCode, String) {
-    match serde_json::to_string(&response.into_review()) {
+    let written = serde_json::to_value(response.into_review()).map(|mut review| {
+        let patch = review.pointer_mut("/response/patch");
+        if let Some(patch) = patch {
+            let bytes: Vec<u8> = patch
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|n| n.as_u64())
+                        .map(|n| n as u8)
+                        .collect()
+                })
+                .unwrap_or_default();
+            *patch = Value::String(base64(&bytes));
+        }
+        review.to_string()
+    });
+    match written {
         Ok(body) => (StatusCode::OK, body),
         // Serialising our own types cannot realistically fail; if it did, a 500 makes the API
         // server apply the failure policy (Fail in enforce deployments) instead of admitting.
@@ -156,4 +194,21 @@ pub fn refuse(
 /// The request object as JSON, as the engine reads it.
 pub fn object_value(object: &DynamicObject) -> Result<Value, String> {
     serde_json::to_value(object).map_err(|e| format!("the object cannot be read: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_the_standard_alphabet_and_padding() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("[{\"op\":\"add\"}]", "W3sib3AiOiJhZGQifV0="),
+        ] {
+            assert_eq!(super::base64(plain.as_bytes()), encoded, "{plain}");
+        }
+    }
 }

@@ -1,0 +1,457 @@
+//! Decisions under authenticated identity, through the real webhook over HTTPS: the author is
+//! recorded at creation, only an approver who is not the author can decide, the webhook
+//! stamps who, when and the content hash, and nobody can set or forge those stamps, by
+//! field, annotation, status or apply. Each write goes through /mutate, the patch is applied
+//! as the API server would, and the result goes through /validate-aims.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/https.rs"]
+mod https;
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aims_operator::engine::Snapshot;
+use aims_operator::engine::assessment::{assessment_state, content_hash};
+use aims_operator::policy::Policy;
+use aims_operator::resources::*;
+use aims_operator::webhook::server::{RunningServer, ServeOptions, start};
+use aims_operator::webhook::tls::CertFiles;
+use aims_operator::webhook::{ClusterCache, Context};
+use serde_json::{Value, json};
+
+use https::{Client, TestCa, temp_dir};
+use support::*;
+
+struct Harness {
+    _server: RunningServer,
+    client: Client,
+}
+
+async fn serve() -> Harness {
+    let ca = TestCa::new("aims test CA");
+    let dir = temp_dir("approvals");
+    let (cert, key) = ca.issue(&dir, "webhook");
+    let mut ctx = Context::new(
+        Arc::new(ClusterCache::from_snapshot(Snapshot::new())),
+        Policy::default(),
+        "aims-system",
+    );
+    ctx.clock = Box::new(now);
+    let options = ServeOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        health_listen: None,
+        certs: CertFiles { cert, key },
+        cert_reload_interval: Duration::from_secs(60),
+    };
+    let server = start(Arc::new(ctx), &options).await.unwrap();
+    let client = Client::connect(server.addr, &ca).await;
+    Harness {
+        _server: server,
+        client,
+    }
+}
+
+/// What the API server makes of a write: the response of each webhook, and the object
+/// stored when both admit it.
+struct Outcome {
+    mutate: Value,
+    validate: Option<Value>,
+    stored: Option<Value>,
+}
+
+impl Outcome {
+    fn refusal(&self) -> &str {
+        let failed = if self.mutate["allowed"] == false {
+            &self.mutate
+        } else {
+            self.validate.as_ref().unwrap()
+        };
+        failed["status"]["message"].as_str().unwrap()
+    }
+}
+
+impl Harness {
+    async fn call(&mut self, path: &str, review: &Value) -> Value {
+        let (status, body) = self.client.post_json(path, review).await;
+        assert_eq!(status, 200, "{body}");
+        let answer: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(answer["response"]["uid"], review["request"]["uid"]);
+        answer["response"].clone()
+    }
+
+    /// Runs a write through /mutate, applies the patch, then /validate-aims.
+    async fn write(&mut self, review: &Value) -> Outcome {
+        let mutate = self.call("/mutate", review).await;
+        if mutate["allowed"] == false {
+            return Outcome {
+                mutate,
+                validate: None,
+                stored: None,
+            };
+        }
+        let mut object = review["request"]["object"].clone();
+        if !mutate["patch"].is_null() {
+            assert_eq!(mutate["patchType"], "JSONPatch");
+            // The admission API carries the patch as base64 text.
+            let bytes = base64_decode(mutate["patch"].as_str().expect("base64 patch"));
+            let patch: json_patch::Patch = serde_json::from_slice(&bytes).unwrap();
+            json_patch::patch(&mut object, &patch).unwrap();
+        }
+        let mut mutated = review.clone();
+        mutated["request"]["object"] = object.clone();
+        let validate = self.call("/validate-aims", &mutated).await;
+        let stored = (validate["allowed"] == true).then_some(object);
+        Outcome {
+            mutate,
+            validate: Some(validate),
+            stored,
+        }
+    }
+
+    async fn validate_only(&mut self, review: &Value) -> Value {
+        self.call("/validate-aims", review).await
+    }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let mut buffer = 0u32;
+    let mut bits = 0;
+    for c in text.bytes().filter(|c| *c != b'=') {
+        let value = ALPHABET.iter().position(|a| *a == c).unwrap() as u32;
+        buffer = (buffer << 6) | value;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+            buffer &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+fn as_user(mut review: Value, user: &str, groups: &[&str]) -> Value {
+    review["request"]["userInfo"] = json!({"username": user, "groups": groups});
+    review
+}
+
+fn author_of(object: &Value) -> Option<&str> {
+    object["metadata"]["annotations"][AUTHOR_ANNOTATION].as_str()
+}
+
+fn set_author(object: &mut Value, author: &str) {
+    object["metadata"]["annotations"][AUTHOR_ANNOTATION] = json!(author);
+}
+
+/// bob's recorded approval of alice's assessment, as it would be stored.
+fn approved_by_bob() -> (Value, Value) {
+    let mut review = fixture("custom-resource-update-by-other-user.json");
+    set_author(&mut review["request"]["object"], "alice");
+    set_author(&mut review["request"]["oldObject"], "alice");
+    let old = review["request"]["oldObject"].clone();
+    (review, old)
+}
+
+fn phase(object: &Value) -> AssessmentPhase {
+    let assessment: ImpactAssessment = serde_json::from_value(object.clone()).unwrap();
+    assessment_state(&assessment, &Policy::default(), now()).phase
+}
+
+#[tokio::test]
+async fn the_author_is_recorded_from_the_authenticated_user_at_creation() {
+    let mut h = serve().await;
+    let review = fixture("custom-resource-create.json"); // alice
+    let outcome = h.write(&review).await;
+    assert_eq!(outcome.validate.as_ref().unwrap()["allowed"], true);
+    assert_eq!(author_of(outcome.stored.as_ref().unwrap()), Some("alice"));
+
+    // Claiming someone else as author in the manifest changes nothing.
+    let mut forged = review.clone();
+    set_author(&mut forged["request"]["object"], "bob");
+    let outcome = h.write(&forged).await;
+    assert_eq!(author_of(outcome.stored.as_ref().unwrap()), Some("alice"));
+}
+
+#[tokio::test]
+async fn an_approver_decision_is_stamped_with_who_when_and_the_content_hash() {
+    let mut h = serve().await;
+    let (review, _) = approved_by_bob();
+    let outcome = h.write(&review).await;
+    assert_eq!(outcome.mutate["allowed"], true, "{}", outcome.mutate);
+    let stored = outcome
+        .stored
+        .unwrap_or_else(|| panic!("{:?}", outcome.validate));
+    let approval = &stored["spec"]["approval"];
+    assert_eq!(approval["decision"], "Approved");
+    assert_eq!(approval["decidedBy"], "bob");
+    assert_eq!(approval["decidedAt"], "2026-11-23T12:00:00Z");
+    let spec: ImpactAssessmentSpec = serde_json::from_value(stored["spec"].clone()).unwrap();
+    assert_eq!(approval["contentHash"], content_hash(&spec));
+    assert_eq!(phase(&stored), AssessmentPhase::Approved);
+}
+
+#[tokio::test]
+async fn only_an_approver_who_is_not_the_author_can_decide() {
+    let mut h = serve().await;
+    let (review, _) = approved_by_bob();
+
+    let outcome = h
+        .write(&as_user(
+            review.clone(),
+            "alice",
+            &["dev-team", "system:authenticated"],
+        ))
+        .await;
+    assert_eq!(outcome.mutate["allowed"], false);
+    assert_eq!(
+        outcome.refusal(),
+        "alice may not approve impact assessments: that takes a member of ai-approvers (alice has groups \
+         dev-team). Ask an approver to run: kubectl aims approve <assessment>"
+    );
+
+    let mut own = review.clone();
+    set_author(&mut own["request"]["object"], "bob");
+    set_author(&mut own["request"]["oldObject"], "bob");
+    let outcome = h.write(&own).await;
+    assert_eq!(outcome.mutate["allowed"], false);
+    assert_eq!(
+        outcome.refusal(),
+        "bob wrote this assessment and cannot approve it; ask another member of ai-approvers"
+    );
+
+    // Even a cluster admin is no approver unless in the approver group.
+    let outcome = h
+        .write(&as_user(review, "admin", &["system:masters"]))
+        .await;
+    assert_eq!(outcome.mutate["allowed"], false);
+}
+
+#[tokio::test]
+async fn stamps_cannot_be_forged_by_field_annotation_status_or_apply() {
+    let mut h = serve().await;
+
+    // Field: alice creates an assessment that claims bob approved it.
+    let mut review = fixture("custom-resource-create.json");
+    review["request"]["object"]["spec"]["approval"] = json!({
+        "decision": "Approved", "decidedBy": "bob", "decidedAt": "2026-11-23T11:00:00Z",
+        "contentHash": "sha256:0000"
+    });
+    let outcome = h.write(&review).await;
+    assert_eq!(outcome.mutate["allowed"], false);
+    assert!(
+        outcome.refusal().contains("are recorded by the webhook"),
+        "{}",
+        outcome.refusal()
+    );
+
+    // Apply: a server-side apply by alice that rewrites bob's stamps on a stored approval.
+    let (approve, _) = approved_by_bob();
+    let approved = h.write(&approve).await.stored.unwrap();
+    let mut apply = fixture("deployment-update-server-side-apply-3.json"); // a real SSA review shape
+    apply["request"]["kind"] =
+        json!({"group": "aims.io", "version": "v1alpha1", "kind": "ImpactAssessment"});
+    apply["request"]["resource"] =
+        json!({"group": "aims.io", "version": "v1alpha1", "resource": "impactassessments"});
+    apply["request"]["name"] = json!("credit-scoring-2026q4");
+    apply["request"]["oldObject"] = approved.clone();
+    let mut rewritten = approved.clone();
+    rewritten["spec"]["approval"]["decidedBy"] = json!("carol");
+    apply["request"]["object"] = rewritten;
+    let outcome = h.write(&apply).await;
+    assert_eq!(outcome.mutate["allowed"], false);
+    assert!(
+        outcome.refusal().contains("cannot be written"),
+        "{}",
+        outcome.refusal()
+    );
+
+    // Annotation: alice rewrites the author so that she could approve later.
+    let mut reauthor = apply.clone();
+    reauthor["request"]["object"] = approved.clone();
+    set_author(&mut reauthor["request"]["object"], "carol");
+    let outcome = h.write(&reauthor).await;
+    assert_eq!(
+        author_of(outcome.stored.as_ref().unwrap()),
+        Some("alice"),
+        "restored"
+    );
+    // ... and without the mutating webhook, validation refuses it outright.
+    let response = h.validate_only(&reauthor).await;
+    assert_eq!(response["allowed"], false);
+    assert!(
+        response["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("records who created the object")
+    );
+
+    // Status: only aims-operator writes status, even a cluster admin cannot.
+    let status = fixture("custom-resource-status-update.json"); // admin sets phase Approved
+    let response = h.validate_only(&status).await;
+    assert_eq!(response["allowed"], false);
+    assert!(
+        response["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("admin cannot write it"),
+        "{response}"
+    );
+    let by_operator = as_user(
+        status,
+        "system:serviceaccount:aims-system:aims-operator",
+        &[],
+    );
+    assert_eq!(h.validate_only(&by_operator).await["allowed"], true);
+
+    // Validation alone also refuses stamps the webhook did not write now, for this user.
+    let (mut late, _) = approved_by_bob();
+    late["request"]["object"]["spec"]["approval"] = json!({
+        "decision": "Approved", "decidedBy": "bob", "decidedAt": "2026-11-20T00:00:00Z",
+        "contentHash": "sha256:0000"
+    });
+    let response = h.validate_only(&late).await;
+    assert_eq!(response["allowed"], false);
+}
+
+#[tokio::test]
+async fn changing_the_assessed_content_after_approval_voids_it() {
+    let mut h = serve().await;
+    let (approve, _) = approved_by_bob();
+    let approved = h.write(&approve).await.stored.unwrap();
+
+    let mut edit = as_user(approve.clone(), "alice", &["dev-team"]);
+    edit["request"]["oldObject"] = approved.clone();
+    let mut changed = approved.clone();
+    changed["spec"]["summary"] = json!("scope widened to small-business loans");
+    edit["request"]["object"] = changed;
+    let outcome = h.write(&edit).await;
+    let stored = outcome.stored.expect("editing content is allowed");
+    assert_eq!(
+        stored["spec"]["approval"], approved["spec"]["approval"],
+        "stamps kept as recorded"
+    );
+    assert_eq!(phase(&stored), AssessmentPhase::Voided);
+
+    // bob re-approves by sending a fresh decision without stamps.
+    let mut again = approve.clone();
+    again["request"]["oldObject"] = stored.clone();
+    let mut fresh = stored.clone();
+    fresh["spec"]["approval"] = json!({"decision": "Approved", "comment": "re-reviewed"});
+    again["request"]["object"] = fresh;
+    let outcome = h.write(&again).await;
+    assert_eq!(
+        phase(outcome.stored.as_ref().unwrap()),
+        AssessmentPhase::Approved
+    );
+}
+
+fn binding_review(user: &str, groups: &[&str], old: Option<Value>, object: Value) -> Value {
+    let mut review = fixture("custom-resource-create.json");
+    review["request"]["kind"] =
+        json!({"group": "aims.io", "version": "v1alpha1", "kind": "ControlBinding"});
+    review["request"]["resource"] =
+        json!({"group": "aims.io", "version": "v1alpha1", "resource": "controlbindings"});
+    review["request"]["operation"] = json!(if old.is_some() { "UPDATE" } else { "CREATE" });
+    review["request"]["oldObject"] = old.unwrap_or(Value::Null);
+    review["request"]["object"] = object;
+    as_user(review, user, groups)
+}
+
+fn binding_object(accepted_by: Option<&str>) -> Value {
+    let mut exclusion = json!({"until": "2027-06-30T00:00:00Z"});
+    if let Some(who) = accepted_by {
+        exclusion["acceptedBy"] = json!(who);
+    }
+    json!({
+        "apiVersion": "aims.io/v1alpha1", "kind": "ControlBinding",
+        "metadata": {"name": "lending-controls", "namespace": "lending"},
+        "spec": {"systems": ["credit-scoring"], "controls": [
+            {"id": "A.10.3", "applicability": "Excluded",
+             "justification": "no suppliers: the model is built in house", "exclusion": exclusion}
+        ]}
+    })
+}
+
+#[tokio::test]
+async fn a_control_exclusion_is_accepted_only_by_an_approver_under_their_own_name() {
+    let mut h = serve().await;
+    // alice proposes an exclusion and claims it accepted by bob: refused.
+    let outcome = h
+        .write(&binding_review(
+            "alice",
+            &["dev-team"],
+            None,
+            binding_object(Some("bob")),
+        ))
+        .await;
+    assert_eq!(outcome.mutate["allowed"], false);
+
+    // Without a claim it is stored, waiting for acceptance, and she is told so.
+    let outcome = h
+        .write(&binding_review(
+            "alice",
+            &["dev-team"],
+            None,
+            binding_object(None),
+        ))
+        .await;
+    let proposed = outcome.stored.unwrap();
+    assert!(
+        proposed["spec"]["controls"][0]["exclusion"]
+            .get("acceptedBy")
+            .is_none()
+    );
+    let warning = outcome.mutate["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.starts_with("the exclusion of A.10.3 awaits acceptance"),
+        "{warning}"
+    );
+
+    // bob accepts it by writing his own name.
+    let mut accepted = proposed.clone();
+    accepted["spec"]["controls"][0]["exclusion"]["acceptedBy"] = json!("bob");
+    let outcome = h
+        .write(&binding_review(
+            "bob",
+            &["ai-approvers"],
+            Some(proposed.clone()),
+            accepted,
+        ))
+        .await;
+    let stored = outcome.stored.unwrap();
+    assert_eq!(
+        stored["spec"]["controls"][0]["exclusion"]["acceptedBy"],
+        "bob"
+    );
+
+    // When alice later changes the justification, the acceptance no longer holds.
+    let mut changed = stored.clone();
+    changed["spec"]["controls"][0]["justification"] = json!("suppliers are out of scope");
+    let outcome = h
+        .write(&binding_review(
+            "alice",
+            &["dev-team"],
+            Some(stored.clone()),
+            changed,
+        ))
+        .await;
+    assert!(
+        outcome.stored.unwrap()["spec"]["controls"][0]["exclusion"]
+            .get("acceptedBy")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn deletes_of_aims_resources_are_never_blocked() {
+    let mut h = serve().await;
+    let mut review = fixture("custom-resource-create.json");
+    review["request"]["operation"] = json!("DELETE");
+    review["request"]["oldObject"] = review["request"]["object"].clone();
+    review["request"]["object"] = Value::Null;
+    assert_eq!(h.call("/mutate", &review).await["allowed"], true);
+    assert_eq!(h.call("/validate-aims", &review).await["allowed"], true);
+}
