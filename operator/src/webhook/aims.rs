@@ -4,12 +4,11 @@
 //! aims-operator would have written, so no annotation, field, patch or apply can forge them.
 
 use jiff::Timestamp;
-use kube::core::DynamicObject;
-use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
+use kube::core::admission::Operation;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::review::{object_value, refuse};
+use super::review::{Answer, ReviewRequest, refuse};
 use super::{Context, Decision};
 use crate::engine::approval::{
     Requester, approval_after_write, author_after_write, check_approval, check_author,
@@ -50,7 +49,7 @@ enum Outcome {
     Write(Write),
 }
 
-fn read_write(request: &AdmissionRequest<DynamicObject>) -> Outcome {
+fn read_write(request: &ReviewRequest) -> Outcome {
     if matches!(request.operation, Operation::Delete | Operation::Connect) {
         return Outcome::Skip("deletes are never blocked");
     }
@@ -60,14 +59,8 @@ fn read_write(request: &AdmissionRequest<DynamicObject>) -> Outcome {
     let Some(object) = &request.object else {
         return Outcome::Refuse("the review carries no object".to_string());
     };
-    let new = match object_value(object) {
-        Ok(v) => v,
-        Err(e) => return Outcome::Refuse(e),
-    };
-    let old = request
-        .old_object
-        .as_ref()
-        .and_then(|o| object_value(o).ok());
+    let new = object.clone();
+    let old = request.old_object.clone();
     Outcome::Write(Write {
         kind: request.kind.kind.clone(),
         is_create: request.operation == Operation::Create,
@@ -76,19 +69,10 @@ fn read_write(request: &AdmissionRequest<DynamicObject>) -> Outcome {
     })
 }
 
-fn requester(request: &AdmissionRequest<DynamicObject>) -> (String, Vec<String>) {
-    (
-        request.user_info.username.clone().unwrap_or_default(),
-        request.user_info.groups.clone().unwrap_or_default(),
-    )
-}
-
-fn skip(request: &AdmissionRequest<DynamicObject>, why: &str) -> Decision {
-    let mut response = AdmissionResponse::from(request);
-    response
-        .audit_annotations
-        .insert("decision".to_string(), format!("not-judged: {why}"));
-    Decision::new(response, "not_judged")
+fn skip(request: &ReviewRequest, why: &str) -> Decision {
+    let mut answer = Answer::allow(request);
+    answer.audit("decision", format!("not-judged: {why}"));
+    Decision::new(answer, "not_judged")
 }
 
 /// The object as aims-operator records it: author, approval stamps, exclusion acceptances.
@@ -206,11 +190,7 @@ fn recorded(
 }
 
 /// `/mutate`: records author, approval stamps and exclusion acceptances as a JSON patch.
-pub fn mutate(
-    ctx: &Context,
-    request: &AdmissionRequest<DynamicObject>,
-    now: Timestamp,
-) -> Decision {
+pub fn mutate(ctx: &Context, request: &ReviewRequest, now: Timestamp) -> Decision {
     let write = match read_write(request) {
         Outcome::Skip(why) => return skip(request, why),
         Outcome::Refuse(message) => return Decision::new(refuse(request, message), "invalid"),
@@ -220,27 +200,24 @@ pub fn mutate(
     if request.sub_resource.is_some() {
         return skip(request, "subresource");
     }
-    let (user, groups) = requester(request);
     let who = Requester {
-        username: &user,
-        groups: &groups,
+        username: request.username(),
+        groups: request.groups(),
     };
     let (desired, notes) = match recorded(&write, who, ctx, now) {
         Ok(r) => r,
         Err(message) => return Decision::new(refuse(request, message), "denied"),
     };
     let patch = json_patch::diff(&write.new, &desired);
-    let mut response = AdmissionResponse::from(request);
+    let mut response = Answer::allow(request);
     if !notes.is_empty() {
         response.warnings = Some(notes);
     }
-    response
-        .audit_annotations
-        .insert("decision".to_string(), "recorded".to_string());
+    response.audit("decision", "recorded");
     if !patch.0.is_empty() {
-        response = match response.with_patch(patch) {
+        response = match response.with_patch(&patch) {
             Ok(r) => r,
-            Err(e) => return Decision::new(refuse(request, e.to_string()), "invalid"),
+            Err(e) => return Decision::new(refuse(request, e), "invalid"),
         };
     }
     Decision::new(response, "allowed")
@@ -248,20 +225,16 @@ pub fn mutate(
 
 /// `/validate-aims`: the final object must carry exactly what aims-operator records, status
 /// is written only by aims-operator, and the content must pass the same checks as offline.
-pub fn validate(
-    ctx: &Context,
-    request: &AdmissionRequest<DynamicObject>,
-    now: Timestamp,
-) -> Decision {
+pub fn validate(ctx: &Context, request: &ReviewRequest, now: Timestamp) -> Decision {
     let write = match read_write(request) {
         Outcome::Skip(why) => return skip(request, why),
         Outcome::Refuse(message) => return Decision::new(refuse(request, message), "invalid"),
         Outcome::Write(write) => write,
     };
-    let (user, groups) = requester(request);
+    let user = request.username().to_string();
     if request.sub_resource.as_deref() == Some("status") {
         if ctx.status_writers.contains(&user) {
-            return Decision::new(AdmissionResponse::from(request), "allowed");
+            return Decision::new(Answer::allow(request), "allowed");
         }
         return Decision::new(
             refuse(
@@ -279,11 +252,11 @@ pub fn validate(
     }
     let who = Requester {
         username: &user,
-        groups: &groups,
+        groups: request.groups(),
     };
     let checked = check_write(&write, who, ctx, now);
     match checked {
-        Ok(()) => Decision::new(AdmissionResponse::from(request), "allowed"),
+        Ok(()) => Decision::new(Answer::allow(request), "allowed"),
         Err(message) => Decision::new(
             refuse(
                 request,

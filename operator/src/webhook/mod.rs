@@ -23,13 +23,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
-use kube::core::DynamicObject;
-use kube::core::admission::{AdmissionRequest, AdmissionResponse};
 use prometheus_client::registry::Registry;
 
 use crate::policy::Policy;
 pub use cache::ClusterCache;
 pub use metrics::WebhookMetrics;
+pub use review::{Answer, ReviewRequest};
 
 /// One use of break-glass that admitted a non-compliant workload.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,7 +129,7 @@ impl Context {
 /// A decision and what it means beyond the response.
 pub struct Decision {
     /// The answer.
-    pub response: AdmissionResponse,
+    pub response: Answer,
     /// Result label for metrics.
     pub result: &'static str,
     /// Failing rule IDs.
@@ -141,7 +140,7 @@ pub struct Decision {
 
 impl Decision {
     /// A decision without rules or break-glass.
-    pub fn new(response: AdmissionResponse, result: &'static str) -> Self {
+    pub fn new(response: Answer, result: &'static str) -> Self {
         Self {
             response,
             result,
@@ -151,7 +150,7 @@ impl Decision {
     }
 }
 
-type Judge = fn(&Context, &AdmissionRequest<DynamicObject>, Timestamp) -> Decision;
+type Judge = fn(&Context, &ReviewRequest, Timestamp) -> Decision;
 
 fn answer(
     ctx: &Context,
@@ -199,15 +198,15 @@ fn answer(
             .inc();
     }
     if let Some(used) = decision.break_glass
-        && !request.dry_run
+        && !request.is_dry_run()
     {
         ctx.events.break_glass(used);
     }
     tracing::debug!(
         webhook, uid = %request.uid, kind = %request.kind.kind,
         ns = request.namespace.as_deref().unwrap_or(""), name = %request.name,
-        user = request.user_info.username.as_deref().unwrap_or(""),
-        result = decision.result, dry_run = request.dry_run, "review answered"
+        user = request.username(),
+        result = decision.result, dry_run = request.is_dry_run(), "review answered"
     );
     let (code, body) = review::write_review(decision.response);
     ctx.metrics

@@ -1,10 +1,20 @@
 //! Reading AdmissionReviews off the wire and writing the answers. Everything a peer can get
 //! wrong is answered here, fast and in words, before any decision code runs: a review that
 //! cannot be read is never allowed.
+//!
+//! The types are our own, not `kube::core::admission`: reading `AdmissionReview<DynamicObject>`
+//! costs 11-20 µs per review through serde's `flatten` buffering (the whole decision takes
+//! about 3 µs), and kube's `AdmissionResponse` writes the patch as an array of numbers where
+//! the API documents base64 text (kube-rs/kube#1781). These read and write the same
+//! admission.k8s.io/v1 JSON in about 5 µs.
+
+use std::collections::BTreeMap;
 
 use axum::http::{HeaderMap, StatusCode, header};
-use kube::core::DynamicObject;
-use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview};
+use k8s_openapi::api::authentication::v1::UserInfo;
+use kube::core::admission::Operation;
+use kube::core::{GroupVersionKind, GroupVersionResource};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// Largest request body read (the API server's own limit for an object is 3 MiB; a review
@@ -60,11 +70,131 @@ fn bad_request(message: impl Into<String>) -> BadReview {
     BadReview::Http(StatusCode::BAD_REQUEST, message.into())
 }
 
+/// The request of an admission.k8s.io/v1 AdmissionReview: the fields the webhook reads.
+#[derive(Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewRequest {
+    /// Identifies this review; echoed in the answer.
+    pub uid: String,
+    /// Kind of the object sent (e.g. `apps/v1 Deployment`, `autoscaling/v1 Scale`).
+    pub kind: GroupVersionKind,
+    /// Resource written (e.g. `apps/v1 deployments`).
+    pub resource: GroupVersionResource,
+    /// Subresource written (`scale`, `status`), if any.
+    #[serde(default)]
+    pub sub_resource: Option<String>,
+    /// Object name (may be empty on create with generateName).
+    #[serde(default)]
+    pub name: String,
+    /// Namespace of the object.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// CREATE, UPDATE, DELETE or CONNECT.
+    pub operation: Operation,
+    /// The authenticated user making the request.
+    pub user_info: UserInfo,
+    /// The object as it would be stored (absent for DELETE).
+    #[serde(default)]
+    pub object: Option<Value>,
+    /// The object as stored before (UPDATE, DELETE).
+    #[serde(default)]
+    pub old_object: Option<Value>,
+    /// A dry run: the answer counts, side effects must not happen.
+    #[serde(default)]
+    pub dry_run: Option<bool>,
+}
+
+impl ReviewRequest {
+    /// `userInfo.username`, or empty.
+    pub fn username(&self) -> &str {
+        self.user_info.username.as_deref().unwrap_or_default()
+    }
+
+    /// `userInfo.groups`, or none.
+    pub fn groups(&self) -> &[String] {
+        self.user_info.groups.as_deref().unwrap_or_default()
+    }
+
+    /// Whether this is a dry run.
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run == Some(true)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Review {
+    api_version: String,
+    kind: String,
+    request: Option<ReviewRequest>,
+}
+
+/// Why an answer refuses.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct AnswerStatus {
+    /// HTTP-style code shown by the API server (403 for a refusal).
+    pub code: u16,
+    /// Short CamelCase reason.
+    pub reason: &'static str,
+    /// The full message the user reads.
+    pub message: String,
+}
+
+/// The response of an AdmissionReview.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Answer {
+    /// The request's uid.
+    pub uid: String,
+    /// Whether the request may proceed.
+    pub allowed: bool,
+    /// Why not, when refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<AnswerStatus>,
+    /// JSON patch, base64.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch: Option<String>,
+    /// `JSONPatch` when a patch is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch_type: Option<&'static str>,
+    /// Added to the API server's audit event (prefixed with the webhook name).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub audit_annotations: BTreeMap<String, String>,
+    /// Shown by kubectl as `Warning:` lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Vec<String>>,
+}
+
+impl Answer {
+    /// Admits the request.
+    pub fn allow(request: &ReviewRequest) -> Self {
+        Self {
+            uid: request.uid.clone(),
+            allowed: true,
+            status: None,
+            patch: None,
+            patch_type: None,
+            audit_annotations: BTreeMap::new(),
+            warnings: None,
+        }
+    }
+
+    /// Adds a JSON patch (RFC 6902) to apply to the object.
+    pub fn with_patch(mut self, patch: &json_patch::Patch) -> Result<Self, String> {
+        let bytes = serde_json::to_vec(patch).map_err(|e| e.to_string())?;
+        self.patch = Some(base64(&bytes));
+        self.patch_type = Some("JSONPatch");
+        Ok(self)
+    }
+
+    /// Records an audit annotation.
+    pub fn audit(&mut self, key: &str, value: impl Into<String>) {
+        self.audit_annotations.insert(key.to_string(), value.into());
+    }
+}
+
 /// Reads an AdmissionReview request from headers and body.
-pub fn read_review(
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<AdmissionRequest<DynamicObject>, BadReview> {
+pub fn read_review(headers: &HeaderMap, body: &[u8]) -> Result<ReviewRequest, BadReview> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -86,6 +216,18 @@ pub fn read_review(
                 body.len()
             ),
         ));
+    }
+    // The fast path reads a well-formed v1 review in one pass; anything else is diagnosed.
+    if let Ok(Review {
+        api_version,
+        kind,
+        request: Some(request),
+    }) = serde_json::from_slice::<Review>(body)
+        && api_version == REVIEW_V1
+        && kind == "AdmissionReview"
+        && !request.uid.is_empty()
+    {
+        return Ok(request);
     }
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         bad_request(format!(
@@ -115,17 +257,17 @@ pub fn read_review(
             ),
         });
     }
-    let review: AdmissionReview<DynamicObject> =
-        serde_json::from_value(value).map_err(|e| BadReview::Refuse {
-            api_version: REVIEW_V1.to_string(),
-            uid: uid.clone(),
-            message: format!(
-                "aims-operator could not read the AdmissionReview, so it refuses it: {e}"
-            ),
-        })?;
-    review
-        .try_into()
-        .map_err(|_| bad_request("the AdmissionReview carries no request"))
+    let error = serde_json::from_value::<Review>(value)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| "unexpected shape".to_string());
+    Err(BadReview::Refuse {
+        api_version: REVIEW_V1.to_string(),
+        uid,
+        message: format!(
+            "aims-operator could not read the AdmissionReview, so it refuses it: {error}"
+        ),
+    })
 }
 
 /// Standard base64 with padding, as Go's encoding/json writes and reads `[]byte`.
@@ -148,27 +290,21 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// Serialises a response into the review body. The patch is written as base64 text, the
-/// encoding the admission API documents for `[]byte` (kube-rs would write an array of
-/// numbers, kube-rs/kube#1781).
-pub fn write_review(response: AdmissionResponse) -> (StatusCode, String) {
-    let written = serde_json::to_value(response.into_review()).map(|mut review| {
-        let patch = review.pointer_mut("/response/patch");
-        if let Some(patch) = patch {
-            let bytes: Vec<u8> = patch
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|n| n.as_u64())
-                        .map(|n| n as u8)
-                        .collect()
-                })
-                .unwrap_or_default();
-            *patch = Value::String(base64(&bytes));
-        }
-        review.to_string()
-    });
-    match written {
+/// Serialises an answer into the review body.
+pub fn write_review(answer: Answer) -> (StatusCode, String) {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Written {
+        api_version: &'static str,
+        kind: &'static str,
+        response: Answer,
+    }
+    let review = Written {
+        api_version: REVIEW_V1,
+        kind: "AdmissionReview",
+        response: answer,
+    };
+    match serde_json::to_string(&review) {
         Ok(body) => (StatusCode::OK, body),
         // Serialising our own types cannot realistically fail; if it did, a 500 makes the API
         // server apply the failure policy (Fail in enforce deployments) instead of admitting.
@@ -181,19 +317,16 @@ pub fn write_review(response: AdmissionResponse) -> (StatusCode, String) {
 
 /// A refusal with the full message in `status.message` (not only `reason`: a webhook that
 /// sets only the reason shows up as "denied the request without explanation").
-pub fn refuse(
-    request: &AdmissionRequest<DynamicObject>,
-    message: impl Into<String>,
-) -> AdmissionResponse {
-    let mut response = AdmissionResponse::from(request).deny(message.into());
-    response.result.code = 403;
-    response.result.reason = "Forbidden".to_string();
-    response
-}
-
-/// The request object as JSON, as the engine reads it.
-pub fn object_value(object: &DynamicObject) -> Result<Value, String> {
-    serde_json::to_value(object).map_err(|e| format!("the object cannot be read: {e}"))
+pub fn refuse(request: &ReviewRequest, message: impl Into<String>) -> Answer {
+    Answer {
+        allowed: false,
+        status: Some(AnswerStatus {
+            code: 403,
+            reason: "Forbidden",
+            message: message.into(),
+        }),
+        ..Answer::allow(request)
+    }
 }
 
 #[cfg(test)]

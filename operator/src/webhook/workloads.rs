@@ -2,11 +2,10 @@
 //! parts only a live request has: who is asking (break-glass), dry runs, scale and delete.
 
 use jiff::Timestamp;
-use kube::core::DynamicObject;
-use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
+use kube::core::admission::Operation;
 use serde_json::Value;
 
-use super::review::{object_value, refuse};
+use super::review::{Answer, ReviewRequest, refuse};
 use super::{Context, Decision};
 use crate::engine::workload::WorkloadError;
 use crate::engine::{
@@ -15,7 +14,7 @@ use crate::engine::{
 };
 
 /// What a review is about, for the starting message and logs.
-fn subject(request: &AdmissionRequest<DynamicObject>) -> String {
+fn subject(request: &ReviewRequest) -> String {
     format!(
         "{} {}/{}",
         request.kind.kind,
@@ -24,18 +23,14 @@ fn subject(request: &AdmissionRequest<DynamicObject>) -> String {
     )
 }
 
-fn not_judged(request: &AdmissionRequest<DynamicObject>, why: &str) -> Decision {
-    let mut response = AdmissionResponse::from(request);
-    response
-        .audit_annotations
-        .insert("decision".to_string(), "not-judged".to_string());
-    response
-        .audit_annotations
-        .insert("reason".to_string(), why.to_string());
-    Decision::new(response, "not_judged")
+fn not_judged(request: &ReviewRequest, why: &str) -> Decision {
+    let mut answer = Answer::allow(request);
+    answer.audit("decision", "not-judged");
+    answer.audit("reason", why);
+    Decision::new(answer, "not_judged")
 }
 
-fn starting(ctx: &Context, request: &AdmissionRequest<DynamicObject>) -> Decision {
+fn starting(ctx: &Context, request: &ReviewRequest) -> Decision {
     Decision::new(
         refuse(
             request,
@@ -53,11 +48,7 @@ fn starting(ctx: &Context, request: &AdmissionRequest<DynamicObject>) -> Decisio
 }
 
 /// Judges a workload review.
-pub fn review_workload(
-    ctx: &Context,
-    request: &AdmissionRequest<DynamicObject>,
-    now: Timestamp,
-) -> Decision {
+pub fn review_workload(ctx: &Context, request: &ReviewRequest, now: Timestamp) -> Decision {
     if matches!(request.operation, Operation::Delete | Operation::Connect) {
         return not_judged(request, "deletes are never blocked");
     }
@@ -81,11 +72,8 @@ pub fn review_workload(
     if !ctx.cache.is_synced() {
         return starting(ctx, request);
     }
-    let value = match object_value(object) {
-        Ok(value) => value,
-        Err(message) => return Decision::new(refuse(request, message), "invalid"),
-    };
-    let verdict = match Workload::from_value(&value, &namespace) {
+    let value = object;
+    let verdict = match Workload::from_value(value, &namespace) {
         Ok(workload) => {
             let verdict = ctx
                 .cache
@@ -93,8 +81,8 @@ pub fn review_workload(
             apply_break_glass(
                 verdict,
                 &workload,
-                &request.user_info.username.clone().unwrap_or_default(),
-                request.user_info.groups.as_deref().unwrap_or_default(),
+                request.username(),
+                request.groups(),
                 &ctx.policy,
                 now,
             )
@@ -107,7 +95,7 @@ pub fn review_workload(
         }
         Err(_) => match ctx
             .cache
-            .read(|s| evaluate_object(s, &value, &namespace, &ctx.policy, now))
+            .read(|s| evaluate_object(s, value, &namespace, &ctx.policy, now))
         {
             Ok(verdict) => verdict,
             Err(error) => return Decision::new(refuse(request, error.to_string()), "invalid"),
@@ -116,19 +104,15 @@ pub fn review_workload(
     from_verdict(request, &verdict)
 }
 
-fn replicas(object: Option<&DynamicObject>) -> Option<i64> {
-    object?
-        .data
-        .get("spec")?
-        .get("replicas")
-        .and_then(Value::as_i64)
+fn replicas(object: Option<&Value>) -> Option<i64> {
+    object?.get("spec")?.get("replicas").and_then(Value::as_i64)
 }
 
 /// A `scale` request carries a Scale, not the workload: fewer replicas are always allowed;
 /// more are judged on the workload as last written, exactly like an update of it.
 fn review_scale(
     ctx: &Context,
-    request: &AdmissionRequest<DynamicObject>,
+    request: &ReviewRequest,
     namespace: &str,
     now: Timestamp,
 ) -> Decision {
@@ -150,12 +134,11 @@ fn review_scale(
     if !ctx.cache.is_synced() {
         return starting(ctx, request);
     }
-    let user = request.user_info.username.clone().unwrap_or_default();
-    let groups = request.user_info.groups.clone().unwrap_or_default();
     let verdict = ctx.cache.read(|s| {
         s.workload(kind, namespace, &request.name).map(|workload| {
             let verdict = evaluate_workload(s, workload, &ctx.policy, now);
-            apply_break_glass(verdict, workload, &user, &groups, &ctx.policy, now)
+            let (user, groups) = (request.username(), request.groups());
+            apply_break_glass(verdict, workload, user, groups, &ctx.policy, now)
         })
     });
     match verdict {
@@ -191,10 +174,10 @@ fn result_of(verdict: &Verdict) -> &'static str {
 
 /// Turns the engine's verdict into the admission response: the message in `status.message`,
 /// warnings when admitted in spite of findings, and audit annotations on every decision.
-pub fn from_verdict(request: &AdmissionRequest<DynamicObject>, verdict: &Verdict) -> Decision {
+pub fn from_verdict(request: &ReviewRequest, verdict: &Verdict) -> Decision {
     let result = result_of(verdict);
     let mut response = if verdict.allowed {
-        AdmissionResponse::from(request)
+        Answer::allow(request)
     } else {
         refuse(request, verdict.message())
     };
@@ -203,23 +186,22 @@ pub fn from_verdict(request: &AdmissionRequest<DynamicObject>, verdict: &Verdict
         warnings.extend(verdict.warnings());
         response.warnings = Some(warnings);
     }
-    let audit = &mut response.audit_annotations;
-    audit.insert("decision".to_string(), result.replace('_', "-"));
-    audit.insert("mode".to_string(), verdict.mode.as_str().to_string());
+    response.audit("decision", result.replace('_', "-"));
+    response.audit("mode", verdict.mode.as_str());
     if let Scope::NotJudged(reason) = &verdict.scope {
-        audit.insert("reason".to_string(), reason.clone());
+        response.audit("reason", reason.clone());
     }
     if !verdict.findings.is_empty() {
-        audit.insert("rules".to_string(), verdict.rule_ids());
+        response.audit("rules", verdict.rule_ids());
     }
     if let Some(system) = &verdict.system {
-        audit.insert("system".to_string(), system.clone());
+        response.audit("system", system.clone());
     }
     if let Some(model) = &verdict.model {
-        audit.insert("model".to_string(), model.to_string());
+        response.audit("model", model.to_string());
     }
     if let Some(assessment) = &verdict.assessment {
-        audit.insert("assessment".to_string(), assessment.clone());
+        response.audit("assessment", assessment.clone());
     }
     let mut decision = Decision::new(response, result);
     decision.rules = verdict.findings.iter().map(|f| f.rule.id()).collect();

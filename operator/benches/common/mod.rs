@@ -1,0 +1,86 @@
+//! The register both benchmarks run against: 10,000 AI systems in 100 enforced namespaces,
+//! each with an approved assessment and a binding of six implemented controls.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aims_operator::engine::Snapshot;
+use aims_operator::engine::assessment::content_hash;
+use aims_operator::resources::*;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+pub const SYSTEMS: usize = 10_000;
+pub const NAMESPACES: usize = 100;
+
+pub fn snapshot(now: Timestamp) -> Snapshot {
+    let mut s = Snapshot::new();
+    for n in 0..NAMESPACES {
+        s.add_namespace(
+            &format!("ns{n}"),
+            BTreeMap::from([(ENFORCEMENT_LABEL.to_string(), "enforce".to_string())]),
+        );
+    }
+    for i in 0..SYSTEMS {
+        let ns = format!("ns{}", i % NAMESPACES);
+        let name = format!("sys{i}");
+        let tier = if i % 3 == 0 {
+            RiskTier::High
+        } else {
+            RiskTier::Limited
+        };
+        let yaml = format!(
+            r#"{{"apiVersion":"aims.io/v1alpha1","kind":"AISystem","metadata":{{"name":"{name}","namespace":"{ns}"}},
+            "spec":{{"displayName":"System {i}","description":"d","purpose":"p","intendedUse":"u","riskTier":"{tier}",
+            "lifecycleStage":"Operation","owner":{{"name":"Owner {i}"}},
+            "models":[{{"name":"m","version":"1.0.0","image":"reg/m{i}@sha256:{i:064x}","validationReport":"r"}}],
+            "monitoring":{{"metrics":["x"],"alertRoute":"r","eventLog":"l"}},
+            "humanOversight":{{"when":"always","reviewers":"team"}}}}}}"#,
+            tier = tier.as_str()
+        );
+        let system: AISystem = serde_json::from_str(&yaml).expect("system");
+        s.add_system(system);
+        let mut a: ImpactAssessment = serde_json::from_value(json!({
+            "apiVersion": "aims.io/v1alpha1", "kind": "ImpactAssessment",
+            "metadata": { "name": format!("{name}-ia"), "namespace": ns },
+            "spec": { "systemRef": name, "models": [{ "version": "1.0.x" }],
+                "impacts": [{ "area": "Individuals", "direction": "Negative", "description": "x" }],
+                "risks": [{ "id": "R1", "description": "x", "likelihood": 2, "severity": 2, "treatment": "Mitigate" }],
+                "validityDays": 365 }
+        }))
+        .expect("assessment");
+        a.spec.approval = Some(Approval {
+            decision: Decision::Approved,
+            comment: None,
+            decided_by: Some("bob".into()),
+            decided_at: Some(now),
+            content_hash: Some(content_hash(&a.spec)),
+        });
+        s.add_assessment(a);
+        let controls: Vec<_> = ["A.5.4", "A.6.2.4", "A.6.2.8", "A.8.2", "A.9.2", "A.3.2"]
+            .iter()
+            .map(|id| json!({ "id": id, "applicability": "Applicable", "implementation": { "description": "x", "status": "Implemented" } }))
+            .collect();
+        let b: ControlBinding = serde_json::from_value(json!({
+            "apiVersion": "aims.io/v1alpha1", "kind": "ControlBinding",
+            "metadata": { "name": format!("{name}-controls"), "namespace": ns },
+            "spec": { "systems": [name], "controls": controls }
+        }))
+        .expect("binding");
+        s.add_binding(b);
+    }
+    s
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// A Deployment of system `i` that the register admits.
+pub fn workload(i: usize) -> Value {
+    json!({ "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": { "name": format!("w{i}"), "namespace": format!("ns{}", i % NAMESPACES), "labels": { SYSTEM_LABEL: format!("sys{i}") } },
+        "spec": { "template": { "metadata": { "labels": { SYSTEM_LABEL: format!("sys{i}"), MODEL_VERSION_LABEL: "1.0.0" } },
+            "spec": { "containers": [{ "name": "c", "image": format!("reg/m{i}@sha256:{i:064x}") }] } } } })
+}
