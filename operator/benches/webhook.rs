@@ -215,8 +215,9 @@ fn main() {
 
         let mut ctx = Context::new(cache, Policy::default(), "aims-system");
         ctx.clock = Box::new(move || now);
+        let ctx = Arc::new(ctx);
         let server = start(
-            Arc::new(ctx),
+            ctx.clone(),
             &ServeOptions {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 health_listen: None,
@@ -245,9 +246,20 @@ fn main() {
             webhook_rounds.push(load(server.addr, ca.clone(), bodies.clone(), false).await);
         }
         let rss_after = rss_kib();
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &ctx.registry).unwrap();
+        let metric = |name: &str| -> f64 {
+            text.lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0)
+        };
+        let handler_mean = metric("aims_webhook_duration_seconds_sum") / metric("aims_webhook_duration_seconds_count");
         let bare_rps = report("bare rustls allow-all", &bare_rounds);
         let webhook_rps = report("aims-operator webhook", &webhook_rounds);
         println!("throughput ratio webhook/bare: {:.2}", webhook_rps / bare_rps);
+        println!("handler time (read review, decide, write answer), mean under load: {:.1} µs", handler_mean * 1e6);
         println!("RSS after load: {} MiB (bench process: cache, server, load generator)", rss_after / 1024);
         std::fs::remove_dir_all(&dir).ok();
     });

@@ -6,7 +6,7 @@ use kube::ResourceExt;
 use serde_json::Value;
 
 use super::Snapshot;
-use super::assessment::{assessment_state, coverage_phrase, covering_entry};
+use super::assessment::{coverage_phrase, covering_entry};
 use super::controls::{control_outcome, has_owner, monitoring_gaps};
 use super::rules::{Finding, Rule};
 use super::verdict::{ModelRef, Scope, Verdict};
@@ -328,7 +328,7 @@ fn check_model(
     let mut notes = Vec::new();
     let mut covering = None;
     for assessment in assessments {
-        let state = assessment_state(assessment, policy, now);
+        let state = snapshot.assessment_state(assessment, policy, now);
         let entry = covering_entry(&assessment.spec, model.name.as_deref(), &model.version);
         if state.phase == AssessmentPhase::Approved
             && let Some(entry) = entry

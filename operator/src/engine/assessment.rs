@@ -58,8 +58,17 @@ pub fn assessment_state(
     policy: &Policy,
     now: Timestamp,
 ) -> AssessmentState {
+    assessment_state_with_hash(assessment, content_hash(&assessment.spec), policy, now)
+}
+
+/// [`assessment_state`] with the content hash already known (a snapshot caches it).
+pub fn assessment_state_with_hash(
+    assessment: &ImpactAssessment,
+    hash: String,
+    policy: &Policy,
+    now: Timestamp,
+) -> AssessmentState {
     let spec = &assessment.spec;
-    let hash = content_hash(spec);
     let state = |phase, message: String, expires_at| AssessmentState {
         phase,
         message,

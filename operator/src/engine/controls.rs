@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use kube::ResourceExt;
 
 use super::Snapshot;
-use super::assessment::{AssessmentState, assessment_state, covering_entry};
+use super::assessment::{AssessmentState, covering_entry};
 use crate::catalog::{self, AutoCheck};
 use crate::policy::Policy;
 use crate::resources::{
@@ -35,7 +35,7 @@ pub fn approved_assessments<'a>(
     snapshot
         .assessments_for(&ns, &system.name_any())
         .iter()
-        .map(|a| (a.as_ref(), assessment_state(a, policy, now)))
+        .map(|a| (a.as_ref(), snapshot.assessment_state(a, policy, now)))
         .filter(|(_, s)| s.phase == AssessmentPhase::Approved)
         .collect()
 }

@@ -16,9 +16,17 @@ type ByName<T> = HashMap<String, T>;
 pub struct Snapshot {
     systems: HashMap<String, ByName<Arc<AISystem>>>,
     assessments: HashMap<String, ByName<Vec<Arc<ImpactAssessment>>>>,
+    /// Content hash of each cached assessment, keyed by the address of its shared copy: the
+    /// hash is computed once per version written, not once per decision.
+    assessment_hashes: HashMap<usize, Arc<str>>,
+    /// System each assessment references, so that removal touches one list.
+    assessment_system: HashMap<(String, String), String>,
     bindings_by_system: HashMap<String, ByName<Vec<Arc<ControlBinding>>>>,
     bindings_for_all: HashMap<String, Vec<Arc<ControlBinding>>>,
-    bindings: Vec<Arc<ControlBinding>>,
+    /// Every binding by insertion sequence (iteration in the order added).
+    bindings: BTreeMap<u64, Arc<ControlBinding>>,
+    binding_seq: HashMap<(String, String), u64>,
+    next_seq: u64,
     namespace_labels: HashMap<String, BTreeMap<String, String>>,
     workloads: HashMap<(String, String, String), Arc<Workload>>,
 }
@@ -51,26 +59,46 @@ impl Snapshot {
 
     /// Removes the impact assessment `name` in `namespace`, whichever system it references.
     pub fn remove_assessment(&mut self, namespace: &str, name: &str) {
+        let key = (namespace.to_string(), name.to_string());
+        let Some(system) = self.assessment_system.remove(&key) else {
+            return;
+        };
         if let Some(by_system) = self.assessments.get_mut(namespace) {
-            for list in by_system.values_mut() {
-                list.retain(|a| a.name_any() != name);
+            if let Some(list) = by_system.get_mut(&system) {
+                let hashes = &mut self.assessment_hashes;
+                list.retain(|a| {
+                    let keep = a.name_any() != name;
+                    if !keep {
+                        hashes.remove(&(Arc::as_ptr(a) as usize));
+                    }
+                    keep
+                });
+                if list.is_empty() {
+                    by_system.remove(&system);
+                }
             }
-            by_system.retain(|_, list| !list.is_empty());
         }
     }
 
     /// Removes the control binding `name` in `namespace` from every index.
     pub fn remove_binding(&mut self, namespace: &str, name: &str) {
-        let other = |b: &Arc<ControlBinding>| {
-            !(b.name_any() == name && namespace_of(b.as_ref()) == namespace)
+        let key = (namespace.to_string(), name.to_string());
+        let Some(old) = self
+            .binding_seq
+            .remove(&key)
+            .and_then(|seq| self.bindings.remove(&seq))
+        else {
+            return;
         };
-        self.bindings.retain(other);
+        let other = |b: &Arc<ControlBinding>| !Arc::ptr_eq(b, &old);
         if let Some(list) = self.bindings_for_all.get_mut(namespace) {
             list.retain(other);
         }
         if let Some(by_system) = self.bindings_by_system.get_mut(namespace) {
-            for list in by_system.values_mut() {
-                list.retain(other);
+            for system in &old.spec.systems {
+                if let Some(list) = by_system.get_mut(system) {
+                    list.retain(other);
+                }
             }
         }
     }
@@ -79,13 +107,22 @@ impl Snapshot {
     pub fn add_assessment(&mut self, assessment: ImpactAssessment) {
         let ns = namespace_of(&assessment);
         self.remove_assessment(&ns, &assessment.name_any());
+        self.assessment_system.insert(
+            (ns.clone(), assessment.name_any()),
+            assessment.spec.system_ref.clone(),
+        );
         let list = self
             .assessments
             .entry(ns)
             .or_default()
             .entry(assessment.spec.system_ref.clone())
             .or_default();
-        list.push(Arc::new(assessment));
+        let assessment = Arc::new(assessment);
+        self.assessment_hashes.insert(
+            Arc::as_ptr(&assessment) as usize,
+            super::assessment::content_hash(&assessment.spec).into(),
+        );
+        list.push(assessment);
         list.sort_by_key(|a| a.name_any());
     }
 
@@ -108,7 +145,10 @@ impl Snapshot {
                 .or_default()
                 .push(binding.clone());
         }
-        self.bindings.push(binding);
+        self.binding_seq
+            .insert((ns, binding.name_any()), self.next_seq);
+        self.bindings.insert(self.next_seq, binding);
+        self.next_seq += 1;
     }
 
     /// Records a namespace's labels (enforcement opt-in and mode).
@@ -129,11 +169,14 @@ impl Snapshot {
     /// Forgets every impact assessment (before a relist replaces them).
     pub fn clear_assessments(&mut self) {
         self.assessments.clear();
+        self.assessment_system.clear();
+        self.assessment_hashes.clear();
     }
 
     /// Forgets every control binding (before a relist replaces them).
     pub fn clear_bindings(&mut self) {
         self.bindings.clear();
+        self.binding_seq.clear();
         self.bindings_for_all.clear();
         self.bindings_by_system.clear();
     }
@@ -197,6 +240,33 @@ impl Snapshot {
             .unwrap_or(&[])
     }
 
+    /// The content hash of an assessment held in this snapshot (cached), or computed for one
+    /// that is not.
+    pub fn content_hash_of(&self, assessment: &ImpactAssessment) -> String {
+        match self
+            .assessment_hashes
+            .get(&(std::ptr::from_ref(assessment) as usize))
+        {
+            Some(hash) => hash.to_string(),
+            None => super::assessment::content_hash(&assessment.spec),
+        }
+    }
+
+    /// The phase of an assessment at `now`, using the cached content hash.
+    pub fn assessment_state(
+        &self,
+        assessment: &ImpactAssessment,
+        policy: &crate::policy::Policy,
+        now: jiff::Timestamp,
+    ) -> super::assessment::AssessmentState {
+        super::assessment::assessment_state_with_hash(
+            assessment,
+            self.content_hash_of(assessment),
+            policy,
+            now,
+        )
+    }
+
     /// Every assessment, sorted by namespace and name.
     pub fn assessments(&self) -> Vec<&ImpactAssessment> {
         let mut all: Vec<&ImpactAssessment> = self
@@ -226,7 +296,7 @@ impl Snapshot {
 
     /// Every control binding, in the order added.
     pub fn bindings(&self) -> impl Iterator<Item = &ControlBinding> {
-        self.bindings.iter().map(Arc::as_ref)
+        self.bindings.values().map(Arc::as_ref)
     }
 
     /// Labels of a namespace, when the snapshot knows the namespace.

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use kube::ResourceExt;
 
 use super::Snapshot;
-use super::assessment::{AssessmentState, assessment_state};
+use super::assessment::AssessmentState;
 use super::controls::{approved_assessments, control_outcome, has_owner, monitoring_gaps};
 use crate::policy::Policy;
 use crate::resources::{
@@ -127,7 +127,7 @@ pub fn evaluate_system(
     let states: Vec<(&ImpactAssessment, AssessmentState)> = snapshot
         .assessments_for(&ns, &name)
         .iter()
-        .map(|a| (a.as_ref(), assessment_state(a, policy, now)))
+        .map(|a| (a.as_ref(), snapshot.assessment_state(a, policy, now)))
         .collect();
     let approved = approved_assessments(snapshot, system, policy, now);
     let uncovered = super::controls::uncovered_models(system, &approved);
@@ -294,7 +294,7 @@ pub fn evaluate_assessment(
     now: Timestamp,
 ) -> (AssessmentState, Vec<ConditionOutcome>) {
     use types::*;
-    let state = assessment_state(assessment, policy, now);
+    let state = snapshot.assessment_state(assessment, policy, now);
     let ns = assessment.namespace().unwrap_or_default();
     let mut conditions = Vec::new();
     if snapshot.system(&ns, &assessment.spec.system_ref).is_none() {

@@ -276,7 +276,7 @@ impl Workload {
         if !is_workload_kind(kind) {
             return Err(WorkloadError::NotAWorkload(kind.to_string()));
         }
-        let metadata = object.get("metadata").cloned().unwrap_or(Value::Null);
+        let metadata = object.get("metadata").unwrap_or(&Value::Null);
         let text = |key: &str| {
             metadata
                 .get(key)
@@ -295,7 +295,7 @@ impl Workload {
             being_deleted: metadata
                 .get("deletionTimestamp")
                 .is_some_and(|v| !v.is_null()),
-            controller: controller_of(&metadata),
+            controller: controller_of(metadata),
             ..Default::default()
         };
         if kind == "Pod" {

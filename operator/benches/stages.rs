@@ -1,0 +1,64 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+use aims_operator::engine::{Workload, evaluate_workload};
+use aims_operator::policy::Policy;
+use aims_operator::webhook::review::{read_review, write_review};
+use axum::http::{HeaderMap, HeaderValue};
+use std::time::Instant;
+fn main() {
+    let now: jiff::Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
+    let snap = common::snapshot(now);
+    let template: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("../../shared/fixtures/admission-reviews/deployment-create.json")
+            .unwrap(),
+    )
+    .unwrap();
+    let bodies: Vec<Vec<u8>> = (0..common::SYSTEMS)
+        .map(|i| {
+            let mut review = template.clone();
+            let o = common::workload(i);
+            review["request"]["namespace"] = o["metadata"]["namespace"].clone();
+            review["request"]["object"] = o;
+            serde_json::to_vec(&review).unwrap()
+        })
+        .collect();
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    let policy = Policy::default();
+    let (mut tp, mut tw, mut te, mut ta, mut tr) = (
+        std::time::Duration::ZERO,
+        std::time::Duration::ZERO,
+        std::time::Duration::ZERO,
+        std::time::Duration::ZERO,
+        std::time::Duration::ZERO,
+    );
+    let rounds = 3;
+    for _ in 0..rounds {
+        for b in &bodies {
+            let t = Instant::now();
+            let req = read_review(&headers, b).unwrap();
+            tp += t.elapsed();
+            let t = Instant::now();
+            let w = Workload::from_value(req.object.as_ref().unwrap(), "x").unwrap();
+            tw += t.elapsed();
+            let t = Instant::now();
+            let v = evaluate_workload(&snap, &w, &policy, now);
+            te += t.elapsed();
+            let t = Instant::now();
+            let d = aims_operator::webhook::workloads::from_verdict(&req, &v);
+            ta += t.elapsed();
+            let t = Instant::now();
+            std::hint::black_box(write_review(d.response));
+            tr += t.elapsed();
+        }
+    }
+    let n = (bodies.len() * rounds) as u32;
+    println!(
+        "cold, rotating 10k: read {:?} workload {:?} evaluate {:?} answer {:?} write {:?}",
+        tp / n,
+        tw / n,
+        te / n,
+        ta / n,
+        tr / n
+    );
+}
