@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Where a webhook decision's time goes, single-threaded with cold caches: reading the review,
+//! reading the workload, the engine's decision, building and writing the answer, rotating
+//! through the 10,000 systems of the register.
+//! Run: `cargo bench -p aims-operator --bench stages`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // benches fail loudly by design
 mod common;
 use aims_operator::engine::{Workload, evaluate_workload};
 use aims_operator::policy::Policy;

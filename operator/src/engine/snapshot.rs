@@ -63,19 +63,19 @@ impl Snapshot {
         let Some(system) = self.assessment_system.remove(&key) else {
             return;
         };
-        if let Some(by_system) = self.assessments.get_mut(namespace) {
-            if let Some(list) = by_system.get_mut(&system) {
-                let hashes = &mut self.assessment_hashes;
-                list.retain(|a| {
-                    let keep = a.name_any() != name;
-                    if !keep {
-                        hashes.remove(&(Arc::as_ptr(a) as usize));
-                    }
-                    keep
-                });
-                if list.is_empty() {
-                    by_system.remove(&system);
+        if let Some(by_system) = self.assessments.get_mut(namespace)
+            && let Some(list) = by_system.get_mut(&system)
+        {
+            let hashes = &mut self.assessment_hashes;
+            list.retain(|a| {
+                let keep = a.name_any() != name;
+                if !keep {
+                    hashes.remove(&(Arc::as_ptr(a) as usize));
                 }
+                keep
+            });
+            if list.is_empty() {
+                by_system.remove(&system);
             }
         }
     }
