@@ -69,7 +69,7 @@ enum Command {
     },
     /// List the Annex A controls and the admission rules.
     Catalog,
-    /// Run in the cluster: the admission webhook over HTTPS (and the reconciler).
+    /// Run in the cluster: the admission webhook over HTTPS and the status reconciler.
     ///
     /// Needs a serving certificate (--tls-cert, --tls-key; reloaded when the files change)
     /// and access to the API server (service account in a pod, KUBECONFIG outside). Stops

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod examples;
 pub mod manifests;
 pub mod policy;
+pub mod reconciler;
 pub mod render;
 pub mod resources;
 pub mod run;

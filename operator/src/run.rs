@@ -1,5 +1,5 @@
-//! `aims-operator run`: the in-cluster process. Starts the admission webhook (and, once it
-//! exists, the reconciler) and stops them gracefully on SIGTERM.
+//! `aims-operator run`: the in-cluster process. Starts the admission webhook and the
+//! reconciler over one shared cache and stops them gracefully on SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use crate::policy::Policy;
+use crate::reconciler::{self, ReconcileContext};
 use crate::webhook::server::{ServeOptions, start};
 use crate::webhook::tls::CertFiles;
 use crate::webhook::{Context, cache, events::KubeEvents};
@@ -144,34 +145,58 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
         }
     };
     let cache = cache::start(client.clone());
-    let mut ctx = Context::new(cache, policy, &args.namespace);
-    if !args.status_writers.is_empty() {
-        ctx.status_writers = args.status_writers.clone();
-    }
-    ctx.events = Arc::new(KubeEvents::new(client, std::env::var("POD_NAME").ok()));
-    let options = ServeOptions {
-        listen: args.listen,
-        health_listen: Some(args.health_listen),
-        certs: CertFiles {
-            cert: args.tls_cert.clone(),
-            key: args.tls_key.clone(),
-        },
-        cert_reload_interval: Duration::from_secs(args.cert_reload_seconds.max(1)),
-    };
-    let server = match start(Arc::new(ctx), &options).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let wants = |c: Component| args.only.is_none() || args.only == Some(c);
+
+    let reconciler = wants(Component::Reconciler).then(|| {
+        let ctx = Arc::new(ReconcileContext {
+            client: client.clone(),
+            cache: cache.clone(),
+            policy: policy.clone(),
+            clock: Box::new(jiff::Timestamp::now),
+        });
+        let triggers = cache.subscribe();
+        let mut stopped = stopped.clone();
+        tokio::spawn(reconciler::run(ctx, triggers, async move {
+            let _ = stopped.changed().await;
+        }))
+    });
+
+    let server = if wants(Component::Webhook) {
+        let mut ctx = Context::new(cache, policy, &args.namespace);
+        if !args.status_writers.is_empty() {
+            ctx.status_writers = args.status_writers.clone();
         }
+        ctx.events = Arc::new(KubeEvents::new(client, std::env::var("POD_NAME").ok()));
+        let options = ServeOptions {
+            listen: args.listen,
+            health_listen: Some(args.health_listen),
+            certs: CertFiles {
+                cert: args.tls_cert.clone(),
+                key: args.tls_key.clone(),
+            },
+            cert_reload_interval: Duration::from_secs(args.cert_reload_seconds.max(1)),
+        };
+        match start(Arc::new(ctx), &options).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
     };
-    if args.only.is_none() {
-        tracing::info!("the reconciler is not part of this build yet; running the webhook only");
-    }
     shutdown_signal().await;
-    tracing::info!("shutting down: readiness off, finishing reviews in flight");
-    server
-        .shutdown(Duration::from_secs(args.drain_seconds))
-        .await;
+    tracing::info!("shutting down: readiness off, finishing reviews and reconciles in flight");
+    let _ = stop.send(true);
+    if let Some(server) = server {
+        server
+            .shutdown(Duration::from_secs(args.drain_seconds))
+            .await;
+    }
+    if let Some(reconciler) = reconciler {
+        let _ = reconciler.await;
+    }
     ExitCode::SUCCESS
 }

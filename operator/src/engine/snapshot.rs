@@ -220,6 +220,29 @@ impl Snapshot {
         self.systems.get(namespace)?.get(name).map(Arc::as_ref)
     }
 
+    /// The system the cached assessment `name` references.
+    pub fn assessment_system(&self, namespace: &str, name: &str) -> Option<&str> {
+        self.assessment_system
+            .get(&(namespace.to_string(), name.to_string()))
+            .map(String::as_str)
+    }
+
+    /// The cached control binding `name` in `namespace`.
+    pub fn binding(&self, namespace: &str, name: &str) -> Option<&ControlBinding> {
+        self.binding_seq
+            .get(&(namespace.to_string(), name.to_string()))
+            .and_then(|seq| self.bindings.get(seq))
+            .map(Arc::as_ref)
+    }
+
+    /// Names of the AI systems in `namespace`.
+    pub fn system_names_in(&self, namespace: &str) -> Vec<String> {
+        self.systems
+            .get(namespace)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Every AI system, sorted by namespace and name.
     pub fn systems(&self) -> Vec<&AISystem> {
         let mut all: Vec<&AISystem> = self

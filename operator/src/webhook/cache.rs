@@ -6,10 +6,12 @@ use std::fmt::Debug;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
+use futures::channel::mpsc;
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::runtime::WatchStreamExt;
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
@@ -22,6 +24,8 @@ pub struct ClusterCache {
     snapshot: RwLock<Snapshot>,
     pending: Mutex<BTreeSet<&'static str>>,
     synced: AtomicBool,
+    /// Where the systems affected by each applied change are announced (the reconciler).
+    listener: Mutex<Option<mpsc::UnboundedSender<ObjectRef<AISystem>>>>,
 }
 
 impl ClusterCache {
@@ -31,6 +35,7 @@ impl ClusterCache {
             snapshot: RwLock::new(Snapshot::new()),
             pending: Mutex::new(feeds.iter().copied().collect()),
             synced: AtomicBool::new(feeds.is_empty()),
+            listener: Mutex::new(None),
         }
     }
 
@@ -40,6 +45,7 @@ impl ClusterCache {
             snapshot: RwLock::new(snapshot),
             pending: Mutex::new(BTreeSet::new()),
             synced: AtomicBool::new(true),
+            listener: Mutex::new(None),
         }
     }
 
@@ -63,6 +69,24 @@ impl ClusterCache {
         pending.remove(feed);
         if pending.is_empty() {
             self.synced.store(true, Ordering::Release);
+        }
+    }
+
+    /// A stream of the AI systems whose inputs changed, each announced after the change is
+    /// in the snapshot. One subscriber at a time; a new one replaces the previous.
+    pub fn subscribe(&self) -> impl Stream<Item = ObjectRef<AISystem>> + Send + 'static {
+        let (sender, receiver) = mpsc::unbounded();
+        *self.listener.lock().unwrap_or_else(PoisonError::into_inner) = Some(sender);
+        receiver
+    }
+
+    fn announce(&self, systems: Vec<(String, String)>) {
+        let listener = self.listener.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(sender) = listener.as_ref() {
+            for (ns, name) in systems {
+                // A closed receiver means the reconciler stopped; nothing to tell.
+                let _ = sender.unbounded_send(ObjectRef::new(&name).within(&ns));
+            }
         }
     }
 
@@ -94,6 +118,8 @@ pub trait Feed:
     fn add(snapshot: &mut Snapshot, object: Self);
     /// Removes one object.
     fn remove(snapshot: &mut Snapshot, object: &Self);
+    /// The AI systems (namespace, name) whose evaluation depends on this object.
+    fn affected(snapshot: &Snapshot, object: &Self) -> Vec<(String, String)>;
 }
 
 fn ns_of<K: ResourceExt>(object: &K) -> String {
@@ -111,6 +137,9 @@ impl Feed for AISystem {
     fn remove(snapshot: &mut Snapshot, object: &Self) {
         snapshot.remove_system(&ns_of(object), &object.name_any());
     }
+    fn affected(_: &Snapshot, object: &Self) -> Vec<(String, String)> {
+        vec![(ns_of(object), object.name_any())]
+    }
 }
 
 impl Feed for ImpactAssessment {
@@ -123,6 +152,18 @@ impl Feed for ImpactAssessment {
     }
     fn remove(snapshot: &mut Snapshot, object: &Self) {
         snapshot.remove_assessment(&ns_of(object), &object.name_any());
+    }
+    fn affected(snapshot: &Snapshot, object: &Self) -> Vec<(String, String)> {
+        let ns = ns_of(object);
+        // The system it referenced before this change, too: a moved assessment leaves it.
+        let before = snapshot.assessment_system(&ns, &object.name_any());
+        let mut names = vec![object.spec.system_ref.clone()];
+        names.extend(
+            before
+                .filter(|b| *b != object.spec.system_ref)
+                .map(str::to_string),
+        );
+        names.into_iter().map(|n| (ns.clone(), n)).collect()
     }
 }
 
@@ -137,6 +178,24 @@ impl Feed for ControlBinding {
     fn remove(snapshot: &mut Snapshot, object: &Self) {
         snapshot.remove_binding(&ns_of(object), &object.name_any());
     }
+    fn affected(snapshot: &Snapshot, object: &Self) -> Vec<(String, String)> {
+        let ns = ns_of(object);
+        let bound = |b: &ControlBinding| {
+            if b.spec.all_systems == Some(true) {
+                snapshot.system_names_in(&ns)
+            } else {
+                b.spec.systems.clone()
+            }
+        };
+        // Systems it bound before this change, too: an unbound system loses its controls.
+        let mut names = bound(object);
+        if let Some(before) = snapshot.binding(&ns, &object.name_any()) {
+            names.extend(bound(before));
+        }
+        names.sort();
+        names.dedup();
+        names.into_iter().map(|n| (ns.clone(), n)).collect()
+    }
 }
 
 impl Feed for Namespace {
@@ -149,6 +208,14 @@ impl Feed for Namespace {
     }
     fn remove(snapshot: &mut Snapshot, object: &Self) {
         snapshot.remove_namespace(&object.name_any());
+    }
+    fn affected(snapshot: &Snapshot, object: &Self) -> Vec<(String, String)> {
+        let ns = object.name_any();
+        snapshot
+            .system_names_in(&ns)
+            .into_iter()
+            .map(|n| (ns.clone(), n))
+            .collect()
     }
 }
 
@@ -175,6 +242,13 @@ macro_rules! workload_feed {
             fn remove(snapshot: &mut Snapshot, object: &Self) {
                 snapshot.remove_workload($name, &ns_of(object), &object.name_any());
             }
+            fn affected(_: &Snapshot, object: &Self) -> Vec<(String, String)> {
+                object
+                    .labels()
+                    .get(SYSTEM_LABEL)
+                    .map(|s| vec![(ns_of(object), s.clone())])
+                    .unwrap_or_default()
+            }
         }
     };
 }
@@ -190,16 +264,38 @@ pub fn apply_event<K: Feed>(cache: &ClusterCache, buffer: &mut Vec<K>, event: Ev
         Event::InitApply(object) => buffer.push(object),
         Event::InitDone => {
             let objects = std::mem::take(buffer);
+            let mut affected = Vec::new();
             cache.write(|s| {
                 K::clear(s);
                 for object in objects {
                     K::add(s, object);
                 }
+                // After a relist anything may have changed: every system is re-evaluated.
+                affected = s
+                    .systems()
+                    .iter()
+                    .map(|sys| (sys.namespace().unwrap_or_default(), sys.name_any()))
+                    .collect();
             });
             cache.mark_synced(K::FEED);
+            cache.announce(affected);
         }
-        Event::Apply(object) => cache.write(|s| K::add(s, object)),
-        Event::Delete(object) => cache.write(|s| K::remove(s, &object)),
+        Event::Apply(object) => {
+            let mut affected = Vec::new();
+            cache.write(|s| {
+                affected = K::affected(s, &object);
+                K::add(s, object);
+            });
+            cache.announce(affected);
+        }
+        Event::Delete(object) => {
+            let mut affected = Vec::new();
+            cache.write(|s| {
+                affected = K::affected(s, &object);
+                K::remove(s, &object);
+            });
+            cache.announce(affected);
+        }
     }
 }
 

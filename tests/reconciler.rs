@@ -1,0 +1,258 @@
+//! The reconciler against a tower-test mock API server that asserts every request: the
+//! server-side-apply status patch (path, field manager, force, body), no write when nothing
+//! changed, requeue exactly at the next expiry, and the error policy.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aims_operator::engine::Snapshot;
+use aims_operator::policy::Policy;
+use aims_operator::reconciler::{
+    ReconcileContext, ReconcileError, desired_system_status, error_policy, reconcile_system,
+    requeue_after,
+};
+use aims_operator::resources::*;
+use aims_operator::webhook::ClusterCache;
+use http::{Method, Request, Response, StatusCode};
+use jiff::{SignedDuration, Timestamp};
+use kube::Client;
+use kube::client::Body;
+use kube::runtime::controller::Action;
+use serde_json::{Value, json};
+use tower_test::mock::{self, Handle};
+
+use support::*;
+
+type ApiHandle = Handle<Request<Body>, Response<Body>>;
+
+fn context(snapshot: Snapshot, at: Timestamp) -> (Arc<ReconcileContext>, ApiHandle) {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let ctx = ReconcileContext {
+        client: Client::new(service, "default"),
+        cache: Arc::new(ClusterCache::from_snapshot(snapshot)),
+        policy: Policy::default(),
+        clock: Box::new(move || at),
+    };
+    (Arc::new(ctx), handle)
+}
+
+fn credit_scoring(snapshot: &Snapshot) -> AISystem {
+    let mut system = snapshot
+        .system("lending", "credit-scoring")
+        .unwrap()
+        .clone();
+    system.metadata.generation = Some(3);
+    system
+}
+
+/// Answers the next request, asserting it is the SSA status patch of `system`; returns its body.
+async fn expect_status_apply(handle: &mut ApiHandle, system: &AISystem) -> Value {
+    let (request, respond) = handle.next_request().await.expect("a status write");
+    assert_eq!(request.method(), Method::PATCH);
+    assert_eq!(
+        request.uri().path(),
+        "/apis/aims.io/v1alpha1/namespaces/lending/aisystems/credit-scoring/status"
+    );
+    let query = request.uri().query().unwrap_or("");
+    assert!(query.contains("fieldManager=aims-operator"), "{query}");
+    assert!(query.contains("force=true"), "{query}");
+    assert_eq!(
+        request.headers()["content-type"],
+        "application/apply-patch+yaml"
+    );
+    let body: Value =
+        serde_json::from_slice(&request.into_body().collect_bytes().await.unwrap()).unwrap();
+    let mut stored = serde_json::to_value(system).unwrap();
+    stored["status"] = body["status"].clone();
+    respond.send_response(Response::new(Body::from(
+        serde_json::to_vec(&stored).unwrap(),
+    )));
+    body
+}
+
+fn condition<'a>(body: &'a Value, type_: &str) -> &'a Value {
+    body["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == type_)
+        .unwrap_or_else(|| panic!("no condition {type_} in {body}"))
+}
+
+#[tokio::test]
+async fn a_new_status_is_written_by_server_side_apply_under_one_field_manager() {
+    let snapshot = lending();
+    let system = credit_scoring(&snapshot);
+    let (ctx, mut handle) = context(snapshot.clone(), now());
+    let reconcile = tokio::spawn(reconcile_system(Arc::new(system.clone()), ctx));
+    let body = expect_status_apply(&mut handle, &system).await;
+    let action = reconcile.await.unwrap().unwrap();
+
+    // The body is only status, with apiVersion and kind as apply requires: never spec.
+    assert_eq!(body["apiVersion"], "aims.io/v1alpha1");
+    assert_eq!(body["kind"], "AISystem");
+    assert_eq!(body.as_object().unwrap().len(), 3, "{body}");
+    let (desired, _) = desired_system_status(&snapshot, &system, &Policy::default(), now());
+    assert_eq!(body["status"], serde_json::to_value(&desired).unwrap());
+    for type_ in [
+        "OwnerAssigned",
+        "AssessmentApproved",
+        "MonitoringConfigured",
+        "Compliant",
+    ] {
+        let c = condition(&body, type_);
+        assert_eq!(c["observedGeneration"], 3, "{c}");
+        assert_eq!(c["lastTransitionTime"], "2026-11-23T12:00:00Z", "{c}");
+    }
+    assert_eq!(condition(&body, "AssessmentApproved")["status"], "True");
+    assert_eq!(body["status"]["observedGeneration"], 3);
+    // The assessment was approved 2026-10-01 for a year: nothing changes within the hour,
+    // so the safety resync applies.
+    assert_eq!(action, Action::requeue(Duration::from_secs(3600)));
+}
+
+#[tokio::test]
+async fn an_unchanged_status_causes_no_write_even_later() {
+    let snapshot = lending();
+    let mut system = credit_scoring(&snapshot);
+    let (desired, _) = desired_system_status(&snapshot, &system, &Policy::default(), now());
+    system.status = Some(desired);
+    // The mock API never answers: a request would hang the reconcile, so a prompt Ok proves
+    // that none was sent.
+    for later in [now(), now() + SignedDuration::from_hours(24 * 30)] {
+        let (ctx, _handle) = context(snapshot.clone(), later);
+        let result = tokio::time::timeout(
+            Duration::from_secs(2),
+            reconcile_system(Arc::new(system.clone()), ctx),
+        )
+        .await
+        .expect("no request was made");
+        assert!(result.is_ok());
+    }
+}
+
+#[tokio::test]
+async fn an_expiring_assessment_requeues_at_the_expiry_and_then_flips_the_conditions() {
+    let mut snapshot = lending();
+    let mut expiring = assessment("credit-scoring-2026q3", "credit-scoring", &["2.3.x"])
+        .valid_until("2026-11-23T12:30:00Z");
+    expiring.metadata.namespace = Some("lending".into());
+    snapshot.add_assessment(expiring.approved_by("bob", "2026-10-01T00:00:00Z"));
+    let system = credit_scoring(&snapshot);
+
+    let (ctx, mut handle) = context(snapshot.clone(), now());
+    let reconcile = tokio::spawn(reconcile_system(Arc::new(system.clone()), ctx));
+    let written = expect_status_apply(&mut handle, &system).await;
+    assert_eq!(condition(&written, "AssessmentApproved")["status"], "True");
+    assert_eq!(
+        reconcile.await.unwrap().unwrap(),
+        Action::requeue(Duration::from_secs(30 * 60 + 1)),
+        "requeued one second after the expiry, not at the next resync"
+    );
+
+    // At the requeue the conditions flip, and only the flipped ones get a new transition time.
+    let mut stored = system.clone();
+    stored.status = Some(serde_json::from_value(written["status"].clone()).unwrap());
+    let after = Timestamp::from_second(now().as_second() + 30 * 60 + 1).unwrap();
+    let (ctx, mut handle) = context(snapshot, after);
+    let reconcile = tokio::spawn(reconcile_system(Arc::new(stored.clone()), ctx));
+    let flipped = expect_status_apply(&mut handle, &stored).await;
+    reconcile.await.unwrap().unwrap();
+    let approved = condition(&flipped, "AssessmentApproved");
+    assert_eq!(approved["status"], "False");
+    assert_eq!(approved["lastTransitionTime"], "2026-11-23T12:30:01Z");
+    assert!(
+        approved["message"].as_str().unwrap().contains("expired"),
+        "{approved}"
+    );
+    assert_eq!(
+        condition(&flipped, "OwnerAssigned")["lastTransitionTime"],
+        "2026-11-23T12:00:00Z"
+    );
+    assert_eq!(condition(&flipped, "Compliant")["status"], "False");
+}
+
+#[test]
+fn requeue_is_bounded_and_never_negative() {
+    assert_eq!(requeue_after(None, now()), Duration::from_secs(3600));
+    assert_eq!(
+        requeue_after(Some(now() - SignedDuration::from_secs(5)), now()),
+        Duration::from_secs(1)
+    );
+    assert_eq!(
+        requeue_after(Some(now() + SignedDuration::from_hours(48)), now()),
+        Duration::from_secs(3600)
+    );
+}
+
+async fn failed_write(code: u16) -> ReconcileError {
+    let snapshot = lending();
+    let system = credit_scoring(&snapshot);
+    let (ctx, mut handle) = context(snapshot, now());
+    let reconcile = tokio::spawn(reconcile_system(Arc::new(system), ctx));
+    let (_, respond) = handle.next_request().await.expect("a status write");
+    let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+        "message": "injected", "reason": "Injected", "code": code});
+    respond.send_response(
+        Response::builder()
+            .status(StatusCode::from_u16(code).unwrap())
+            .body(Body::from(serde_json::to_vec(&status).unwrap()))
+            .unwrap(),
+    );
+    reconcile.await.unwrap().expect_err("the write failed")
+}
+
+#[tokio::test]
+async fn transient_api_errors_back_off_and_a_refused_object_waits_for_a_change() {
+    let snapshot = lending();
+    let system = Arc::new(credit_scoring(&snapshot));
+    let (ctx, _handle) = context(snapshot, now());
+    for code in [409, 429, 500, 503] {
+        let error = failed_write(code).await;
+        assert!(error.is_transient(), "{code}: {error}");
+        assert_eq!(
+            error_policy(system.clone(), &error, ctx.clone()),
+            Action::requeue(Duration::from_secs(5)),
+            "{code}"
+        );
+    }
+    for code in [404, 422] {
+        let error = failed_write(code).await;
+        assert!(!error.is_transient(), "{code}: {error}");
+        assert_eq!(
+            error_policy(system.clone(), &error, ctx.clone()),
+            Action::await_change()
+        );
+    }
+}
+
+#[tokio::test]
+async fn cache_changes_announce_the_systems_they_affect() {
+    use aims_operator::webhook::cache::apply_event;
+    use futures::StreamExt;
+    use kube::runtime::watcher::Event;
+
+    let cache = ClusterCache::from_snapshot(lending());
+    let mut triggers = cache.subscribe();
+    let mut buffer = Vec::new();
+    let mut moved = assessment("credit-scoring-2026q3", "fraud-detection", &["1.x"]);
+    moved.metadata.namespace = Some("lending".into());
+    apply_event(&cache, &mut buffer, Event::Apply(moved));
+    let mut announced = Vec::new();
+    for _ in 0..2 {
+        let r = tokio::time::timeout(Duration::from_secs(1), triggers.next())
+            .await
+            .unwrap()
+            .unwrap();
+        announced.push(format!("{}/{}", r.namespace.unwrap(), r.name));
+    }
+    announced.sort();
+    assert_eq!(
+        announced,
+        ["lending/credit-scoring", "lending/fraud-detection"],
+        "an assessment moved to another system re-evaluates both"
+    );
+}
