@@ -11,8 +11,8 @@ use std::time::Duration;
 use aims_operator::engine::Snapshot;
 use aims_operator::policy::Policy;
 use aims_operator::reconciler::{
-    ReconcileContext, ReconcileError, desired_system_status, error_policy, reconcile_system,
-    requeue_after,
+    ReconcileContext, ReconcileError, desired_binding_status, desired_system_status, error_policy,
+    reconcile, reconcile_system, requeue_after,
 };
 use aims_operator::resources::*;
 use aims_operator::webhook::ClusterCache;
@@ -50,12 +50,18 @@ fn credit_scoring(snapshot: &Snapshot) -> AISystem {
 
 /// Answers the next request, asserting it is the SSA status patch of `system`; returns its body.
 async fn expect_status_apply(handle: &mut ApiHandle, system: &AISystem) -> Value {
+    expect_apply(
+        handle,
+        "/apis/aims.io/v1alpha1/namespaces/lending/aisystems/credit-scoring/status",
+        serde_json::to_value(system).unwrap(),
+    )
+    .await
+}
+
+async fn expect_apply(handle: &mut ApiHandle, path: &str, object: Value) -> Value {
     let (request, respond) = handle.next_request().await.expect("a status write");
     assert_eq!(request.method(), Method::PATCH);
-    assert_eq!(
-        request.uri().path(),
-        "/apis/aims.io/v1alpha1/namespaces/lending/aisystems/credit-scoring/status"
-    );
+    assert_eq!(request.uri().path(), path);
     let query = request.uri().query().unwrap_or("");
     assert!(query.contains("fieldManager=aims-operator"), "{query}");
     assert!(query.contains("force=true"), "{query}");
@@ -65,7 +71,7 @@ async fn expect_status_apply(handle: &mut ApiHandle, system: &AISystem) -> Value
     );
     let body: Value =
         serde_json::from_slice(&request.into_body().collect_bytes().await.unwrap()).unwrap();
-    let mut stored = serde_json::to_value(system).unwrap();
+    let mut stored = object;
     stored["status"] = body["status"].clone();
     respond.send_response(Response::new(Body::from(
         serde_json::to_vec(&stored).unwrap(),
@@ -255,4 +261,79 @@ async fn cache_changes_announce_the_systems_they_affect() {
         ["lending/credit-scoring", "lending/fraud-detection"],
         "an assessment moved to another system re-evaluates both"
     );
+}
+
+#[tokio::test]
+async fn an_assessment_gets_its_phase_expiry_and_hash_and_requeues_at_expiry() {
+    let mut snapshot = lending();
+    let mut expiring = assessment("credit-scoring-2026q3", "credit-scoring", &["2.3.x"])
+        .valid_until("2026-11-24T12:00:00Z");
+    expiring.metadata.namespace = Some("lending".into());
+    let expiring = expiring.approved_by("bob", "2026-10-01T00:00:00Z");
+    snapshot.add_assessment(expiring.clone());
+    let (ctx, mut handle) = context(snapshot, now());
+    let task = tokio::spawn(reconcile(Arc::new(expiring.clone()), ctx));
+    let body = expect_apply(
+        &mut handle,
+        "/apis/aims.io/v1alpha1/namespaces/lending/impactassessments/credit-scoring-2026q3/status",
+        serde_json::to_value(&expiring).unwrap(),
+    )
+    .await;
+    assert_eq!(body["kind"], "ImpactAssessment");
+    assert_eq!(body["status"]["phase"], "Approved");
+    assert_eq!(body["status"]["expiresAt"], "2026-11-24T12:00:00Z");
+    assert_eq!(
+        body["status"]["contentHash"],
+        expiring
+            .spec
+            .approval
+            .as_ref()
+            .unwrap()
+            .content_hash
+            .clone()
+            .unwrap()
+    );
+    assert_eq!(condition(&body, "Current")["status"], "True");
+    assert_eq!(
+        task.await.unwrap().unwrap(),
+        Action::requeue(Duration::from_secs(3600)),
+        "a day away: the hourly resync comes first"
+    );
+}
+
+#[tokio::test]
+async fn a_binding_reports_each_control_and_keeps_its_check_time_while_unchanged() {
+    let mut snapshot = lending();
+    let mut b = binding("lending-controls", &["credit-scoring"], &["A.8.2"]);
+    b.metadata.namespace = Some("lending".into());
+    snapshot.add_binding(b.clone());
+    let (ctx, mut handle) = context(snapshot.clone(), now());
+    let task = tokio::spawn(reconcile(Arc::new(b.clone()), ctx));
+    let body = expect_apply(
+        &mut handle,
+        "/apis/aims.io/v1alpha1/namespaces/lending/controlbindings/lending-controls/status",
+        serde_json::to_value(&b).unwrap(),
+    )
+    .await;
+    task.await.unwrap().unwrap();
+    let control = &body["status"]["controls"][0];
+    assert_eq!(control["id"], "A.8.2");
+    assert_eq!(control["checkedAt"], "2026-11-23T12:00:00Z");
+    assert!(!control["state"].as_str().unwrap().is_empty());
+
+    // A day later nothing changed: the stored status is kept as it is, with no write.
+    let mut stored = b.clone();
+    stored.status = Some(serde_json::from_value(body["status"].clone()).unwrap());
+    let later = now() + SignedDuration::from_hours(24);
+    let (desired, _) = desired_binding_status(&snapshot, &stored, &Policy::default(), later);
+    assert_eq!(
+        desired.controls[0].checked_at,
+        now(),
+        "the check time dates the result"
+    );
+    let (ctx, _handle) = context(snapshot, later);
+    tokio::time::timeout(Duration::from_secs(2), reconcile(Arc::new(stored), ctx))
+        .await
+        .expect("no request was made")
+        .unwrap();
 }

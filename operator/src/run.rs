@@ -155,9 +155,8 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
             policy: policy.clone(),
             clock: Box::new(jiff::Timestamp::now),
         });
-        let triggers = cache.subscribe();
         let mut stopped = stopped.clone();
-        tokio::spawn(reconciler::run(ctx, triggers, async move {
+        tokio::spawn(reconciler::run(ctx, async move {
             let _ = stopped.changed().await;
         }))
     });

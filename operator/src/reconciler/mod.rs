@@ -1,5 +1,5 @@
-//! The reconciler: turns the engine's evaluation into status on every AISystem and keeps it
-//! true as time passes. Status only, never spec; server-side apply under one field manager;
+//! The reconciler: turns the engine's evaluation into status on every AISystem,
+//! ImpactAssessment and ControlBinding and keeps it true as time passes. Status only, never spec; server-side apply under one field manager;
 //! no write when nothing changed; requeued exactly when the evaluation next changes by
 //! itself (an assessment expiring, a review falling due).
 
@@ -11,16 +11,100 @@ use std::time::Duration;
 use futures::{Stream, StreamExt};
 use jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
+use kube::core::NamespaceResourceScope;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use crate::engine::Snapshot;
 use crate::policy::Policy;
-use crate::resources::{AISystem, API_VERSION};
+use crate::resources::{
+    AISystem, AISystemStatus, API_VERSION, ControlBinding, ControlBindingStatus, ImpactAssessment,
+    ImpactAssessmentStatus,
+};
 use crate::webhook::ClusterCache;
-pub use status::{desired_system_status, needs_write};
+pub use status::{
+    NeedsWrite, desired_assessment_status, desired_binding_status, desired_system_status,
+    needs_write,
+};
+
+/// An AIMS kind whose status the reconciler keeps.
+pub trait Reconciled:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Clone
+    + DeserializeOwned
+    + Serialize
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+    /// Kind name for the apply body and messages.
+    const KIND: &'static str;
+    /// The status type.
+    type Status: Serialize + NeedsWrite + Send + Sync;
+    /// The stored status.
+    fn stored(&self) -> Option<&Self::Status>;
+    /// The status it should carry at `now`, and when that changes by itself.
+    fn desired(
+        &self,
+        snapshot: &Snapshot,
+        policy: &Policy,
+        now: Timestamp,
+    ) -> (Self::Status, Option<Timestamp>);
+}
+
+impl Reconciled for AISystem {
+    const KIND: &'static str = "AISystem";
+    type Status = AISystemStatus;
+    fn stored(&self) -> Option<&Self::Status> {
+        self.status.as_ref()
+    }
+    fn desired(
+        &self,
+        snapshot: &Snapshot,
+        policy: &Policy,
+        now: Timestamp,
+    ) -> (Self::Status, Option<Timestamp>) {
+        desired_system_status(snapshot, self, policy, now)
+    }
+}
+
+impl Reconciled for ImpactAssessment {
+    const KIND: &'static str = "ImpactAssessment";
+    type Status = ImpactAssessmentStatus;
+    fn stored(&self) -> Option<&Self::Status> {
+        self.status.as_ref()
+    }
+    fn desired(
+        &self,
+        snapshot: &Snapshot,
+        policy: &Policy,
+        now: Timestamp,
+    ) -> (Self::Status, Option<Timestamp>) {
+        desired_assessment_status(snapshot, self, policy, now)
+    }
+}
+
+impl Reconciled for ControlBinding {
+    const KIND: &'static str = "ControlBinding";
+    type Status = ControlBindingStatus;
+    fn stored(&self) -> Option<&Self::Status> {
+        self.status.as_ref()
+    }
+    fn desired(
+        &self,
+        snapshot: &Snapshot,
+        policy: &Policy,
+        now: Timestamp,
+    ) -> (Self::Status, Option<Timestamp>) {
+        desired_binding_status(snapshot, self, policy, now)
+    }
+}
 
 /// The field manager of every status write.
 pub const FIELD_MANAGER: &str = "aims-operator";
@@ -44,11 +128,13 @@ pub struct ReconcileContext {
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
     /// The object has no namespace (cannot happen for a namespaced kind served by the API).
-    #[error("AISystem {0} has no namespace")]
+    #[error("{0} has no namespace")]
     NoNamespace(String),
     /// The status write failed.
-    #[error("status write for AISystem {ns}/{name} failed: {source}")]
+    #[error("status write for {kind} {ns}/{name} failed: {source}")]
     Write {
+        /// Kind.
+        kind: &'static str,
         /// Namespace.
         ns: String,
         /// Name.
@@ -80,22 +166,20 @@ pub fn requeue_after(next: Option<Timestamp>, now: Timestamp) -> Duration {
     Duration::from_secs_f64(wait).min(RESYNC)
 }
 
-/// Reconciles one AI system: computes its status and writes it when it differs.
-pub async fn reconcile_system(
-    system: Arc<AISystem>,
+/// Reconciles one object: computes its status and writes it when it differs.
+pub async fn reconcile<K: Reconciled>(
+    object: Arc<K>,
     ctx: Arc<ReconcileContext>,
 ) -> Result<Action, ReconcileError> {
     let now = (ctx.clock)();
-    let name = system.name_any();
-    let ns = system
+    let name = object.name_any();
+    let ns = object
         .namespace()
-        .ok_or_else(|| ReconcileError::NoNamespace(name.clone()))?;
-    let (desired, next_change) = ctx
-        .cache
-        .read(|s| desired_system_status(s, &system, &ctx.policy, now));
-    if needs_write(system.status.as_ref(), &desired) {
-        let patch = json!({"apiVersion": API_VERSION, "kind": "AISystem", "status": desired});
-        Api::<AISystem>::namespaced(ctx.client.clone(), &ns)
+        .ok_or_else(|| ReconcileError::NoNamespace(format!("{} {name}", K::KIND)))?;
+    let (desired, next_change) = ctx.cache.read(|s| object.desired(s, &ctx.policy, now));
+    if desired.differs_from(object.stored()) {
+        let patch = json!({"apiVersion": API_VERSION, "kind": K::KIND, "status": desired});
+        Api::<K>::namespaced(ctx.client.clone(), &ns)
             .patch_status(
                 &name,
                 &PatchParams::apply(FIELD_MANAGER).force(),
@@ -103,22 +187,31 @@ pub async fn reconcile_system(
             )
             .await
             .map_err(|source| ReconcileError::Write {
+                kind: K::KIND,
                 ns: ns.clone(),
                 name: name.clone(),
                 source,
             })?;
-        tracing::info!(%ns, %name, compliant = %desired.summary.as_ref().map(|s| s.compliant.as_str()).unwrap_or(""), "status written");
+        tracing::info!(kind = K::KIND, %ns, %name, "status written");
     }
     Ok(Action::requeue(requeue_after(next_change, now)))
 }
 
-/// Transient errors back off; an object the API refuses waits for a change.
-pub fn error_policy(
+/// Reconciles one AI system (see [`reconcile`]).
+pub async fn reconcile_system(
     system: Arc<AISystem>,
+    ctx: Arc<ReconcileContext>,
+) -> Result<Action, ReconcileError> {
+    reconcile(system, ctx).await
+}
+
+/// Transient errors back off; an object the API refuses waits for a change.
+pub fn error_policy<K: Reconciled>(
+    object: Arc<K>,
     error: &ReconcileError,
     _ctx: Arc<ReconcileContext>,
 ) -> Action {
-    tracing::warn!(ns = system.namespace().unwrap_or_default(), name = %system.name_any(), %error, "reconcile failed");
+    tracing::warn!(kind = K::KIND, ns = object.namespace().unwrap_or_default(), name = %object.name_any(), %error, "reconcile failed");
     if error.is_transient() {
         Action::requeue(Duration::from_secs(5))
     } else {
@@ -126,23 +219,74 @@ pub fn error_policy(
     }
 }
 
-/// Runs the controller until `shutdown` resolves. `triggers` names systems whose inputs
-/// changed (assessments, bindings, namespaces, workloads), sent after the cache applied
-/// the change, so a reconcile never reads an older view than the event that caused it.
-pub async fn run(
+async fn control<K: Reconciled>(
     ctx: Arc<ReconcileContext>,
-    triggers: impl Stream<Item = ObjectRef<AISystem>> + Send + 'static,
+    triggers: impl Stream<Item = ObjectRef<K>> + Send + 'static,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let api = Api::<AISystem>::all(ctx.client.clone());
+    let api = Api::<K>::all(ctx.client.clone());
     Controller::new(api, watcher::Config::default())
         .reconcile_on(triggers)
         .graceful_shutdown_on(shutdown)
-        .run(reconcile_system, error_policy, ctx)
+        .run(reconcile::<K>, error_policy::<K>, ctx)
         .for_each(|result| async move {
             if let Err(error) = result {
-                tracing::debug!(%error, "reconcile round ended with an error");
+                tracing::debug!(kind = K::KIND, %error, "reconcile round ended with an error");
             }
         })
         .await;
+}
+
+/// Runs the three controllers until `shutdown` resolves. Each is triggered by its own
+/// watch, by time (the next expiry), and by the cache announcing the AI systems whose
+/// inputs changed, after the cache applied the change, so a reconcile never reads an older
+/// view than the event that caused it.
+pub async fn run(
+    ctx: Arc<ReconcileContext>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let signal = |mut s: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = s.changed().await;
+    };
+    let cache = ctx.cache.clone();
+    let systems = cache.subscribe();
+    let for_assessments = {
+        let cache = cache.clone();
+        cache.subscribe().flat_map(move |system| {
+            let ns = system.namespace.clone().unwrap_or_default();
+            let refs: Vec<ObjectRef<ImpactAssessment>> = cache.read(|s| {
+                s.assessments_for(&ns, &system.name)
+                    .iter()
+                    .map(|a| ObjectRef::new(&a.name_any()).within(&ns))
+                    .collect()
+            });
+            futures::stream::iter(refs)
+        })
+    };
+    let for_bindings = {
+        let cache = cache.clone();
+        cache.subscribe().flat_map(move |system| {
+            let ns = system.namespace.clone().unwrap_or_default();
+            let refs: Vec<ObjectRef<ControlBinding>> = cache.read(|s| {
+                s.bindings_for(&ns, &system.name)
+                    .map(|b| ObjectRef::new(&b.name_any()).within(&ns))
+                    .collect()
+            });
+            futures::stream::iter(refs)
+        })
+    };
+    let all = futures::future::join3(
+        control::<AISystem>(ctx.clone(), systems, signal(stopped.clone())),
+        control::<ImpactAssessment>(ctx.clone(), for_assessments, signal(stopped.clone())),
+        control::<ControlBinding>(ctx, for_bindings, signal(stopped)),
+    );
+    tokio::pin!(all);
+    tokio::select! {
+        _ = &mut all => {},
+        _ = shutdown => {
+            let _ = stop.send(true);
+            all.await;
+        }
+    }
 }

@@ -1,11 +1,23 @@
-//! The status an AI system should carry: pure, no client.
+//! The status each AIMS kind should carry: pure, no client. Timestamps (a condition's
+//! `lastTransitionTime`, a control's `checkedAt`) are kept from the stored status unless the
+//! value they date changed, and comparisons ignore them, so an unchanged object is never
+//! written again.
 
 use jiff::Timestamp;
 
 use crate::engine::Snapshot;
-use crate::engine::status::{evaluate_system, to_conditions};
+use crate::engine::status::{
+    evaluate_assessment, evaluate_binding, evaluate_system, to_conditions,
+};
 use crate::policy::Policy;
-use crate::resources::{AISystem, AISystemStatus, Condition};
+use crate::resources::{
+    AISystem, AISystemStatus, Condition, ControlBinding, ControlBindingStatus, ControlResult,
+    ImpactAssessment, ImpactAssessmentStatus,
+};
+
+fn previous(conditions: Option<&Vec<Condition>>) -> &[Condition] {
+    conditions.map(Vec::as_slice).unwrap_or(&[])
+}
 
 /// The status `system` should carry at `now`, and when that changes by itself.
 pub fn desired_system_status(
@@ -15,21 +27,97 @@ pub fn desired_system_status(
     now: Timestamp,
 ) -> (AISystemStatus, Option<Timestamp>) {
     let evaluation = evaluate_system(snapshot, system, policy, now);
-    let previous = system
-        .status
-        .as_ref()
-        .map(|s| s.conditions.as_slice())
-        .unwrap_or(&[]);
     let generation = system.metadata.generation;
     let status = AISystemStatus {
-        conditions: to_conditions(&evaluation.conditions, previous, generation, now),
+        conditions: to_conditions(
+            &evaluation.conditions,
+            previous(system.status.as_ref().map(|s| &s.conditions)),
+            generation,
+            now,
+        ),
         summary: Some(evaluation.summary),
         observed_generation: generation,
     };
     (status, evaluation.next_change)
 }
 
-fn without_times(conditions: &[Condition]) -> Vec<(&str, &str, &str, &str, Option<i64>)> {
+/// The status `assessment` should carry at `now`, and when it expires.
+pub fn desired_assessment_status(
+    snapshot: &Snapshot,
+    assessment: &ImpactAssessment,
+    policy: &Policy,
+    now: Timestamp,
+) -> (ImpactAssessmentStatus, Option<Timestamp>) {
+    let (state, outcomes) = evaluate_assessment(assessment, snapshot, policy, now);
+    let generation = assessment.metadata.generation;
+    let next = state.expires_at.filter(|e| *e > now);
+    let status = ImpactAssessmentStatus {
+        phase: Some(state.phase),
+        expires_at: state.expires_at,
+        content_hash: Some(state.content_hash),
+        conditions: to_conditions(
+            &outcomes,
+            previous(assessment.status.as_ref().map(|s| &s.conditions)),
+            generation,
+            now,
+        ),
+        observed_generation: generation,
+    };
+    (status, next)
+}
+
+/// The status `binding` should carry at `now`, and the next exclusion end or evidence
+/// review date.
+pub fn desired_binding_status(
+    snapshot: &Snapshot,
+    binding: &ControlBinding,
+    policy: &Policy,
+    now: Timestamp,
+) -> (ControlBindingStatus, Option<Timestamp>) {
+    let (results, summary, condition) = evaluate_binding(binding, snapshot, policy, now);
+    let stored = binding.status.as_ref();
+    let results = results
+        .into_iter()
+        .map(|r| {
+            // A result that did not change keeps the time it was first found.
+            let since = stored
+                .and_then(|s| s.controls.iter().find(|p| p.id == r.id))
+                .filter(|p| p.state == r.state && p.message == r.message)
+                .map(|p| p.checked_at);
+            ControlResult {
+                checked_at: since.unwrap_or(r.checked_at),
+                ..r
+            }
+        })
+        .collect();
+    let generation = binding.metadata.generation;
+    let next = binding
+        .spec
+        .controls
+        .iter()
+        .flat_map(|c| {
+            let until = c.exclusion.as_ref().and_then(|e| e.until);
+            c.evidence.iter().filter_map(|e| e.next_review).chain(until)
+        })
+        .filter(|t| *t > now)
+        .min();
+    let status = ControlBindingStatus {
+        conditions: to_conditions(
+            &[condition],
+            previous(stored.map(|s| &s.conditions)),
+            generation,
+            now,
+        ),
+        controls: results,
+        summary: Some(summary),
+        observed_generation: generation,
+    };
+    (status, next)
+}
+
+type Untimed<'a> = (&'a str, &'a str, &'a str, &'a str, Option<i64>);
+
+fn without_times(conditions: &[Condition]) -> Vec<Untimed<'_>> {
     conditions
         .iter()
         .map(|c| {
@@ -44,10 +132,56 @@ fn without_times(conditions: &[Condition]) -> Vec<(&str, &str, &str, &str, Optio
         .collect()
 }
 
-/// Whether the stored status differs from the desired one in anything but timestamps.
+/// Whether a status differs from the desired one in anything but timestamps.
+pub trait NeedsWrite {
+    /// `true` when `current` (the stored status) must be replaced by `self`.
+    fn differs_from(&self, current: Option<&Self>) -> bool;
+}
+
+impl NeedsWrite for AISystemStatus {
+    fn differs_from(&self, current: Option<&Self>) -> bool {
+        let Some(c) = current else { return true };
+        without_times(&c.conditions) != without_times(&self.conditions)
+            || c.summary != self.summary
+            || c.observed_generation != self.observed_generation
+    }
+}
+
+impl NeedsWrite for ImpactAssessmentStatus {
+    fn differs_from(&self, current: Option<&Self>) -> bool {
+        let Some(c) = current else { return true };
+        without_times(&c.conditions) != without_times(&self.conditions)
+            || (
+                c.phase,
+                c.expires_at,
+                &c.content_hash,
+                c.observed_generation,
+            ) != (
+                self.phase,
+                self.expires_at,
+                &self.content_hash,
+                self.observed_generation,
+            )
+    }
+}
+
+impl NeedsWrite for ControlBindingStatus {
+    fn differs_from(&self, current: Option<&Self>) -> bool {
+        let Some(c) = current else { return true };
+        let untimed =
+            |rs: &[ControlResult]| -> Vec<(String, crate::resources::ControlState, String)> {
+                rs.iter()
+                    .map(|r| (r.id.clone(), r.state, r.message.clone()))
+                    .collect()
+            };
+        without_times(&c.conditions) != without_times(&self.conditions)
+            || untimed(&c.controls) != untimed(&self.controls)
+            || c.summary != self.summary
+            || c.observed_generation != self.observed_generation
+    }
+}
+
+/// Whether the stored system status differs from the desired one in anything but timestamps.
 pub fn needs_write(current: Option<&AISystemStatus>, desired: &AISystemStatus) -> bool {
-    let Some(current) = current else { return true };
-    without_times(&current.conditions) != without_times(&desired.conditions)
-        || current.summary != desired.summary
-        || current.observed_generation != desired.observed_generation
+    desired.differs_from(current)
 }

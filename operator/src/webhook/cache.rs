@@ -25,7 +25,7 @@ pub struct ClusterCache {
     pending: Mutex<BTreeSet<&'static str>>,
     synced: AtomicBool,
     /// Where the systems affected by each applied change are announced (the reconciler).
-    listener: Mutex<Option<mpsc::UnboundedSender<ObjectRef<AISystem>>>>,
+    listeners: Mutex<Vec<mpsc::UnboundedSender<ObjectRef<AISystem>>>>,
 }
 
 impl ClusterCache {
@@ -35,7 +35,7 @@ impl ClusterCache {
             snapshot: RwLock::new(Snapshot::new()),
             pending: Mutex::new(feeds.iter().copied().collect()),
             synced: AtomicBool::new(feeds.is_empty()),
-            listener: Mutex::new(None),
+            listeners: Mutex::new(Vec::new()),
         }
     }
 
@@ -45,7 +45,7 @@ impl ClusterCache {
             snapshot: RwLock::new(snapshot),
             pending: Mutex::new(BTreeSet::new()),
             synced: AtomicBool::new(true),
-            listener: Mutex::new(None),
+            listeners: Mutex::new(Vec::new()),
         }
     }
 
@@ -73,21 +73,29 @@ impl ClusterCache {
     }
 
     /// A stream of the AI systems whose inputs changed, each announced after the change is
-    /// in the snapshot. One subscriber at a time; a new one replaces the previous.
+    /// in the snapshot.
     pub fn subscribe(&self) -> impl Stream<Item = ObjectRef<AISystem>> + Send + 'static {
         let (sender, receiver) = mpsc::unbounded();
-        *self.listener.lock().unwrap_or_else(PoisonError::into_inner) = Some(sender);
+        self.listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(sender);
         receiver
     }
 
     fn announce(&self, systems: Vec<(String, String)>) {
-        let listener = self.listener.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(sender) = listener.as_ref() {
-            for (ns, name) in systems {
-                // A closed receiver means the reconciler stopped; nothing to tell.
-                let _ = sender.unbounded_send(ObjectRef::new(&name).within(&ns));
-            }
-        }
+        let mut listeners = self
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // A closed receiver means its controller stopped; forget it.
+        listeners.retain(|sender| {
+            systems.iter().all(|(ns, name)| {
+                sender
+                    .unbounded_send(ObjectRef::new(name).within(ns))
+                    .is_ok()
+            })
+        });
     }
 
     /// Runs `f` on the current snapshot.
