@@ -101,6 +101,69 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
+/// Name of the Lease the reconcilers compete for.
+const LEASE: &str = "aims-operator-reconciler";
+
+/// Runs the reconciler only while this replica holds the Lease, so that with several
+/// replicas exactly one writes status (the webhook runs on all of them). Losing the lease
+/// stops the controllers; winning it again restarts them.
+async fn lead_and_reconcile(
+    client: kube::Client,
+    namespace: String,
+    ctx: Arc<ReconcileContext>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let identity = std::env::var("POD_NAME")
+        .unwrap_or_else(|_| format!("aims-operator-{}", std::process::id()));
+    let manager = match kube_lease_manager::LeaseManagerBuilder::new(client, LEASE)
+        .with_namespace(&namespace)
+        .with_identity(&identity)
+        .with_duration(15)
+        .with_grace(5)
+        .build()
+        .await
+    {
+        Ok(m) => m,
+        Err(error) => {
+            tracing::error!(%error, "leader election unavailable; the reconciler does not run");
+            return;
+        }
+    };
+    let (mut leading, lease_task) = manager.watch().await;
+    loop {
+        // Wait to lead (or to be told to stop).
+        while !*leading.borrow_and_update() {
+            tokio::select! {
+                changed = leading.changed() => if changed.is_err() { return },
+                _ = stopped.changed() => { drop(leading); let _ = lease_task.await; return },
+            }
+        }
+        tracing::info!(%identity, lease = LEASE, "leading: reconciler started");
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let run = tokio::spawn(reconciler::run(ctx.clone(), async move {
+            let mut stop_rx = stop_rx;
+            let _ = stop_rx.changed().await;
+        }));
+        let shutting_down = loop {
+            tokio::select! {
+                changed = leading.changed() => {
+                    if changed.is_err() || !*leading.borrow_and_update() { break false }
+                }
+                _ = stopped.changed() => break true,
+            }
+        };
+        let _ = stop.send(true);
+        let _ = run.await;
+        if shutting_down {
+            tracing::info!("reconciler stopped; releasing the lease");
+            drop(leading);
+            let _ = lease_task.await;
+            return;
+        }
+        tracing::warn!(%identity, "lost the lease: reconciler stopped until it is won again");
+    }
+}
+
 /// Runs until SIGTERM or Ctrl-C; returns the exit status.
 pub fn run(args: RunArgs) -> ExitCode {
     init_logs(args.log_format);
@@ -138,7 +201,7 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!(
-                "error: cannot reach a Kubernetes API server ({e}); in a pod this uses the service account, \
+                "error: no Kubernetes API server configuration found ({e}); in a pod the service account is used, \
                  outside one KUBECONFIG or ~/.kube/config"
             );
             return ExitCode::from(2);
@@ -155,10 +218,12 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
             policy: policy.clone(),
             clock: Box::new(jiff::Timestamp::now),
         });
-        let mut stopped = stopped.clone();
-        tokio::spawn(reconciler::run(ctx, async move {
-            let _ = stopped.changed().await;
-        }))
+        tokio::spawn(lead_and_reconcile(
+            client.clone(),
+            args.namespace.clone(),
+            ctx,
+            stopped.clone(),
+        ))
     });
 
     let server = if wants(Component::Webhook) {
