@@ -1,0 +1,363 @@
+//! `kubectl aims`: the live cluster at a terminal. The Statement of Applicability read from
+//! the cluster, why a workload would be refused, approvals recorded as the current user
+//! (the webhook stamps them), and the offline check. Every answer comes from the same engine
+//! as the webhook and the reconciler.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams};
+use kube::{Api, Client, ResourceExt};
+use serde_json::json;
+
+use crate::engine::{Snapshot, evaluate_object};
+use crate::policy::Policy;
+use crate::resources::{AISystem, ControlBinding, ImpactAssessment};
+use crate::{render, soa};
+
+/// The AI management system in your cluster: SoA, explanations, approvals.
+///
+/// Uses the current kubeconfig context, like kubectl.
+#[derive(Parser, Debug)]
+#[command(name = "kubectl-aims", bin_name = "kubectl aims", version)]
+pub struct PluginCli {
+    #[command(subcommand)]
+    command: PluginCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum PluginCommand {
+    /// Print the Statement of Applicability from the live cluster.
+    Soa {
+        /// Only this namespace (default: every namespace).
+        #[arg(short, long)]
+        namespace: Option<String>,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+        /// Policy file, as given to the operator.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<std::path::PathBuf>,
+    },
+    /// Explain why a workload would be refused now, and how to fix it.
+    Explain {
+        /// The workload, as kind/name (deployment/x, sts/x, job/x, cronjob/x, pod/x, isvc/x).
+        target: String,
+        /// Namespace of the workload.
+        #[arg(short, long, default_value = "default")]
+        namespace: String,
+        /// Policy file, as given to the operator.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<std::path::PathBuf>,
+    },
+    /// Approve an impact assessment as the current user (the webhook records who and when).
+    Approve(DecisionArgs),
+    /// Reject an impact assessment as the current user.
+    Reject(DecisionArgs),
+    /// Judge manifests offline, exactly as `aims-operator check` does.
+    Check {
+        /// Arguments of `aims-operator check`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct DecisionArgs {
+    /// Name of the ImpactAssessment.
+    assessment: String,
+    /// Namespace of the assessment.
+    #[arg(short, long, default_value = "default")]
+    namespace: String,
+    /// Comment recorded with the decision.
+    #[arg(short, long)]
+    comment: Option<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum Format {
+    /// Markdown tables.
+    Markdown,
+    /// Self-contained HTML page.
+    Html,
+    /// JSON document.
+    Json,
+    /// CSV, one row per control.
+    Csv,
+}
+
+/// Why a live command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// No kubeconfig or in-cluster configuration.
+    #[error("no Kubernetes configuration found ({0}); set KUBECONFIG or a current context")]
+    Config(String),
+    /// An API call failed.
+    #[error("{what}: {source}")]
+    Api {
+        /// What was being done.
+        what: String,
+        /// The API error (a webhook refusal carries its full message here).
+        source: kube::Error,
+    },
+    /// The request cannot be understood.
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn api_error(what: impl Into<String>) -> impl FnOnce(kube::Error) -> PluginError {
+    let what = what.into();
+    move |source| PluginError::Api { what, source }
+}
+
+/// Reads the AIMS objects and namespace labels of the cluster (or one namespace) into a
+/// snapshot.
+pub async fn live_snapshot(
+    client: &Client,
+    namespace: Option<&str>,
+) -> Result<Snapshot, PluginError> {
+    fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+    where
+        K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
+    {
+        match namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        }
+    }
+    let lp = ListParams::default();
+    let mut snapshot = Snapshot::new();
+    for system in api::<AISystem>(client, namespace)
+        .list(&lp)
+        .await
+        .map_err(api_error("listing AISystems"))?
+    {
+        snapshot.add_system(system);
+    }
+    for a in api::<ImpactAssessment>(client, namespace)
+        .list(&lp)
+        .await
+        .map_err(api_error("listing ImpactAssessments"))?
+    {
+        snapshot.add_assessment(a);
+    }
+    for b in api::<ControlBinding>(client, namespace)
+        .list(&lp)
+        .await
+        .map_err(api_error("listing ControlBindings"))?
+    {
+        snapshot.add_binding(b);
+    }
+    let namespaces = Api::<Namespace>::all(client.clone());
+    for ns in namespaces
+        .list(&lp)
+        .await
+        .map_err(api_error("listing Namespaces"))?
+    {
+        snapshot.add_namespace(&ns.name_any(), ns.labels().clone());
+    }
+    Ok(snapshot)
+}
+
+/// The API resource of a workload named as kubectl would (`deployment`, `deploy`, `sts`, ...).
+pub fn workload_resource(kind: &str) -> Option<ApiResource> {
+    let (group, version, kind, plural) = match kind.to_ascii_lowercase().as_str() {
+        "deployment" | "deployments" | "deploy" => ("apps", "v1", "Deployment", "deployments"),
+        "statefulset" | "statefulsets" | "sts" => ("apps", "v1", "StatefulSet", "statefulsets"),
+        "daemonset" | "daemonsets" | "ds" => ("apps", "v1", "DaemonSet", "daemonsets"),
+        "replicaset" | "replicasets" | "rs" => ("apps", "v1", "ReplicaSet", "replicasets"),
+        "job" | "jobs" => ("batch", "v1", "Job", "jobs"),
+        "cronjob" | "cronjobs" | "cj" => ("batch", "v1", "CronJob", "cronjobs"),
+        "pod" | "pods" | "po" => ("", "v1", "Pod", "pods"),
+        "inferenceservice" | "inferenceservices" | "isvc" => (
+            "serving.kserve.io",
+            "v1beta1",
+            "InferenceService",
+            "inferenceservices",
+        ),
+        _ => return None,
+    };
+    let api_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(ApiResource {
+        group: group.to_string(),
+        version: version.to_string(),
+        api_version,
+        kind: kind.to_string(),
+        plural: plural.to_string(),
+    })
+}
+
+/// Why `target` (kind/name) in `namespace` would be refused or admitted now.
+pub async fn explain(
+    client: &Client,
+    target: &str,
+    namespace: &str,
+    policy: &Policy,
+    now: Timestamp,
+) -> Result<(String, bool), PluginError> {
+    let (kind, name) = target.split_once('/').ok_or_else(|| {
+        PluginError::Usage(format!(
+            "\"{target}\" is not kind/name, e.g. deployment/credit-scorer"
+        ))
+    })?;
+    let resource = workload_resource(kind).ok_or_else(|| {
+        PluginError::Usage(format!(
+            "{kind} is not a workload kind; use deployment, statefulset, daemonset, replicaset, job, cronjob, pod or inferenceservice"
+        ))
+    })?;
+    let api = Api::<DynamicObject>::namespaced_with(client.clone(), namespace, &resource);
+    let mut object = api.get(name).await.map_err(api_error(format!(
+        "reading {} {namespace}/{name}",
+        resource.kind
+    )))?;
+    object.types = Some(kube::core::TypeMeta {
+        api_version: resource.api_version.clone(),
+        kind: resource.kind.clone(),
+    });
+    let value = serde_json::to_value(&object).map_err(|e| PluginError::Usage(e.to_string()))?;
+    let snapshot = live_snapshot(client, Some(namespace)).await?;
+    // Namespace labels decide the mode; the namespaced snapshot lists them all anyway.
+    let verdict = evaluate_object(&snapshot, &value, namespace, policy, now)
+        .map_err(|e| PluginError::Usage(e.to_string()))?;
+    Ok((verdict.message(), verdict.allowed))
+}
+
+/// Records a decision on an assessment as the current user. The decision goes in without
+/// stamps; the webhook stamps who and when, or refuses with the reason.
+pub async fn decide(
+    client: &Client,
+    args_namespace: &str,
+    assessment: &str,
+    decision: &str,
+    comment: Option<&str>,
+) -> Result<String, PluginError> {
+    let api = Api::<ImpactAssessment>::namespaced(client.clone(), args_namespace);
+    let patch = json!({"spec": {"approval": {
+        "decision": decision,
+        "comment": comment,
+        "decidedBy": null, "decidedAt": null, "contentHash": null,
+    }}});
+    let stored = api
+        .patch(assessment, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(api_error(format!(
+            "recording the decision on {args_namespace}/{assessment}"
+        )))?;
+    let approval = stored.spec.approval.as_ref();
+    Ok(format!(
+        "impactassessment {args_namespace}/{assessment}: {decision} by {} at {}",
+        approval
+            .and_then(|a| a.decided_by.as_deref())
+            .unwrap_or("(not stamped: is the aims-operator webhook installed?)"),
+        approval
+            .and_then(|a| a.decided_at)
+            .map(|t| t.to_string())
+            .unwrap_or_default()
+    ))
+}
+
+fn load_policy(path: Option<&std::path::Path>) -> Result<Policy, PluginError> {
+    match path {
+        Some(p) => Policy::from_file(p).map_err(|e| PluginError::Usage(e.to_string())),
+        None => Ok(Policy::default()),
+    }
+}
+
+async fn client() -> Result<Client, PluginError> {
+    Client::try_default()
+        .await
+        .map_err(|e| PluginError::Config(e.to_string()))
+}
+
+async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
+    let now = Timestamp::now();
+    match command {
+        PluginCommand::Soa {
+            namespace,
+            format,
+            policy,
+        } => {
+            let policy = load_policy(policy.as_deref())?;
+            let client = client().await?;
+            let snapshot = live_snapshot(&client, namespace.as_deref()).await?;
+            let scope = match &namespace {
+                Some(ns) => format!("namespace {ns} of the current cluster"),
+                None => "the current cluster".to_string(),
+            };
+            let statement = soa::build(&snapshot, &policy, &scope, now);
+            let text = match format {
+                Format::Markdown => render::soa::markdown(&statement),
+                Format::Html => render::soa::html(&statement),
+                Format::Json => render::soa::json(&statement),
+                Format::Csv => render::soa::csv(&statement),
+            };
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginCommand::Explain {
+            target,
+            namespace,
+            policy,
+        } => {
+            let policy = load_policy(policy.as_deref())?;
+            let client = client().await?;
+            let (message, allowed) = explain(&client, &target, &namespace, &policy, now).await?;
+            println!("{message}");
+            Ok(ExitCode::from(if allowed { 0 } else { 1 }))
+        }
+        PluginCommand::Approve(args) => decide_command(args, "Approved").await,
+        PluginCommand::Reject(args) => decide_command(args, "Rejected").await,
+        PluginCommand::Check { args } => {
+            let mut full = vec!["aims-operator".to_string(), "check".to_string()];
+            full.extend(args);
+            match crate::cli::Cli::try_parse_from(full) {
+                Ok(cli) => Ok(crate::cli::run(cli)),
+                Err(e) => {
+                    let _ = e.print();
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+    }
+}
+
+async fn decide_command(args: DecisionArgs, decision: &str) -> Result<ExitCode, PluginError> {
+    let client = client().await?;
+    let line = decide(
+        &client,
+        &args.namespace,
+        &args.assessment,
+        decision,
+        args.comment.as_deref(),
+    )
+    .await?;
+    println!("{line}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `kubectl aims`; returns the exit status.
+pub fn run(cli: PluginCli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run_live(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

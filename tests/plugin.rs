@@ -1,0 +1,261 @@
+//! `kubectl aims` against a tower-test mock API server: the requests it makes and what it
+//! prints from the answers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use aims_operator::plugin::{decide, explain, live_snapshot};
+use aims_operator::policy::Policy;
+use http::{Method, Request, Response, StatusCode};
+use kube::Client;
+use kube::client::Body;
+use serde_json::{Value, json};
+use tower_test::mock::{self, Handle};
+
+use support::*;
+
+type ApiHandle = Handle<Request<Body>, Response<Body>>;
+
+fn mock_client() -> (Client, ApiHandle) {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    (Client::new(service, "default"), handle)
+}
+
+fn list(kind: &str, items: Vec<Value>) -> Value {
+    json!({"apiVersion": "v1", "kind": format!("{kind}List"), "metadata": {"resourceVersion": "1"}, "items": items})
+}
+
+/// Serves GETs from `routes` (path -> body) until the client is done; records the paths.
+fn serve(
+    mut handle: ApiHandle,
+    routes: Vec<(&'static str, Value)>,
+) -> tokio::task::JoinHandle<Vec<String>> {
+    tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while let Some((request, respond)) = handle.next_request().await {
+            assert_eq!(request.method(), Method::GET);
+            let path = request.uri().path().to_string();
+            let body = routes
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, b)| b.clone())
+                .unwrap_or_else(|| panic!("unexpected request {path}"));
+            seen.push(path);
+            respond.send_response(Response::new(Body::from(
+                serde_json::to_vec(&body).unwrap(),
+            )));
+        }
+        seen
+    })
+}
+
+fn lending_routes() -> Vec<(&'static str, Value)> {
+    let register = lending();
+    let systems = register
+        .systems()
+        .iter()
+        .map(|s| serde_json::to_value(s).unwrap())
+        .collect();
+    let assessments = register
+        .assessments()
+        .iter()
+        .map(|a| serde_json::to_value(a).unwrap())
+        .collect();
+    vec![
+        (
+            "/apis/aims.io/v1alpha1/namespaces/lending/aisystems",
+            list("AISystem", systems),
+        ),
+        (
+            "/apis/aims.io/v1alpha1/namespaces/lending/impactassessments",
+            list("ImpactAssessment", assessments),
+        ),
+        (
+            "/apis/aims.io/v1alpha1/namespaces/lending/controlbindings",
+            list("ControlBinding", vec![]),
+        ),
+        (
+            "/api/v1/namespaces",
+            list(
+                "Namespace",
+                vec![json!({
+                    "apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": "lending", "labels": {"aims.io/enforcement": "enforce"}}
+                })],
+            ),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn the_register_is_read_from_the_cluster() {
+    let (client, handle) = mock_client();
+    let server = serve(handle, lending_routes());
+    let snapshot = live_snapshot(&client, Some("lending")).await.unwrap();
+    drop(client);
+    assert_eq!(server.await.unwrap().len(), 4);
+    assert!(snapshot.system("lending", "credit-scoring").is_some());
+    assert_eq!(
+        snapshot.assessments_for("lending", "credit-scoring").len(),
+        1
+    );
+    assert_eq!(
+        snapshot.namespace_labels("lending").unwrap()["aims.io/enforcement"],
+        "enforce"
+    );
+}
+
+#[tokio::test]
+async fn explain_gives_the_webhook_message_for_a_live_workload() {
+    let mut deployment = fixture("deployment-update-image.json")["request"]["object"].clone();
+    deployment.as_object_mut().unwrap().remove("kind");
+    let mut routes = lending_routes();
+    routes.push((
+        "/apis/apps/v1/namespaces/lending/deployments/credit-scorer",
+        deployment,
+    ));
+    let (client, handle) = mock_client();
+    let server = serve(handle, routes);
+    let (message, allowed) = explain(
+        &client,
+        "deploy/credit-scorer",
+        "lending",
+        &Policy::default(),
+        now(),
+    )
+    .await
+    .unwrap();
+    drop(client);
+    server.await.unwrap();
+    assert!(!allowed);
+    assert!(
+        message.starts_with("Deployment lending/credit-scorer (AI system \"credit-scoring\""),
+        "{message}"
+    );
+    assert!(message.contains("- AIMS-007"), "{message}");
+
+    let (client, _handle) = mock_client();
+    let error = explain(&client, "configmap/x", "lending", &Policy::default(), now())
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("configmap is not a workload kind"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn approve_sends_the_decision_without_stamps_and_reports_the_recorded_ones() {
+    let (client, mut handle) = mock_client();
+    let task = tokio::spawn(async move {
+        decide(
+            &client,
+            "lending",
+            "credit-scoring-2026q3",
+            "Approved",
+            Some("reviewed"),
+        )
+        .await
+    });
+    let (request, respond) = handle.next_request().await.unwrap();
+    assert_eq!(request.method(), Method::PATCH);
+    assert_eq!(
+        request.uri().path(),
+        "/apis/aims.io/v1alpha1/namespaces/lending/impactassessments/credit-scoring-2026q3"
+    );
+    assert_eq!(
+        request.headers()["content-type"],
+        "application/merge-patch+json"
+    );
+    let body: Value =
+        serde_json::from_slice(&request.into_body().collect_bytes().await.unwrap()).unwrap();
+    assert_eq!(
+        body,
+        json!({"spec": {"approval": {"decision": "Approved", "comment": "reviewed",
+            "decidedBy": null, "decidedAt": null, "contentHash": null}}})
+    );
+    let mut stored = assessment("credit-scoring-2026q3", "credit-scoring", &["2.3.x"]);
+    stored.metadata.namespace = Some("lending".into());
+    let stored = stored.approved_by("bob", "2026-11-23T12:00:00Z");
+    respond.send_response(Response::new(Body::from(
+        serde_json::to_vec(&stored).unwrap(),
+    )));
+    assert_eq!(
+        task.await.unwrap().unwrap(),
+        "impactassessment lending/credit-scoring-2026q3: Approved by bob at 2026-11-23T12:00:00Z"
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_by_the_webhook_reaches_the_user_in_full() {
+    let (client, mut handle) = mock_client();
+    let task = tokio::spawn(async move { decide(&client, "lending", "a", "Approved", None).await });
+    let (_, respond) = handle.next_request().await.unwrap();
+    let refusal = "admission webhook \"resources.aims.io\" denied the request: alice may not approve impact assessments";
+    respond.send_response(
+        Response::builder()
+            .status(StatusCode::FORBIDDEN)
+            .body(Body::from(
+                serde_json::to_vec(
+                    &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                    "message": refusal, "reason": "Forbidden", "code": 403}),
+                )
+                .unwrap(),
+            ))
+            .unwrap(),
+    );
+    let error = task.await.unwrap().unwrap_err().to_string();
+    assert!(
+        error.starts_with("recording the decision on lending/a: "),
+        "{error}"
+    );
+    assert!(error.contains(refusal), "{error}");
+}
+
+fn plugin(args: &[&str], kubeconfig: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-aims"))
+        .current_dir(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .env("KUBECONFIG", kubeconfig)
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_offline_check_gives_the_same_answer_as_aims_operator_check() {
+    let args = [
+        "check",
+        "examples/",
+        "--now",
+        "2026-11-23T00:00:00Z",
+        "-o",
+        "json",
+    ];
+    let from_plugin = plugin(&args, "/nonexistent");
+    let from_operator = std::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
+        .current_dir(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(from_plugin.status.code(), from_operator.status.code());
+    assert_eq!(from_plugin.stdout, from_operator.stdout);
+    assert_eq!(
+        from_plugin.status.code(),
+        Some(1),
+        "the examples include refusals"
+    );
+}
+
+#[test]
+fn without_a_cluster_the_live_commands_say_so() {
+    let out = plugin(&["soa"], "/nonexistent");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: no Kubernetes configuration found"),
+        "{stderr}"
+    );
+}
