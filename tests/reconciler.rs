@@ -35,6 +35,7 @@ fn context(snapshot: Snapshot, at: Timestamp) -> (Arc<ReconcileContext>, ApiHand
         cache: Arc::new(ClusterCache::from_snapshot(snapshot)),
         policy: Policy::default(),
         clock: Box::new(move || at),
+        metrics: None,
     };
     (Arc::new(ctx), handle)
 }

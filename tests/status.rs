@@ -171,3 +171,45 @@ fn soa_covers_all_controls_and_shows_gaps() {
     assert_eq!(row("A.2.2").applicability, "Not addressed");
     assert_eq!(statement.totals.get("Gap"), Some(&36));
 }
+
+#[test]
+fn objectives_count_assessed_high_risk_systems_reviews_documentation_and_drift() {
+    use aims_operator::engine::objectives::objectives;
+    use aims_operator::engine::{Snapshot, Workload};
+
+    let mut s = Snapshot::new();
+    // High risk and covered by an approved assessment; reviewed a month ago every 90 days.
+    let mut covered = system("covered").in_ns().tier(RiskTier::High);
+    covered.spec.review = Some(ReviewSchedule {
+        interval_days: 90,
+        last_reviewed: Some(ts("2026-10-23T00:00:00Z")),
+    });
+    s.add_system(covered);
+    s.add_assessment(
+        assessment("covered-ia", "covered", &["1.0.x"])
+            .valid_until("2026-12-23T12:00:00Z")
+            .approved_by("bob", "2026-11-01T00:00:00Z"),
+    );
+    // High risk without an assessment; review overdue.
+    let mut bare = system("bare").in_ns().tier(RiskTier::High);
+    bare.spec.review = Some(ReviewSchedule {
+        interval_days: 30,
+        last_reviewed: Some(ts("2026-01-01T00:00:00Z")),
+    });
+    s.add_system(bare);
+    // A running workload of the unassessed system: an open nonconformity.
+    s.add_workload(
+        Workload::from_value(
+            &deployment("w", Some("bare"), Some("1.0.0"), &model_image()),
+            NS,
+        )
+        .unwrap(),
+    );
+    let o = objectives(&s, &Policy::default(), now());
+    assert_eq!(o.high_risk_assessed, 0.5);
+    assert_eq!(o.reviewed_on_schedule, 0.5);
+    assert_eq!(o.training_data_documented, 0.0);
+    assert_eq!(o.open_nonconformities, 1);
+    assert_eq!(o.expiries.len(), 1);
+    assert_eq!(o.expiries[0].seconds, 30.0 * 24.0 * 3600.0);
+}

@@ -669,6 +669,12 @@ async fn metrics_count_decisions_by_result_and_rule_and_time_them() {
         "{text}"
     );
     assert!(text.contains("aims_webhook_cached_objects 1"), "{text}");
+    // The AIMS objectives come from the same cache, by the same engine.
+    assert!(
+        text.contains(r#"aims_system_compliant{namespace="lending",name="credit-scoring"} 0"#),
+        "{text}"
+    );
+    assert!(text.contains("aims_open_nonconformities 0"), "{text}");
     let (status, body) = h.client.get("/readyz").await;
     assert_eq!((status, body.as_str()), (200, "ready"));
 }

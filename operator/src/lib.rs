@@ -8,6 +8,7 @@ pub mod crdgen;
 pub mod engine;
 pub mod examples;
 pub mod manifests;
+pub mod metrics;
 pub mod plugin;
 pub mod policy;
 pub mod reconciler;

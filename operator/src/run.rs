@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 
 use crate::policy::Policy;
 use crate::reconciler::{self, ReconcileContext};
-use crate::webhook::server::{ServeOptions, start};
+use crate::webhook::server::{ServeOptions, start, start_health};
 use crate::webhook::tls::CertFiles;
 use crate::webhook::{Context, cache, events::KubeEvents};
 
@@ -211,27 +211,34 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let wants = |c: Component| args.only.is_none() || args.only == Some(c);
 
+    let mut ctx = Context::new(cache.clone(), policy.clone(), &args.namespace);
+    if !args.status_writers.is_empty() {
+        ctx.status_writers = args.status_writers.clone();
+    }
+    ctx.events = Arc::new(KubeEvents::new(
+        client.clone(),
+        std::env::var("POD_NAME").ok(),
+    ));
+    let cluster_metrics = ctx.cluster_metrics.clone();
+    let ctx = Arc::new(ctx);
+
     let reconciler = wants(Component::Reconciler).then(|| {
-        let ctx = Arc::new(ReconcileContext {
+        let reconcile_ctx = Arc::new(ReconcileContext {
             client: client.clone(),
             cache: cache.clone(),
             policy: policy.clone(),
             clock: Box::new(jiff::Timestamp::now),
+            metrics: Some(cluster_metrics),
         });
         tokio::spawn(lead_and_reconcile(
             client.clone(),
             args.namespace.clone(),
-            ctx,
+            reconcile_ctx,
             stopped.clone(),
         ))
     });
 
-    let server = if wants(Component::Webhook) {
-        let mut ctx = Context::new(cache, policy, &args.namespace);
-        if !args.status_writers.is_empty() {
-            ctx.status_writers = args.status_writers.clone();
-        }
-        ctx.events = Arc::new(KubeEvents::new(client, std::env::var("POD_NAME").ok()));
+    let (server, health) = if wants(Component::Webhook) {
         let options = ServeOptions {
             listen: args.listen,
             health_listen: Some(args.health_listen),
@@ -241,15 +248,21 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
             },
             cert_reload_interval: Duration::from_secs(args.cert_reload_seconds.max(1)),
         };
-        match start(Arc::new(ctx), &options).await {
-            Ok(s) => Some(s),
+        match start(ctx, &options).await {
+            Ok(s) => (Some(s), None),
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
         }
     } else {
-        None
+        match start_health(ctx, args.health_listen).await {
+            Ok(h) => (None, Some(h)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
     };
     shutdown_signal().await;
     tracing::info!("shutting down: readiness off, finishing reviews and reconciles in flight");
@@ -258,6 +271,9 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
         server
             .shutdown(Duration::from_secs(args.drain_seconds))
             .await;
+    }
+    if let Some(health) = health {
+        health.shutdown().await;
     }
     if let Some(reconciler) = reconciler {
         let _ = reconciler.await;

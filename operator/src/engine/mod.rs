@@ -6,6 +6,7 @@ pub mod approval;
 pub mod assessment;
 pub mod breakglass;
 pub mod controls;
+pub mod objectives;
 pub mod rules;
 pub mod snapshot;
 pub mod status;

@@ -208,6 +208,11 @@ impl Snapshot {
         self.workloads.retain(|(k, _, _), _| k != kind);
     }
 
+    /// Every cached workload, in no particular order.
+    pub fn workloads(&self) -> impl Iterator<Item = &Workload> {
+        self.workloads.values().map(Arc::as_ref)
+    }
+
     /// The workload of `kind` named `name` in `namespace`, when known.
     pub fn workload(&self, kind: &str, namespace: &str, name: &str) -> Option<&Workload> {
         self.workloads

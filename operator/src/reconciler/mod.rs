@@ -122,6 +122,8 @@ pub struct ReconcileContext {
     pub policy: Policy,
     /// The clock; tests pin it.
     pub clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
+    /// Reconcile counts and durations, when metrics are served.
+    pub metrics: Option<crate::metrics::ClusterMetrics>,
 }
 
 /// Why a reconcile failed.
@@ -171,13 +173,41 @@ pub async fn reconcile<K: Reconciled>(
     object: Arc<K>,
     ctx: Arc<ReconcileContext>,
 ) -> Result<Action, ReconcileError> {
+    let started = std::time::Instant::now();
+    let outcome = reconcile_inner(object, &ctx).await;
+    if let Some(metrics) = &ctx.metrics {
+        let result = match &outcome {
+            Ok((_, true)) => "written",
+            Ok((_, false)) => "unchanged",
+            Err(_) => "error",
+        };
+        metrics
+            .reconciles
+            .get_or_create(&crate::metrics::ReconcileLabels {
+                kind: K::KIND,
+                result,
+            })
+            .inc();
+        metrics
+            .reconcile_seconds
+            .get_or_create(&crate::metrics::KindLabels { kind: K::KIND })
+            .observe(started.elapsed().as_secs_f64());
+    }
+    outcome.map(|(action, _)| action)
+}
+
+async fn reconcile_inner<K: Reconciled>(
+    object: Arc<K>,
+    ctx: &ReconcileContext,
+) -> Result<(Action, bool), ReconcileError> {
     let now = (ctx.clock)();
     let name = object.name_any();
     let ns = object
         .namespace()
         .ok_or_else(|| ReconcileError::NoNamespace(format!("{} {name}", K::KIND)))?;
     let (desired, next_change) = ctx.cache.read(|s| object.desired(s, &ctx.policy, now));
-    if desired.differs_from(object.stored()) {
+    let write = desired.differs_from(object.stored());
+    if write {
         let patch = json!({"apiVersion": API_VERSION, "kind": K::KIND, "status": desired});
         Api::<K>::namespaced(ctx.client.clone(), &ns)
             .patch_status(
@@ -194,7 +224,7 @@ pub async fn reconcile<K: Reconciled>(
             })?;
         tracing::info!(kind = K::KIND, %ns, %name, "status written");
     }
-    Ok(Action::requeue(requeue_after(next_change, now)))
+    Ok((Action::requeue(requeue_after(next_change, now)), write))
 }
 
 /// Reconciles one AI system (see [`reconcile`]).

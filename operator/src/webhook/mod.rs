@@ -84,6 +84,8 @@ pub struct Context {
     pub events: Arc<dyn EventSink>,
     /// Metrics handles.
     pub metrics: WebhookMetrics,
+    /// AIMS objective and reconciler metrics (refreshed at each scrape).
+    pub cluster_metrics: crate::metrics::ClusterMetrics,
     /// The registry the metrics live in, for `/metrics`.
     pub registry: Registry,
     /// Set when shutdown begins: readiness fails so no new reviews are routed here.
@@ -105,6 +107,7 @@ impl Context {
         }
         let mut registry = Registry::default();
         let metrics = WebhookMetrics::register(&mut registry);
+        let cluster_metrics = crate::metrics::ClusterMetrics::register(&mut registry);
         Self {
             cache,
             policy,
@@ -115,6 +118,7 @@ impl Context {
             clock: Box::new(Timestamp::now),
             events: Arc::new(LogEvents),
             metrics,
+            cluster_metrics,
             registry,
             shutting_down: AtomicBool::new(false),
         }
@@ -261,9 +265,11 @@ async fn readyz(State(ctx): State<Arc<Context>>) -> Response {
 }
 
 async fn metrics_text(State(ctx): State<Arc<Context>>) -> Response {
-    ctx.metrics
-        .cached_objects
-        .set(ctx.cache.read(|s| s.len() as i64));
+    let now = (ctx.clock)();
+    ctx.cache.read(|s| {
+        ctx.metrics.cached_objects.set(s.len() as i64);
+        ctx.cluster_metrics.refresh(s, &ctx.policy, now);
+    });
     let mut text = String::new();
     match prometheus_client::encoding::text::encode(&mut text, &ctx.registry) {
         Ok(()) => (

@@ -52,10 +52,48 @@ pub struct RunningServer {
     ctx: Arc<Context>,
     handle: Handle<SocketAddr>,
     https: JoinHandle<std::io::Result<()>>,
-    health: Option<(
-        JoinHandle<std::io::Result<()>>,
-        tokio::sync::oneshot::Sender<()>,
-    )>,
+    health: Option<HealthServer>,
+}
+
+/// The plain-HTTP server of `/healthz`, `/readyz` and `/metrics`.
+pub struct HealthServer {
+    /// The address actually bound.
+    pub addr: SocketAddr,
+    task: JoinHandle<std::io::Result<()>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl HealthServer {
+    /// Stops it and waits for it.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Serves health and metrics over plain HTTP on `addr` (also used alone when this replica
+/// runs only the reconciler).
+pub async fn start_health(ctx: Arc<Context>, addr: SocketAddr) -> Result<HealthServer, ServeError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = health_router(ctx);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(HealthServer {
+        addr: bound,
+        task,
+        stop,
+    })
 }
 
 /// Starts serving; returns once both ports are bound.
@@ -83,33 +121,9 @@ pub async fn start(ctx: Arc<Context>, options: &ServeOptions) -> Result<RunningS
     );
     let health = match options.health_listen {
         None => None,
-        Some(health_addr) => {
-            let listener = tokio::net::TcpListener::bind(health_addr)
-                .await
-                .map_err(|source| ServeError::Bind {
-                    addr: health_addr,
-                    source,
-                })?;
-            let bound = listener.local_addr().map_err(|source| ServeError::Bind {
-                addr: health_addr,
-                source,
-            })?;
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            let app = health_router(ctx.clone());
-            let task = tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-            });
-            Some((bound, task, stop))
-        }
+        Some(health_addr) => Some(start_health(ctx.clone(), health_addr).await?),
     };
-    let (health_addr, health) = match health {
-        Some((bound, task, stop)) => (Some(bound), Some((task, stop))),
-        None => (None, None),
-    };
+    let health_addr = health.as_ref().map(|h| h.addr);
     tracing::info!(%addr, ?health_addr, "webhook listening");
     Ok(RunningServer {
         addr,
@@ -140,9 +154,8 @@ impl RunningServer {
         {
             tracing::warn!(%error, "webhook server ended with an error");
         }
-        if let Some((task, stop)) = self.health {
-            let _ = stop.send(());
-            let _ = task.await;
+        if let Some(health) = self.health {
+            health.shutdown().await;
         }
         tracing::info!("webhook stopped");
     }

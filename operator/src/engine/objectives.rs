@@ -1,0 +1,120 @@
+//! The AIMS objectives as numbers, for metrics and dashboards: how much of the register is
+//! assessed, reviewed and documented, and how many running workloads do not comply.
+
+use jiff::{SignedDuration, Timestamp};
+use kube::ResourceExt;
+
+use super::controls::{approved_assessments, uncovered_models};
+use super::status::{evaluate_system, types};
+use super::{Scope, Snapshot, evaluate_workload};
+use crate::policy::Policy;
+use crate::resources::{AssessmentPhase, RiskTier};
+
+/// One AI system's standing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SystemStanding {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Every condition met.
+    pub compliant: bool,
+}
+
+/// Seconds until an approved assessment expires (negative once expired).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AssessmentExpiry {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Seconds from now to the expiry.
+    pub seconds: f64,
+}
+
+/// The objectives at one moment.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Objectives {
+    /// Per system.
+    pub systems: Vec<SystemStanding>,
+    /// Per approved or expired assessment with an end.
+    pub expiries: Vec<AssessmentExpiry>,
+    /// Share of High-risk systems whose deployed models an approved, current assessment
+    /// covers (1 when there are none).
+    pub high_risk_assessed: f64,
+    /// Share of systems whose last review lies within their review interval.
+    pub reviewed_on_schedule: f64,
+    /// Share of systems that document their training data.
+    pub training_data_documented: f64,
+    /// Cached running workloads (labelled Deployments, StatefulSets, ReplicaSets) that the
+    /// engine would refuse now: open nonconformities.
+    pub open_nonconformities: usize,
+}
+
+fn share(hits: usize, total: usize) -> f64 {
+    if total == 0 {
+        1.0
+    } else {
+        hits as f64 / total as f64
+    }
+}
+
+/// Computes the objectives from a snapshot at `now`.
+pub fn objectives(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Objectives {
+    let systems = snapshot.systems();
+    let mut out = Objectives::default();
+    let (mut high, mut high_assessed, mut reviewed, mut documented) = (0, 0, 0, 0);
+    for system in &systems {
+        let evaluation = evaluate_system(snapshot, system, policy, now);
+        out.systems.push(SystemStanding {
+            namespace: system.namespace().unwrap_or_default(),
+            name: system.name_any(),
+            compliant: evaluation
+                .conditions
+                .iter()
+                .find(|c| c.type_ == types::COMPLIANT)
+                .is_some_and(|c| c.met),
+        });
+        if system.spec.risk_tier == RiskTier::High {
+            high += 1;
+            let approved = approved_assessments(snapshot, system, policy, now);
+            if !approved.is_empty() && uncovered_models(system, &approved).is_empty() {
+                high_assessed += 1;
+            }
+        }
+        if let Some(review) = &system.spec.review {
+            let interval = SignedDuration::from_hours(24 * i64::from(review.interval_days));
+            if review
+                .last_reviewed
+                .and_then(|at| at.checked_add(interval).ok())
+                .is_some_and(|due| now < due)
+            {
+                reviewed += 1;
+            }
+        }
+        if !system.spec.training_data.is_empty() {
+            documented += 1;
+        }
+    }
+    out.high_risk_assessed = share(high_assessed, high);
+    out.reviewed_on_schedule = share(reviewed, systems.len());
+    out.training_data_documented = share(documented, systems.len());
+    for assessment in snapshot.assessments() {
+        let state = snapshot.assessment_state(assessment, policy, now);
+        if let (AssessmentPhase::Approved | AssessmentPhase::Expired, Some(expiry)) =
+            (state.phase, state.expires_at)
+        {
+            out.expiries.push(AssessmentExpiry {
+                namespace: assessment.namespace().unwrap_or_default(),
+                name: assessment.name_any(),
+                seconds: expiry.duration_since(now).as_secs_f64(),
+            });
+        }
+    }
+    out.open_nonconformities = snapshot
+        .workloads()
+        .map(|w| evaluate_workload(snapshot, w, policy, now))
+        .filter(|v| v.scope == Scope::Judged && !v.findings.is_empty())
+        .count();
+    out
+}

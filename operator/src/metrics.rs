@@ -1,0 +1,150 @@
+//! Prometheus metrics of the cluster's AI management system and of the reconciler: the AIMS
+//! objectives as gauges (refreshed from the cache at each scrape, by the same engine), and
+//! reconcile counts, errors and durations.
+
+use std::sync::atomic::AtomicU64;
+
+use jiff::Timestamp;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::engine::Snapshot;
+use crate::engine::objectives::objectives;
+use crate::policy::Policy;
+
+/// Labels naming one object.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ObjectLabels {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+/// Labels of one reconcile.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReconcileLabels {
+    /// Kind reconciled.
+    pub kind: &'static str,
+    /// `written`, `unchanged` or `error`.
+    pub result: &'static str,
+}
+
+/// Labels of the reconcile duration.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// Kind reconciled.
+    pub kind: &'static str,
+}
+
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+fn reconcile_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+}
+
+/// Handles of the AIMS and reconciler metrics; cheap to clone.
+#[derive(Clone)]
+pub struct ClusterMetrics {
+    compliant: Family<ObjectLabels, Gauge>,
+    expiry: Family<ObjectLabels, FloatGauge>,
+    high_risk_assessed: FloatGauge,
+    reviewed_on_schedule: FloatGauge,
+    training_data_documented: FloatGauge,
+    open_nonconformities: Gauge,
+    /// Reconciles by kind and result.
+    pub reconciles: Family<ReconcileLabels, Counter>,
+    /// Reconcile duration by kind.
+    pub reconcile_seconds: Family<KindLabels, Histogram, fn() -> Histogram>,
+}
+
+impl ClusterMetrics {
+    /// Creates the metrics and registers them under `aims_` in `registry`.
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            compliant: Family::default(),
+            expiry: Family::default(),
+            high_risk_assessed: FloatGauge::default(),
+            reviewed_on_schedule: FloatGauge::default(),
+            training_data_documented: FloatGauge::default(),
+            open_nonconformities: Gauge::default(),
+            reconciles: Family::default(),
+            reconcile_seconds: Family::new_with_constructor(reconcile_histogram),
+        };
+        let aims = registry.sub_registry_with_prefix("aims");
+        aims.register(
+            "system_compliant",
+            "1 when every condition of the AI system holds",
+            metrics.compliant.clone(),
+        );
+        aims.register(
+            "assessment_expiry_seconds",
+            "Seconds until an approved impact assessment expires (negative once expired)",
+            metrics.expiry.clone(),
+        );
+        aims.register(
+            "objective_high_risk_assessed_ratio",
+            "Share of High-risk AI systems whose deployed models a current approved assessment covers",
+            metrics.high_risk_assessed.clone(),
+        );
+        aims.register(
+            "objective_reviewed_on_schedule_ratio",
+            "Share of AI systems reviewed within their review interval",
+            metrics.reviewed_on_schedule.clone(),
+        );
+        aims.register(
+            "objective_training_data_documented_ratio",
+            "Share of AI systems that document their training data",
+            metrics.training_data_documented.clone(),
+        );
+        aims.register(
+            "open_nonconformities",
+            "Running labelled workloads the engine would refuse now (drift, expiry, break-glass)",
+            metrics.open_nonconformities.clone(),
+        );
+        aims.register(
+            "reconciles",
+            "Reconciles by kind and result",
+            metrics.reconciles.clone(),
+        );
+        aims.register(
+            "reconcile_duration_seconds",
+            "Time to reconcile one object",
+            metrics.reconcile_seconds.clone(),
+        );
+        metrics
+    }
+
+    /// Recomputes the objective gauges from `snapshot` at `now`.
+    pub fn refresh(&self, snapshot: &Snapshot, policy: &Policy, now: Timestamp) {
+        let o = objectives(snapshot, policy, now);
+        self.compliant.clear();
+        for s in &o.systems {
+            self.compliant
+                .get_or_create(&ObjectLabels {
+                    namespace: s.namespace.clone(),
+                    name: s.name.clone(),
+                })
+                .set(i64::from(s.compliant));
+        }
+        self.expiry.clear();
+        for e in &o.expiries {
+            self.expiry
+                .get_or_create(&ObjectLabels {
+                    namespace: e.namespace.clone(),
+                    name: e.name.clone(),
+                })
+                .set(e.seconds);
+        }
+        self.high_risk_assessed.set(o.high_risk_assessed);
+        self.reviewed_on_schedule.set(o.reviewed_on_schedule);
+        self.training_data_documented
+            .set(o.training_data_documented);
+        self.open_nonconformities
+            .set(i64::try_from(o.open_nonconformities).unwrap_or(i64::MAX));
+    }
+}
