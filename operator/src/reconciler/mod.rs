@@ -58,53 +58,38 @@ pub trait Reconciled:
     ) -> (Self::Status, Option<Timestamp>);
 }
 
-impl Reconciled for AISystem {
-    const KIND: &'static str = "AISystem";
-    type Status = AISystemStatus;
-    fn stored(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-    fn desired(
-        &self,
-        snapshot: &Snapshot,
-        policy: &Policy,
-        now: Timestamp,
-    ) -> (Self::Status, Option<Timestamp>) {
-        desired_system_status(snapshot, self, policy, now)
-    }
+macro_rules! reconciled {
+    ($kind:ty, $name:literal, $status:ty, $desired:path) => {
+        impl Reconciled for $kind {
+            const KIND: &'static str = $name;
+            type Status = $status;
+            fn stored(&self) -> Option<&Self::Status> {
+                self.status.as_ref()
+            }
+            fn desired(
+                &self,
+                snapshot: &Snapshot,
+                policy: &Policy,
+                now: Timestamp,
+            ) -> (Self::Status, Option<Timestamp>) {
+                $desired(snapshot, self, policy, now)
+            }
+        }
+    };
 }
-
-impl Reconciled for ImpactAssessment {
-    const KIND: &'static str = "ImpactAssessment";
-    type Status = ImpactAssessmentStatus;
-    fn stored(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-    fn desired(
-        &self,
-        snapshot: &Snapshot,
-        policy: &Policy,
-        now: Timestamp,
-    ) -> (Self::Status, Option<Timestamp>) {
-        desired_assessment_status(snapshot, self, policy, now)
-    }
-}
-
-impl Reconciled for ControlBinding {
-    const KIND: &'static str = "ControlBinding";
-    type Status = ControlBindingStatus;
-    fn stored(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-    fn desired(
-        &self,
-        snapshot: &Snapshot,
-        policy: &Policy,
-        now: Timestamp,
-    ) -> (Self::Status, Option<Timestamp>) {
-        desired_binding_status(snapshot, self, policy, now)
-    }
-}
+reconciled!(AISystem, "AISystem", AISystemStatus, desired_system_status);
+reconciled!(
+    ImpactAssessment,
+    "ImpactAssessment",
+    ImpactAssessmentStatus,
+    desired_assessment_status
+);
+reconciled!(
+    ControlBinding,
+    "ControlBinding",
+    ControlBindingStatus,
+    desired_binding_status
+);
 
 /// The field manager of every status write.
 pub const FIELD_MANAGER: &str = "aims-operator";

@@ -40,6 +40,17 @@ fn spec<T: DeserializeOwned>(object: &Value, which: &str) -> Result<T, String> {
     serde_json::from_value(spec).map_err(|e| format!("the {which} spec cannot be read: {e}"))
 }
 
+/// The new and the previous spec of a write.
+fn specs<T: DeserializeOwned>(write: &Write) -> Result<(T, Option<T>), String> {
+    let new = spec(&write.new, &write.kind)?;
+    let old = write
+        .old
+        .as_ref()
+        .map(|o| spec(o, &format!("previous {}", write.kind)))
+        .transpose()?;
+    Ok((new, old))
+}
+
 enum Outcome {
     /// Not ours to judge (another group, a delete).
     Skip(&'static str),
@@ -111,12 +122,7 @@ fn recorded(
     let mut notes = Vec::new();
     match write.kind.as_str() {
         "ImpactAssessment" => {
-            let new: ImpactAssessmentSpec = spec(&write.new, "ImpactAssessment")?;
-            let old: Option<ImpactAssessmentSpec> = write
-                .old
-                .as_ref()
-                .map(|o| spec(o, "previous ImpactAssessment"))
-                .transpose()?;
+            let (new, old): (ImpactAssessmentSpec, _) = specs(write)?;
             let approval = approval_after_write(
                 old.as_ref(),
                 &new,
@@ -142,12 +148,7 @@ fn recorded(
             }
         }
         "ControlBinding" => {
-            let new: ControlBindingSpec = spec(&write.new, "ControlBinding")?;
-            let old: Option<ControlBindingSpec> = write
-                .old
-                .as_ref()
-                .map(|o| spec(o, "previous ControlBinding"))
-                .transpose()?;
+            let (new, old): (ControlBindingSpec, _) = specs(write)?;
             let (accepted, more) = exclusions_after_write(
                 old.as_ref(),
                 &new,
@@ -273,22 +274,12 @@ fn check_write(write: &Write, who: Requester, ctx: &Context, now: Timestamp) -> 
     check_author(old_author, new_author, write.is_create, who)?;
     match write.kind.as_str() {
         "ImpactAssessment" => {
-            let new: ImpactAssessmentSpec = spec(&write.new, "ImpactAssessment")?;
-            let old: Option<ImpactAssessmentSpec> = write
-                .old
-                .as_ref()
-                .map(|o| spec(o, "previous ImpactAssessment"))
-                .transpose()?;
+            let (new, old): (ImpactAssessmentSpec, _) = specs(write)?;
             validate_assessment(&new)?;
             check_approval(old.as_ref(), &new, new_author, who, &ctx.policy, now)
         }
         "ControlBinding" => {
-            let new: ControlBindingSpec = spec(&write.new, "ControlBinding")?;
-            let old: Option<ControlBindingSpec> = write
-                .old
-                .as_ref()
-                .map(|o| spec(o, "previous ControlBinding"))
-                .transpose()?;
+            let (new, old): (ControlBindingSpec, _) = specs(write)?;
             validate_binding(&new)?;
             check_exclusions(old.as_ref(), &new, new_author, who, &ctx.policy)
         }
