@@ -355,3 +355,28 @@ fn a_bad_policy_file_is_refused_clearly() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("A.99 is not an Annex A control ID"));
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    // Far more output than a pipe buffers, so the writer meets the closed pipe.
+    let dir = temp_dir("broken-pipe");
+    let many: String = (0..3000)
+        .map(|i| format!("---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web-{i}, namespace: shop}}\nspec: {{template: {{spec: {{containers: [{{name: c, image: nginx}}]}}}}}}\n"))
+        .collect();
+    std::fs::write(dir.join("many.yaml"), many).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aims-operator"))
+        .current_dir(root())
+        .args(["check", "-v", dir.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap(); // then the pipe closes, like `| head`
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -182,6 +182,7 @@ async fn setup() -> Env {
         policy: Policy::default(),
         clock: Box::new(jiff::Timestamp::now),
         metrics: None,
+        recorder: None,
     });
     let mut stopped2 = stopped.clone();
     tokio::spawn(reconciler::run(reconcile_ctx, async move {

@@ -36,6 +36,7 @@ fn context(snapshot: Snapshot, at: Timestamp) -> (Arc<ReconcileContext>, ApiHand
         policy: Policy::default(),
         clock: Box::new(move || at),
         metrics: None,
+        recorder: None,
     };
     (Arc::new(ctx), handle)
 }
@@ -337,4 +338,51 @@ async fn a_binding_reports_each_control_and_keeps_its_check_time_while_unchanged
         .await
         .expect("no request was made")
         .unwrap();
+}
+
+#[test]
+fn running_workloads_that_drifted_are_open_nonconformities_with_a_stable_since() {
+    use aims_operator::engine::Workload;
+    let mut snapshot = lending();
+    // The image was changed outside the webhook: 2.4.0 under a 2.3.1 label.
+    let drifted = fixture("deployment-update-image.json")["request"]["object"].clone();
+    snapshot.add_workload(Workload::from_value(&drifted, "lending").unwrap());
+    let compliant = fixture("deployment-create.json")["request"]["object"].clone();
+    let mut other = Workload::from_value(&compliant, "lending").unwrap();
+    other.name = "credit-scorer-canary".into();
+    snapshot.add_workload(other);
+
+    let mut system = credit_scoring(&snapshot);
+    let (status, _) = desired_system_status(&snapshot, &system, &Policy::default(), now());
+    assert_eq!(status.open_nonconformities, Some(1));
+    let open = &status.nonconformities[0];
+    assert_eq!(open.workload, "Deployment/credit-scorer");
+    assert_eq!(open.rules, "AIMS-007");
+    assert!(
+        open.message
+            .contains("registry.example/credit-scorer:2.4.0"),
+        "{}",
+        open.message
+    );
+    assert_eq!(open.since, now());
+
+    // Still open a day later: same entry, same since, nothing to write.
+    system.status = Some(status.clone());
+    let later = now() + SignedDuration::from_hours(24);
+    let (again, _) = desired_system_status(&snapshot, &system, &Policy::default(), later);
+    assert_eq!(again.nonconformities[0].since, now());
+    assert!(!aims_operator::reconciler::needs_write(
+        Some(&status),
+        &again
+    ));
+
+    // Fixed (workload gone): the list empties and the status is written.
+    snapshot.remove_workload("Deployment", "lending", "credit-scorer");
+    let (fixed, _) = desired_system_status(&snapshot, &system, &Policy::default(), later);
+    assert!(fixed.nonconformities.is_empty());
+    assert_eq!(fixed.open_nonconformities, Some(0));
+    assert!(aims_operator::reconciler::needs_write(
+        Some(&status),
+        &fixed
+    ));
 }

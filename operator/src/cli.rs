@@ -167,6 +167,20 @@ fn scope_of(paths: &[PathBuf]) -> String {
     )
 }
 
+/// Writes to stdout. A reader that goes away (`| head`) ends the output quietly instead of
+/// a panic; other write errors are reported on stderr.
+pub(crate) fn emit(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write the output: {e}");
+    }
+}
+
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(2)
@@ -192,7 +206,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 CheckFormat::Junit => render::check::junit(&report),
                 CheckFormat::Sarif => render::check::sarif(&report),
             };
-            print!("{text}");
+            emit(&text);
             if !matches!(output, CheckFormat::Text) {
                 for e in &report.errors {
                     eprintln!("error: {e}");
@@ -213,12 +227,12 @@ pub fn run(cli: Cli) -> ExitCode {
                 eprintln!("error: {e}");
             }
             let statement = soa::build(&loaded.snapshot, &policy, &scope_of(&paths), now);
-            print!("{}", render_soa(&statement, format));
+            emit(&render_soa(&statement, format));
             ExitCode::from(if loaded.errors.is_empty() { 0 } else { 2 })
         }
         Command::Crds { output_dir } => write_crds(output_dir),
         Command::Catalog => {
-            print!("{}", catalog_text());
+            emit(&catalog_text());
             ExitCode::SUCCESS
         }
         Command::Run(args) => crate::run::run(*args),
@@ -251,7 +265,7 @@ fn write_crds(output_dir: Option<PathBuf>) -> ExitCode {
                 }
                 eprintln!("wrote {}", path.display());
             }
-            None => print!("---\n{yaml}"),
+            None => emit(&format!("---\n{yaml}")),
         }
     }
     ExitCode::SUCCESS
@@ -288,17 +302,11 @@ fn demo(now: Timestamp) -> ExitCode {
     let policy = Policy::default();
     let snapshot = loaded.snapshot.clone();
     let report = check_loaded(loaded, &policy, now);
-    println!("== Admission decisions for examples/ (as the webhook would answer)\n");
-    print!("{}", render::check::text(&report, false));
-    println!("\n== Statement of Applicability\n");
-    print!(
-        "{}",
-        render::soa::markdown(&soa::build(
-            &snapshot,
-            &policy,
-            "the built-in examples/",
-            now
-        ))
-    );
+    let statement = soa::build(&snapshot, &policy, "the built-in examples/", now);
+    emit(&format!(
+        "== Admission decisions for examples/ (as the webhook would answer)\n\n{}\n== Statement of Applicability\n\n{}",
+        render::check::text(&report, false),
+        render::soa::markdown(&statement)
+    ));
     ExitCode::from(if report.errors.is_empty() { 0 } else { 2 })
 }

@@ -297,7 +297,7 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
                 Format::Json => render::soa::json(&statement),
                 Format::Csv => render::soa::csv(&statement),
             };
-            print!("{text}");
+            crate::cli::emit(&text);
             Ok(ExitCode::SUCCESS)
         }
         PluginCommand::Explain {
@@ -308,7 +308,7 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
             let policy = load_policy(policy.as_deref())?;
             let client = client().await?;
             let (message, allowed) = explain(&client, &target, &namespace, &policy, now).await?;
-            println!("{message}");
+            crate::cli::emit(&format!("{message}\n"));
             Ok(ExitCode::from(if allowed { 0 } else { 1 }))
         }
         PluginCommand::Approve(args) => decide_command(args, "Approved").await,
@@ -337,7 +337,7 @@ async fn decide_command(args: DecisionArgs, decision: &str) -> Result<ExitCode, 
         args.comment.as_deref(),
     )
     .await?;
-    println!("{line}");
+    crate::cli::emit(&format!("{line}\n"));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -229,6 +229,13 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
             policy: policy.clone(),
             clock: Box::new(jiff::Timestamp::now),
             metrics: Some(cluster_metrics),
+            recorder: Some(kube::runtime::events::Recorder::new(
+                client.clone(),
+                kube::runtime::events::Reporter {
+                    controller: "aims-operator".into(),
+                    instance: std::env::var("POD_NAME").ok(),
+                },
+            )),
         });
         tokio::spawn(lead_and_reconcile(
             client.clone(),

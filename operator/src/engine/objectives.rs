@@ -6,8 +6,9 @@ use kube::ResourceExt;
 
 use super::controls::{approved_assessments, uncovered_models};
 use super::status::{evaluate_system, types};
-use super::{Scope, Snapshot, evaluate_workload};
+use super::{BreakGlass, Scope, Snapshot, Workload, break_glass, evaluate_workload};
 use crate::policy::Policy;
+use crate::resources::AISystem;
 use crate::resources::{AssessmentPhase, RiskTier};
 
 /// One AI system's standing.
@@ -30,6 +31,63 @@ pub struct AssessmentExpiry {
     pub name: String,
     /// Seconds from now to the expiry.
     pub seconds: f64,
+}
+
+/// A running workload that the admission rules would refuse now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenNonconformity {
+    /// `Kind/name`.
+    pub workload: String,
+    /// Failing rule IDs, comma-separated.
+    pub rules: String,
+    /// What is wrong (and break-glass, when in use).
+    pub message: String,
+}
+
+fn nonconformity_of(
+    snapshot: &Snapshot,
+    workload: &Workload,
+    policy: &Policy,
+    now: Timestamp,
+) -> Option<OpenNonconformity> {
+    let verdict = evaluate_workload(snapshot, workload, policy, now);
+    if verdict.scope != Scope::Judged || verdict.findings.is_empty() {
+        return None;
+    }
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(BreakGlass::Active { reason, expires }) = break_glass(workload, policy, now) {
+        parts.push(format!(
+            "admitted under break-glass until {expires} ({reason})"
+        ));
+    }
+    parts.extend(
+        verdict
+            .findings
+            .iter()
+            .map(|f| format!("{} {}", f.rule.id(), f.message)),
+    );
+    Some(OpenNonconformity {
+        workload: format!("{}/{}", workload.kind, workload.name),
+        rules: verdict.rule_ids(),
+        message: parts.join("; "),
+    })
+}
+
+/// The running workloads of `system` (labelled, cached) that would be refused now, sorted.
+pub fn nonconformities(
+    snapshot: &Snapshot,
+    system: &AISystem,
+    policy: &Policy,
+    now: Timestamp,
+) -> Vec<OpenNonconformity> {
+    let ns = system.namespace().unwrap_or_default();
+    let mut open: Vec<OpenNonconformity> = snapshot
+        .workloads_of(&ns, &system.name_any())
+        .into_iter()
+        .filter_map(|w| nonconformity_of(snapshot, w, policy, now))
+        .collect();
+    open.sort_by(|a, b| a.workload.cmp(&b.workload));
+    open
 }
 
 /// The objectives at one moment.
@@ -113,8 +171,7 @@ pub fn objectives(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Objec
     }
     out.open_nonconformities = snapshot
         .workloads()
-        .map(|w| evaluate_workload(snapshot, w, policy, now))
-        .filter(|v| v.scope == Scope::Judged && !v.findings.is_empty())
+        .filter(|w| nonconformity_of(snapshot, w, policy, now).is_some())
         .count();
     out
 }

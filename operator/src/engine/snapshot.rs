@@ -10,6 +10,8 @@ use super::Workload;
 use crate::resources::{AISystem, ControlBinding, ImpactAssessment};
 
 type ByName<T> = HashMap<String, T>;
+/// (kind, namespace, name) of a cached workload.
+type WorkloadKey = (String, String, String);
 
 /// Everything the engine knows about the cluster (or the files) at one moment.
 #[derive(Clone, Debug, Default)]
@@ -29,6 +31,15 @@ pub struct Snapshot {
     next_seq: u64,
     namespace_labels: HashMap<String, BTreeMap<String, String>>,
     workloads: HashMap<(String, String, String), Arc<Workload>>,
+    /// Workload keys by (namespace, system label).
+    workloads_by_system: HashMap<(String, String), std::collections::BTreeSet<WorkloadKey>>,
+}
+
+fn system_of(workload: &Workload) -> Option<(String, String)> {
+    match workload.label(crate::resources::SYSTEM_LABEL) {
+        Ok(Some(system)) => Some((workload.namespace.clone(), system.to_string())),
+        _ => None,
+    }
 }
 
 fn namespace_of<K: ResourceExt>(object: &K) -> String {
@@ -194,18 +205,48 @@ impl Snapshot {
             workload.namespace.clone(),
             workload.name.clone(),
         );
+        self.remove_workload(&key.0, &key.1, &key.2);
+        if let Some(system) = system_of(&workload) {
+            self.workloads_by_system
+                .entry(system)
+                .or_default()
+                .insert(key.clone());
+        }
         self.workloads.insert(key, Arc::new(workload));
     }
 
     /// Removes a workload.
     pub fn remove_workload(&mut self, kind: &str, namespace: &str, name: &str) {
-        self.workloads
-            .remove(&(kind.to_string(), namespace.to_string(), name.to_string()));
+        let key = (kind.to_string(), namespace.to_string(), name.to_string());
+        if let Some(old) = self.workloads.remove(&key)
+            && let Some(system) = system_of(&old)
+            && let Some(keys) = self.workloads_by_system.get_mut(&system)
+        {
+            keys.remove(&key);
+            if keys.is_empty() {
+                self.workloads_by_system.remove(&system);
+            }
+        }
     }
 
     /// Forgets every workload of `kind` (before a relist replaces them).
     pub fn clear_workloads(&mut self, kind: &str) {
         self.workloads.retain(|(k, _, _), _| k != kind);
+        for keys in self.workloads_by_system.values_mut() {
+            keys.retain(|(k, _, _)| k != kind);
+        }
+        self.workloads_by_system.retain(|_, keys| !keys.is_empty());
+    }
+
+    /// The cached workloads labelled as belonging to system `name` in `namespace`, by kind
+    /// and name.
+    pub fn workloads_of(&self, namespace: &str, name: &str) -> Vec<&Workload> {
+        self.workloads_by_system
+            .get(&(namespace.to_string(), name.to_string()))
+            .into_iter()
+            .flatten()
+            .filter_map(|key| self.workloads.get(key).map(Arc::as_ref))
+            .collect()
     }
 
     /// Every cached workload, in no particular order.

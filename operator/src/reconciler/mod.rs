@@ -49,6 +49,10 @@ pub trait Reconciled:
     type Status: Serialize + NeedsWrite + Send + Sync;
     /// The stored status.
     fn stored(&self) -> Option<&Self::Status>;
+    /// Events worth recording when `desired` replaces the stored status (reason, note).
+    fn events(&self, _desired: &Self::Status) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
     /// The status it should carry at `now`, and when that changes by itself.
     fn desired(
         &self,
@@ -60,11 +64,20 @@ pub trait Reconciled:
 
 macro_rules! reconciled {
     ($kind:ty, $name:literal, $status:ty, $desired:path) => {
+        reconciled!($kind, $name, $status, $desired, |_: &$kind, _: &$status| {
+            Vec::new()
+        });
+    };
+    ($kind:ty, $name:literal, $status:ty, $desired:path, $events:expr) => {
         impl Reconciled for $kind {
             const KIND: &'static str = $name;
             type Status = $status;
             fn stored(&self) -> Option<&Self::Status> {
                 self.status.as_ref()
+            }
+            fn events(&self, desired: &Self::Status) -> Vec<(&'static str, String)> {
+                let events: fn(&$kind, &$status) -> Vec<(&'static str, String)> = $events;
+                events(self, desired)
             }
             fn desired(
                 &self,
@@ -77,7 +90,34 @@ macro_rules! reconciled {
         }
     };
 }
-reconciled!(AISystem, "AISystem", AISystemStatus, desired_system_status);
+reconciled!(
+    AISystem,
+    "AISystem",
+    AISystemStatus,
+    desired_system_status,
+    |system: &AISystem, desired: &AISystemStatus| {
+        let before = system
+            .status
+            .as_ref()
+            .map(|s| s.nonconformities.as_slice())
+            .unwrap_or(&[]);
+        desired
+            .nonconformities
+            .iter()
+            .filter(|n| {
+                !before
+                    .iter()
+                    .any(|b| b.workload == n.workload && b.rules == n.rules)
+            })
+            .map(|n| {
+                (
+                    "Nonconformity",
+                    format!("{} does not comply: {}", n.workload, n.message),
+                )
+            })
+            .collect()
+    }
+);
 reconciled!(
     ImpactAssessment,
     "ImpactAssessment",
@@ -109,6 +149,8 @@ pub struct ReconcileContext {
     pub clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
     /// Reconcile counts and durations, when metrics are served.
     pub metrics: Option<crate::metrics::ClusterMetrics>,
+    /// Where Events are recorded (new nonconformities), when in a cluster.
+    pub recorder: Option<kube::runtime::events::Recorder>,
 }
 
 /// Why a reconcile failed.
@@ -208,6 +250,21 @@ async fn reconcile_inner<K: Reconciled>(
                 source,
             })?;
         tracing::info!(kind = K::KIND, %ns, %name, "status written");
+        if let Some(recorder) = &ctx.recorder {
+            let reference = object.object_ref(&());
+            for (reason, note) in object.events(&desired) {
+                let event = kube::runtime::events::Event {
+                    type_: kube::runtime::events::EventType::Warning,
+                    reason: reason.to_string(),
+                    note: Some(note),
+                    action: "Evaluate".to_string(),
+                    secondary: None,
+                };
+                if let Err(error) = recorder.publish(&event, &reference).await {
+                    tracing::warn!(%error, %ns, %name, "event not recorded");
+                }
+            }
+        }
     }
     Ok((Action::requeue(requeue_after(next_change, now)), write))
 }

@@ -6,14 +6,18 @@
 use jiff::Timestamp;
 
 use crate::engine::Snapshot;
+use crate::engine::objectives::nonconformities;
 use crate::engine::status::{
     evaluate_assessment, evaluate_binding, evaluate_system, to_conditions,
 };
 use crate::policy::Policy;
 use crate::resources::{
     AISystem, AISystemStatus, Condition, ControlBinding, ControlBindingStatus, ControlResult,
-    ImpactAssessment, ImpactAssessmentStatus,
+    ImpactAssessment, ImpactAssessmentStatus, Nonconformity,
 };
+
+/// Most nonconformities listed in a system's status; the count covers the rest.
+pub const MAX_LISTED: usize = 20;
 
 fn previous(conditions: Option<&Vec<Condition>>) -> &[Condition] {
     conditions.map(Vec::as_slice).unwrap_or(&[])
@@ -28,7 +32,29 @@ pub fn desired_system_status(
 ) -> (AISystemStatus, Option<Timestamp>) {
     let evaluation = evaluate_system(snapshot, system, policy, now);
     let generation = system.metadata.generation;
+    let open = nonconformities(snapshot, system, policy, now);
+    let stored = system
+        .status
+        .as_ref()
+        .map(|s| s.nonconformities.as_slice())
+        .unwrap_or(&[]);
+    let listed = open
+        .iter()
+        .take(MAX_LISTED)
+        .map(|n| Nonconformity {
+            workload: n.workload.clone(),
+            rules: n.rules.clone(),
+            message: n.message.clone(),
+            // Seen before with the same rules: it has been open since then.
+            since: stored
+                .iter()
+                .find(|p| p.workload == n.workload && p.rules == n.rules)
+                .map_or(now, |p| p.since),
+        })
+        .collect();
     let status = AISystemStatus {
+        nonconformities: listed,
+        open_nonconformities: Some(u32::try_from(open.len()).unwrap_or(u32::MAX)),
         conditions: to_conditions(
             &evaluation.conditions,
             previous(system.status.as_ref().map(|s| &s.conditions)),
@@ -141,9 +167,16 @@ pub trait NeedsWrite {
 impl NeedsWrite for AISystemStatus {
     fn differs_from(&self, current: Option<&Self>) -> bool {
         let Some(c) = current else { return true };
+        let untimed = |ns: &[Nonconformity]| -> Vec<(String, String, String)> {
+            ns.iter()
+                .map(|n| (n.workload.clone(), n.rules.clone(), n.message.clone()))
+                .collect()
+        };
         without_times(&c.conditions) != without_times(&self.conditions)
             || c.summary != self.summary
             || c.observed_generation != self.observed_generation
+            || untimed(&c.nonconformities) != untimed(&self.nonconformities)
+            || c.open_nonconformities != self.open_nonconformities
     }
 }
 

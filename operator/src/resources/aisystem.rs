@@ -342,6 +342,29 @@ pub struct AISystemStatus {
     /// The `metadata.generation` the status was computed from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// Running workloads of the system that the admission rules would refuse now (an
+    /// assessment expired, an image changed outside the webhook, break-glass in use). They
+    /// are reported, never stopped. At most 20 are listed; `openNonconformities` counts all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["workload"]))]
+    pub nonconformities: Vec<Nonconformity>,
+    /// Number of open nonconformities, including those beyond the listed ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_nonconformities: Option<u32>,
+}
+
+/// A running workload that does not comply.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Nonconformity {
+    /// `Kind/name` of the workload.
+    pub workload: String,
+    /// Failing rule IDs, comma-separated.
+    pub rules: String,
+    /// What is wrong and, for break-glass, who invoked it and until when.
+    pub message: String,
+    /// When it was first seen with these rules.
+    pub since: Timestamp,
 }
 
 /// Short values shown by `kubectl get aisystems`.
