@@ -14,7 +14,7 @@ fn main() {
     let now: jiff::Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
     let snap = common::snapshot(now);
     let template: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string("../../shared/fixtures/admission-reviews/deployment-create.json")
+        &std::fs::read_to_string("../tests/fixtures/admission-reviews/deployment-create.json")
             .unwrap(),
     )
     .unwrap();

@@ -45,13 +45,8 @@ fn rss_kib() -> u64 {
 /// One review body per system: the recorded Deployment review's shape with the bench object.
 fn bodies() -> Vec<Bytes> {
     let template: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string("../../shared/fixtures/admission-reviews/deployment-create.json")
-            .or_else(|_| {
-                std::fs::read_to_string(
-                    "../shared/fixtures/admission-reviews/deployment-create.json",
-                )
-            })
-            .expect("fixture"),
+        &std::fs::read_to_string("../tests/fixtures/admission-reviews/deployment-create.json")
+            .expect("fixture (benches run from operator/)"),
     )
     .unwrap();
     (0..SYSTEMS)

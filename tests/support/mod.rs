@@ -263,13 +263,22 @@ pub fn model_image() -> String {
     format!("reg/m@{}", digest(1))
 }
 
-/// Loads a recorded AdmissionReview from ../shared/fixtures.
+/// Where the recorded AdmissionReviews are: the workspace's shared fixtures when this
+/// checkout sits beside them, else the copy kept in `tests/fixtures` (a clean CI checkout).
+pub fn fixtures_dir() -> std::path::PathBuf {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shared = manifest.join("../../shared/fixtures/admission-reviews");
+    if shared.is_dir() {
+        shared
+    } else {
+        manifest.join("../tests/fixtures/admission-reviews")
+    }
+}
+
+/// Loads a recorded AdmissionReview.
 pub fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/../../shared/fixtures/admission-reviews/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let path = fixtures_dir().join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("fixture JSON")
 }
 
