@@ -157,7 +157,7 @@ async fn setup() -> Env {
     std::fs::write(dir.join("tls.crt"), issued).unwrap();
     std::fs::write(dir.join("tls.key"), key.serialize_pem()).unwrap();
 
-    let cache = cache::start(admin.clone());
+    let cache = cache::start(admin.clone()).await;
     let ctx = Context::new(cache.clone(), Policy::default(), "aims-system");
     let ctx = Arc::new(ctx);
     let server = start(

@@ -637,3 +637,64 @@ fn rule_ids_are_stable() {
     let serialized = serde_json::to_value(Rule::AssessmentMissing).expect("json");
     assert_eq!(serialized, json!("AIMS-003"));
 }
+
+// --- Monitoring in place (ServiceMonitor / PodMonitor) ---
+
+fn monitor(
+    kind: &str,
+    on_monitor: Option<&str>,
+    in_selector: Option<&str>,
+) -> aims_operator::engine::snapshot::Monitor {
+    let mut object = serde_json::json!({"kind": kind, "metadata": {"name": "scrape", "namespace": NS, "labels": {}},
+        "spec": {"selector": {"matchLabels": {}}}});
+    if let Some(s) = on_monitor {
+        object["metadata"]["labels"][SYSTEM_LABEL] = serde_json::json!(s);
+    }
+    if let Some(s) = in_selector {
+        object["spec"]["selector"]["matchLabels"][SYSTEM_LABEL] = serde_json::json!(s);
+    }
+    aims_operator::engine::snapshot::Monitor::from_value(kind, &object)
+        .unwrap()
+        .1
+}
+
+#[test]
+fn where_monitors_exist_declared_monitoring_must_be_scraped() {
+    let name = compliant().systems()[0].metadata.name.clone().unwrap();
+    let workload = deployment("w", Some(&name), Some("1.0.0"), &model_image());
+
+    // Monitors followed, but none tied to the system: AIMS-004 with the label to add.
+    let mut s = compliant();
+    s.add_monitor(NS, monitor("ServiceMonitor", Some("other-system"), None));
+    let v = judge(&s, &workload);
+    assert_eq!(rules(&v), ["AIMS-004"], "{}", v.message());
+    assert!(
+        v.message().contains("declared but not in place"),
+        "{}",
+        v.message()
+    );
+    assert!(v.message().contains(&format!(
+        "label servicemonitor <name> aims.io/system={name}"
+    )));
+
+    // Tied by the monitor's own label, or by its selector: in place.
+    for m in [
+        monitor("ServiceMonitor", Some(&name), None),
+        monitor("PodMonitor", None, Some(&name)),
+    ] {
+        let mut s = compliant();
+        s.add_monitor(NS, m);
+        assert!(judge(&s, &workload).findings.is_empty());
+    }
+
+    // Without monitors followed, or with the policy off, declaring is enough.
+    assert!(judge(&compliant(), &workload).findings.is_empty());
+    let mut s = compliant();
+    s.add_monitor(NS, monitor("ServiceMonitor", None, None));
+    let relaxed = Policy {
+        require_scrape_monitor: false,
+        ..Policy::default()
+    };
+    let v = evaluate_object(&s, &workload, NS, &relaxed, now()).unwrap();
+    assert!(v.findings.is_empty());
+}

@@ -213,3 +213,29 @@ fn objectives_count_assessed_high_risk_systems_reviews_documentation_and_drift()
     assert_eq!(o.expiries.len(), 1);
     assert_eq!(o.expiries[0].seconds, 30.0 * 24.0 * 3600.0);
 }
+
+#[test]
+fn monitoring_declared_but_not_scraped_says_which_label_to_add() {
+    let mut s = Snapshot::new();
+    let sys = system("scoring").in_ns();
+    s.add_system(sys.clone());
+    let object =
+        serde_json::json!({"kind": "ServiceMonitor", "metadata": {"name": "m", "namespace": NS}});
+    let (ns, monitor) =
+        aims_operator::engine::snapshot::Monitor::from_value("ServiceMonitor", &object).unwrap();
+    s.add_monitor(&ns, monitor);
+    let e = evaluate_system(&s, &sys, &Policy::default(), now());
+    let c = e
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "MonitoringConfigured")
+        .unwrap();
+    assert!(!c.met);
+    assert_eq!(c.reason, "NotInPlace");
+    assert!(
+        c.message
+            .ends_with("label the monitor that scrapes it with aims.io/system=scoring"),
+        "{}",
+        c.message
+    );
+}

@@ -292,6 +292,17 @@ impl Loaded {
             self.snapshot.add_namespace(&name, labels);
             return;
         }
+        if kind == "ServiceMonitor" || kind == "PodMonitor" {
+            if let Some((ns, monitor)) = crate::engine::snapshot::Monitor::from_value(&kind, &value)
+            {
+                let ns = match value.pointer("/metadata/namespace") {
+                    Some(_) => ns,
+                    None => self.default_namespace.clone(),
+                };
+                self.snapshot.add_monitor(&ns, monitor);
+            }
+            return;
+        }
         if is_workload_kind(&kind) {
             self.workloads.push(FoundWorkload {
                 location: location.clone(),

@@ -33,6 +33,9 @@ pub struct Policy {
     pub break_glass_groups: Vec<String>,
     /// Longest break-glass window, in hours, that is honoured.
     pub max_break_glass_hours: u32,
+    /// Where ServiceMonitors / PodMonitors exist (Prometheus Operator), require one tied to
+    /// the AI system (label `aims.io/system`) for its monitoring to count as in place.
+    pub require_scrape_monitor: bool,
 }
 
 impl Default for Policy {
@@ -56,6 +59,7 @@ impl Default for Policy {
             exempt_namespaces: ids(&["kube-system", "kube-public", "kube-node-lease"]),
             break_glass_groups: ids(&["aims-break-glass"]),
             max_break_glass_hours: 24,
+            require_scrape_monitor: true,
         }
     }
 }

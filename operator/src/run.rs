@@ -207,7 +207,7 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let cache = cache::start(client.clone());
+    let cache = cache::start(client.clone()).await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let wants = |c: Component| args.only.is_none() || args.only == Some(c);
 

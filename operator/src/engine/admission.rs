@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::Snapshot;
 use super::assessment::{coverage_phrase, covering_entry};
-use super::controls::{control_outcome, has_owner, monitoring_gaps};
+use super::controls::{control_outcome, has_owner, monitoring_gaps, monitoring_in_place};
 use super::rules::{Finding, Rule};
 use super::verdict::{ModelRef, Scope, Verdict};
 use super::workload::{Workload, WorkloadError, image_digest, image_repository};
@@ -142,7 +142,7 @@ pub fn evaluate_workload(
         return verdict.settle();
     };
     verdict.mode = system.spec.enforcement.unwrap_or(ns_mode);
-    check_system(&mut verdict, system, policy);
+    check_system(&mut verdict, snapshot, system, policy);
     check_model(&mut verdict, snapshot, system, workload, policy, now);
     check_controls(&mut verdict, snapshot, system, policy, now);
     verdict.settle()
@@ -157,7 +157,7 @@ fn patch_cmd(system: &AISystem, patch: &str) -> String {
 }
 
 /// Rules about the system's register entry: owner, stage and tier, monitoring.
-fn check_system(verdict: &mut Verdict, system: &AISystem, policy: &Policy) {
+fn check_system(verdict: &mut Verdict, snapshot: &Snapshot, system: &AISystem, policy: &Policy) {
     let name = system.name_any();
     if !has_owner(system) {
         verdict.findings.push(Finding::new(
@@ -196,6 +196,15 @@ fn check_system(verdict: &mut Verdict, system: &AISystem, policy: &Policy) {
             Rule::MonitoringMissing,
             format!("monitoring is not declared for AISystem \"{name}\": {} missing", gaps.join(", ")),
             patch_cmd(system, r#"{"spec":{"monitoring":{"metrics":["<metric>"],"driftSignals":["<signal>"],"alertRoute":"<receiver>"}}}"#),
+        ));
+    } else if let Err(missing) = monitoring_in_place(snapshot, system, policy) {
+        verdict.findings.push(Finding::new(
+            Rule::MonitoringMissing,
+            missing,
+            format!(
+                "label the ServiceMonitor or PodMonitor that scrapes it: kubectl -n {} label servicemonitor <name> {SYSTEM_LABEL}={name}",
+                system.namespace().unwrap_or_default()
+            ),
         ));
     }
 }

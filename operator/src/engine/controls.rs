@@ -73,6 +73,28 @@ pub fn monitoring_gaps(system: &AISystem) -> Vec<&'static str> {
     gaps
 }
 
+/// Whether declared monitoring is in place: where monitors are followed and the policy asks
+/// for it, a ServiceMonitor or PodMonitor tied to the system must exist. `Err` says what is
+/// missing.
+pub fn monitoring_in_place(
+    snapshot: &Snapshot,
+    system: &AISystem,
+    policy: &Policy,
+) -> Result<(), String> {
+    if !policy.require_scrape_monitor || !snapshot.monitors_known() {
+        return Ok(());
+    }
+    let ns = system.namespace().unwrap_or_default();
+    let name = system.name_any();
+    match snapshot.monitor_for(&ns, &name) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "monitoring is declared but not in place: no ServiceMonitor or PodMonitor in namespace {ns} \
+             is tied to AI system \"{name}\""
+        )),
+    }
+}
+
 /// Whether the system names an accountable owner.
 pub fn has_owner(system: &AISystem) -> bool {
     system

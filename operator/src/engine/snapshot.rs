@@ -31,8 +31,51 @@ pub struct Snapshot {
     next_seq: u64,
     namespace_labels: HashMap<String, BTreeMap<String, String>>,
     workloads: HashMap<(String, String, String), Arc<Workload>>,
+    /// ServiceMonitors and PodMonitors by namespace, with the AI systems each is tied to.
+    monitors: HashMap<String, Vec<Monitor>>,
+    /// Whether monitors are followed at all (the Prometheus Operator CRDs exist, or the
+    /// manifests contain monitors).
+    monitors_known: bool,
     /// Workload keys by (namespace, system label).
     workloads_by_system: HashMap<(String, String), std::collections::BTreeSet<WorkloadKey>>,
+}
+
+/// A ServiceMonitor or PodMonitor, reduced to what ties it to AI systems.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Monitor {
+    /// `ServiceMonitor` or `PodMonitor`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Systems it is tied to: the `aims.io/system` label on the monitor itself or in its
+    /// `spec.selector.matchLabels`.
+    pub systems: Vec<String>,
+}
+
+impl Monitor {
+    /// Reads a monitor object (JSON); `None` when it has no name.
+    pub fn from_value(kind: &str, object: &serde_json::Value) -> Option<(String, Self)> {
+        let text = |p: &str| object.pointer(p).and_then(serde_json::Value::as_str);
+        let name = text("/metadata/name")?.to_string();
+        let namespace = text("/metadata/namespace").unwrap_or("default").to_string();
+        let label = format!("/{}", crate::resources::SYSTEM_LABEL.replace('/', "~1"));
+        let mut systems: Vec<String> = [
+            format!("/metadata/labels{label}"),
+            format!("/spec/selector/matchLabels{label}"),
+        ]
+        .iter()
+        .filter_map(|p| text(p).map(str::to_string))
+        .collect();
+        systems.dedup();
+        Some((
+            namespace,
+            Self {
+                kind: kind.to_string(),
+                name,
+                systems,
+            },
+        ))
+    }
 }
 
 fn system_of(workload: &Workload) -> Option<(String, String)> {
@@ -247,6 +290,53 @@ impl Snapshot {
             .flatten()
             .filter_map(|key| self.workloads.get(key).map(Arc::as_ref))
             .collect()
+    }
+
+    /// Adds (or replaces) a monitor in `namespace`, and marks monitors as followed.
+    pub fn add_monitor(&mut self, namespace: &str, monitor: Monitor) {
+        self.monitors_known = true;
+        self.remove_monitor(namespace, &monitor.kind.clone(), &monitor.name.clone());
+        self.monitors
+            .entry(namespace.to_string())
+            .or_default()
+            .push(monitor);
+    }
+
+    /// Removes a monitor.
+    pub fn remove_monitor(&mut self, namespace: &str, kind: &str, name: &str) {
+        if let Some(list) = self.monitors.get_mut(namespace) {
+            list.retain(|m| !(m.kind == kind && m.name == name));
+        }
+    }
+
+    /// Forgets every monitor of `kind`; monitors stay followed.
+    pub fn clear_monitors(&mut self, kind: &str) {
+        self.monitors_known = true;
+        for list in self.monitors.values_mut() {
+            list.retain(|m| m.kind != kind);
+        }
+    }
+
+    /// The systems the cached monitor `kind`/`name` in `namespace` is tied to.
+    pub fn monitor_systems(&self, namespace: &str, kind: &str, name: &str) -> Vec<String> {
+        self.monitors
+            .get(namespace)
+            .and_then(|list| list.iter().find(|m| m.kind == kind && m.name == name))
+            .map(|m| m.systems.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether monitors are followed: only then can "monitoring in place" be checked.
+    pub fn monitors_known(&self) -> bool {
+        self.monitors_known
+    }
+
+    /// A monitor in `namespace` tied to AI system `system`.
+    pub fn monitor_for(&self, namespace: &str, system: &str) -> Option<&Monitor> {
+        self.monitors
+            .get(namespace)?
+            .iter()
+            .find(|m| m.systems.iter().any(|s| s == system))
     }
 
     /// Every cached workload, in no particular order.

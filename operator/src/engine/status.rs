@@ -6,7 +6,9 @@ use kube::ResourceExt;
 
 use super::Snapshot;
 use super::assessment::AssessmentState;
-use super::controls::{approved_assessments, control_outcome, has_owner, monitoring_gaps};
+use super::controls::{
+    approved_assessments, control_outcome, has_owner, monitoring_gaps, monitoring_in_place,
+};
 use crate::policy::Policy;
 use crate::resources::{
     AISystem, AISystemSummary, AssessmentPhase, Condition, ControlBinding, ControlBindingSummary,
@@ -180,12 +182,27 @@ pub fn evaluate_system(
     ));
 
     let gaps = monitoring_gaps(system);
-    conditions.push(if gaps.is_empty() {
+    let in_place = monitoring_in_place(snapshot, system, policy);
+    conditions.push(if let (true, Err(missing)) = (gaps.is_empty(), &in_place) {
+        ConditionOutcome::new(
+            MONITORING_CONFIGURED,
+            false,
+            "NotInPlace",
+            format!(
+                "{missing}; label the monitor that scrapes it with {}={name}",
+                crate::resources::SYSTEM_LABEL
+            ),
+        )
+    } else if gaps.is_empty() {
         ConditionOutcome::new(
             MONITORING_CONFIGURED,
             true,
             "Declared",
-            "metrics and an alert route are declared",
+            if snapshot.monitors_known() && policy.require_scrape_monitor {
+                "metrics and an alert route are declared, and a monitor scrapes the system"
+            } else {
+                "metrics and an alert route are declared"
+            },
         )
     } else {
         ConditionOutcome::new(

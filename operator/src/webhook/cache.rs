@@ -64,6 +64,13 @@ impl ClusterCache {
             .collect()
     }
 
+    /// Adds a feed that must list its objects before the cache counts as synced.
+    pub fn expect(&self, feed: &'static str) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        pending.insert(feed);
+        self.synced.store(false, Ordering::Release);
+    }
+
     fn mark_synced(&self, feed: &'static str) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         pending.remove(feed);
@@ -260,6 +267,83 @@ macro_rules! workload_feed {
         }
     };
 }
+/// The Prometheus Operator's monitors, reduced to what ties them to AI systems.
+pub mod monitors {
+    use kube::CustomResource;
+    use serde::{Deserialize, Serialize};
+
+    /// `monitoring.coreos.com/v1` ServiceMonitor (only its selector is read).
+    #[derive(CustomResource, Deserialize, Serialize, Clone, Debug)]
+    #[kube(
+        group = "monitoring.coreos.com",
+        version = "v1",
+        kind = "ServiceMonitor",
+        namespaced,
+        schema = "disabled"
+    )]
+    pub struct ServiceMonitorSpec {
+        /// Which Services it scrapes.
+        #[serde(default)]
+        pub selector: Option<serde_json::Value>,
+    }
+
+    /// `monitoring.coreos.com/v1` PodMonitor (only its selector is read).
+    #[derive(CustomResource, Deserialize, Serialize, Clone, Debug)]
+    #[kube(
+        group = "monitoring.coreos.com",
+        version = "v1",
+        kind = "PodMonitor",
+        namespaced,
+        schema = "disabled"
+    )]
+    pub struct PodMonitorSpec {
+        /// Which Pods it scrapes.
+        #[serde(default)]
+        pub selector: Option<serde_json::Value>,
+    }
+}
+
+macro_rules! monitor_feed {
+    ($kind:ty, $feed:literal, $name:literal) => {
+        impl Feed for $kind {
+            const FEED: &'static str = $feed;
+            fn clear(snapshot: &mut Snapshot) {
+                snapshot.clear_monitors($name);
+            }
+            fn add(snapshot: &mut Snapshot, object: Self) {
+                let value = serde_json::to_value(&object).unwrap_or_default();
+                if let Some((ns, monitor)) =
+                    crate::engine::snapshot::Monitor::from_value($name, &value)
+                {
+                    snapshot.add_monitor(&ns, monitor);
+                }
+            }
+            fn remove(snapshot: &mut Snapshot, object: &Self) {
+                snapshot.remove_monitor(&ns_of(object), $name, &object.name_any());
+            }
+            fn affected(snapshot: &Snapshot, object: &Self) -> Vec<(String, String)> {
+                let ns = ns_of(object);
+                let value = serde_json::to_value(object).unwrap_or_default();
+                let mut systems: Vec<String> =
+                    crate::engine::snapshot::Monitor::from_value($name, &value)
+                        .map(|(_, m)| m.systems)
+                        .unwrap_or_default();
+                // The systems it was tied to before this change lose (or keep) their monitor too.
+                systems.extend(snapshot.monitor_systems(&ns, $name, &object.name_any()));
+                systems.sort();
+                systems.dedup();
+                systems.into_iter().map(|s| (ns.clone(), s)).collect()
+            }
+        }
+    };
+}
+monitor_feed!(
+    monitors::ServiceMonitor,
+    "servicemonitors",
+    "ServiceMonitor"
+);
+monitor_feed!(monitors::PodMonitor, "podmonitors", "PodMonitor");
+
 workload_feed!(Deployment, "deployments", "Deployment");
 workload_feed!(StatefulSet, "statefulsets", "StatefulSet");
 workload_feed!(ReplicaSet, "replicasets", "ReplicaSet");
@@ -351,9 +435,37 @@ pub const FEEDS: [&str; 7] = [
     ReplicaSet::FEED,
 ];
 
-/// Starts following every kind the webhook needs; returns the cache they fill.
-pub fn start(client: Client) -> Arc<ClusterCache> {
+/// Starts following every kind the webhook needs; returns the cache they fill. Monitors are
+/// followed only where the Prometheus Operator's API is served (asked once, at start).
+pub async fn start(client: Client) -> Arc<ClusterCache> {
     let cache = Arc::new(ClusterCache::new(&FEEDS));
+    match client
+        .list_api_group_resources("monitoring.coreos.com/v1")
+        .await
+    {
+        Ok(resources) => {
+            let served = |plural: &str| resources.resources.iter().any(|r| r.name == plural);
+            if served("servicemonitors") {
+                cache.expect(monitors::ServiceMonitor::FEED);
+                tokio::spawn(follow(
+                    Api::<monitors::ServiceMonitor>::all(client.clone()),
+                    watcher::Config::default(),
+                    cache.clone(),
+                ));
+            }
+            if served("podmonitors") {
+                cache.expect(monitors::PodMonitor::FEED);
+                tokio::spawn(follow(
+                    Api::<monitors::PodMonitor>::all(client.clone()),
+                    watcher::Config::default(),
+                    cache.clone(),
+                ));
+            }
+        }
+        Err(error) => {
+            tracing::info!(%error, "monitoring.coreos.com/v1 is not served; monitors are not followed")
+        }
+    }
     let all = watcher::Config::default();
     let labelled = watcher::Config::default().labels(SYSTEM_LABEL);
     tokio::spawn(follow(
