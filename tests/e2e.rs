@@ -183,6 +183,7 @@ async fn setup() -> Env {
         clock: Box::new(jiff::Timestamp::now),
         metrics: None,
         recorder: None,
+        reports: None,
     });
     let mut stopped2 = stopped.clone();
     tokio::spawn(reconciler::run(reconcile_ctx, async move {

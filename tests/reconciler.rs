@@ -37,6 +37,7 @@ fn context(snapshot: Snapshot, at: Timestamp) -> (Arc<ReconcileContext>, ApiHand
         clock: Box::new(move || at),
         metrics: None,
         recorder: None,
+        reports: None,
     };
     (Arc::new(ctx), handle)
 }
@@ -61,7 +62,11 @@ async fn expect_status_apply(handle: &mut ApiHandle, system: &AISystem) -> Value
 }
 
 async fn expect_apply(handle: &mut ApiHandle, path: &str, object: Value) -> Value {
-    let (request, respond) = handle.next_request().await.expect("a status write");
+    // A request that never comes fails the test instead of hanging it.
+    let (request, respond) = tokio::time::timeout(Duration::from_secs(10), handle.next_request())
+        .await
+        .unwrap_or_else(|_| panic!("no request to {path} within 10 s"))
+        .expect("a write");
     assert_eq!(request.method(), Method::PATCH);
     assert_eq!(request.uri().path(), path);
     let query = request.uri().query().unwrap_or("");
@@ -385,4 +390,77 @@ fn running_workloads_that_drifted_are_open_nonconformities_with_a_stable_since()
         Some(&status),
         &fixed
     ));
+}
+
+#[tokio::test]
+async fn an_openreports_report_with_every_result_is_published_once_per_change() {
+    use aims_operator::engine::Workload;
+    use aims_operator::reconciler::ReportPublisher;
+    let mut snapshot = lending();
+    let running = fixture("deployment-create.json")["request"]["object"].clone();
+    snapshot.add_workload(Workload::from_value(&running, "lending").unwrap());
+    let mut system = credit_scoring(&snapshot);
+    system.metadata.uid = Some("5f0c8a62-0000-4000-8000-000000000001".into());
+    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let ctx = Arc::new(ReconcileContext {
+        client: Client::new(service, "default"),
+        cache: Arc::new(ClusterCache::from_snapshot(snapshot.clone())),
+        policy: Policy::default(),
+        clock: Box::new(now),
+        metrics: None,
+        recorder: None,
+        reports: Some(ReportPublisher::default()),
+    });
+    let task = tokio::spawn(reconcile_system(Arc::new(system.clone()), ctx.clone()));
+    let written = expect_status_apply(&mut handle, &system).await;
+    let report = expect_apply(
+        &mut handle,
+        "/apis/openreports.io/v1alpha1/namespaces/lending/reports/aims-credit-scoring",
+        json!({"apiVersion": "openreports.io/v1alpha1", "kind": "Report",
+               "metadata": {"name": "aims-credit-scoring", "namespace": "lending"}}),
+    )
+    .await;
+    task.await.unwrap().unwrap();
+
+    assert_eq!(report["kind"], "Report");
+    assert_eq!(report["source"], "aims-operator");
+    assert_eq!(report["scope"]["kind"], "AISystem");
+    assert_eq!(
+        report["metadata"]["ownerReferences"][0]["uid"],
+        "5f0c8a62-0000-4000-8000-000000000001"
+    );
+    let results = report["results"].as_array().unwrap();
+    let find = |policy: &str, rule: &str| {
+        results
+            .iter()
+            .find(|r| r["policy"] == policy && r["rule"] == rule)
+            .unwrap_or_else(|| panic!("no {policy}/{rule} in {report}"))
+    };
+    // Passes are reported, not only failures: every condition and every rule of the workload.
+    assert_eq!(find("aims-conditions", "OwnerAssigned")["result"], "pass");
+    assert_eq!(find("aims-admission", "AIMS-003")["result"], "pass");
+    assert_eq!(
+        find("aims-admission", "AIMS-001")["resources"][0]["name"],
+        "credit-scorer"
+    );
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| r["policy"] == "aims-admission")
+            .count(),
+        9
+    );
+    let pass = results.iter().filter(|r| r["result"] == "pass").count();
+    assert_eq!(report["summary"]["pass"], pass);
+
+    // Nothing changed: neither the status nor the Report is written again.
+    let mut stored = system.clone();
+    stored.status = Some(serde_json::from_value(written["status"].clone()).unwrap());
+    tokio::time::timeout(
+        Duration::from_secs(2),
+        reconcile_system(Arc::new(stored), ctx),
+    )
+    .await
+    .expect("no request was made")
+    .unwrap();
 }

@@ -88,6 +88,7 @@ fn main() {
             clock: Box::new(move || now),
             metrics: None,
             recorder: None,
+            reports: None,
         });
         let t = Instant::now();
         pass(&systems, &ctx).await;

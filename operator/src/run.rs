@@ -222,6 +222,15 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
     let cluster_metrics = ctx.cluster_metrics.clone();
     let ctx = Arc::new(ctx);
 
+    let reports_served = client
+        .list_api_group_resources("openreports.io/v1alpha1")
+        .await
+        .is_ok_and(|list| list.resources.iter().any(|r| r.name == "reports"));
+    if reports_served {
+        tracing::info!(
+            "openreports.io Reports are served: one Report per AI system will be published"
+        );
+    }
     let reconciler = wants(Component::Reconciler).then(|| {
         let reconcile_ctx = Arc::new(ReconcileContext {
             client: client.clone(),
@@ -229,6 +238,7 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
             policy: policy.clone(),
             clock: Box::new(jiff::Timestamp::now),
             metrics: Some(cluster_metrics),
+            reports: reports_served.then(reconciler::ReportPublisher::default),
             recorder: Some(kube::runtime::events::Recorder::new(
                 client.clone(),
                 kube::runtime::events::Reporter {

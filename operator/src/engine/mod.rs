@@ -7,6 +7,7 @@ pub mod assessment;
 pub mod breakglass;
 pub mod controls;
 pub mod objectives;
+pub mod openreports;
 pub mod rules;
 pub mod snapshot;
 pub mod status;

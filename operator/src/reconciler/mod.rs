@@ -49,6 +49,15 @@ pub trait Reconciled:
     type Status: Serialize + NeedsWrite + Send + Sync;
     /// The stored status.
     fn stored(&self) -> Option<&Self::Status>;
+    /// An OpenReports Report to publish for this object, if any.
+    fn report(
+        &self,
+        _snapshot: &Snapshot,
+        _policy: &Policy,
+        _now: Timestamp,
+    ) -> Option<serde_json::Value> {
+        None
+    }
     /// Events worth recording when `desired` replaces the stored status (reason, note).
     fn events(&self, _desired: &Self::Status) -> Vec<(&'static str, String)> {
         Vec::new()
@@ -64,16 +73,31 @@ pub trait Reconciled:
 
 macro_rules! reconciled {
     ($kind:ty, $name:literal, $status:ty, $desired:path) => {
-        reconciled!($kind, $name, $status, $desired, |_: &$kind, _: &$status| {
-            Vec::new()
-        });
+        reconciled!(
+            $kind,
+            $name,
+            $status,
+            $desired,
+            |_, _| Vec::new(),
+            |_, _, _, _| None
+        );
     };
-    ($kind:ty, $name:literal, $status:ty, $desired:path, $events:expr) => {
+    ($kind:ty, $name:literal, $status:ty, $desired:path, $events:expr, $report:expr) => {
         impl Reconciled for $kind {
             const KIND: &'static str = $name;
             type Status = $status;
             fn stored(&self) -> Option<&Self::Status> {
                 self.status.as_ref()
+            }
+            fn report(
+                &self,
+                snapshot: &Snapshot,
+                policy: &Policy,
+                now: Timestamp,
+            ) -> Option<serde_json::Value> {
+                let report: fn(&$kind, &Snapshot, &Policy, Timestamp) -> Option<serde_json::Value> =
+                    $report;
+                report(self, snapshot, policy, now)
             }
             fn events(&self, desired: &Self::Status) -> Vec<(&'static str, String)> {
                 let events: fn(&$kind, &$status) -> Vec<(&'static str, String)> = $events;
@@ -116,7 +140,10 @@ reconciled!(
                 )
             })
             .collect()
-    }
+    },
+    |system, snapshot, policy, now| Some(crate::engine::openreports::report(
+        snapshot, system, policy, now
+    ))
 );
 reconciled!(
     ImpactAssessment,
@@ -151,6 +178,46 @@ pub struct ReconcileContext {
     pub metrics: Option<crate::metrics::ClusterMetrics>,
     /// Where Events are recorded (new nonconformities), when in a cluster.
     pub recorder: Option<kube::runtime::events::Recorder>,
+    /// OpenReports publishing, when the cluster serves `openreports.io/v1alpha1` Reports.
+    pub reports: Option<ReportPublisher>,
+}
+
+/// Publishes one OpenReports Report per AI system, writing only when its content changed.
+#[derive(Default)]
+pub struct ReportPublisher {
+    last: std::sync::Mutex<std::collections::HashMap<(String, String), u64>>,
+}
+
+impl ReportPublisher {
+    fn changed(&self, key: (String, String), report: &serde_json::Value) -> bool {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        report.to_string().hash(&mut hasher);
+        let digest = hasher.finish();
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        last.insert(key, digest) != Some(digest)
+    }
+
+    fn forget(&self, key: &(String, String)) {
+        self.last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(key);
+    }
+}
+
+/// The API resource of OpenReports Reports.
+pub fn report_resource() -> kube::api::ApiResource {
+    kube::api::ApiResource {
+        group: "openreports.io".into(),
+        version: "v1alpha1".into(),
+        api_version: "openreports.io/v1alpha1".into(),
+        kind: "Report".into(),
+        plural: "reports".into(),
+    }
 }
 
 /// Why a reconcile failed.
@@ -263,6 +330,43 @@ async fn reconcile_inner<K: Reconciled>(
                 if let Err(error) = recorder.publish(&event, &reference).await {
                     tracing::warn!(%error, %ns, %name, "event not recorded");
                 }
+            }
+        }
+    }
+    if let Some(reports) = &ctx.reports
+        && let Some(mut report) = ctx.cache.read(|s| object.report(s, &ctx.policy, now))
+    {
+        let key = (ns.clone(), name.clone());
+        if let Some(uid) = object.meta().uid.clone() {
+            // The Report goes when its AI system goes.
+            report["metadata"]["ownerReferences"] = json!([{"apiVersion": API_VERSION, "kind": K::KIND,
+                "name": name, "uid": uid, "controller": true}]);
+        }
+        if reports.changed(key.clone(), &report) {
+            let report_name = report["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let api = Api::<kube::api::DynamicObject>::namespaced_with(
+                ctx.client.clone(),
+                &ns,
+                &report_resource(),
+            );
+            if let Err(source) = api
+                .patch(
+                    &report_name,
+                    &PatchParams::apply(FIELD_MANAGER).force(),
+                    &Patch::Apply(&report),
+                )
+                .await
+            {
+                reports.forget(&key);
+                return Err(ReconcileError::Write {
+                    kind: "Report",
+                    ns,
+                    name: report_name,
+                    source,
+                });
             }
         }
     }
