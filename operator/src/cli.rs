@@ -181,6 +181,20 @@ pub(crate) fn emit(text: &str) {
     }
 }
 
+/// An async runtime for the commands that talk to a cluster; a failure is reported and
+/// becomes exit status 2.
+pub(crate) fn runtime(threads: usize) -> Result<tokio::runtime::Runtime, ExitCode> {
+    let mut builder = if threads > 1 {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder
+        .enable_all()
+        .build()
+        .map_err(|e| fail(format!("cannot start the async runtime: {e}")))
+}
+
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(2)

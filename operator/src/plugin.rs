@@ -343,15 +343,9 @@ async fn decide_command(args: DecisionArgs, decision: &str) -> Result<ExitCode, 
 
 /// Runs `kubectl aims`; returns the exit status.
 pub fn run(cli: PluginCli) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::cli::runtime(1) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(run_live(cli.command)) {
         Ok(code) => code,

@@ -61,23 +61,7 @@ impl TestCa {
 
     /// The CA certificate as base64 PEM, as a webhook's `caBundle` wants it.
     pub fn pem_base64(&self) -> String {
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let bytes = self.issuer.pem().into_bytes();
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-            for i in 0..4 {
-                out.push(if i <= chunk.len() {
-                    ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char
-                } else {
-                    '='
-                });
-            }
-        }
-        out
+        aims_operator::webhook::review::base64(self.issuer.pem().as_bytes())
     }
 }
 

@@ -271,7 +271,7 @@ pub fn read_review(headers: &HeaderMap, body: &[u8]) -> Result<ReviewRequest, Ba
 }
 
 /// Standard base64 with padding, as Go's encoding/json writes and reads `[]byte`.
-fn base64(bytes: &[u8]) -> String {
+pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
