@@ -156,6 +156,36 @@ impl Decision {
 
 type Judge = fn(&Context, &ReviewRequest, Timestamp) -> Decision;
 
+/// Runs a judge; a panic (a bug) becomes a refusal that says so, never a dropped connection
+/// the API server might read under `failurePolicy: Ignore` as an allow.
+fn judge_safely(ctx: &Context, judge: Judge, request: &ReviewRequest) -> Decision {
+    let now = (ctx.clock)();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge(ctx, request, now))) {
+        Ok(decision) => decision,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(uid = %request.uid, %what, "judging the review panicked");
+            Decision::new(
+                review::refuse(
+                    request,
+                    format!(
+                        "aims-operator failed while judging {} {}/{} and, in doubt, refuses it ({what}). \
+                         This is a bug: please report it with the object.",
+                        request.kind.kind,
+                        request.namespace.as_deref().unwrap_or("-"),
+                        request.name
+                    ),
+                ),
+                "error",
+            )
+        }
+    }
+}
+
 fn answer(
     ctx: &Context,
     webhook: &'static str,
@@ -184,7 +214,7 @@ fn answer(
             return (code, [(header::CONTENT_TYPE, content_type)], body).into_response();
         }
     };
-    let decision = judge(ctx, &request, (ctx.clock)());
+    let decision = judge_safely(ctx, judge, &request);
     ctx.metrics
         .decisions
         .get_or_create(&metrics::DecisionLabels {
@@ -303,4 +333,41 @@ pub fn router(ctx: Arc<Context>) -> Router {
         .layer(DefaultBodyLimit::max(review::MAX_BODY_BYTES))
         .with_state(ctx.clone())
         .merge(health_router(ctx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exploding(_: &Context, _: &ReviewRequest, _: Timestamp) -> Decision {
+        panic!("index out of bounds")
+    }
+
+    #[test]
+    fn a_panicking_judge_refuses_and_says_why() {
+        let ctx = Context::new(
+            Arc::new(ClusterCache::from_snapshot(Default::default())),
+            Policy::default(),
+            "aims-system",
+        );
+        let request: ReviewRequest = serde_json::from_value(serde_json::json!({
+            "uid": "u1", "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+            "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
+            "name": "w", "namespace": "ml", "operation": "CREATE", "userInfo": {"username": "alice"}
+        }))
+        .expect("request");
+        let decision = judge_safely(&ctx, exploding, &request);
+        assert!(!decision.response.allowed);
+        assert_eq!(decision.result, "error");
+        let message = decision
+            .response
+            .status
+            .map(|s| s.message)
+            .unwrap_or_default();
+        assert!(
+            message.starts_with("aims-operator failed while judging Deployment ml/w"),
+            "{message}"
+        );
+        assert!(message.contains("index out of bounds"), "{message}");
+    }
 }
