@@ -156,6 +156,18 @@ fn soa_covers_all_controls_and_shows_gaps() {
         id: "A.10.3".into(),
         applicability: Applicability::Excluded,
         justification: Some("no suppliers".into()),
+        exclusion: Some(Exclusion {
+            accepted_by: Some("bob".into()),
+            until: None,
+        }),
+        implementation: None,
+        evidence: vec![],
+    });
+    // Proposed by someone, accepted by nobody: not yet an exclusion.
+    b.spec.controls.push(ControlEntry {
+        id: "A.10.2".into(),
+        applicability: Applicability::Excluded,
+        justification: Some("no third parties".into()),
         exclusion: None,
         implementation: None,
         evidence: vec![],
@@ -167,9 +179,10 @@ fn soa_covers_all_controls_and_shows_gaps() {
     assert_eq!(row("A.3.2").status, ControlState::Verified);
     assert_eq!(row("A.10.3").status, ControlState::Excluded);
     assert_eq!(row("A.10.3").justification, ["no suppliers"]);
+    assert_eq!(row("A.10.2").status, ControlState::Planned);
     assert_eq!(row("A.2.2").status, ControlState::Gap);
     assert_eq!(row("A.2.2").applicability, "Not addressed");
-    assert_eq!(statement.totals.get("Gap"), Some(&36));
+    assert_eq!(statement.totals.get("Gap"), Some(&35));
 }
 
 #[test]

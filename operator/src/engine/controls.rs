@@ -281,6 +281,24 @@ pub fn entry_outcome(
     now: Timestamp,
 ) -> (ControlState, String) {
     match entry.applicability {
+        // An exclusion counts only once an approver accepted it (the webhook records who).
+        Applicability::Excluded
+            if entry
+                .exclusion
+                .as_ref()
+                .and_then(|e| e.accepted_by.as_deref())
+                .is_none_or(str::is_empty) =>
+        {
+            (
+                ControlState::Planned,
+                format!(
+                    "excluded ({}), but no approver has accepted the exclusion yet: {} accepts it by setting \
+                     spec.controls[].exclusion.acceptedBy to their own user name",
+                    entry.justification.as_deref().unwrap_or("no justification"),
+                    policy.approvers_phrase()
+                ),
+            )
+        }
         Applicability::Excluded => match entry.exclusion.as_ref().and_then(|e| e.until) {
             Some(until) if now >= until => (
                 ControlState::Stale,
