@@ -418,7 +418,15 @@ async fn drive<K: Feed>(
         match item {
             Ok(event) => apply_event(&cache, &mut buffer, event),
             Err(error) => {
-                tracing::warn!(feed = K::FEED, %error, "watch failed; retrying with backoff")
+                let text = error.to_string();
+                let hint = if text.contains("404") || text.contains("NotFound") {
+                    "the API does not serve this kind: are the aims.io CRDs installed (kubectl apply -f crds/)?"
+                } else if text.contains("403") || text.contains("Forbidden") {
+                    "the service account may not list or watch this kind: check the ClusterRole"
+                } else {
+                    "the webhook stays not ready until this kind is listed"
+                };
+                tracing::warn!(feed = K::FEED, %error, hint, "watch failed; retrying with backoff")
             }
         }
     }
