@@ -762,3 +762,20 @@ fn a_relist_replaces_the_cached_objects_atomically_and_marks_the_feed_synced() {
     apply_event(&cache, &mut buffer, Event::InitDone);
     assert_eq!(names(&cache), ["b"]);
 }
+
+#[tokio::test]
+async fn an_update_is_judged_on_the_new_object_whatever_the_old_one_holds() {
+    let mut h = serve_snapshot(lending()).await;
+    let review = fixture("deployment-update-server-side-apply-4.json");
+    let expected = h.review("/validate", &review).await;
+    for old in [json!(null), json!(42), json!({"kind": "Deployment"})] {
+        let mut variant = review.clone();
+        variant["request"]["oldObject"] = old.clone();
+        let response = h.review("/validate", &variant).await;
+        assert_eq!(response["allowed"], expected["allowed"], "{old}");
+        assert_eq!(
+            response["auditAnnotations"], expected["auditAnnotations"],
+            "{old}"
+        );
+    }
+}

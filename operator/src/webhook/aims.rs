@@ -71,7 +71,10 @@ fn read_write(request: &ReviewRequest) -> Outcome {
         return Outcome::Refuse("the review carries no object".to_string());
     };
     let new = object.clone();
-    let old = request.old_object.clone();
+    let old = match request.old_object() {
+        Ok(old) => old,
+        Err(e) => return Outcome::Refuse(e),
+    };
     Outcome::Write(Write {
         kind: request.kind.kind.clone(),
         is_create: request.operation == Operation::Create,

@@ -117,7 +117,8 @@ fn review_scale(
     now: Timestamp,
 ) -> Decision {
     let wanted = replicas(request.object.as_ref());
-    let had = replicas(request.old_object.as_ref());
+    let old = request.old_object().ok().flatten();
+    let had = replicas(old.as_ref());
     match (wanted, had) {
         (Some(0), _) => return not_judged(request, "scaling to zero is always allowed"),
         (Some(w), Some(h)) if w <= h => {
