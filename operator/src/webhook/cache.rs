@@ -135,6 +135,8 @@ pub trait Feed:
     fn remove(snapshot: &mut Snapshot, object: &Self);
     /// The AI systems (namespace, name) whose evaluation depends on this object.
     fn affected(snapshot: &Snapshot, object: &Self) -> Vec<(String, String)>;
+    /// Drops what the engine never reads before the object is cached.
+    fn slim(&mut self) {}
 }
 
 fn ns_of<K: ResourceExt>(object: &K) -> String {
@@ -142,6 +144,10 @@ fn ns_of<K: ResourceExt>(object: &K) -> String {
 }
 
 impl Feed for AISystem {
+    // Status is computed from spec; the engine never reads the stored one.
+    fn slim(&mut self) {
+        self.status = None;
+    }
     const FEED: &'static str = "aisystems";
     fn clear(snapshot: &mut Snapshot) {
         snapshot.clear_systems();
@@ -158,6 +164,10 @@ impl Feed for AISystem {
 }
 
 impl Feed for ImpactAssessment {
+    // Status is computed from spec; the engine never reads the stored one.
+    fn slim(&mut self) {
+        self.status = None;
+    }
     const FEED: &'static str = "impactassessments";
     fn clear(snapshot: &mut Snapshot) {
         snapshot.clear_assessments();
@@ -183,6 +193,10 @@ impl Feed for ImpactAssessment {
 }
 
 impl Feed for ControlBinding {
+    // Status is computed from spec; the engine never reads the stored one.
+    fn slim(&mut self) {
+        self.status = None;
+    }
     const FEED: &'static str = "controlbindings";
     fn clear(snapshot: &mut Snapshot) {
         snapshot.clear_bindings();
@@ -393,7 +407,8 @@ pub fn apply_event<K: Feed>(cache: &ClusterCache, buffer: &mut Vec<K>, event: Ev
 
 /// Strips what the engine never reads before an object is cached: managed fields and the
 /// last-applied copy are often most of an object's size.
-fn slim<K: Resource>(object: &mut K) {
+fn slim<K: Feed>(object: &mut K) {
+    object.slim();
     object.meta_mut().managed_fields = None;
     if let Some(annotations) = object.meta_mut().annotations.as_mut() {
         annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
