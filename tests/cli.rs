@@ -380,3 +380,26 @@ fn a_reader_that_stops_early_ends_the_output_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn run_without_a_cluster_says_what_is_missing() {
+    for only in [None, Some("webhook"), Some("reconciler")] {
+        let mut args = vec!["run"];
+        if let Some(o) = only {
+            args.extend(["--only", o]);
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_aims-operator"))
+            .current_dir(root())
+            .env("KUBECONFIG", "/nonexistent/kubeconfig")
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{only:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("error: no Kubernetes API server configuration found"),
+            "{only:?}: {stderr}"
+        );
+    }
+}

@@ -167,12 +167,6 @@ async fn lead_and_reconcile(
 /// Runs until SIGTERM or Ctrl-C; returns the exit status.
 pub fn run(args: RunArgs) -> ExitCode {
     init_logs(args.log_format);
-    if args.only == Some(Component::Reconciler) {
-        eprintln!(
-            "error: the reconciler is not part of this build yet; run the webhook with --only webhook"
-        );
-        return ExitCode::from(2);
-    }
     let policy = match &args.policy {
         Some(path) => match Policy::from_file(path) {
             Ok(p) => p,
