@@ -779,3 +779,97 @@ async fn an_update_is_judged_on_the_new_object_whatever_the_old_one_holds() {
         );
     }
 }
+
+// --- The real binary ----------------------------------------------------------------------
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.ok()?;
+    let code = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    Some((code, body))
+}
+
+#[tokio::test]
+async fn the_binary_serves_refuses_while_starting_and_stops_on_sigterm() {
+    let dir = temp_dir("binary");
+    let ca = TestCa::new("aims test CA");
+    let (cert, key) = ca.issue(&dir, "binary");
+    // An API server nobody answers: the caches never sync, so the webhook must stay unready
+    // and refuse, and the reconciler must wait for its lease without giving up.
+    std::fs::write(
+        dir.join("kubeconfig"),
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\"}\n\
+         users:\n- name: u\n  user: {token: t}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\n",
+    )
+    .unwrap();
+    let (https_port, health_port) = (free_port(), free_port());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
+        .env("KUBECONFIG", dir.join("kubeconfig"))
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .args(["run", "--listen", &format!("127.0.0.1:{https_port}")])
+        .args(["--health-listen", &format!("127.0.0.1:{health_port}")])
+        .args([
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut health = None;
+    for _ in 0..100 {
+        health = http_get(health_port, "/healthz").await;
+        if health.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(health, Some((200, "ok".to_string())));
+    let (code, body) = http_get(health_port, "/readyz").await.unwrap();
+    assert_eq!(code, 503);
+    assert!(body.starts_with("caches not synced: aisystems"), "{body}");
+
+    let mut client = Client::connect(format!("127.0.0.1:{https_port}").parse().unwrap(), &ca).await;
+    let (status, body) = client
+        .post_json("/validate", &fixture("deployment-create.json"))
+        .await;
+    assert_eq!(status, 200);
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["response"]["allowed"], false);
+    assert!(
+        answer["response"]["status"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("aims-operator is starting"),
+        "{answer}"
+    );
+    drop(client);
+
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("stops within the drain time")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}

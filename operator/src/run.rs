@@ -73,7 +73,10 @@ enum LogFormat {
 fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    use std::io::IsTerminal as _;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
@@ -115,18 +118,27 @@ async fn lead_and_reconcile(
 ) {
     let identity = std::env::var("POD_NAME")
         .unwrap_or_else(|_| format!("aims-operator-{}", std::process::id()));
-    let manager = match kube_lease_manager::LeaseManagerBuilder::new(client, LEASE)
-        .with_namespace(&namespace)
-        .with_identity(&identity)
-        .with_duration(15)
-        .with_grace(5)
-        .build()
-        .await
-    {
-        Ok(m) => m,
-        Err(error) => {
-            tracing::error!(%error, "leader election unavailable; the reconciler does not run");
-            return;
+    // The Lease may be unreachable at start (API server down, RBAC not yet applied): retry
+    // with backoff rather than leaving this replica without a reconciler for good.
+    let mut delay = Duration::from_secs(1);
+    let manager = loop {
+        match kube_lease_manager::LeaseManagerBuilder::new(client.clone(), LEASE)
+            .with_namespace(&namespace)
+            .with_identity(&identity)
+            .with_duration(15)
+            .with_grace(5)
+            .build()
+            .await
+        {
+            Ok(m) => break m,
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?delay, "leader election unavailable; the reconciler waits for it");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stopped.changed() => return,
+                }
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
         }
     };
     let (mut leading, lease_task) = manager.watch().await;
