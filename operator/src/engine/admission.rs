@@ -49,31 +49,47 @@ pub fn evaluate_object(
         Ok(workload) => Ok(evaluate_workload(snapshot, &workload, policy, now)),
         // Not a workload at all: the caller decides (the webhook admits, the CLI skips).
         Err(error @ (WorkloadError::NotAWorkload(_) | WorkloadError::NoKind)) => Err(error),
-        Err(error) => {
-            let metadata = object.get("metadata");
-            let text = |k: &str| {
-                metadata
-                    .and_then(|m| m.get(k))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-            };
-            let namespace = Some(text("namespace"))
-                .filter(|s| !s.is_empty())
-                .unwrap_or(default_namespace);
-            let kind = object
-                .get("kind")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let (_, mode) = namespace_mode(snapshot, namespace, policy);
-            let mut verdict = Verdict::new(kind, namespace, text("name"), mode);
-            verdict.findings.push(Finding::new(
-                Rule::UnreadableWorkload,
-                format!("the object cannot be read: {error}"),
-                "correct the field named above; the webhook refuses what it cannot check",
-            ));
-            Ok(verdict.settle())
-        }
+        Err(error) => Ok(unreadable_verdict(
+            snapshot,
+            object,
+            default_namespace,
+            &error,
+            policy,
+        )),
     }
+}
+
+/// The refusal (AIMS-009) of an object that names a workload kind but cannot be read as one:
+/// in doubt the engine refuses rather than waves it through.
+pub fn unreadable_verdict(
+    snapshot: &Snapshot,
+    object: &Value,
+    default_namespace: &str,
+    error: &WorkloadError,
+    policy: &Policy,
+) -> Verdict {
+    let metadata = object.get("metadata");
+    let text = |k: &str| {
+        metadata
+            .and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    let namespace = Some(text("namespace"))
+        .filter(|s| !s.is_empty())
+        .unwrap_or(default_namespace);
+    let kind = object
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let (_, mode) = namespace_mode(snapshot, namespace, policy);
+    let mut verdict = Verdict::new(kind, namespace, text("name"), mode);
+    verdict.findings.push(Finding::new(
+        Rule::UnreadableWorkload,
+        format!("the object cannot be read: {error}"),
+        "correct the field named above; the webhook refuses what it cannot check",
+    ));
+    verdict.settle()
 }
 
 /// Evaluates a workload against the snapshot at `now`.

@@ -14,7 +14,7 @@ pub mod status;
 pub mod verdict;
 pub mod workload;
 
-pub use admission::{evaluate_object, evaluate_workload, namespace_mode};
+pub use admission::{evaluate_object, evaluate_workload, namespace_mode, unreadable_verdict};
 pub use breakglass::{BreakGlass, BreakGlassOutcome, apply_break_glass, break_glass};
 pub use rules::{Finding, Rule};
 pub use snapshot::Snapshot;

@@ -30,7 +30,7 @@ pub struct Snapshot {
     binding_seq: HashMap<(String, String), u64>,
     next_seq: u64,
     namespace_labels: HashMap<String, BTreeMap<String, String>>,
-    workloads: HashMap<(String, String, String), Arc<Workload>>,
+    workloads: HashMap<WorkloadKey, Arc<Workload>>,
     /// ServiceMonitors and PodMonitors by namespace, with the AI systems each is tied to.
     monitors: HashMap<String, Vec<Monitor>>,
     /// Whether monitors are followed at all (the Prometheus Operator CRDs exist, or the
@@ -295,7 +295,7 @@ impl Snapshot {
     /// Adds (or replaces) a monitor in `namespace`, and marks monitors as followed.
     pub fn add_monitor(&mut self, namespace: &str, monitor: Monitor) {
         self.monitors_known = true;
-        self.remove_monitor(namespace, &monitor.kind.clone(), &monitor.name.clone());
+        self.remove_monitor(namespace, &monitor.kind, &monitor.name);
         self.monitors
             .entry(namespace.to_string())
             .or_default()

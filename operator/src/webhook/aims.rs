@@ -89,6 +89,39 @@ fn skip(request: &ReviewRequest, why: &str) -> Decision {
     Decision::new(answer, "not_judged")
 }
 
+/// Sets `object[parent][key]` (creating `parent`) or, for `None`, removes the key if present
+/// (never creating an empty `parent`, which would show up in the patch).
+fn set_nested(
+    object: &mut serde_json::Map<String, Value>,
+    parent: &str,
+    key: &str,
+    value: Option<String>,
+) {
+    match value {
+        Some(value) => {
+            let child = object
+                .entry(parent)
+                .or_insert_with(|| Value::Object(Default::default()));
+            if !child.is_object() {
+                *child = Value::Object(Default::default());
+            }
+            child[key] = Value::from(value);
+        }
+        None => {
+            if let Some(child) = object.get_mut(parent).and_then(Value::as_object_mut) {
+                child.remove(key);
+            }
+        }
+    }
+}
+
+fn requester(request: &ReviewRequest) -> Requester<'_> {
+    Requester {
+        username: request.username(),
+        groups: request.groups(),
+    }
+}
+
 /// The object as aims-operator records it: author, approval stamps, exclusion acceptances.
 fn recorded(
     write: &Write,
@@ -99,29 +132,16 @@ fn recorded(
     let mut desired = write.new.clone();
     let old_author = write.old.as_ref().and_then(author);
     let new_author = author_after_write(old_author, write.is_create, who);
-    match (
-        &new_author,
-        desired.get_mut("metadata").and_then(Value::as_object_mut),
-    ) {
-        (Some(name), Some(metadata)) => {
-            let annotations = metadata
-                .entry("annotations")
-                .or_insert_with(|| Value::Object(Default::default()));
-            if !annotations.is_object() {
-                *annotations = Value::Object(Default::default());
-            }
-            annotations[AUTHOR_ANNOTATION] = Value::from(name.as_str());
-        }
-        (None, Some(metadata)) => {
-            if let Some(annotations) = metadata
-                .get_mut("annotations")
-                .and_then(Value::as_object_mut)
-            {
-                annotations.remove(AUTHOR_ANNOTATION);
-            }
-        }
-        _ => return Err("the object has no metadata".to_string()),
-    }
+    let metadata = desired
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+        .ok_or("the object has no metadata")?;
+    set_nested(
+        metadata,
+        "annotations",
+        AUTHOR_ANNOTATION,
+        new_author.clone(),
+    );
     let mut notes = Vec::new();
     match write.kind.as_str() {
         "ImpactAssessment" => {
@@ -165,26 +185,8 @@ fn recorded(
                 .and_then(Value::as_array_mut)
                 .ok_or("the object has no spec.controls")?;
             for (entry, accepted) in entries.iter_mut().zip(accepted) {
-                let Some(entry) = entry.as_object_mut() else {
-                    continue;
-                };
-                match accepted {
-                    Some(name) => {
-                        let exclusion = entry
-                            .entry("exclusion")
-                            .or_insert_with(|| Value::Object(Default::default()));
-                        if !exclusion.is_object() {
-                            *exclusion = Value::Object(Default::default());
-                        }
-                        exclusion["acceptedBy"] = Value::from(name);
-                    }
-                    None => {
-                        if let Some(exclusion) =
-                            entry.get_mut("exclusion").and_then(Value::as_object_mut)
-                        {
-                            exclusion.remove("acceptedBy");
-                        }
-                    }
+                if let Some(entry) = entry.as_object_mut() {
+                    set_nested(entry, "exclusion", "acceptedBy", accepted);
                 }
             }
         }
@@ -204,10 +206,7 @@ pub fn mutate(ctx: &Context, request: &ReviewRequest, now: Timestamp) -> Decisio
     if request.sub_resource.is_some() {
         return skip(request, "subresource");
     }
-    let who = Requester {
-        username: request.username(),
-        groups: request.groups(),
-    };
+    let who = requester(request);
     let (desired, notes) = match recorded(&write, who, ctx, now) {
         Ok(r) => r,
         Err(message) => return Decision::new(refuse(request, message), "denied"),
@@ -235,9 +234,10 @@ pub fn validate(ctx: &Context, request: &ReviewRequest, now: Timestamp) -> Decis
         Outcome::Refuse(message) => return Decision::new(refuse(request, message), "invalid"),
         Outcome::Write(write) => write,
     };
-    let user = request.username().to_string();
+    let who = requester(request);
+    let user = who.username;
     if request.sub_resource.as_deref() == Some("status") {
-        if ctx.status_writers.contains(&user) {
+        if ctx.status_writers.iter().any(|w| w == user) {
             return Decision::new(Answer::allow(request), "allowed");
         }
         return Decision::new(
@@ -254,10 +254,6 @@ pub fn validate(ctx: &Context, request: &ReviewRequest, now: Timestamp) -> Decis
             "denied",
         );
     }
-    let who = Requester {
-        username: &user,
-        groups: request.groups(),
-    };
     let checked = check_write(&write, who, ctx, now);
     match checked {
         Ok(()) => Decision::new(Answer::allow(request), "allowed"),

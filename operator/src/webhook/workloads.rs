@@ -9,8 +9,8 @@ use super::review::{Answer, ReviewRequest, refuse};
 use super::{Context, Decision};
 use crate::engine::workload::WorkloadError;
 use crate::engine::{
-    BreakGlassOutcome, Scope, Verdict, Workload, apply_break_glass, evaluate_object,
-    evaluate_workload,
+    BreakGlassOutcome, Scope, Verdict, Workload, apply_break_glass, evaluate_workload,
+    unreadable_verdict,
 };
 
 /// What a review is about, for the starting message and logs.
@@ -72,8 +72,7 @@ pub fn review_workload(ctx: &Context, request: &ReviewRequest, now: Timestamp) -
     if !ctx.cache.is_synced() {
         return starting(ctx, request);
     }
-    let value = object;
-    let verdict = match Workload::from_value(value, &namespace) {
+    let verdict = match Workload::from_value(object, &namespace) {
         Ok(workload) => {
             let verdict = ctx
                 .cache
@@ -93,13 +92,9 @@ pub fn review_workload(ctx: &Context, request: &ReviewRequest, now: Timestamp) -
         Err(WorkloadError::NoKind) => {
             return Decision::new(refuse(request, "the object has no kind"), "invalid");
         }
-        Err(_) => match ctx
+        Err(error) => ctx
             .cache
-            .read(|s| evaluate_object(s, value, &namespace, &ctx.policy, now))
-        {
-            Ok(verdict) => verdict,
-            Err(error) => return Decision::new(refuse(request, error.to_string()), "invalid"),
-        },
+            .read(|s| unreadable_verdict(s, object, &namespace, &error, &ctx.policy)),
     };
     from_verdict(request, &verdict)
 }
