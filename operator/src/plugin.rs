@@ -9,12 +9,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams};
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Client};
 use serde_json::json;
 
 use crate::engine::{Snapshot, evaluate_object};
 use crate::policy::Policy;
 use crate::resources::{AISystem, ControlBinding, ImpactAssessment};
+use crate::webhook::cache::Feed;
 use crate::{render, soa};
 
 /// The AI management system in your cluster: SoA, explanations, approvals.
@@ -118,6 +119,21 @@ pub async fn live_snapshot(
     client: &Client,
     namespace: Option<&str>,
 ) -> Result<Snapshot, PluginError> {
+    /// Lists one kind into the snapshot the way the webhook's cache adds it.
+    async fn list_into<K: Feed>(
+        api: Api<K>,
+        what: &str,
+        snapshot: &mut Snapshot,
+    ) -> Result<(), PluginError> {
+        let list = api
+            .list(&ListParams::default())
+            .await
+            .map_err(api_error(format!("listing {what}")))?;
+        for object in list {
+            K::add(snapshot, object);
+        }
+        Ok(())
+    }
     fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
     where
         K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
@@ -127,37 +143,31 @@ pub async fn live_snapshot(
             None => Api::all(client.clone()),
         }
     }
-    let lp = ListParams::default();
     let mut snapshot = Snapshot::new();
-    for system in api::<AISystem>(client, namespace)
-        .list(&lp)
-        .await
-        .map_err(api_error("listing AISystems"))?
-    {
-        snapshot.add_system(system);
-    }
-    for a in api::<ImpactAssessment>(client, namespace)
-        .list(&lp)
-        .await
-        .map_err(api_error("listing ImpactAssessments"))?
-    {
-        snapshot.add_assessment(a);
-    }
-    for b in api::<ControlBinding>(client, namespace)
-        .list(&lp)
-        .await
-        .map_err(api_error("listing ControlBindings"))?
-    {
-        snapshot.add_binding(b);
-    }
-    let namespaces = Api::<Namespace>::all(client.clone());
-    for ns in namespaces
-        .list(&lp)
-        .await
-        .map_err(api_error("listing Namespaces"))?
-    {
-        snapshot.add_namespace(&ns.name_any(), ns.labels().clone());
-    }
+    list_into(
+        api::<AISystem>(client, namespace),
+        "AISystems",
+        &mut snapshot,
+    )
+    .await?;
+    list_into(
+        api::<ImpactAssessment>(client, namespace),
+        "ImpactAssessments",
+        &mut snapshot,
+    )
+    .await?;
+    list_into(
+        api::<ControlBinding>(client, namespace),
+        "ControlBindings",
+        &mut snapshot,
+    )
+    .await?;
+    list_into(
+        Api::<Namespace>::all(client.clone()),
+        "Namespaces",
+        &mut snapshot,
+    )
+    .await?;
     Ok(snapshot)
 }
 

@@ -38,23 +38,24 @@ pub fn desired_system_status(
         .as_ref()
         .map(|s| s.nonconformities.as_slice())
         .unwrap_or(&[]);
+    let open_count = u32::try_from(open.len()).unwrap_or(u32::MAX);
     let listed = open
-        .iter()
+        .into_iter()
         .take(MAX_LISTED)
         .map(|n| Nonconformity {
-            workload: n.workload.clone(),
-            rules: n.rules.clone(),
-            message: n.message.clone(),
             // Seen before with the same rules: it has been open since then.
             since: stored
                 .iter()
                 .find(|p| p.workload == n.workload && p.rules == n.rules)
                 .map_or(now, |p| p.since),
+            workload: n.workload,
+            rules: n.rules,
+            message: n.message,
         })
         .collect();
     let status = AISystemStatus {
         nonconformities: listed,
-        open_nonconformities: Some(u32::try_from(open.len()).unwrap_or(u32::MAX)),
+        open_nonconformities: Some(open_count),
         conditions: to_conditions(
             &evaluation.conditions,
             previous(system.status.as_ref().map(|s| &s.conditions)),
