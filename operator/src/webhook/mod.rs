@@ -173,11 +173,9 @@ fn judge_safely(ctx: &Context, judge: Judge, request: &ReviewRequest) -> Decisio
                 review::refuse(
                     request,
                     format!(
-                        "aims-operator failed while judging {} {}/{} and, in doubt, refuses it ({what}). \
+                        "aims-operator failed while judging {} and, in doubt, refuses it ({what}). \
                          This is a bug: please report it with the object.",
-                        request.kind.kind,
-                        request.namespace.as_deref().unwrap_or("-"),
-                        request.name
+                        workloads::subject(request)
                     ),
                 ),
                 "error",

@@ -14,7 +14,7 @@ use crate::engine::{
 };
 
 /// What a review is about, for the starting message and logs.
-fn subject(request: &ReviewRequest) -> String {
+pub(super) fn subject(request: &ReviewRequest) -> String {
     format!(
         "{} {}/{}",
         request.kind.kind,
