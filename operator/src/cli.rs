@@ -75,6 +75,8 @@ enum Command {
     /// and access to the API server (service account in a pod, KUBECONFIG outside). Stops
     /// gracefully on SIGTERM: readiness fails first, reviews in flight finish.
     Run(Box<crate::run::RunArgs>),
+    /// Develop against any cluster: run here, registered with the cluster by URL.
+    Dev(crate::dev::DevArgs),
     /// Run `check` and `soa` on the built-in examples (no files needed).
     Demo {
         /// Evaluate at this time instead of now (RFC 3339).
@@ -250,6 +252,7 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Run(args) => crate::run::run(*args),
+        Command::Dev(args) => crate::dev::run(args),
         Command::Demo { now } => demo(now.unwrap_or_else(Timestamp::now)),
     }
 }

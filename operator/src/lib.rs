@@ -3,8 +3,10 @@
 //! reconciler and the offline CLI, so they cannot disagree.
 
 pub mod catalog;
+pub mod certs;
 pub mod cli;
 pub mod crdgen;
+pub mod dev;
 pub mod engine;
 pub mod examples;
 pub mod manifests;
@@ -12,6 +14,7 @@ pub mod metrics;
 pub mod plugin;
 pub mod policy;
 pub mod reconciler;
+pub mod registration;
 pub mod render;
 pub mod resources;
 pub mod run;

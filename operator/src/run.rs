@@ -5,10 +5,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::certs::CertSettings;
+use crate::certs::secret::SelfManaged;
 use crate::policy::Policy;
 use crate::reconciler::{self, ReconcileContext};
 use crate::webhook::server::{ServeOptions, start, start_health};
@@ -49,9 +52,46 @@ pub struct RunArgs {
     /// operator's service account, system:serviceaccount:<namespace>:aims-operator.
     #[arg(long = "status-writer", value_name = "USER")]
     status_writers: Vec<String>,
+    /// Make and rotate the webhook's CA and serving certificate here instead of taking them
+    /// from cert-manager: kept in --cert-secret, mirrored to --tls-cert/--tls-key, and the
+    /// caBundle of each --webhook-configuration kept equal to the trusted CAs.
+    #[arg(long)]
+    self_managed_certs: bool,
+    /// Secret that holds the self-managed certificates (in --namespace).
+    #[arg(long, default_value = "aims-operator-webhook-tls", value_name = "NAME")]
+    cert_secret: String,
+    /// Service the API server calls; its DNS names go into the self-managed certificate.
+    #[arg(long, default_value = "aims-operator-webhook", value_name = "NAME")]
+    webhook_service: String,
+    /// Validating and mutating webhook configuration whose caBundle follows the
+    /// self-managed CA (repeatable).
+    #[arg(
+        long = "webhook-configuration",
+        default_value = "aims-operator",
+        value_name = "NAME"
+    )]
+    webhook_configurations: Vec<String>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Set by `aims-operator dev run`: register the webhooks by URL once serving, remove them
+    /// at exit.
+    #[arg(skip)]
+    pub(crate) dev: Option<crate::dev::DevSession>,
+}
+
+impl RunArgs {
+    /// Namespace aims-operator runs in.
+    pub(crate) fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Serve the dev-mode certificate of `dir`.
+    pub(crate) fn use_dev_certificates(&mut self, dir: &std::path::Path) {
+        self.tls_cert = dir.join("tls.crt");
+        self.tls_key = dir.join("tls.key");
+        self.self_managed_certs = false;
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -255,45 +295,118 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
         ))
     });
 
-    let (server, health) = if wants(Component::Webhook) {
+    let health = match start_health(ctx.clone(), args.health_listen).await {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let server = if wants(Component::Webhook) {
+        if args.self_managed_certs {
+            ctx.certificate_pending.store(true, Ordering::Release);
+            let managed = self_managed(&args);
+            if !first_certificate(&managed, &client, stopped.clone()).await {
+                health.shutdown().await;
+                return ExitCode::SUCCESS;
+            }
+            let metrics = ctx.metrics.clone();
+            tokio::spawn(managed.run(
+                client.clone(),
+                move |not_after| metrics.certificate_expires("ca", not_after),
+                stopped.clone(),
+            ));
+            ctx.certificate_pending.store(false, Ordering::Release);
+        }
         let options = ServeOptions {
             listen: args.listen,
-            health_listen: Some(args.health_listen),
-            certs: CertFiles {
-                cert: args.tls_cert.clone(),
-                key: args.tls_key.clone(),
-            },
+            health_listen: None,
+            certs: cert_files(&args),
             cert_reload_interval: Duration::from_secs(args.cert_reload_seconds.max(1)),
         };
         match start(ctx, &options).await {
-            Ok(s) => (Some(s), None),
+            Ok(s) => Some(s),
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
         }
     } else {
-        match start_health(ctx, args.health_listen).await {
-            Ok(h) => (None, Some(h)),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        }
+        None
     };
-    shutdown_signal().await;
+    let mut exit = ExitCode::SUCCESS;
+    let mut registered = true;
+    if let (Some(dev), Some(server)) = (&args.dev, &server)
+        && let Err(e) = dev.register(&client, server.addr.port()).await
+    {
+        eprintln!("error: cannot register the webhook configurations: {e}");
+        exit = ExitCode::from(2);
+        registered = false;
+    }
+    if registered {
+        shutdown_signal().await;
+    }
     tracing::info!("shutting down: readiness off, finishing reviews and reconciles in flight");
     let _ = stop.send(true);
+    // Unregistered before the drain, so the API server stops calling while reviews finish.
+    if let Some(dev) = &args.dev {
+        dev.unregister(&client).await;
+    }
     if let Some(server) = server {
         server
             .shutdown(Duration::from_secs(args.drain_seconds))
             .await;
     }
-    if let Some(health) = health {
-        health.shutdown().await;
-    }
+    health.shutdown().await;
     if let Some(reconciler) = reconciler {
         let _ = reconciler.await;
     }
-    ExitCode::SUCCESS
+    exit
+}
+
+fn cert_files(args: &RunArgs) -> CertFiles {
+    CertFiles {
+        cert: args.tls_cert.clone(),
+        key: args.tls_key.clone(),
+    }
+}
+
+fn self_managed(args: &RunArgs) -> SelfManaged {
+    SelfManaged {
+        namespace: args.namespace.clone(),
+        secret: args.cert_secret.clone(),
+        webhook_configurations: args.webhook_configurations.clone(),
+        settings: CertSettings::for_names(CertSettings::service_names(
+            &args.webhook_service,
+            &args.namespace,
+        )),
+        files: cert_files(args),
+    }
+}
+
+/// Syncs the self-managed certificates until it works once (the webhook cannot serve
+/// before), with backoff; `false` when told to stop first.
+async fn first_certificate(
+    managed: &SelfManaged,
+    client: &kube::Client,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> bool {
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match managed.sync(client, jiff::Timestamp::now()).await {
+            Ok(pass) => {
+                tracing::info!(renewal = ?pass.renewal, patched = ?pass.patched, "serving certificate ready");
+                return true;
+            }
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?delay, "no serving certificate yet; retrying")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown_signal() => return false,
+            _ = stopped.changed() => return false,
+        }
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
 }

@@ -32,6 +32,13 @@ pub struct WebhookLabels {
     pub webhook: &'static str,
 }
 
+/// Labels of a certificate's expiry.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CertificateLabels {
+    /// `serving` (the certificate this replica presents) or `ca` (the newest self-managed CA).
+    pub certificate: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     // 25 µs .. ~0.4 s: the engine answers in microseconds, the API server waits up to 10 s.
     Histogram::new(exponential_buckets(0.000_025, 2.0, 15))
@@ -48,6 +55,8 @@ pub struct WebhookMetrics {
     pub latency: Family<WebhookLabels, Histogram, fn() -> Histogram>,
     /// AIMS objects held in the cache.
     pub cached_objects: Gauge,
+    /// Expiry of the serving certificate and the self-managed CA, in Unix seconds.
+    pub certificate_expiry: Family<CertificateLabels, Gauge>,
 }
 
 impl WebhookMetrics {
@@ -58,6 +67,7 @@ impl WebhookMetrics {
             findings: Family::default(),
             latency: Family::new_with_constructor(latency_histogram),
             cached_objects: Gauge::default(),
+            certificate_expiry: Family::default(),
         };
         let sub = registry.sub_registry_with_prefix("aims_webhook");
         sub.register(
@@ -80,6 +90,18 @@ impl WebhookMetrics {
             "AISystems, ImpactAssessments and ControlBindings held in the webhook's cache",
             metrics.cached_objects.clone(),
         );
+        sub.register(
+            "certificate_expiry_timestamp_seconds",
+            "When the serving certificate (and, when self-managed, the newest CA) expires, in Unix seconds",
+            metrics.certificate_expiry.clone(),
+        );
         metrics
+    }
+
+    /// Records when a certificate expires.
+    pub fn certificate_expires(&self, certificate: &'static str, not_after: jiff::Timestamp) {
+        self.certificate_expiry
+            .get_or_create(&CertificateLabels { certificate })
+            .set(not_after.as_second());
     }
 }

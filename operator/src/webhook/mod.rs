@@ -90,6 +90,9 @@ pub struct Context {
     pub registry: Registry,
     /// Set when shutdown begins: readiness fails so no new reviews are routed here.
     pub shutting_down: AtomicBool,
+    /// Set while the serving certificate is not there yet (self-managed certificates before
+    /// their first sync): not ready.
+    pub certificate_pending: AtomicBool,
 }
 
 impl Context {
@@ -121,12 +124,15 @@ impl Context {
             cluster_metrics,
             registry,
             shutting_down: AtomicBool::new(false),
+            certificate_pending: AtomicBool::new(false),
         }
     }
 
     /// Whether reviews should be routed here.
     pub fn is_ready(&self) -> bool {
-        self.cache.is_synced() && !self.shutting_down.load(Ordering::Acquire)
+        self.cache.is_synced()
+            && !self.shutting_down.load(Ordering::Acquire)
+            && !self.certificate_pending.load(Ordering::Acquire)
     }
 }
 
@@ -283,6 +289,12 @@ async fn readyz(State(ctx): State<Arc<Context>>) -> Response {
         (StatusCode::OK, "ready").into_response()
     } else if ctx.shutting_down.load(Ordering::Acquire) {
         (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
+    } else if ctx.certificate_pending.load(Ordering::Acquire) {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "waiting for the serving certificate",
+        )
+            .into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,

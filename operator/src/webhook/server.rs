@@ -98,7 +98,12 @@ pub async fn start_health(ctx: Arc<Context>, addr: SocketAddr) -> Result<HealthS
 
 /// Starts serving; returns once both ports are bound.
 pub async fn start(ctx: Arc<Context>, options: &ServeOptions) -> Result<RunningServer, ServeError> {
-    let tls = options.certs.load_and_watch(options.cert_reload_interval)?;
+    let metrics = ctx.metrics.clone();
+    let tls = options
+        .certs
+        .load_and_watch(options.cert_reload_interval, move |not_after| {
+            metrics.certificate_expires("serving", not_after)
+        })?;
     let listener =
         std::net::TcpListener::bind(options.listen).map_err(|source| ServeError::Bind {
             addr: options.listen,

@@ -73,6 +73,15 @@ pub fn server_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<ServerConfig, Tl
 }
 
 impl CertFiles {
+    /// Expiry of the first certificate in the certificate file, when it can be read.
+    pub fn not_after(&self) -> Option<jiff::Timestamp> {
+        let pem = std::fs::read_to_string(&self.cert).ok()?;
+        crate::certs::inspect_pem(&pem)
+            .ok()?
+            .first()
+            .map(|info| info.not_after)
+    }
+
     fn load(&self) -> Result<(ServerConfig, [u8; 32]), TlsError> {
         let cert = read(&self.cert)?;
         let key = read(&self.key)?;
@@ -86,8 +95,19 @@ impl CertFiles {
 
     /// Loads the pair and starts watching it: every `interval` the files are read and, when
     /// their content changed and still forms a valid pair, new connections use it.
-    pub fn load_and_watch(&self, interval: Duration) -> Result<RustlsConfig, TlsError> {
+    /// `on_load` hears the serving certificate's expiry at each (re)load.
+    pub fn load_and_watch(
+        &self,
+        interval: Duration,
+        on_load: impl Fn(jiff::Timestamp) + Send + 'static,
+    ) -> Result<RustlsConfig, TlsError> {
         let (config, mut fingerprint) = self.load()?;
+        let observe = move |files: &CertFiles| {
+            if let Some(not_after) = files.not_after() {
+                on_load(not_after);
+            }
+        };
+        observe(self);
         let rustls = RustlsConfig::from_config(Arc::new(config));
         let files = self.clone();
         let handle = rustls.clone();
@@ -101,6 +121,7 @@ impl CertFiles {
                     Ok((config, seen)) => {
                         handle.reload_from_config(Arc::new(config));
                         fingerprint = seen;
+                        observe(&files);
                         tracing::info!(cert = %files.cert.display(), "serving certificate reloaded");
                     }
                     // Mid-rotation the two files can disagree for a moment; keep serving.

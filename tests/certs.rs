@@ -1,0 +1,406 @@
+//! Self-managed webhook certificates under a clock the test controls: made when missing,
+//! renewed long before expiry, a new CA trusted before it signs anything, the old one trusted
+//! until it expires; the Secret and `caBundle` written exactly as expected (mock API server).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use aims_operator::certs::secret::{SelfManaged, bundle_of, ca_bundle_patch};
+use aims_operator::certs::{
+    CertBundle, CertSettings, Renewal, inspect_pem, plan, renew, verify_chain,
+};
+use aims_operator::webhook::tls::CertFiles;
+use http::{Method, Request, Response, StatusCode};
+use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use kube::client::Body;
+use serde_json::{Value, json};
+use tower_test::mock;
+
+const SERVICE_NAME: &str = "aims-operator-webhook.aims-system.svc";
+
+fn settings() -> CertSettings {
+    CertSettings::for_names(CertSettings::service_names(
+        "aims-operator-webhook",
+        "aims-system",
+    ))
+}
+
+fn start() -> Timestamp {
+    "2026-01-01T00:00:00Z".parse().unwrap()
+}
+
+/// Whether the API server, trusting `ca_bundle`, accepts `cert` at `at`.
+fn trusted(ca_bundle: &str, cert: &str, at: Timestamp) -> Result<(), String> {
+    verify_chain(ca_bundle, cert, Some(&SERVICE_NAME.to_string()), at)
+}
+
+fn apply(stored: Option<&CertBundle>, at: Timestamp) -> (Renewal, CertBundle) {
+    let decided = plan(stored, &settings(), at);
+    let next = renew(stored, &decided.renewal, &settings(), at).unwrap();
+    (decided.renewal, next)
+}
+
+#[test]
+fn nothing_stored_makes_a_ca_and_a_serving_certificate_the_api_server_trusts() {
+    let (renewal, bundle) = apply(None, start());
+    assert!(matches!(renewal, Renewal::Fresh(_)), "{renewal:?}");
+    trusted(&bundle.ca_bundle, &bundle.cert, start()).unwrap();
+    let leaf = &inspect_pem(&bundle.cert).unwrap()[0];
+    assert_eq!(
+        leaf.not_after,
+        start() + SignedDuration::from_hours(90 * 24)
+    );
+    let mut names = leaf.names.clone();
+    names.sort();
+    let mut wanted = settings().dns_names;
+    wanted.sort();
+    assert_eq!(names, wanted);
+    // A fresh pair is kept, and the next look is when the serving certificate is due.
+    let again = plan(
+        Some(&bundle),
+        &settings(),
+        start() + SignedDuration::from_hours(1),
+    );
+    assert_eq!(again.renewal, Renewal::Keep);
+    assert_eq!(
+        again.next_check,
+        start() + SignedDuration::from_hours(60 * 24)
+    );
+}
+
+#[test]
+fn unusable_stored_material_starts_over_instead_of_serving_it() {
+    let (_, good) = apply(None, start());
+    for broken in [
+        CertBundle::default(),
+        CertBundle {
+            cert: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into(),
+            ..good.clone()
+        },
+        CertBundle {
+            ca_key: "not a key".into(),
+            ..good.clone()
+        },
+        CertBundle {
+            // A serving certificate from a CA that is not in the bundle.
+            ca_bundle: apply(None, start()).1.ca_bundle,
+            ..good.clone()
+        },
+    ] {
+        let decided = plan(Some(&broken), &settings(), start());
+        assert!(
+            matches!(decided.renewal, Renewal::Fresh(_)),
+            "{:?}",
+            decided.renewal
+        );
+    }
+    let renamed = CertSettings::for_names(vec!["other.aims-system.svc".into()]);
+    assert!(matches!(
+        plan(Some(&good), &renamed, start()).renewal,
+        Renewal::NewLeaf(_)
+    ));
+}
+
+/// Five years of following the plan's own schedule: at every step the certificate served
+/// is trusted by the caBundle published, before and after each change, and it is always
+/// renewed well before it expires.
+#[test]
+fn five_years_of_rotation_never_leave_a_moment_without_trust() {
+    let settings = settings();
+    let (_, mut bundle) = apply(None, start());
+    let mut at = start();
+    let end = start() + SignedDuration::from_hours(5 * 365 * 24);
+    let (mut new_cas, mut new_leaves, mut drops) = (0, 0, 0);
+    while at < end {
+        let decided = plan(Some(&bundle), &settings, at);
+        assert!(decided.next_check >= at, "the schedule never goes back");
+        if decided.renewal == Renewal::Keep {
+            // Sleep until the next check, then a little past it (a loop wakes late).
+            at = decided.next_check + SignedDuration::from_mins(1);
+            continue;
+        }
+        let before = bundle.clone();
+        bundle = renew(Some(&before), &decided.renewal, &settings, at).unwrap();
+        // The old certificate (still served until every replica reloads) is trusted by the
+        // new bundle, and the new certificate by the bundle the API server had before.
+        trusted(&bundle.ca_bundle, &before.cert, at).unwrap();
+        trusted(&before.ca_bundle, &bundle.cert, at)
+            .or_else(|e| {
+                // Only a new CA changes the bundle first; the certificate then stays.
+                assert_eq!(decided.renewal, Renewal::NewCa, "{e}");
+                Ok::<(), String>(())
+            })
+            .unwrap();
+        let leaf = &inspect_pem(&bundle.cert).unwrap()[0];
+        assert!(leaf.not_after.duration_since(at) >= SignedDuration::from_hours(30 * 24));
+        match decided.renewal {
+            Renewal::NewCa => {
+                new_cas += 1;
+                assert_eq!(bundle.cert, before.cert, "a new CA does not sign at once");
+                assert_eq!(inspect_pem(&bundle.ca_bundle).unwrap().len(), 2);
+                // It signs once it has been trusted for the propagation time.
+                let switch = plan(Some(&bundle), &settings, at);
+                assert_eq!(switch.next_check, at + settings.propagation);
+            }
+            Renewal::NewLeaf(_) => new_leaves += 1,
+            Renewal::DropExpiredCas => drops += 1,
+            ref other => panic!("unexpected {other:?}"),
+        }
+        trusted(&bundle.ca_bundle, &bundle.cert, at).unwrap();
+    }
+    assert!(new_cas >= 2, "{new_cas} CA rotations in five years");
+    assert!(new_leaves >= 25, "{new_leaves} serving certificates");
+    assert!(drops >= 1, "expired CAs leave the bundle");
+}
+
+#[test]
+fn the_ca_bundle_patch_tests_each_webhook_name_and_skips_equal_bundles() {
+    let bundle = "-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n";
+    let current = vec![
+        ("enforce.workloads.aims.io".to_string(), None),
+        (
+            "observe.workloads.aims.io".to_string(),
+            Some(ByteString(bundle.as_bytes().to_vec())),
+        ),
+        (
+            "resources.aims.io".to_string(),
+            Some(ByteString(b"old".to_vec())),
+        ),
+    ];
+    let encoded = aims_operator::webhook::review::base64(bundle.as_bytes());
+    assert_eq!(
+        ca_bundle_patch(&current, bundle),
+        vec![
+            json!({"op": "test", "path": "/webhooks/0/name", "value": "enforce.workloads.aims.io"}),
+            json!({"op": "add", "path": "/webhooks/0/clientConfig/caBundle", "value": encoded}),
+            json!({"op": "test", "path": "/webhooks/2/name", "value": "resources.aims.io"}),
+            json!({"op": "add", "path": "/webhooks/2/clientConfig/caBundle", "value": encoded}),
+        ]
+    );
+    assert!(ca_bundle_patch(&current[1..2], bundle).is_empty());
+}
+
+type ApiHandle = mock::Handle<Request<Body>, Response<Body>>;
+
+async fn next(handle: &mut ApiHandle) -> (Request<Body>, mock::SendResponse<Response<Body>>) {
+    tokio::time::timeout(Duration::from_secs(10), handle.next_request())
+        .await
+        .expect("a request within 10 s")
+        .expect("a request")
+}
+
+fn respond(send: mock::SendResponse<Response<Body>>, code: StatusCode, body: Value) {
+    send.send_response(
+        Response::builder()
+            .status(code)
+            .body(Body::from(serde_json::to_vec(&body).unwrap()))
+            .unwrap(),
+    );
+}
+
+fn not_found(send: mock::SendResponse<Response<Body>>) {
+    respond(
+        send,
+        StatusCode::NOT_FOUND,
+        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404}),
+    );
+}
+
+async fn body_of(request: Request<Body>) -> Value {
+    serde_json::from_slice(&request.into_body().collect_bytes().await.unwrap()).unwrap()
+}
+
+fn managed(dir: &std::path::Path) -> SelfManaged {
+    SelfManaged {
+        namespace: "aims-system".into(),
+        secret: "aims-operator-webhook-tls".into(),
+        webhook_configurations: vec!["aims-operator".into()],
+        settings: settings(),
+        files: CertFiles {
+            cert: dir.join("tls.crt"),
+            key: dir.join("tls.key"),
+        },
+    }
+}
+
+/// First start: no Secret. It is created (type kubernetes.io/tls with the CA), the serving
+/// files are written, and the only change to the webhook configuration is each caBundle.
+#[tokio::test]
+async fn first_start_creates_the_secret_writes_the_files_and_patches_only_ca_bundles() {
+    let dir = std::env::temp_dir().join(format!("aims-certs-{}", std::process::id()));
+    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let task =
+        tokio::spawn(async move { managed(&dir).sync(&client, start()).await.map(|p| (p, dir)) });
+
+    let secret_path = "/api/v1/namespaces/aims-system/secrets/aims-operator-webhook-tls";
+    let (request, send) = next(&mut handle).await;
+    assert_eq!(
+        (request.method(), request.uri().path()),
+        (&Method::GET, secret_path)
+    );
+    not_found(send);
+
+    let (request, send) = next(&mut handle).await;
+    assert_eq!(request.method(), Method::POST);
+    assert_eq!(
+        request.uri().path(),
+        "/api/v1/namespaces/aims-system/secrets"
+    );
+    let created = body_of(request).await;
+    assert_eq!(created["type"], "kubernetes.io/tls");
+    let mut keys: Vec<_> = created["data"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["ca.crt", "ca.key", "tls.crt", "tls.key"]);
+    let stored: Secret = serde_json::from_value(created.clone()).unwrap();
+    let bundle = bundle_of(&stored);
+    respond(send, StatusCode::CREATED, created);
+
+    let path =
+        "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/aims-operator";
+    let (request, send) = next(&mut handle).await;
+    assert_eq!(
+        (request.method(), request.uri().path()),
+        (&Method::GET, path)
+    );
+    respond(
+        send,
+        StatusCode::OK,
+        json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "aims-operator"},
+        "webhooks": [
+            {"name": "enforce.workloads.aims.io", "sideEffects": "None", "admissionReviewVersions": ["v1"],
+             "clientConfig": {"service": {"name": "aims-operator-webhook", "namespace": "aims-system"}}},
+            {"name": "resources.aims.io", "sideEffects": "None", "admissionReviewVersions": ["v1"],
+             "clientConfig": {"service": {"name": "aims-operator-webhook", "namespace": "aims-system"}}}
+        ]}),
+    );
+    let (request, send) = next(&mut handle).await;
+    assert_eq!(
+        (request.method(), request.uri().path()),
+        (&Method::PATCH, path)
+    );
+    assert_eq!(
+        request.headers()["content-type"],
+        "application/json-patch+json"
+    );
+    let patch = body_of(request).await;
+    let encoded = aims_operator::webhook::review::base64(bundle.ca_bundle.as_bytes());
+    assert_eq!(
+        patch,
+        json!([
+            {"op": "test", "path": "/webhooks/0/name", "value": "enforce.workloads.aims.io"},
+            {"op": "add", "path": "/webhooks/0/clientConfig/caBundle", "value": encoded},
+            {"op": "test", "path": "/webhooks/1/name", "value": "resources.aims.io"},
+            {"op": "add", "path": "/webhooks/1/clientConfig/caBundle", "value": encoded},
+        ])
+    );
+    respond(
+        send,
+        StatusCode::OK,
+        json!({"apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration", "metadata": {"name": "aims-operator"}}),
+    );
+
+    let (request, send) = next(&mut handle).await;
+    assert_eq!(request.method(), Method::GET);
+    assert!(
+        request
+            .uri()
+            .path()
+            .ends_with("mutatingwebhookconfigurations/aims-operator")
+    );
+    not_found(send);
+
+    let (pass, dir) = task.await.unwrap().unwrap();
+    assert!(matches!(pass.renewal, Renewal::Fresh(_)));
+    assert_eq!(
+        pass.patched,
+        ["ValidatingWebhookConfiguration/aims-operator"]
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("tls.crt")).unwrap(),
+        bundle.cert
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("tls.key")).unwrap(),
+        bundle.key
+    );
+    // And the webhook can serve that pair.
+    aims_operator::webhook::tls::server_config(bundle.cert.as_bytes(), bundle.key.as_bytes())
+        .unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Another replica wrote the Secret between our read and our write: our write is refused
+/// (409), we read again and find the work done.
+#[tokio::test]
+async fn losing_the_race_to_another_replica_rereads_instead_of_overwriting() {
+    let dir = std::env::temp_dir().join(format!("aims-certs-race-{}", std::process::id()));
+    let (_, winner) = apply(None, start());
+    let winner_secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "metadata": {"name": "aims-operator-webhook-tls", "namespace": "aims-system", "resourceVersion": "2"},
+        "data": {
+            "ca.crt": aims_operator::webhook::review::base64(winner.ca_bundle.as_bytes()),
+            "ca.key": aims_operator::webhook::review::base64(winner.ca_key.as_bytes()),
+            "tls.crt": aims_operator::webhook::review::base64(winner.cert.as_bytes()),
+            "tls.key": aims_operator::webhook::review::base64(winner.key.as_bytes())}});
+    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let task = {
+        let dir = dir.clone();
+        tokio::spawn(async move { managed(&dir).sync(&client, start()).await })
+    };
+    let (_, send) = next(&mut handle).await;
+    not_found(send);
+    let (request, send) = next(&mut handle).await;
+    assert_eq!(request.method(), Method::POST);
+    respond(
+        send,
+        StatusCode::CONFLICT,
+        json!({"kind": "Status", "apiVersion": "v1",
+        "status": "Failure", "reason": "AlreadyExists", "code": 409}),
+    );
+    let (request, send) = next(&mut handle).await;
+    assert_eq!(request.method(), Method::GET);
+    respond(send, StatusCode::OK, winner_secret);
+    // No second write: the next requests are the webhook configurations.
+    for _ in 0..2 {
+        let (request, send) = next(&mut handle).await;
+        assert_eq!(request.method(), Method::GET);
+        assert!(
+            request.uri().path().contains("webhookconfigurations"),
+            "{}",
+            request.uri()
+        );
+        not_found(send);
+    }
+    let pass = task.await.unwrap().unwrap();
+    assert_eq!(pass.renewal, Renewal::Keep);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("tls.crt")).unwrap(),
+        winner.cert
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn dev_mode_reuses_its_local_certificate_and_it_names_the_host() {
+    let dir = std::env::temp_dir().join(format!("aims-dev-{}", std::process::id()));
+    let first = aims_operator::dev::local_certificates(&dir, "127.0.0.1").unwrap();
+    let second = aims_operator::dev::local_certificates(&dir, "127.0.0.1").unwrap();
+    assert_eq!(first, second, "a valid local certificate is reused");
+    assert_eq!(inspect_pem(&first.cert).unwrap()[0].names, ["127.0.0.1"]);
+    let moved = aims_operator::dev::local_certificates(&dir, "172.18.0.1").unwrap();
+    assert_eq!(moved.ca_bundle, first.ca_bundle, "same CA, new certificate");
+    assert_eq!(inspect_pem(&moved.cert).unwrap()[0].names, ["172.18.0.1"]);
+    let _ = std::fs::remove_dir_all(dir);
+}
