@@ -14,12 +14,13 @@
 #[path = "support/https.rs"]
 mod https;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aims_operator::dev::DevSession;
 use aims_operator::policy::Policy;
 use aims_operator::reconciler::{self, ReconcileContext};
+use aims_operator::registration::Registration;
 use aims_operator::resources::*;
 use aims_operator::webhook::server::{ServeOptions, start};
 use aims_operator::webhook::tls::CertFiles;
@@ -29,7 +30,6 @@ use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, Config};
-use rcgen::{CertificateParams, KeyPair};
 use serde_json::{Value, json};
 
 const IGNORED: &str =
@@ -62,12 +62,7 @@ impl Env {
     async fn cleanup(self) {
         let _ = self.stop.send(true);
         let dp = DeleteParams::default();
-        let vw: Api<k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration> =
-            Api::all(self.admin.clone());
-        let mw: Api<k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration> =
-            Api::all(self.admin.clone());
-        let _ = vw.delete(&format!("aims-e2e-{}", self.ns), &dp).await;
-        let _ = mw.delete(&format!("aims-e2e-{}", self.ns), &dp).await;
+        aims_operator::dev::unregister(&self.admin, &format!("aims-e2e-{}", self.ns)).await;
         let _ = Api::<Namespace>::all(self.admin.clone())
             .delete(&self.ns, &dp)
             .await;
@@ -92,9 +87,9 @@ async fn setup() -> Env {
     let admin = client_as(None).await;
     let crds: Api<CustomResourceDefinition> = Api::all(admin.clone());
     for file in [
-        "aisystems.yaml",
-        "impactassessments.yaml",
-        "controlbindings.yaml",
+        "aisystems.aims.io.yaml",
+        "impactassessments.aims.io.yaml",
+        "controlbindings.aims.io.yaml",
     ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../crds")
@@ -143,19 +138,11 @@ async fn setup() -> Env {
     .await
     .unwrap();
 
-    // The serving certificate names the address the API server calls.
+    // Dev mode's own pieces: a local CA and certificate naming the address the API server
+    // calls, and the installation's webhooks registered by URL for this namespace only.
     let host = std::env::var("AIMS_E2E_WEBHOOK_HOST").unwrap_or_else(|_| "172.17.0.1".into());
-    let ca = https::TestCa::new("aims e2e CA");
     let dir = https::temp_dir("e2e");
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.subject_alt_names = vec![match host.parse::<IpAddr>() {
-        Ok(ip) => rcgen::SanType::IpAddress(ip),
-        Err(_) => rcgen::SanType::DnsName(host.clone().try_into().unwrap()),
-    }];
-    let issued = ca.sign(&params, &key);
-    std::fs::write(dir.join("tls.crt"), issued).unwrap();
-    std::fs::write(dir.join("tls.key"), key.serialize_pem()).unwrap();
+    let certificates = aims_operator::dev::local_certificates(&dir, &host).unwrap();
 
     let cache = cache::start(admin.clone()).await;
     let ctx = Context::new(cache.clone(), Policy::default(), "aims-system");
@@ -198,37 +185,16 @@ async fn setup() -> Env {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let ca_bundle = ca.pem_base64();
-    let url = |path: &str| format!("https://{host}:{port}{path}");
-    let only_ns = json!({"matchLabels": {"kubernetes.io/metadata.name": ns}});
-    let hook = |name: &str, path: &str, rules: Value| {
-        json!({"name": name, "admissionReviewVersions": ["v1"], "sideEffects": "NoneOnDryRun",
-               "failurePolicy": "Fail", "timeoutSeconds": 5, "namespaceSelector": only_ns,
-               "clientConfig": {"url": url(path), "caBundle": ca_bundle}, "rules": rules})
+    let mut registration = Registration::in_cluster("aims-system");
+    registration.name = format!("aims-e2e-{ns}");
+    registration.ca_bundle = Some(certificates.ca_bundle);
+    registration.only_namespace = Some(ns.clone());
+    let session = DevSession {
+        registration,
+        host,
+        fail_open: false,
     };
-    let name = format!("aims-e2e-{ns}");
-    let aims_rules = json!([{"apiGroups": ["aims.io"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
-                             "resources": ["aisystems", "impactassessments", "controlbindings"]}]);
-    apply(
-        &Api::<k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration>::all(admin.clone()),
-        &name,
-        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-               "metadata": {"name": name}, "webhooks": [
-            hook("workloads.aims.io", "/validate", json!([{"apiGroups": ["apps"], "apiVersions": ["v1"],
-                "operations": ["CREATE", "UPDATE"], "resources": ["deployments"]}])),
-            hook("resources.aims.io", "/validate-aims", aims_rules.clone()),
-        ]}),
-    )
-    .await
-    .unwrap();
-    apply(
-        &Api::<k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration>::all(admin.clone()),
-        &name,
-        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
-               "metadata": {"name": name}, "webhooks": [hook("resources.aims.io", "/mutate", aims_rules)]}),
-    )
-    .await
-    .unwrap();
+    session.register(&admin, port).await.unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
     Env { admin, ns, stop }
 }

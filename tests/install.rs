@@ -221,31 +221,141 @@ fn no_webhook_sees_system_namespaces_its_own_namespace_or_deletes() {
                     webhook["timeoutSeconds"].as_i64().unwrap() <= 10,
                     "{install}: {name}"
                 );
-                // Enforcing namespaces fail closed; observing ones never block.
-                let mode = webhook["namespaceSelector"]["matchExpressions"]
+                // Enforcing namespaces (and AIMS resources) fail closed; observing ones
+                // never block.
+                let expected = if name == "observe.workloads.aims.io" {
+                    "Ignore"
+                } else {
+                    "Fail"
+                };
+                assert_eq!(webhook["failurePolicy"], expected, "{install}: {name}");
+                let modes: Vec<&Value> = webhook["namespaceSelector"]["matchExpressions"]
                     .as_array()
                     .unwrap()
                     .iter()
-                    .find(|e| e["key"] == "aims.io/enforcement")
-                    .map(|e| (e["operator"].clone(), strings(&e["values"])));
-                let expected = match mode {
-                    Some((op, values)) if op == "In" && values == ["enforce"] => "Fail",
-                    Some((op, values)) if op == "In" && values == ["warn", "audit"] => "Ignore",
-                    _ => "Fail",
-                };
-                assert_eq!(webhook["failurePolicy"], expected, "{install}: {name}");
-                // Only opted-in namespaces or labelled workloads reach a workload webhook.
-                if name.ends_with("workloads.aims.io")
-                    && expected != "Ignore"
-                    && name.starts_with("labelled")
-                {
-                    assert_eq!(
+                    .filter(|e| e["key"] == "aims.io/enforcement")
+                    .collect();
+                match name {
+                    "observe.workloads.aims.io" => assert_eq!(
+                        modes,
+                        [
+                            &json!({"key": "aims.io/enforcement", "operator": "In", "values": ["warn", "audit"]})
+                        ]
+                    ),
+                    // Only labelled workloads reach it from namespaces that did not opt in.
+                    "labelled.workloads.aims.io" => assert_eq!(
                         webhook["objectSelector"]["matchExpressions"][0],
                         json!({"key": "aims.io/system", "operator": "Exists"})
-                    );
+                    ),
+                    _ => {}
                 }
             }
         }
+    }
+}
+
+/// Whether a label selector (as JSON) matches the labels, with Kubernetes' semantics.
+fn selects(selector: &Value, labels: &BTreeMap<&str, &str>) -> bool {
+    if selector.is_null() {
+        return true;
+    }
+    let labels_match = selector["matchLabels"].as_object().is_none_or(|m| {
+        m.iter()
+            .all(|(k, v)| labels.get(k.as_str()) == v.as_str().as_ref())
+    });
+    let expressions_match = selector["matchExpressions"].as_array().is_none_or(|all| {
+        all.iter().all(|e| {
+            let value = labels.get(e["key"].as_str().unwrap());
+            let values = strings(&e["values"]);
+            match e["operator"].as_str().unwrap() {
+                "In" => value.is_some_and(|v| values.iter().any(|x| x == v)),
+                "NotIn" => value.is_none_or(|v| !values.iter().any(|x| x == v)),
+                "Exists" => value.is_some(),
+                "DoesNotExist" => value.is_none(),
+                other => panic!("operator {other}"),
+            }
+        })
+    });
+    labels_match && expressions_match
+}
+
+/// Every Deployment reaches at most one workload webhook (never judged twice), and the one
+/// it reaches fails the way its namespace's mode asks.
+#[test]
+fn each_workload_reaches_the_one_webhook_its_namespace_mode_calls_for() {
+    let objects = chart(&[]);
+    let validating = one(&objects, "ValidatingWebhookConfiguration");
+    let workload_hooks: Vec<&Value> = validating["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["name"].as_str().unwrap().ends_with("workloads.aims.io"))
+        .collect();
+    // (namespace, its enforcement label, labelled workload?) -> (webhook, failure policy)
+    let cases = [
+        (
+            "lending",
+            Some("enforce"),
+            false,
+            Some(("enforce.workloads.aims.io", "Fail")),
+        ),
+        (
+            "lending",
+            Some("Enforce"),
+            false,
+            Some(("enforce.workloads.aims.io", "Fail")),
+        ),
+        (
+            "lending",
+            Some("warn"),
+            true,
+            Some(("observe.workloads.aims.io", "Ignore")),
+        ),
+        (
+            "lending",
+            Some("audit"),
+            false,
+            Some(("observe.workloads.aims.io", "Ignore")),
+        ),
+        (
+            "lending",
+            None,
+            true,
+            Some(("labelled.workloads.aims.io", "Fail")),
+        ),
+        ("lending", None, false, None),
+        ("kube-system", Some("enforce"), true, None),
+        ("kube-node-lease", None, true, None),
+        (NAMESPACE, Some("enforce"), true, None),
+    ];
+    for (namespace, mode, labelled, expected) in cases {
+        let mut ns_labels = BTreeMap::from([("kubernetes.io/metadata.name", namespace)]);
+        if let Some(mode) = mode {
+            ns_labels.insert("aims.io/enforcement", mode);
+        }
+        let object_labels: BTreeMap<&str, &str> = if labelled {
+            BTreeMap::from([("aims.io/system", "credit-scoring")])
+        } else {
+            BTreeMap::new()
+        };
+        let reached: Vec<(&str, &str)> = workload_hooks
+            .iter()
+            .filter(|w| {
+                selects(&w["namespaceSelector"], &ns_labels)
+                    && selects(&w["objectSelector"], &object_labels)
+            })
+            .map(|w| {
+                (
+                    w["name"].as_str().unwrap(),
+                    w["failurePolicy"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            reached,
+            expected.into_iter().collect::<Vec<_>>(),
+            "namespace {namespace} mode {mode:?} labelled {labelled}"
+        );
     }
 }
 
@@ -775,4 +885,35 @@ fn the_argocd_cm_snippet_carries_exactly_the_tested_scripts() {
             "{kind}: argocd-cm.yaml and {file} differ"
         );
     }
+}
+
+/// The image's user is the one the chart runs as, and the image is a non-root distroless
+/// one: the restricted securityContext holds for the image actually shipped.
+#[test]
+fn the_image_runs_as_the_user_the_chart_expects() {
+    let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
+    let stages: Vec<&str> = dockerfile
+        .lines()
+        .filter(|l| l.starts_with("FROM "))
+        .collect();
+    assert!(stages.len() >= 2, "multi-stage: {stages:?}");
+    assert!(
+        stages.last().unwrap().contains("distroless")
+            && stages.last().unwrap().contains(":nonroot")
+    );
+    let user = dockerfile
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("a USER line");
+    let objects = chart(&[]);
+    let pod = &one(&objects, "Deployment")["spec"]["template"]["spec"]["securityContext"];
+    assert_eq!(
+        user.trim(),
+        format!("{}:{}", pod["runAsUser"], pod["runAsGroup"])
+    );
+    assert!(
+        dockerfile.contains("--locked"),
+        "the image builds what Cargo.lock pins"
+    );
 }

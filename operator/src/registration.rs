@@ -106,9 +106,9 @@ impl Registration {
         names
     }
 
-    /// Namespaces whose label `aims.io/enforcement` satisfies `mode`, never the excluded ones.
-    fn namespaces(&self, mode: LabelSelectorRequirement) -> LabelSelector {
-        let mut expressions = vec![mode];
+    /// Namespaces whose label `aims.io/enforcement` satisfies `modes`, never the excluded ones.
+    fn namespaces(&self, modes: Vec<LabelSelectorRequirement>) -> LabelSelector {
+        let mut expressions = modes;
         expressions.push(requirement(
             "kubernetes.io/metadata.name",
             "NotIn",
@@ -140,23 +140,27 @@ impl Registration {
                 ..self.common_validating()
             }
         };
-        let modes = ["enforce", "warn", "audit"].map(String::from);
+        let observing = ["warn", "audit"].map(String::from);
         let webhooks = vec![
+            // Any value but warn or audit enforces (the engine reads a typo as enforce).
             workload(
                 "enforce.workloads.aims.io",
-                requirement(ENFORCEMENT_LABEL, "In", &modes[..1]),
+                vec![
+                    requirement(ENFORCEMENT_LABEL, "Exists", &[]),
+                    requirement(ENFORCEMENT_LABEL, "NotIn", &observing),
+                ],
                 "Fail",
                 None,
             ),
             workload(
                 "observe.workloads.aims.io",
-                requirement(ENFORCEMENT_LABEL, "In", &modes[1..]),
+                vec![requirement(ENFORCEMENT_LABEL, "In", &observing)],
                 "Ignore",
                 None,
             ),
             workload(
                 "labelled.workloads.aims.io",
-                requirement(ENFORCEMENT_LABEL, "NotIn", &modes),
+                vec![requirement(ENFORCEMENT_LABEL, "DoesNotExist", &[])],
                 &self.labelled_failure_policy,
                 Some(LabelSelector {
                     match_expressions: Some(vec![requirement(SYSTEM_LABEL, "Exists", &[])]),
@@ -166,11 +170,11 @@ impl Registration {
             ValidatingWebhook {
                 name: "resources.aims.io".into(),
                 client_config: self.client_config("/validate-aims"),
-                namespace_selector: Some(self.namespaces(requirement(
+                namespace_selector: Some(self.namespaces(vec![requirement(
                     "kubernetes.io/metadata.name",
                     "Exists",
                     &[],
-                ))),
+                )])),
                 rules: Some(vec![aims_rule(true)]),
                 // Approval stamps are only trustworthy if nothing gets past unchecked.
                 failure_policy: Some("Fail".into()),
@@ -194,11 +198,11 @@ impl Registration {
                 client_config: self.client_config("/mutate"),
                 failure_policy: Some("Fail".into()),
                 match_policy: Some("Equivalent".into()),
-                namespace_selector: Some(self.namespaces(requirement(
+                namespace_selector: Some(self.namespaces(vec![requirement(
                     "kubernetes.io/metadata.name",
                     "Exists",
                     &[],
-                ))),
+                )])),
                 reinvocation_policy: Some("IfNeeded".into()),
                 rules: Some(vec![aims_rule(false)]),
                 side_effects: "None".into(),

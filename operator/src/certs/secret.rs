@@ -241,8 +241,9 @@ impl SelfManaged {
         Ok(patched)
     }
 
-    /// Runs [`Self::sync`] until `stopped` fires: again at each plan's next check (at least
-    /// every ten minutes, to notice a Secret edited by hand), after a failure with backoff.
+    /// Runs [`Self::sync`] until `stopped` fires: again at each plan's next check and at least
+    /// every minute (so every replica serves a certificate another replica renewed, or a
+    /// Secret replaced by hand, within a minute), after a failure with backoff.
     pub async fn run(
         self,
         client: kube::Client,
@@ -263,7 +264,7 @@ impl SelfManaged {
                     }
                     let until = pass.next_check.duration_since(now).as_secs().max(1);
                     Duration::from_secs(u64::try_from(until).unwrap_or(1))
-                        .min(Duration::from_secs(600))
+                        .min(Duration::from_secs(60))
                 }
                 Err(error) => {
                     tracing::warn!(%error, retry_in = ?backoff, "webhook certificates not synced");
