@@ -5,6 +5,9 @@
 
 use std::time::Duration;
 
+#[path = "support/https.rs"]
+mod https;
+
 use aims_operator::certs::secret::{SelfManaged, bundle_of, ca_bundle_patch};
 use aims_operator::certs::{
     CertBundle, CertSettings, Renewal, inspect_pem, plan, renew, verify_chain,
@@ -403,4 +406,182 @@ fn dev_mode_reuses_its_local_certificate_and_it_names_the_host() {
     assert_eq!(moved.ca_bundle, first.ca_bundle, "same CA, new certificate");
     assert_eq!(inspect_pem(&moved.cert).unwrap()[0].names, ["172.18.0.1"]);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `dev run` registers both configurations by server-side apply under its own field manager,
+/// pointing at the URL it serves, trusting its local CA, failing open; `unregister` deletes
+/// them and a missing one is fine.
+#[tokio::test]
+async fn dev_mode_registers_by_url_with_its_ca_and_unregisters() {
+    use aims_operator::dev::DevSession;
+    use aims_operator::registration::Registration;
+    let mut registration = Registration::in_cluster("aims-system");
+    registration.name = "aims-operator-dev".into();
+    registration.ca_bundle =
+        Some("-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n".into());
+    let session = DevSession {
+        registration,
+        host: "172.18.0.1".into(),
+        fail_open: true,
+    };
+    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let task = {
+        let session = session.clone();
+        let client = client.clone();
+        tokio::spawn(async move { session.register(&client, 9443).await })
+    };
+    for (plural, path) in [
+        ("validatingwebhookconfigurations", "/validate"),
+        ("mutatingwebhookconfigurations", "/mutate"),
+    ] {
+        let (request, send) = next(&mut handle).await;
+        assert_eq!(request.method(), Method::PATCH);
+        assert_eq!(
+            request.uri().path(),
+            format!("/apis/admissionregistration.k8s.io/v1/{plural}/aims-operator-dev")
+        );
+        let query = request.uri().query().unwrap().to_string();
+        assert!(
+            query.contains("fieldManager=aims-operator-dev") && query.contains("force=true"),
+            "{query}"
+        );
+        let body = body_of(request).await;
+        let webhooks = body["webhooks"].as_array().unwrap();
+        assert!(!webhooks.is_empty());
+        for webhook in webhooks {
+            let url = webhook["clientConfig"]["url"].as_str().unwrap();
+            assert!(url.starts_with("https://172.18.0.1:9443/"), "{url}");
+            assert!(webhook["clientConfig"]["service"].is_null());
+            assert_eq!(
+                webhook["failurePolicy"], "Ignore",
+                "a crashed dev session must not block"
+            );
+            assert_eq!(
+                webhook["clientConfig"]["caBundle"],
+                aims_operator::webhook::review::base64(
+                    session.registration.ca_bundle.as_ref().unwrap().as_bytes()
+                )
+            );
+        }
+        assert!(
+            webhooks
+                .iter()
+                .any(|w| w["clientConfig"]["url"].as_str().unwrap().ends_with(path))
+        );
+        respond(send, StatusCode::OK, body);
+    }
+    task.await.unwrap().unwrap();
+
+    let task =
+        tokio::spawn(
+            async move { aims_operator::dev::unregister(&client, "aims-operator-dev").await },
+        );
+    let (request, send) = next(&mut handle).await;
+    assert_eq!(request.method(), Method::DELETE);
+    assert!(
+        request
+            .uri()
+            .path()
+            .ends_with("validatingwebhookconfigurations/aims-operator-dev")
+    );
+    respond(
+        send,
+        StatusCode::OK,
+        json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
+    );
+    let (request, send) = next(&mut handle).await;
+    assert_eq!(request.method(), Method::DELETE);
+    assert!(
+        request
+            .uri()
+            .path()
+            .ends_with("mutatingwebhookconfigurations/aims-operator-dev")
+    );
+    not_found(send);
+    assert!(
+        task.await.unwrap(),
+        "an already removed configuration is not an error"
+    );
+}
+
+/// The real binary with self-managed certificates and an API server nobody answers: it is
+/// alive, not ready ("waiting for the serving certificate"), serves no HTTPS (there is no
+/// certificate to serve), and stops cleanly on SIGTERM.
+#[tokio::test]
+async fn self_managed_without_the_api_server_stays_unready_and_stops_cleanly() {
+    let dir = https::temp_dir("self-managed");
+    let kubeconfig = https::dead_kubeconfig(&dir);
+    let (https_port, health_port) = (https::free_port(), https::free_port());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .args(["run", "--self-managed-certs", "--only", "webhook"])
+        .args(["--listen", &format!("127.0.0.1:{https_port}")])
+        .args(["--health-listen", &format!("127.0.0.1:{health_port}")])
+        .arg("--tls-cert")
+        .arg(dir.join("tls/tls.crt"))
+        .arg("--tls-key")
+        .arg(dir.join("tls/tls.key"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut health = None;
+    for _ in 0..100 {
+        health = https::http_get(health_port, "/healthz").await;
+        if health.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(health, Some((200, "ok".to_string())));
+    let (code, body) = https::http_get(health_port, "/readyz").await.unwrap();
+    assert_eq!(
+        (code, body.as_str()),
+        (503, "waiting for the serving certificate")
+    );
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", https_port))
+            .await
+            .is_err(),
+        "no HTTPS before there is a certificate"
+    );
+    assert!(!dir.join("tls/tls.crt").exists());
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("stops promptly")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+/// `dev run` against an API server nobody answers: it says it cannot register and exits 2
+/// (never serves unregistered as if all were well); the local CA is kept for the next run.
+#[test]
+fn dev_run_that_cannot_register_says_so_and_fails() {
+    let dir = https::temp_dir("dev-run");
+    let kubeconfig = https::dead_kubeconfig(&dir);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .args(["dev", "run", "--only", "webhook", "--listen", "127.0.0.1:0"])
+        .args(["--health-listen", "127.0.0.1:0", "--drain-seconds", "1"])
+        .arg("--dir")
+        .arg(dir.join("dev"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot register the webhook configurations"),
+        "{stderr}"
+    );
+    for file in ["ca.crt", "ca.key", "tls.crt", "tls.key"] {
+        assert!(dir.join("dev").join(file).is_file(), "{file}");
+    }
 }

@@ -19,7 +19,7 @@ use aims_operator::webhook::tls::CertFiles;
 use aims_operator::webhook::{BreakGlassUse, ClusterCache, Context, EventSink};
 use serde_json::{Value, json};
 
-use https::{Client, TestCa, temp_dir};
+use https::{Client, TestCa, dead_kubeconfig, free_port, http_get, temp_dir};
 use support::*;
 
 #[derive(Default)]
@@ -782,28 +782,6 @@ async fn an_update_is_judged_on_the_new_object_whatever_the_old_one_holds() {
 
 // --- The real binary ----------------------------------------------------------------------
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .ok()?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.ok()?;
-    let code = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    Some((code, body))
-}
-
 #[tokio::test]
 async fn the_binary_serves_refuses_while_starting_and_stops_on_sigterm() {
     let dir = temp_dir("binary");
@@ -811,12 +789,7 @@ async fn the_binary_serves_refuses_while_starting_and_stops_on_sigterm() {
     let (cert, key) = ca.issue(&dir, "binary");
     // An API server nobody answers: the caches never sync, so the webhook must stay unready
     // and refuse, and the reconciler must wait for its lease without giving up.
-    std::fs::write(
-        dir.join("kubeconfig"),
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\"}\n\
-         users:\n- name: u\n  user: {token: t}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\n",
-    )
-    .unwrap();
+    dead_kubeconfig(&dir);
     let (https_port, health_port) = (free_port(), free_port());
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
         .env("KUBECONFIG", dir.join("kubeconfig"))
