@@ -211,6 +211,22 @@ fn not_found(send: mock::SendResponse<Response<Body>>) {
     );
 }
 
+/// The next request, asserting its method and the end of its path.
+async fn expect(
+    handle: &mut ApiHandle,
+    method: Method,
+    path_end: &str,
+) -> (Request<Body>, mock::SendResponse<Response<Body>>) {
+    let (request, send) = next(handle).await;
+    assert_eq!(request.method(), method, "{}", request.uri());
+    assert!(
+        request.uri().path().ends_with(path_end),
+        "{} is not …{path_end}",
+        request.uri()
+    );
+    (request, send)
+}
+
 async fn body_of(request: Request<Body>) -> Value {
     serde_json::from_slice(&request.into_body().collect_bytes().await.unwrap()).unwrap()
 }
@@ -239,11 +255,7 @@ async fn first_start_creates_the_secret_writes_the_files_and_patches_only_ca_bun
         tokio::spawn(async move { managed(&dir).sync(&client, start()).await.map(|p| (p, dir)) });
 
     let secret_path = "/api/v1/namespaces/aims-system/secrets/aims-operator-webhook-tls";
-    let (request, send) = next(&mut handle).await;
-    assert_eq!(
-        (request.method(), request.uri().path()),
-        (&Method::GET, secret_path)
-    );
+    let (_, send) = expect(&mut handle, Method::GET, secret_path).await;
     not_found(send);
 
     let (request, send) = next(&mut handle).await;
@@ -268,11 +280,7 @@ async fn first_start_creates_the_secret_writes_the_files_and_patches_only_ca_bun
 
     let path =
         "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/aims-operator";
-    let (request, send) = next(&mut handle).await;
-    assert_eq!(
-        (request.method(), request.uri().path()),
-        (&Method::GET, path)
-    );
+    let (_, send) = expect(&mut handle, Method::GET, path).await;
     respond(
         send,
         StatusCode::OK,
@@ -286,11 +294,7 @@ async fn first_start_creates_the_secret_writes_the_files_and_patches_only_ca_bun
              "clientConfig": {"service": {"name": "aims-operator-webhook", "namespace": "aims-system"}}}
         ]}),
     );
-    let (request, send) = next(&mut handle).await;
-    assert_eq!(
-        (request.method(), request.uri().path()),
-        (&Method::PATCH, path)
-    );
+    let (request, send) = expect(&mut handle, Method::PATCH, path).await;
     assert_eq!(
         request.headers()["content-type"],
         "application/json-patch+json"
@@ -313,14 +317,12 @@ async fn first_start_creates_the_secret_writes_the_files_and_patches_only_ca_bun
         "kind": "ValidatingWebhookConfiguration", "metadata": {"name": "aims-operator"}}),
     );
 
-    let (request, send) = next(&mut handle).await;
-    assert_eq!(request.method(), Method::GET);
-    assert!(
-        request
-            .uri()
-            .path()
-            .ends_with("mutatingwebhookconfigurations/aims-operator")
-    );
+    let (_, send) = expect(
+        &mut handle,
+        Method::GET,
+        "mutatingwebhookconfigurations/aims-operator",
+    )
+    .await;
     not_found(send);
 
     let (pass, dir) = task.await.unwrap().unwrap();
@@ -477,27 +479,23 @@ async fn dev_mode_registers_by_url_with_its_ca_and_unregisters() {
         tokio::spawn(
             async move { aims_operator::dev::unregister(&client, "aims-operator-dev").await },
         );
-    let (request, send) = next(&mut handle).await;
-    assert_eq!(request.method(), Method::DELETE);
-    assert!(
-        request
-            .uri()
-            .path()
-            .ends_with("validatingwebhookconfigurations/aims-operator-dev")
-    );
+    let (_, send) = expect(
+        &mut handle,
+        Method::DELETE,
+        "validatingwebhookconfigurations/aims-operator-dev",
+    )
+    .await;
     respond(
         send,
         StatusCode::OK,
         json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
     );
-    let (request, send) = next(&mut handle).await;
-    assert_eq!(request.method(), Method::DELETE);
-    assert!(
-        request
-            .uri()
-            .path()
-            .ends_with("mutatingwebhookconfigurations/aims-operator-dev")
-    );
+    let (_, send) = expect(
+        &mut handle,
+        Method::DELETE,
+        "mutatingwebhookconfigurations/aims-operator-dev",
+    )
+    .await;
     not_found(send);
     assert!(
         task.await.unwrap(),
@@ -513,7 +511,7 @@ async fn self_managed_without_the_api_server_stays_unready_and_stops_cleanly() {
     let dir = https::temp_dir("self-managed");
     let kubeconfig = https::dead_kubeconfig(&dir);
     let (https_port, health_port) = (https::free_port(), https::free_port());
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
         .env("KUBECONFIG", &kubeconfig)
         .env_remove("KUBERNETES_SERVICE_HOST")
         .args(["run", "--self-managed-certs", "--only", "webhook"])
@@ -527,15 +525,10 @@ async fn self_managed_without_the_api_server_stays_unready_and_stops_cleanly() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut health = None;
-    for _ in 0..100 {
-        health = https::http_get(health_port, "/healthz").await;
-        if health.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(health, Some((200, "ok".to_string())));
+    assert_eq!(
+        https::wait_until_alive(health_port).await,
+        Some((200, "ok".to_string()))
+    );
     let (code, body) = https::http_get(health_port, "/readyz").await.unwrap();
     assert_eq!(
         (code, body.as_str()),
@@ -548,16 +541,7 @@ async fn self_managed_without_the_api_server_stays_unready_and_stops_cleanly() {
         "no HTTPS before there is a certificate"
     );
     assert!(!dir.join("tls/tls.crt").exists());
-    let pid = child.id().unwrap().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .expect("stops promptly")
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(https::terminate(child).await, Some(0));
 }
 
 /// `dev run` against an API server nobody answers: it says it cannot register and exits 2

@@ -19,7 +19,9 @@ use aims_operator::webhook::tls::CertFiles;
 use aims_operator::webhook::{BreakGlassUse, ClusterCache, Context, EventSink};
 use serde_json::{Value, json};
 
-use https::{Client, TestCa, dead_kubeconfig, free_port, http_get, temp_dir};
+use https::{
+    Client, TestCa, dead_kubeconfig, free_port, http_get, temp_dir, terminate, wait_until_alive,
+};
 use support::*;
 
 #[derive(Default)]
@@ -791,7 +793,7 @@ async fn the_binary_serves_refuses_while_starting_and_stops_on_sigterm() {
     // and refuse, and the reconciler must wait for its lease without giving up.
     dead_kubeconfig(&dir);
     let (https_port, health_port) = (free_port(), free_port());
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
         .env("KUBECONFIG", dir.join("kubeconfig"))
         .env_remove("KUBERNETES_SERVICE_HOST")
         .args(["run", "--listen", &format!("127.0.0.1:{https_port}")])
@@ -806,15 +808,10 @@ async fn the_binary_serves_refuses_while_starting_and_stops_on_sigterm() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut health = None;
-    for _ in 0..100 {
-        health = http_get(health_port, "/healthz").await;
-        if health.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(health, Some((200, "ok".to_string())));
+    assert_eq!(
+        wait_until_alive(health_port).await,
+        Some((200, "ok".to_string()))
+    );
     let (code, body) = http_get(health_port, "/readyz").await.unwrap();
     assert_eq!(code, 503);
     assert!(body.starts_with("caches not synced: aisystems"), "{body}");
@@ -835,14 +832,5 @@ async fn the_binary_serves_refuses_while_starting_and_stops_on_sigterm() {
     );
     drop(client);
 
-    let pid = child.id().unwrap().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .expect("stops within the drain time")
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(terminate(child).await, Some(0));
 }

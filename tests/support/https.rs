@@ -207,3 +207,28 @@ pub fn dead_kubeconfig(dir: &std::path::Path) -> PathBuf {
     .unwrap();
     path
 }
+
+/// Polls `/healthz` until the process answers (up to 10 s).
+pub async fn wait_until_alive(health_port: u16) -> Option<(u16, String)> {
+    for _ in 0..100 {
+        if let Some(answer) = http_get(health_port, "/healthz").await {
+            return Some(answer);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    None
+}
+
+/// Sends SIGTERM and waits (up to 10 s) for the exit code.
+pub async fn terminate(mut child: tokio::process::Child) -> Option<i32> {
+    let pid = child.id()?.to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .ok()?;
+    tokio::time::timeout(std::time::Duration::from_secs(10), child.wait())
+        .await
+        .expect("stops within 10 s")
+        .ok()?
+        .code()
+}

@@ -14,7 +14,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::admissionregistration::v1::{
-    MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
+    MutatingWebhookConfiguration, ValidatingWebhookConfiguration, WebhookClientConfig,
 };
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
@@ -213,29 +213,31 @@ impl SelfManaged {
     ) -> Result<Vec<String>, SyncError> {
         let mut patched = Vec::new();
         for name in &self.webhook_configurations {
-            let validating: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
-            if let Some(config) = validating.get_opt(name).await? {
-                let current = config
-                    .webhooks
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|w| (w.name, w.client_config.ca_bundle))
-                    .collect::<Vec<_>>();
-                if patch_ca_bundle(&validating, name, &current, ca_bundle).await? {
-                    patched.push(format!("ValidatingWebhookConfiguration/{name}"));
-                }
+            let validating = Api::<ValidatingWebhookConfiguration>::all(client.clone());
+            if sync_configuration(&validating, name, ca_bundle, |c| {
+                names_and_bundles(
+                    c.webhooks
+                        .into_iter()
+                        .flatten()
+                        .map(|w| (w.name, w.client_config)),
+                )
+            })
+            .await?
+            {
+                patched.push(format!("ValidatingWebhookConfiguration/{name}"));
             }
-            let mutating: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
-            if let Some(config) = mutating.get_opt(name).await? {
-                let current = config
-                    .webhooks
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|w| (w.name, w.client_config.ca_bundle))
-                    .collect::<Vec<_>>();
-                if patch_ca_bundle(&mutating, name, &current, ca_bundle).await? {
-                    patched.push(format!("MutatingWebhookConfiguration/{name}"));
-                }
+            let mutating = Api::<MutatingWebhookConfiguration>::all(client.clone());
+            if sync_configuration(&mutating, name, ca_bundle, |c| {
+                names_and_bundles(
+                    c.webhooks
+                        .into_iter()
+                        .flatten()
+                        .map(|w| (w.name, w.client_config)),
+                )
+            })
+            .await?
+            {
+                patched.push(format!("MutatingWebhookConfiguration/{name}"));
             }
         }
         Ok(patched)
@@ -281,19 +283,30 @@ impl SelfManaged {
     }
 }
 
-/// Sets `caBundle` on every webhook of one configuration whose bundle differs, with a JSON
-/// patch that first tests each webhook's name at its index (a reordered list fails the patch
-/// instead of changing the wrong entry). Returns whether anything was written.
-async fn patch_ca_bundle<K>(
+fn names_and_bundles(
+    webhooks: impl Iterator<Item = (String, WebhookClientConfig)>,
+) -> Vec<(String, Option<ByteString>)> {
+    webhooks
+        .map(|(name, config)| (name, config.ca_bundle))
+        .collect()
+}
+
+/// Sets `caBundle` on every webhook of one configuration (if it exists) whose bundle
+/// differs, with a JSON patch that first tests each webhook's name at its index (a reordered
+/// list fails the patch instead of changing the wrong entry). Returns whether it wrote.
+async fn sync_configuration<K>(
     api: &Api<K>,
     name: &str,
-    current: &[(String, Option<ByteString>)],
     ca_bundle: &str,
+    webhooks: impl FnOnce(K) -> Vec<(String, Option<ByteString>)>,
 ) -> Result<bool, SyncError>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
-    let operations = ca_bundle_patch(current, ca_bundle);
+    let Some(configuration) = api.get_opt(name).await? else {
+        return Ok(false);
+    };
+    let operations = ca_bundle_patch(&webhooks(configuration), ca_bundle);
     if operations.is_empty() {
         return Ok(false);
     }
