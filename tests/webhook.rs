@@ -3,138 +3,25 @@
 //! test reads the full response: allowed, message, warnings, patch, auditAnnotations, uid.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/harness.rs"]
+mod harness;
 #[path = "support/https.rs"]
 mod https;
 mod support;
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aims_operator::engine::{Snapshot, Workload, evaluate_object};
 use aims_operator::policy::Policy;
 use aims_operator::resources::*;
-use aims_operator::webhook::server::{RunningServer, ServeOptions, start};
-use aims_operator::webhook::tls::CertFiles;
-use aims_operator::webhook::{BreakGlassUse, ClusterCache, Context, EventSink};
+use aims_operator::webhook::ClusterCache;
 use serde_json::{Value, json};
 
+use harness::*;
 use https::{
     Client, TestCa, dead_kubeconfig, free_port, http_get, temp_dir, terminate, wait_until_alive,
 };
 use support::*;
-
-#[derive(Default)]
-struct Recorded(Mutex<Vec<BreakGlassUse>>);
-
-impl EventSink for Recorded {
-    fn break_glass(&self, used: BreakGlassUse) {
-        self.0.lock().unwrap().push(used);
-    }
-}
-
-struct Harness {
-    server: RunningServer,
-    client: Client,
-    ca: TestCa,
-    dir: std::path::PathBuf,
-    events: Arc<Recorded>,
-}
-
-async fn serve(cache: ClusterCache) -> Harness {
-    let ca = TestCa::new("aims test CA");
-    let dir = temp_dir("webhook");
-    let (cert, key) = ca.issue(&dir, "first");
-    let mut ctx = Context::new(Arc::new(cache), Policy::default(), "aims-system");
-    ctx.clock = Box::new(now);
-    let events = Arc::new(Recorded::default());
-    ctx.events = events.clone();
-    let options = ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        health_listen: None,
-        certs: CertFiles { cert, key },
-        cert_reload_interval: Duration::from_millis(100),
-    };
-    let server = start(Arc::new(ctx), &options).await.unwrap();
-    let client = Client::connect(server.addr, &ca).await;
-    Harness {
-        server,
-        client,
-        ca,
-        dir,
-        events,
-    }
-}
-
-async fn serve_snapshot(snapshot: Snapshot) -> Harness {
-    serve(ClusterCache::from_snapshot(snapshot)).await
-}
-
-impl Harness {
-    /// Posts a review and returns the parsed response review.
-    async fn review(&mut self, path: &str, review: &Value) -> Value {
-        let (status, body) = self.client.post_json(path, review).await;
-        assert_eq!(status, 200, "{body}");
-        let answer: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(answer["apiVersion"], "admission.k8s.io/v1");
-        assert_eq!(answer["kind"], "AdmissionReview");
-        assert_eq!(
-            answer["response"]["uid"], review["request"]["uid"],
-            "the uid must be echoed"
-        );
-        answer["response"].clone()
-    }
-}
-
-fn message(response: &Value) -> &str {
-    response["status"]["message"].as_str().unwrap_or("")
-}
-
-fn audit(response: &Value, key: &str) -> String {
-    response["auditAnnotations"][key]
-        .as_str()
-        .unwrap_or("")
-        .to_string()
-}
-
-fn warnings(response: &Value) -> Vec<String> {
-    response["warnings"]
-        .as_array()
-        .map(|w| w.iter().map(|s| s.as_str().unwrap().to_string()).collect())
-        .unwrap_or_default()
-}
-
-/// `lending` without the approved assessment (and optionally without monitoring).
-fn lending_unassessed(monitoring: bool) -> Snapshot {
-    let register = lending();
-    let mut system = register
-        .system("lending", "credit-scoring")
-        .unwrap()
-        .clone();
-    if !monitoring {
-        system.spec.monitoring = None;
-    }
-    let mut s = Snapshot::new();
-    s.add_system(system);
-    s.add_namespace(
-        "lending",
-        BTreeMap::from([(ENFORCEMENT_LABEL.to_string(), "enforce".to_string())]),
-    );
-    s
-}
-
-fn with_namespace_mode(mut s: Snapshot, mode: &str) -> Snapshot {
-    s.add_namespace(
-        "lending",
-        BTreeMap::from([(ENFORCEMENT_LABEL.to_string(), mode.to_string())]),
-    );
-    s
-}
-
-fn as_user(mut review: Value, user: &str, groups: &[&str]) -> Value {
-    review["request"]["userInfo"] = json!({"username": user, "groups": groups});
-    review
-}
 
 // --- Workloads ------------------------------------------------------------------------------
 
@@ -305,14 +192,17 @@ async fn exempt_and_own_namespaces_are_never_judged() {
     }
 }
 
+fn review_owner_reference(kind: &str, name: &str) -> Value {
+    json!([{"apiVersion": "apps/v1", "kind": kind, "name": name,
+            "uid": "1f0e5c7a-0000-4000-8000-000000000001", "controller": true}])
+}
+
 #[tokio::test]
 async fn pods_created_by_a_judged_controller_are_not_judged_twice() {
     let mut h = serve_snapshot(lending_unassessed(false)).await;
     let mut review = fixture("pod-create.json");
-    review["request"]["object"]["metadata"]["ownerReferences"] = json!([{
-        "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "credit-scorer-5d4f",
-        "uid": "1f0e5c7a-0000-4000-8000-000000000001", "controller": true
-    }]);
+    review["request"]["object"]["metadata"]["ownerReferences"] =
+        review_owner_reference("ReplicaSet", "credit-scorer-5d4f");
     let response = h
         .review(
             "/validate",
@@ -325,6 +215,19 @@ async fn pods_created_by_a_judged_controller_are_not_judged_twice() {
         .await;
     assert_eq!(response["allowed"], true, "{response}");
     assert_eq!(audit(&response, "decision"), "not-judged");
+
+    // The same owner reference claimed by a person (or any non-controller identity) is no
+    // way around the rules: the Pod is judged itself.
+    let mut forged = fixture("pod-create.json");
+    forged["request"]["object"]["metadata"]["ownerReferences"] =
+        review_owner_reference("ReplicaSet", "credit-scorer-5d4f");
+    for user in ["alice", "system:serviceaccount:lending:deployer"] {
+        let response = h
+            .review("/validate", &as_user(forged.clone(), user, &[]))
+            .await;
+        assert_eq!(response["allowed"], false, "{user}: {response}");
+        assert_eq!(audit(&response, "decision"), "denied");
+    }
 
     // An owner the engine does not judge itself is no way around the rules.
     let mut review = fixture("pod-create.json");

@@ -36,6 +36,11 @@ pub struct Policy {
     /// Where ServiceMonitors / PodMonitors exist (Prometheus Operator), require one tied to
     /// the AI system (label `aims.io/system`) for its monitoring to count as in place.
     pub require_scrape_monitor: bool,
+    /// Users whose Pods, ReplicaSets and Jobs are judged at their controller instead (the
+    /// built-in controllers); a name ending in `*` is a prefix. Anyone else who creates an
+    /// object with a controller owner reference is judged on the object itself, so a forged
+    /// owner reference is no way around the rules.
+    pub trusted_controllers: Vec<String>,
 }
 
 impl Default for Policy {
@@ -60,6 +65,10 @@ impl Default for Policy {
             break_glass_groups: ids(&["aims-break-glass"]),
             max_break_glass_hours: 24,
             require_scrape_monitor: true,
+            trusted_controllers: ids(&[
+                "system:kube-controller-manager",
+                "system:serviceaccount:kube-system:*",
+            ]),
         }
     }
 }
@@ -123,6 +132,16 @@ impl Policy {
     /// Whether a user with `groups` may approve assessments and accept exclusions.
     pub fn is_approver(&self, groups: &[String]) -> bool {
         groups.iter().any(|g| self.approver_groups.contains(g))
+    }
+
+    /// Whether `user` is one of the controllers whose objects are judged at their owner.
+    pub fn is_trusted_controller(&self, user: &str) -> bool {
+        self.trusted_controllers
+            .iter()
+            .any(|trusted| match trusted.strip_suffix('*') {
+                Some(prefix) => user.starts_with(prefix),
+                None => user == trusted,
+            })
     }
 
     /// Whether a user with `groups` may invoke break-glass.

@@ -27,14 +27,27 @@ fn run(command: &mut Command) {
     );
 }
 
-/// Downloads and unpacks the package once; concurrent test processes race harmlessly (each
-/// unpacks into its own folder and the first rename wins).
+/// Downloads and unpacks the package once per process (test threads wait for the first);
+/// concurrent test processes race harmlessly (each unpacks into its own folder and the first
+/// rename wins).
 fn ensure_tools() -> PathBuf {
+    static TOOLS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    TOOLS.get_or_init(unpack).clone()
+}
+
+fn unpack() -> PathBuf {
     let dir = tools_dir();
     if dir.join("helm/helm").is_file() && dir.join("kubectl/kubectl").is_file() {
         return dir;
     }
-    let staging = dir.with_extension(format!("tmp-{}", std::process::id()));
+    let staging = dir.with_file_name(format!(
+        "staging-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).unwrap();
     run(Command::new("npm")

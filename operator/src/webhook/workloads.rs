@@ -73,7 +73,14 @@ pub fn review_workload(ctx: &Context, request: &ReviewRequest, now: Timestamp) -
         return starting(ctx, request);
     }
     let verdict = match Workload::from_value(object, &namespace) {
-        Ok(workload) => {
+        Ok(mut workload) => {
+            // Only the built-in controllers create objects judged at their owner; from anyone
+            // else an owner reference is a claim, and the object is judged itself.
+            if workload.controller.is_some()
+                && !ctx.policy.is_trusted_controller(request.username())
+            {
+                workload.controller = None;
+            }
             let verdict = ctx
                 .cache
                 .read(|s| evaluate_workload(s, &workload, &ctx.policy, now));

@@ -1,0 +1,130 @@
+//! The webhook under test: served over real HTTPS with a test CA, a pinned clock and
+//! recorded break-glass events; helpers to read its answers.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aims_operator::engine::Snapshot;
+use aims_operator::policy::Policy;
+use aims_operator::resources::*;
+use aims_operator::webhook::server::{RunningServer, ServeOptions, start};
+use aims_operator::webhook::tls::CertFiles;
+use aims_operator::webhook::{BreakGlassUse, ClusterCache, Context, EventSink};
+use serde_json::{Value, json};
+
+use super::https::{Client, TestCa, temp_dir};
+use super::support::{lending, now};
+
+#[derive(Default)]
+pub struct Recorded(pub Mutex<Vec<BreakGlassUse>>);
+
+impl EventSink for Recorded {
+    fn break_glass(&self, used: BreakGlassUse) {
+        self.0.lock().unwrap().push(used);
+    }
+}
+
+pub struct Harness {
+    pub server: RunningServer,
+    pub client: Client,
+    pub ca: TestCa,
+    pub dir: std::path::PathBuf,
+    pub events: Arc<Recorded>,
+}
+
+pub async fn serve(cache: ClusterCache) -> Harness {
+    let ca = TestCa::new("aims test CA");
+    let dir = temp_dir("webhook");
+    let (cert, key) = ca.issue(&dir, "first");
+    let mut ctx = Context::new(Arc::new(cache), Policy::default(), "aims-system");
+    ctx.clock = Box::new(now);
+    let events = Arc::new(Recorded::default());
+    ctx.events = events.clone();
+    let options = ServeOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        health_listen: None,
+        certs: CertFiles { cert, key },
+        cert_reload_interval: Duration::from_millis(100),
+    };
+    let server = start(Arc::new(ctx), &options).await.unwrap();
+    let client = Client::connect(server.addr, &ca).await;
+    Harness {
+        server,
+        client,
+        ca,
+        dir,
+        events,
+    }
+}
+
+pub async fn serve_snapshot(snapshot: Snapshot) -> Harness {
+    serve(ClusterCache::from_snapshot(snapshot)).await
+}
+
+impl Harness {
+    /// Posts a review and returns the parsed response review.
+    pub async fn review(&mut self, path: &str, review: &Value) -> Value {
+        let (status, body) = self.client.post_json(path, review).await;
+        assert_eq!(status, 200, "{body}");
+        let answer: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(answer["apiVersion"], "admission.k8s.io/v1");
+        assert_eq!(answer["kind"], "AdmissionReview");
+        assert_eq!(
+            answer["response"]["uid"], review["request"]["uid"],
+            "the uid must be echoed"
+        );
+        answer["response"].clone()
+    }
+}
+
+pub fn message(response: &Value) -> &str {
+    response["status"]["message"].as_str().unwrap_or("")
+}
+
+pub fn audit(response: &Value, key: &str) -> String {
+    response["auditAnnotations"][key]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+pub fn warnings(response: &Value) -> Vec<String> {
+    response["warnings"]
+        .as_array()
+        .map(|w| w.iter().map(|s| s.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// `lending` without the approved assessment (and optionally without monitoring).
+pub fn lending_unassessed(monitoring: bool) -> Snapshot {
+    let register = lending();
+    let mut system = register
+        .system("lending", "credit-scoring")
+        .unwrap()
+        .clone();
+    if !monitoring {
+        system.spec.monitoring = None;
+    }
+    let mut s = Snapshot::new();
+    s.add_system(system);
+    s.add_namespace(
+        "lending",
+        BTreeMap::from([(ENFORCEMENT_LABEL.to_string(), "enforce".to_string())]),
+    );
+    s
+}
+
+pub fn with_namespace_mode(mut s: Snapshot, mode: &str) -> Snapshot {
+    s.add_namespace(
+        "lending",
+        BTreeMap::from([(ENFORCEMENT_LABEL.to_string(), mode.to_string())]),
+    );
+    s
+}
+
+pub fn as_user(mut review: Value, user: &str, groups: &[&str]) -> Value {
+    review["request"]["userInfo"] = json!({"username": user, "groups": groups});
+    review
+}
