@@ -455,3 +455,62 @@ async fn deletes_of_aims_resources_are_never_blocked() {
     assert_eq!(h.call("/mutate", &review).await["allowed"], true);
     assert_eq!(h.call("/validate-aims", &review).await["allowed"], true);
 }
+
+/// A pipeline's ServiceAccount that writes an assessment and sits in the approver group
+/// still cannot approve it: it would be approving its own deployment.
+#[tokio::test]
+async fn a_service_account_cannot_approve_what_it_wrote() {
+    let mut h = serve().await;
+    let pipeline = "system:serviceaccount:lending:deploy-pipeline";
+    let groups = [
+        "ai-approvers",
+        "system:serviceaccounts",
+        "system:authenticated",
+    ];
+    let created = h
+        .write(&as_user(
+            fixture("custom-resource-create.json"),
+            pipeline,
+            &groups,
+        ))
+        .await;
+    let stored = created.stored.expect("the pipeline may create it");
+    assert_eq!(author_of(&stored), Some(pipeline));
+
+    let (mut review, _) = approved_by_bob();
+    set_author(&mut review["request"]["object"], pipeline);
+    set_author(&mut review["request"]["oldObject"], pipeline);
+    let outcome = h.write(&as_user(review, pipeline, &groups)).await;
+    assert_eq!(outcome.mutate["allowed"], false);
+    assert!(
+        outcome
+            .refusal()
+            .contains("wrote this assessment and cannot approve it"),
+        "{}",
+        outcome.refusal()
+    );
+}
+
+/// Approver membership comes from `userInfo.groups` alone: groups claimed in `extra`, in
+/// an annotation, or in a label give nothing (impersonation is the API server's business:
+/// it hands the webhook the impersonated identity, and RBAC decides who may impersonate).
+#[tokio::test]
+async fn approver_membership_cannot_be_claimed_outside_the_authenticated_groups() {
+    let mut h = serve().await;
+    let (review, _) = approved_by_bob();
+    let mut claimed = as_user(review, "mallory", &["dev-team", "system:authenticated"]);
+    claimed["request"]["userInfo"]["extra"] = json!({
+        "groups": ["ai-approvers"],
+        "authentication.kubernetes.io/groups": ["ai-approvers"]
+    });
+    claimed["request"]["object"]["metadata"]["annotations"]["aims.io/approver-groups"] =
+        json!("ai-approvers");
+    claimed["request"]["object"]["metadata"]["labels"] = json!({"ai-approvers": "true"});
+    let outcome = h.write(&claimed).await;
+    assert_eq!(outcome.mutate["allowed"], false);
+    assert!(
+        outcome.refusal().starts_with("mallory may not approve"),
+        "{}",
+        outcome.refusal()
+    );
+}

@@ -268,7 +268,8 @@ fn workload_rules() -> Vec<RuleWithOperations> {
             ],
         ),
         rule("batch", "v1", &["jobs", "cronjobs"]),
-        rule("", "v1", &["pods"]),
+        // Ephemeral containers add images to a running Pod.
+        rule("", "v1", &["pods", "pods/ephemeralcontainers"]),
         rule("serving.kserve.io", "*", &["inferenceservices"]),
     ]
 }
