@@ -32,13 +32,16 @@ pub struct Harness {
     pub ca: TestCa,
     pub dir: std::path::PathBuf,
     pub events: Arc<Recorded>,
+    /// The cache the webhook judges from; tests may replace its snapshot.
+    pub cache: Arc<ClusterCache>,
 }
 
 pub async fn serve(cache: ClusterCache) -> Harness {
     let ca = TestCa::new("aims test CA");
     let dir = temp_dir("webhook");
     let (cert, key) = ca.issue(&dir, "first");
-    let mut ctx = Context::new(Arc::new(cache), Policy::default(), "aims-system");
+    let cache = Arc::new(cache);
+    let mut ctx = Context::new(cache.clone(), Policy::default(), "aims-system");
     ctx.clock = Box::new(now);
     let events = Arc::new(Recorded::default());
     ctx.events = events.clone();
@@ -56,6 +59,7 @@ pub async fn serve(cache: ClusterCache) -> Harness {
         ca,
         dir,
         events,
+        cache,
     }
 }
 

@@ -1,0 +1,268 @@
+//! One engine, three shells, one answer: for random registers and workloads, the offline
+//! check (from YAML), the webhook (its HTTP answer over HTTPS) and the reconciler (the
+//! system's open nonconformities) name the same failing rules for the same workload. The
+//! policy-engine CVE history is full of "admission and background scan disagreed"; this is
+//! the test that they cannot.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/harness.rs"]
+mod harness;
+#[path = "support/https.rs"]
+mod https;
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use aims_operator::cli::check_loaded;
+use aims_operator::engine::{Snapshot, Workload};
+use aims_operator::manifests::Loaded;
+use aims_operator::policy::Policy;
+use aims_operator::reconciler::desired_system_status;
+use aims_operator::resources::*;
+use aims_operator::webhook::ClusterCache;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::{Value, json};
+
+use support::*;
+
+/// One random world: a system, what covers it, and a Deployment.
+#[derive(Clone, Debug)]
+struct World {
+    owner: bool,
+    monitoring: bool,
+    tier: RiskTier,
+    retired: bool,
+    assessment: Cover,
+    controls: bool,
+    labelled: Option<&'static str>,
+    version: Option<&'static str>,
+    pinned: bool,
+    serving_image: bool,
+    mode: Option<&'static str>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Cover {
+    None,
+    Approved,
+    OtherVersion,
+    Expired,
+    Pending,
+}
+
+fn worlds() -> impl Strategy<Value = World> {
+    (
+        (
+            any::<bool>(),
+            any::<bool>(),
+            prop_oneof![
+                Just(RiskTier::Minimal),
+                Just(RiskTier::Limited),
+                Just(RiskTier::High)
+            ],
+        ),
+        (
+            any::<bool>(),
+            prop_oneof![
+                Just(Cover::None),
+                Just(Cover::Approved),
+                Just(Cover::OtherVersion),
+                Just(Cover::Expired),
+                Just(Cover::Pending)
+            ],
+            any::<bool>(),
+        ),
+        (
+            prop_oneof![Just(Some("sys")), Just(None), Just(Some("ghost"))],
+            prop_oneof![Just(Some("1.0.0")), Just(Some("2.0.0")), Just(None)],
+        ),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            prop_oneof![
+                Just(Some("enforce")),
+                Just(Some("warn")),
+                Just(Some("audit")),
+                Just(None)
+            ],
+        ),
+    )
+        .prop_map(
+            |(
+                (owner, monitoring, tier),
+                (retired, assessment, controls),
+                (labelled, version),
+                (pinned, serving_image, mode),
+            )| World {
+                owner,
+                monitoring,
+                tier,
+                retired: retired && assessment as u8 % 2 == 0,
+                assessment,
+                controls,
+                labelled,
+                version,
+                pinned,
+                serving_image,
+                mode,
+            },
+        )
+}
+
+impl World {
+    /// The register and workload as manifests (what a Git repository would hold).
+    fn manifests(&self) -> (Vec<Value>, Value) {
+        let mut system = system("sys");
+        if !self.owner {
+            system.spec.owner = None;
+        }
+        if !self.monitoring {
+            system.spec.monitoring = None;
+        }
+        system.spec.risk_tier = self.tier;
+        if self.retired {
+            system.spec.lifecycle_stage = LifecycleStage::Retired;
+        }
+        let mut objects = vec![serde_json::to_value(&system).unwrap()];
+        let covered = match self.assessment {
+            Cover::OtherVersion => "3.x",
+            _ => "1.0.x",
+        };
+        let assessment = assessment("sys-assessment", "sys", &[covered]);
+        let assessment = match self.assessment {
+            Cover::None => None,
+            Cover::Pending => Some(assessment),
+            Cover::Expired => Some(
+                assessment
+                    .valid_until("2026-11-01T00:00:00Z")
+                    .approved_by("bob", "2026-06-01T00:00:00Z"),
+            ),
+            Cover::Approved | Cover::OtherVersion => {
+                Some(assessment.approved_by("bob", "2026-10-01T00:00:00Z"))
+            }
+        };
+        objects.extend(assessment.map(|a| serde_json::to_value(&a).unwrap()));
+        if self.controls {
+            let ids = Policy::default().required_controls[&self.tier].clone();
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            if !ids.is_empty() {
+                objects
+                    .push(serde_json::to_value(binding("sys-controls", &["sys"], &ids)).unwrap());
+            }
+        }
+        let mut labels = BTreeMap::new();
+        if let Some(mode) = self.mode {
+            labels.insert(ENFORCEMENT_LABEL, mode);
+        }
+        objects.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS, "labels": labels}}));
+        let image = match (self.serving_image, self.pinned) {
+            (true, _) => "vllm/vllm-openai:v0.6.3".to_string(),
+            (false, true) => model_image(),
+            (false, false) => "reg/m:1.0.0".to_string(),
+        };
+        let workload = deployment("scorer", self.labelled, self.version, &image);
+        (objects, workload)
+    }
+}
+
+fn yaml_of(objects: &[Value]) -> String {
+    objects
+        .iter()
+        .map(|o| serde_saphyr::to_string(o).unwrap())
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+/// The offline check's rules for the workload, and the snapshot it built from the YAML.
+fn offline(register: &[Value], workload: &Value) -> (String, bool, Snapshot) {
+    let mut with_workload = register.to_vec();
+    with_workload.push(workload.clone());
+    let mut loaded = Loaded::new(NS);
+    loaded.read_str("world.yaml", &yaml_of(&with_workload));
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let snapshot = loaded.snapshot.clone();
+    let report = check_loaded(loaded, &Policy::default(), now());
+    assert_eq!(report.results.len(), 1);
+    let verdict = &report.results[0].verdict;
+    (verdict.rule_ids(), verdict.allowed, snapshot)
+}
+
+#[test]
+fn webhook_reconciler_and_offline_check_name_the_same_rules() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let harness =
+        Mutex::new(runtime.block_on(harness::serve(ClusterCache::from_snapshot(Snapshot::new()))));
+    let mut runner = TestRunner::new(Config {
+        cases: 128,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let judged = std::cell::Cell::new(0);
+    let denied = std::cell::Cell::new(0);
+    runner
+        .run(&worlds(), |world| {
+            let (register, workload) = world.manifests();
+            let (offline_rules, offline_allowed, snapshot) = offline(&register, &workload);
+
+            // The webhook, over HTTPS, judging the workload against the same register.
+            let mut h = harness.lock().unwrap();
+            h.cache.write(|s| *s = snapshot.clone());
+            let mut review = fixture("deployment-create.json");
+            review["request"]["namespace"] = json!(NS);
+            review["request"]["object"] = workload.clone();
+            let response = runtime.block_on(h.review("/validate", &review));
+            let webhook_rules = harness::audit(&response, "rules");
+            prop_assert_eq!(
+                &webhook_rules,
+                &offline_rules,
+                "webhook vs offline: {:?}",
+                world
+            );
+            prop_assert_eq!(
+                response["allowed"].as_bool().unwrap(),
+                offline_allowed,
+                "{:?}",
+                world
+            );
+
+            // The reconciler, seeing the same workload running.
+            if world.labelled == Some("sys") {
+                let mut running = snapshot;
+                running.add_workload(Workload::from_value(&workload, NS).unwrap());
+                let system = running.system(NS, "sys").unwrap().clone();
+                let (status, _) =
+                    desired_system_status(&running, &system, &Policy::default(), now());
+                let reconciler_rules = status
+                    .nonconformities
+                    .iter()
+                    .find(|n| n.workload == "Deployment/scorer")
+                    .map(|n| n.rules.clone())
+                    .unwrap_or_default();
+                prop_assert_eq!(
+                    &reconciler_rules,
+                    &offline_rules,
+                    "reconciler vs offline: {:?}",
+                    world
+                );
+            }
+            if !offline_rules.is_empty() {
+                judged.set(judged.get() + 1);
+            }
+            if !offline_allowed {
+                denied.set(denied.get() + 1);
+            }
+            Ok(())
+        })
+        .unwrap();
+    // The worlds must exercise the rules, not only agree on admitting everything.
+    let (judged, denied) = (judged.get(), denied.get());
+    assert!(
+        judged >= 40 && denied >= 20,
+        "{judged} judged with findings, {denied} denied"
+    );
+}
