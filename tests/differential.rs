@@ -64,7 +64,7 @@ fn worlds() -> impl Strategy<Value = World> {
             ],
         ),
         (
-            any::<bool>(),
+            prop::bool::weighted(0.15),
             prop_oneof![
                 Just(Cover::None),
                 Just(Cover::Approved),
@@ -99,7 +99,7 @@ fn worlds() -> impl Strategy<Value = World> {
                 owner,
                 monitoring,
                 tier,
-                retired: retired && assessment as u8 % 2 == 0,
+                retired,
                 assessment,
                 controls,
                 labelled,
