@@ -1,16 +1,22 @@
 //! The cache behind the webhook and the reconciler, fed by real kube-runtime watches from a
 //! tower-test mock API server that misbehaves: the watch expires (410 Gone) and the relist
 //! must replace the cached view, an unreachable API server must be retried with backoff,
-//! never in a hot loop (the tests count requests).
+//! never in a hot loop (the tests count requests), and one lost mid-run leaves the last view
+//! in place. The webhook under a 10x burst and under clients that hold connections idle
+//! answers every review correctly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/harness.rs"]
+mod harness;
+#[path = "support/https.rs"]
+mod https;
 mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use aims_operator::resources::AISystem;
+use aims_operator::resources::{AISystem, MODEL_VERSION_LABEL};
 use aims_operator::webhook::ClusterCache;
 use aims_operator::webhook::cache::follow;
 use http::{Request, Response, StatusCode};
@@ -127,4 +133,110 @@ async fn an_unreachable_api_server_is_retried_with_backoff_and_the_cache_stays_u
     let made = requests.load(Ordering::SeqCst);
     // Backoff starts at 0.8 s and doubles (with jitter): a handful of attempts in 3 s.
     assert!((1..=5).contains(&made), "{made} requests in 3 s");
+}
+
+#[tokio::test]
+async fn an_api_server_lost_after_sync_leaves_the_last_view_and_is_retried_with_backoff() {
+    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counted = requests.clone();
+    tokio::spawn(async move {
+        let mut listed = false;
+        while let Some((_, respond)) = handle.next_request().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            if !listed {
+                listed = true;
+                respond.send_response(Response::new(Body::from(list(&["a", "b"], "10"))));
+                continue;
+            }
+            // From now on the API server is gone: every watch and relist fails.
+            let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                "reason": "ServiceUnavailable", "code": 503, "message": "etcd unavailable"});
+            respond.send_response(
+                Response::builder()
+                    .status(StatusCode::SERVICE_UNAVAILABLE)
+                    .body(Body::from(serde_json::to_vec(&status).unwrap()))
+                    .unwrap(),
+            );
+        }
+    });
+    let cache = Arc::new(ClusterCache::new(&["aisystems"]));
+    let api = Api::<AISystem>::all(Client::new(service, "default"));
+    tokio::spawn(follow(api, watcher::Config::default(), cache.clone()));
+    until(|| cache.is_synced()).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Decisions keep coming from the last synced register (what was approved stays
+    // approved, what was missing stays missing); nothing is forgotten or invented.
+    assert!(cache.is_synced());
+    assert_eq!(names(&cache), ["a", "b"]);
+    let made = requests.load(Ordering::SeqCst);
+    assert!(
+        (2..=7).contains(&made),
+        "{made} requests in 3 s: backoff, no hot loop"
+    );
+}
+
+/// Ten times the usual concurrency at once: every review gets its own, correct answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_reviews_gets_every_answer_right() {
+    let h = harness::serve_snapshot(lending()).await;
+    let allowed = fixture("deployment-create.json");
+    let mut refused = fixture("deployment-create.json");
+    refused["request"]["object"]["spec"]["template"]["metadata"]["labels"][MODEL_VERSION_LABEL] =
+        json!("9.9.9");
+    let mut tasks = Vec::new();
+    for connection in 0..20 {
+        let mut client = https::Client::connect(h.server.addr, &h.ca).await;
+        let (allowed, refused) = (allowed.clone(), refused.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let deny = (connection + i) % 3 == 0;
+                let mut review = if deny {
+                    refused.clone()
+                } else {
+                    allowed.clone()
+                };
+                let uid = format!("burst-{connection}-{i}");
+                review["request"]["uid"] = json!(uid);
+                let (status, body) = client.post_json("/validate", &review).await;
+                assert_eq!(status, 200);
+                let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(answer["response"]["uid"], uid);
+                assert_eq!(answer["response"]["allowed"], !deny, "{uid}: {body}");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+/// Clients that connect and then say nothing (or half a TLS hello) do not keep others out.
+#[tokio::test]
+async fn clients_holding_idle_connections_do_not_block_reviews() {
+    use tokio::io::AsyncWriteExt;
+    let h = harness::serve_snapshot(lending()).await;
+    let mut idle = Vec::new();
+    for i in 0..200 {
+        let mut stream = tokio::net::TcpStream::connect(h.server.addr).await.unwrap();
+        if i % 2 == 0 {
+            // The first bytes of a TLS ClientHello, then silence.
+            stream
+                .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+                .await
+                .unwrap();
+        }
+        idle.push(stream);
+    }
+    let mut client = https::Client::connect(h.server.addr, &h.ca).await;
+    let review = fixture("deployment-create.json");
+    let (status, body) = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.post_json("/validate", &review),
+    )
+    .await
+    .expect("answered while 200 connections sit idle");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"allowed\":true"), "{body}");
+    drop(idle);
 }

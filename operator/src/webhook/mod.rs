@@ -197,6 +197,45 @@ fn answer(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
+    let (code, content_type, body) = answer_parts(ctx, webhook, judge, headers, body);
+    (code, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// Which webhook a path serves, and its judge.
+fn endpoint(path: &str) -> Option<(&'static str, Judge)> {
+    match path {
+        "/validate" => Some(("workloads", workloads::review_workload)),
+        "/mutate" => Some(("aims-mutate", aims::mutate)),
+        "/validate-aims" => Some(("aims-validate", aims::validate)),
+        _ => None,
+    }
+}
+
+/// The answer to one raw request body at `path` (`/validate`, `/mutate`, `/validate-aims`),
+/// exactly as the HTTP handlers produce it: status code, content type and body. The fuzz
+/// targets drive the webhook through this.
+pub fn answer_raw(
+    ctx: &Context,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Option<(u16, &'static str, String)> {
+    let (webhook, judge) = endpoint(path)?;
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = header::HeaderValue::from_str(content_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    let (code, content_type, body) = answer_parts(ctx, webhook, judge, &headers, body);
+    Some((code.as_u16(), content_type, body))
+}
+
+fn answer_parts(
+    ctx: &Context,
+    webhook: &'static str,
+    judge: Judge,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> (StatusCode, &'static str, String) {
     let started = Instant::now();
     let request = match review::read_review(headers, body) {
         Ok(request) => request,
@@ -215,7 +254,7 @@ fn answer(
             } else {
                 "text/plain; charset=utf-8"
             };
-            return (code, [(header::CONTENT_TYPE, content_type)], body).into_response();
+            return (code, content_type, body);
         }
     };
     let decision = judge_safely(ctx, judge, &request);
@@ -251,7 +290,7 @@ fn answer(
         .latency
         .get_or_create(&metrics::WebhookLabels { webhook })
         .observe(started.elapsed().as_secs_f64());
-    (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    (code, "application/json", body)
 }
 
 async fn validate_workload(
