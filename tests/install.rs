@@ -917,3 +917,33 @@ fn the_image_runs_as_the_user_the_chart_expects() {
         "the image builds what Cargo.lock pins"
     );
 }
+
+/// Every proof docs/threats.md names is a test that exists, so the table cannot promise a
+/// test nobody wrote (or one renamed away).
+#[test]
+fn every_test_the_threat_table_names_exists() {
+    let table = std::fs::read_to_string(repo().join("docs/threats.md")).unwrap();
+    let mut named = 0;
+    for cell in table.split('`') {
+        let Some((file, function)) = cell.split_once("::") else {
+            continue;
+        };
+        if !file.chars().all(|c| c.is_ascii_lowercase() || c == '_') || function.contains(' ') {
+            continue;
+        }
+        let function = function.rsplit("::").next().unwrap();
+        let source = match file {
+            "webhook" if cell.contains("::tests::") => repo().join("operator/src/webhook/mod.rs"),
+            _ => repo().join("tests").join(format!("{file}.rs")),
+        };
+        let text = std::fs::read_to_string(&source)
+            .unwrap_or_else(|e| panic!("{cell}: {}: {e}", source.display()));
+        assert!(
+            text.contains(&format!("fn {function}(")),
+            "docs/threats.md names {cell}, which {} does not define",
+            source.display()
+        );
+        named += 1;
+    }
+    assert!(named >= 30, "only {named} tests named");
+}
