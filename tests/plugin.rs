@@ -25,7 +25,8 @@ fn list(kind: &str, items: Vec<Value>) -> Value {
     json!({"apiVersion": "v1", "kind": format!("{kind}List"), "metadata": {"resourceVersion": "1"}, "items": items})
 }
 
-/// Serves GETs from `routes` (path -> body) until the client is done; records the paths.
+/// Serves GETs from `routes` (path -> body) until the client is done, 404 for any other path
+/// (an API group the cluster does not serve); records the paths.
 fn serve(
     mut handle: ApiHandle,
     routes: Vec<(&'static str, Value)>,
@@ -35,15 +36,24 @@ fn serve(
         while let Some((request, respond)) = handle.next_request().await {
             assert_eq!(request.method(), Method::GET);
             let path = request.uri().path().to_string();
-            let body = routes
+            let found = routes
                 .iter()
                 .find(|(p, _)| *p == path)
-                .map(|(_, b)| b.clone())
-                .unwrap_or_else(|| panic!("unexpected request {path}"));
+                .map(|(_, b)| b.clone());
             seen.push(path);
-            respond.send_response(Response::new(Body::from(
-                serde_json::to_vec(&body).unwrap(),
-            )));
+            let (code, body) = match found {
+                Some(body) => (StatusCode::OK, body),
+                None => (
+                    StatusCode::NOT_FOUND,
+                    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404}),
+                ),
+            };
+            respond.send_response(
+                Response::builder()
+                    .status(code)
+                    .body(Body::from(serde_json::to_vec(&body).unwrap()))
+                    .unwrap(),
+            );
         }
         seen
     })
@@ -93,7 +103,12 @@ async fn the_register_is_read_from_the_cluster() {
     let server = serve(handle, lending_routes());
     let snapshot = live_snapshot(&client, Some("lending")).await.unwrap();
     drop(client);
-    assert_eq!(server.await.unwrap().len(), 4);
+    // The four kinds, and whether the Prometheus Operator's monitors are served (not here).
+    assert_eq!(
+        server.await.unwrap().last().unwrap(),
+        "/apis/monitoring.coreos.com/v1"
+    );
+    assert!(!snapshot.monitors_known());
     assert!(snapshot.system("lending", "credit-scoring").is_some());
     assert_eq!(
         snapshot.assessments_for("lending", "credit-scoring").len(),
@@ -258,4 +273,62 @@ fn without_a_cluster_the_live_commands_say_so() {
         stderr.starts_with("error: no Kubernetes configuration found"),
         "{stderr}"
     );
+}
+
+/// Where ServiceMonitors exist, the webhook requires one tied to the system; `kubectl aims`
+/// reads them too, so its answer is the webhook's.
+#[tokio::test]
+async fn explain_reads_monitors_where_they_exist_as_the_webhook_does() {
+    let mut deployment = fixture("deployment-create.json")["request"]["object"].clone();
+    deployment.as_object_mut().unwrap().remove("kind");
+    let mut routes = lending_routes();
+    routes.push((
+        "/apis/apps/v1/namespaces/lending/deployments/credit-scorer",
+        deployment.clone(),
+    ));
+    routes.push((
+        "/apis/monitoring.coreos.com/v1",
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "monitoring.coreos.com/v1",
+               "resources": [{"name": "servicemonitors", "singularName": "servicemonitor", "namespaced": true,
+                              "kind": "ServiceMonitor", "verbs": ["get", "list", "watch"]}]}),
+    ));
+    routes.push((
+        "/apis/monitoring.coreos.com/v1/namespaces/lending/servicemonitors",
+        list("ServiceMonitor", vec![]),
+    ));
+    let (client, handle) = mock_client();
+    let server = serve(handle, routes);
+    let (message, allowed) = explain(
+        &client,
+        "deploy/credit-scorer",
+        "lending",
+        &Policy::default(),
+        now(),
+    )
+    .await
+    .unwrap();
+    drop(client);
+    assert!(
+        server
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.ends_with("/servicemonitors"))
+    );
+    assert!(!allowed, "{message}");
+    assert!(message.contains("- AIMS-004"), "{message}");
+
+    // The webhook, from a cache that follows monitors and has none for the system, agrees.
+    let mut snapshot = lending();
+    snapshot.clear_monitors("ServiceMonitor");
+    deployment["kind"] = json!("Deployment");
+    let verdict = aims_operator::engine::evaluate_object(
+        &snapshot,
+        &deployment,
+        "lending",
+        &Policy::default(),
+        now(),
+    )
+    .unwrap();
+    assert_eq!(message, verdict.message());
 }

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::engine::{Snapshot, evaluate_object};
 use crate::policy::Policy;
 use crate::resources::{AISystem, ControlBinding, ImpactAssessment};
-use crate::webhook::cache::Feed;
+use crate::webhook::cache::{Feed, monitors};
 use crate::{render, soa};
 
 /// The AI management system in your cluster: SoA, explanations, approvals.
@@ -129,6 +129,8 @@ pub async fn live_snapshot(
             .list(&ListParams::default())
             .await
             .map_err(api_error(format!("listing {what}")))?;
+        // As the cache does on a relist; for monitors this also records that they exist.
+        K::clear(snapshot);
         for object in list {
             K::add(snapshot, object);
         }
@@ -168,6 +170,30 @@ pub async fn live_snapshot(
         &mut snapshot,
     )
     .await?;
+    // Where the Prometheus Operator's monitors exist, the webhook requires one per system:
+    // read them too, or this answer could differ from the webhook's.
+    if let Ok(served) = client
+        .list_api_group_resources("monitoring.coreos.com/v1")
+        .await
+    {
+        let served = |plural: &str| served.resources.iter().any(|r| r.name == plural);
+        if served("servicemonitors") {
+            list_into(
+                api::<monitors::ServiceMonitor>(client, namespace),
+                "ServiceMonitors",
+                &mut snapshot,
+            )
+            .await?;
+        }
+        if served("podmonitors") {
+            list_into(
+                api::<monitors::PodMonitor>(client, namespace),
+                "PodMonitors",
+                &mut snapshot,
+            )
+            .await?;
+        }
+    }
     Ok(snapshot)
 }
 
