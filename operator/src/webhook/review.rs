@@ -228,8 +228,16 @@ pub fn read_review(headers: &HeaderMap, body: &[u8]) -> Result<ReviewRequest, Ba
             ),
         ));
     }
+    // JSON is UTF-8, and the API server sends nothing else. Checked for the whole body: the
+    // fast path skips fields it does not read without looking inside them (found by fuzzing).
+    let body = std::str::from_utf8(body).map_err(|e| {
+        bad_request(format!(
+            "the request body is not UTF-8 (invalid byte at offset {}), so not JSON",
+            e.valid_up_to()
+        ))
+    })?;
     // The fast path reads a well-formed v1 review in one pass; anything else is diagnosed.
-    let parsed = serde_json::from_slice::<Review>(body);
+    let parsed = serde_json::from_str::<Review>(body);
     let shape_error = match parsed {
         Ok(Review {
             api_version,
@@ -241,7 +249,7 @@ pub fn read_review(headers: &HeaderMap, body: &[u8]) -> Result<ReviewRequest, Ba
         Ok(_) => "unexpected shape".to_string(),
         Err(e) => e.to_string(),
     };
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
+    let value: Value = serde_json::from_str(body).map_err(|e| {
         bad_request(format!(
             "the request body is not a JSON AdmissionReview: {e}"
         ))
