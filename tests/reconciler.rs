@@ -345,6 +345,37 @@ async fn a_binding_reports_each_control_and_keeps_its_check_time_while_unchanged
         .unwrap();
 }
 
+/// A workload admitted under break-glass: the system is looked at again when the window ends
+/// (what the nonconformity says changes then), not at the next periodic resync.
+#[test]
+fn a_break_glass_window_ending_requeues_the_system_at_its_end() {
+    use aims_operator::engine::Workload;
+    let mut snapshot = lending();
+    let mut drifted = fixture("deployment-update-image.json")["request"]["object"].clone();
+    let ends = now() + SignedDuration::from_hours(6);
+    drifted["metadata"]["annotations"] = json!({
+        BREAK_GLASS_REASON_ANNOTATION: "INC-1 rollback",
+        BREAK_GLASS_EXPIRES_ANNOTATION: ends.to_string(),
+    });
+    snapshot.add_workload(Workload::from_value(&drifted, "lending").unwrap());
+    let system = credit_scoring(&snapshot);
+    let (status, next) = desired_system_status(&snapshot, &system, &Policy::default(), now());
+    assert!(
+        status.nonconformities[0]
+            .message
+            .starts_with("admitted under break-glass until")
+    );
+    assert_eq!(
+        next,
+        Some(ends),
+        "the assessment lapses later than the window"
+    );
+    // After the window, nothing about it is left to wait for.
+    let after = ends + SignedDuration::from_mins(1);
+    let (_, next) = desired_system_status(&snapshot, &system, &Policy::default(), after);
+    assert_ne!(next, Some(ends));
+}
+
 #[test]
 fn running_workloads_that_drifted_are_open_nonconformities_with_a_stable_since() {
     use aims_operator::engine::Workload;
