@@ -49,6 +49,16 @@ fn names(cache: &ClusterCache) -> Vec<String> {
     })
 }
 
+/// What an API server answers while etcd is down.
+fn unavailable() -> Response<Body> {
+    let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+        "reason": "ServiceUnavailable", "code": 503, "message": "etcd unavailable"});
+    Response::builder()
+        .status(StatusCode::SERVICE_UNAVAILABLE)
+        .body(Body::from(serde_json::to_vec(&status).unwrap()))
+        .unwrap()
+}
+
 async fn until(mut check: impl FnMut() -> bool) {
     for _ in 0..200 {
         if check() {
@@ -112,14 +122,7 @@ async fn an_unreachable_api_server_is_retried_with_backoff_and_the_cache_stays_u
     tokio::spawn(async move {
         while let Some((_, respond)) = handle.next_request().await {
             counted.fetch_add(1, Ordering::SeqCst);
-            let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                "reason": "ServiceUnavailable", "code": 503, "message": "etcd unavailable"});
-            respond.send_response(
-                Response::builder()
-                    .status(StatusCode::SERVICE_UNAVAILABLE)
-                    .body(Body::from(serde_json::to_vec(&status).unwrap()))
-                    .unwrap(),
-            );
+            respond.send_response(unavailable());
         }
     });
     let cache = Arc::new(ClusterCache::new(&["aisystems"]));
@@ -150,14 +153,7 @@ async fn an_api_server_lost_after_sync_leaves_the_last_view_and_is_retried_with_
                 continue;
             }
             // From now on the API server is gone: every watch and relist fails.
-            let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                "reason": "ServiceUnavailable", "code": 503, "message": "etcd unavailable"});
-            respond.send_response(
-                Response::builder()
-                    .status(StatusCode::SERVICE_UNAVAILABLE)
-                    .body(Body::from(serde_json::to_vec(&status).unwrap()))
-                    .unwrap(),
-            );
+            respond.send_response(unavailable());
         }
     });
     let cache = Arc::new(ClusterCache::new(&["aisystems"]));

@@ -97,6 +97,24 @@ fn lending_routes() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// `kubectl aims explain deploy/credit-scorer -n lending` against `routes`: the message,
+/// whether it would be admitted, and the paths requested.
+async fn explain_with(routes: Vec<(&'static str, Value)>) -> (String, bool, Vec<String>) {
+    let (client, handle) = mock_client();
+    let server = serve(handle, routes);
+    let (message, allowed) = explain(
+        &client,
+        "deploy/credit-scorer",
+        "lending",
+        &Policy::default(),
+        now(),
+    )
+    .await
+    .unwrap();
+    drop(client);
+    (message, allowed, server.await.unwrap())
+}
+
 #[tokio::test]
 async fn the_register_is_read_from_the_cluster() {
     let (client, handle) = mock_client();
@@ -129,19 +147,7 @@ async fn explain_gives_the_webhook_message_for_a_live_workload() {
         "/apis/apps/v1/namespaces/lending/deployments/credit-scorer",
         deployment,
     ));
-    let (client, handle) = mock_client();
-    let server = serve(handle, routes);
-    let (message, allowed) = explain(
-        &client,
-        "deploy/credit-scorer",
-        "lending",
-        &Policy::default(),
-        now(),
-    )
-    .await
-    .unwrap();
-    drop(client);
-    server.await.unwrap();
+    let (message, allowed, _) = explain_with(routes).await;
     assert!(!allowed);
     assert!(
         message.starts_with("Deployment lending/credit-scorer (AI system \"credit-scoring\""),
@@ -296,25 +302,8 @@ async fn explain_reads_monitors_where_they_exist_as_the_webhook_does() {
         "/apis/monitoring.coreos.com/v1/namespaces/lending/servicemonitors",
         list("ServiceMonitor", vec![]),
     ));
-    let (client, handle) = mock_client();
-    let server = serve(handle, routes);
-    let (message, allowed) = explain(
-        &client,
-        "deploy/credit-scorer",
-        "lending",
-        &Policy::default(),
-        now(),
-    )
-    .await
-    .unwrap();
-    drop(client);
-    assert!(
-        server
-            .await
-            .unwrap()
-            .iter()
-            .any(|p| p.ends_with("/servicemonitors"))
-    );
+    let (message, allowed, requested) = explain_with(routes).await;
+    assert!(requested.iter().any(|p| p.ends_with("/servicemonitors")));
     assert!(!allowed, "{message}");
     assert!(message.contains("- AIMS-004"), "{message}");
 
