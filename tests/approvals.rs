@@ -5,52 +5,23 @@
 //! as the API server would, and the result goes through /validate-aims.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/harness.rs"]
+mod harness;
 #[path = "support/https.rs"]
 mod https;
 mod support;
-
-use std::sync::Arc;
-use std::time::Duration;
 
 use aims_operator::engine::Snapshot;
 use aims_operator::engine::assessment::{assessment_state, content_hash};
 use aims_operator::policy::Policy;
 use aims_operator::resources::*;
-use aims_operator::webhook::server::{RunningServer, ServeOptions, start};
-use aims_operator::webhook::tls::CertFiles;
-use aims_operator::webhook::{ClusterCache, Context};
 use serde_json::{Value, json};
 
-use https::{Client, TestCa, temp_dir};
+use harness::{Harness, as_user, serve_snapshot};
 use support::*;
 
-struct Harness {
-    _server: RunningServer,
-    client: Client,
-}
-
 async fn serve() -> Harness {
-    let ca = TestCa::new("aims test CA");
-    let dir = temp_dir("approvals");
-    let (cert, key) = ca.issue(&dir, "webhook");
-    let mut ctx = Context::new(
-        Arc::new(ClusterCache::from_snapshot(Snapshot::new())),
-        Policy::default(),
-        "aims-system",
-    );
-    ctx.clock = Box::new(now);
-    let options = ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        health_listen: None,
-        certs: CertFiles { cert, key },
-        cert_reload_interval: Duration::from_secs(60),
-    };
-    let server = start(Arc::new(ctx), &options).await.unwrap();
-    let client = Client::connect(server.addr, &ca).await;
-    Harness {
-        _server: server,
-        client,
-    }
+    serve_snapshot(Snapshot::new()).await
 }
 
 /// What the API server makes of a write: the response of each webhook, and the object
@@ -73,17 +44,9 @@ impl Outcome {
 }
 
 impl Harness {
-    async fn call(&mut self, path: &str, review: &Value) -> Value {
-        let (status, body) = self.client.post_json(path, review).await;
-        assert_eq!(status, 200, "{body}");
-        let answer: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(answer["response"]["uid"], review["request"]["uid"]);
-        answer["response"].clone()
-    }
-
     /// Runs a write through /mutate, applies the patch, then /validate-aims.
     async fn write(&mut self, review: &Value) -> Outcome {
-        let mutate = self.call("/mutate", review).await;
+        let mutate = self.review("/mutate", review).await;
         if mutate["allowed"] == false {
             return Outcome {
                 mutate,
@@ -101,7 +64,7 @@ impl Harness {
         }
         let mut mutated = review.clone();
         mutated["request"]["object"] = object.clone();
-        let validate = self.call("/validate-aims", &mutated).await;
+        let validate = self.review("/validate-aims", &mutated).await;
         let stored = (validate["allowed"] == true).then_some(object);
         Outcome {
             mutate,
@@ -111,7 +74,7 @@ impl Harness {
     }
 
     async fn validate_only(&mut self, review: &Value) -> Value {
-        self.call("/validate-aims", review).await
+        self.review("/validate-aims", review).await
     }
 }
 
@@ -131,11 +94,6 @@ fn base64_decode(text: &str) -> Vec<u8> {
         }
     }
     out
-}
-
-fn as_user(mut review: Value, user: &str, groups: &[&str]) -> Value {
-    review["request"]["userInfo"] = json!({"username": user, "groups": groups});
-    review
 }
 
 fn author_of(object: &Value) -> Option<&str> {
@@ -452,8 +410,8 @@ async fn deletes_of_aims_resources_are_never_blocked() {
     review["request"]["operation"] = json!("DELETE");
     review["request"]["oldObject"] = review["request"]["object"].clone();
     review["request"]["object"] = Value::Null;
-    assert_eq!(h.call("/mutate", &review).await["allowed"], true);
-    assert_eq!(h.call("/validate-aims", &review).await["allowed"], true);
+    assert_eq!(h.review("/mutate", &review).await["allowed"], true);
+    assert_eq!(h.review("/validate-aims", &review).await["allowed"], true);
 }
 
 /// A pipeline's ServiceAccount that writes an assessment and sits in the approver group
