@@ -6,6 +6,7 @@
 mod support;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aims_operator::engine::Snapshot;
@@ -29,8 +30,17 @@ use support::*;
 type ApiHandle = Handle<Request<Body>, Response<Body>>;
 
 fn context(snapshot: Snapshot, at: Timestamp) -> (Arc<ReconcileContext>, ApiHandle) {
+    context_with_lease(snapshot, at, None)
+}
+
+fn context_with_lease(
+    snapshot: Snapshot,
+    at: Timestamp,
+    lease_held: Option<Arc<AtomicBool>>,
+) -> (Arc<ReconcileContext>, ApiHandle) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let ctx = ReconcileContext {
+        lease_held,
         client: Client::new(service, "default"),
         cache: Arc::new(ClusterCache::from_snapshot(snapshot)),
         policy: Policy::default(),
@@ -125,6 +135,30 @@ async fn a_new_status_is_written_by_server_side_apply_under_one_field_manager() 
     // The assessment was approved 2026-10-01 for a year: nothing changes within the hour,
     // so the safety resync applies.
     assert_eq!(action, Action::requeue(Duration::from_secs(3600)));
+}
+
+/// Leader election fences writes: once this replica has lost the Lease, a reconcile still in
+/// flight writes nothing (the new leader writes the same engine's result); with the Lease
+/// back, it writes again.
+#[tokio::test]
+async fn a_replica_that_lost_the_lease_writes_nothing() {
+    let snapshot = lending();
+    let system = credit_scoring(&snapshot);
+    let held = Arc::new(AtomicBool::new(false));
+    let (ctx, mut handle) = context_with_lease(snapshot, now(), Some(held.clone()));
+    reconcile_system(Arc::new(system.clone()), ctx.clone())
+        .await
+        .unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), handle.next_request())
+            .await
+            .is_err(),
+        "no request from a replica without the Lease"
+    );
+    held.store(true, Ordering::Release);
+    let reconcile = tokio::spawn(reconcile_system(Arc::new(system.clone()), ctx));
+    expect_status_apply(&mut handle, &system).await;
+    reconcile.await.unwrap().unwrap();
 }
 
 #[tokio::test]
@@ -434,6 +468,7 @@ async fn an_openreports_report_with_every_result_is_published_once_per_change() 
     system.metadata.uid = Some("5f0c8a62-0000-4000-8000-000000000001".into());
     let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
     let ctx = Arc::new(ReconcileContext {
+        lease_held: None,
         client: Client::new(service, "default"),
         cache: Arc::new(ClusterCache::from_snapshot(snapshot.clone())),
         policy: Policy::default(),

@@ -154,6 +154,7 @@ async fn lead_and_reconcile(
     client: kube::Client,
     namespace: String,
     ctx: Arc<ReconcileContext>,
+    held: Arc<std::sync::atomic::AtomicBool>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let identity = std::env::var("POD_NAME")
@@ -190,6 +191,7 @@ async fn lead_and_reconcile(
                 _ = stopped.changed() => { drop(leading); let _ = lease_task.await; return },
             }
         }
+        held.store(true, Ordering::Release);
         tracing::info!(%identity, lease = LEASE, "leading: reconciler started");
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let run = tokio::spawn(reconciler::run(ctx.clone(), async move {
@@ -204,6 +206,8 @@ async fn lead_and_reconcile(
                 _ = stopped.changed() => break true,
             }
         };
+        // Fence first: reconciles still in flight must not write once the Lease is gone.
+        held.store(false, Ordering::Release);
         let _ = stop.send(true);
         let _ = run.await;
         if shutting_down {
@@ -272,7 +276,9 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
         );
     }
     let reconciler = wants(Component::Reconciler).then(|| {
+        let held = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let reconcile_ctx = Arc::new(ReconcileContext {
+            lease_held: Some(held.clone()),
             client: client.clone(),
             cache: cache.clone(),
             policy: policy.clone(),
@@ -291,6 +297,7 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
             client.clone(),
             args.namespace.clone(),
             reconcile_ctx,
+            held,
             stopped.clone(),
         ))
     });

@@ -180,6 +180,19 @@ pub struct ReconcileContext {
     pub recorder: Option<kube::runtime::events::Recorder>,
     /// OpenReports publishing, when the cluster serves `openreports.io/v1alpha1` Reports.
     pub reports: Option<ReportPublisher>,
+    /// Whether this replica holds the reconciler's Lease, under leader election (`None`:
+    /// no election, always write). Checked right before every write, so a replica that lost
+    /// the Lease does not write from reconciles still in flight.
+    pub lease_held: Option<Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl ReconcileContext {
+    /// Whether this replica may write now.
+    fn may_write(&self) -> bool {
+        self.lease_held
+            .as_ref()
+            .is_none_or(|held| held.load(std::sync::atomic::Ordering::Acquire))
+    }
 }
 
 /// Publishes one OpenReports Report per AI system, writing only when its content changed.
@@ -301,6 +314,10 @@ async fn reconcile_inner<K: Reconciled>(
         .ok_or_else(|| ReconcileError::NoNamespace(format!("{} {name}", K::KIND)))?;
     let (desired, next_change) = ctx.cache.read(|s| object.desired(s, &ctx.policy, now));
     let write = desired.differs_from(object.stored());
+    if (write || ctx.reports.is_some()) && !ctx.may_write() {
+        tracing::info!(kind = K::KIND, %ns, %name, "lease lost: nothing written");
+        return Ok((Action::await_change(), false));
+    }
     if write {
         let patch = json!({"apiVersion": API_VERSION, "kind": K::KIND, "status": desired});
         Api::<K>::namespaced(ctx.client.clone(), &ns)
