@@ -236,3 +236,68 @@ async fn clients_holding_idle_connections_do_not_block_reviews() {
     assert!(body.contains("\"allowed\":true"), "{body}");
     drop(idle);
 }
+
+/// The serving certificate runs out while reviews keep coming: the renewed one (written as a
+/// Secret volume update would) is served before the old one expires, and no handshake and no
+/// review fails across the expiry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_expiring_under_load_is_replaced_without_a_failed_review() {
+    let h = harness::serve_snapshot(lending()).await;
+    let expires = std::time::SystemTime::now() + Duration::from_secs(3);
+    h.ca.issue_valid(&h.dir, "expiring", Some(expires));
+    until_serving(&h, "expiring").await;
+    let started = std::time::Instant::now();
+    let review = fixture("deployment-create.json");
+    let mut load = Vec::new();
+    for _ in 0..4 {
+        let (addr, ca, review) = (h.server.addr, h.ca.der(), review.clone());
+        load.push(tokio::spawn(async move {
+            let (mut answered, mut failed) = (0, Vec::new());
+            // New connections throughout, so every handshake checks the certificate's dates.
+            while started.elapsed() < Duration::from_secs(5) {
+                match https::Client::try_connect_trusting(addr, ca.clone()).await {
+                    Ok(mut client) => {
+                        let (status, body) = client.post_json("/validate", &review).await;
+                        if status == 200 && body.contains("\"allowed\":true") {
+                            answered += 1;
+                        } else {
+                            failed.push(format!("{status} {body}"));
+                        }
+                    }
+                    Err(error) => failed.push(error),
+                }
+            }
+            (answered, failed)
+        }));
+    }
+    // Renewed a second and a half before expiry, as the operator does days before.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    h.ca.issue(&h.dir, "renewed");
+    let (mut answered, mut failed) = (0, Vec::new());
+    for task in load {
+        let (a, f) = task.await.unwrap();
+        answered += a;
+        failed.extend(f);
+    }
+    assert!(
+        failed.is_empty(),
+        "{} failed, e.g. {:?}",
+        failed.len(),
+        failed.first()
+    );
+    assert!(answered > 20, "{answered} reviews answered");
+    assert_eq!(
+        https::Client::connect(h.server.addr, &h.ca).await.server_cn,
+        "renewed"
+    );
+}
+
+async fn until_serving(h: &harness::Harness, common_name: &str) {
+    for _ in 0..100 {
+        if https::Client::connect(h.server.addr, &h.ca).await.server_cn == common_name {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{common_name} not served within 5 s");
+}

@@ -38,8 +38,23 @@ impl TestCa {
     /// Issues a serving certificate for localhost and 127.0.0.1 with `common_name`; writes
     /// it and its key as PEM into `dir`; returns (cert path, key path).
     pub fn issue(&self, dir: &Path, common_name: &str) -> (PathBuf, PathBuf) {
+        self.issue_valid(dir, common_name, None)
+    }
+
+    /// As [`TestCa::issue`], valid only until `not_after` when given.
+    pub fn issue_valid(
+        &self,
+        dir: &Path,
+        common_name: &str,
+        not_after: Option<std::time::SystemTime>,
+    ) -> (PathBuf, PathBuf) {
         let mut params =
             CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        if let Some(not_after) = not_after {
+            params.not_before =
+                (std::time::SystemTime::now() - std::time::Duration::from_secs(60)).into();
+            params.not_after = not_after.into();
+        }
         params
             .distinguished_name
             .push(rcgen::DnType::CommonName, common_name);
@@ -81,26 +96,41 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(addr: SocketAddr, ca: &TestCa) -> Self {
+        Self::try_connect(addr, ca).await.unwrap()
+    }
+
+    /// Connects, or says why the TCP or TLS handshake failed.
+    pub async fn try_connect(addr: SocketAddr, ca: &TestCa) -> Result<Self, String> {
+        Self::try_connect_trusting(addr, ca.der()).await
+    }
+
+    /// Connects trusting the CA certificate `ca`.
+    pub async fn try_connect_trusting(
+        addr: SocketAddr,
+        ca: CertificateDer<'static>,
+    ) -> Result<Self, String> {
         let mut roots = RootCertStore::empty();
-        roots.add(ca.der()).unwrap();
+        roots.add(ca).unwrap();
         let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
         let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let tcp = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| e.to_string())?;
         let tls = TlsConnector::from(Arc::new(config))
             .connect(ServerName::try_from("localhost").unwrap(), tcp)
             .await
-            .unwrap();
+            .map_err(|e| e.to_string())?;
         let presented = tls.get_ref().1.peer_certificates().unwrap()[0].clone();
         let server_cn = common_name(&presented);
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
             .await
             .unwrap();
         tokio::spawn(connection);
-        Self { sender, server_cn }
+        Ok(Self { sender, server_cn })
     }
 
     pub async fn send(
