@@ -947,3 +947,57 @@ fn every_test_the_threat_table_names_exists() {
     }
     assert!(named >= 30, "only {named} tests named");
 }
+
+/// Every object the chart and kustomize install reads as its Kubernetes type and writes back
+/// unchanged: no misspelt or misplaced field is silently dropped by the API server.
+#[test]
+fn every_installed_object_has_only_fields_its_kind_defines() {
+    use k8s_openapi::api::rbac::v1 as rbac;
+    use k8s_openapi::api::{admissionregistration::v1 as admission, apps::v1 as apps};
+    use k8s_openapi::api::{core::v1 as core, networking::v1 as net, policy::v1 as policy};
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as ext;
+    fn round_trip<K: serde::de::DeserializeOwned + serde::Serialize>(object: &Value) -> Value {
+        let typed: K = serde_json::from_value(object.clone())
+            .unwrap_or_else(|e| panic!("{} {}: {e}", object["kind"], object["metadata"]["name"]));
+        serde_json::to_value(typed).unwrap()
+    }
+    let mut checked = 0;
+    for (install, objects) in installs() {
+        for object in &objects {
+            let back = match object["kind"].as_str().unwrap() {
+                "Deployment" => round_trip::<apps::Deployment>(object),
+                "Service" => round_trip::<core::Service>(object),
+                "ServiceAccount" => round_trip::<core::ServiceAccount>(object),
+                "ConfigMap" => round_trip::<core::ConfigMap>(object),
+                "Namespace" => round_trip::<core::Namespace>(object),
+                "ClusterRole" => round_trip::<rbac::ClusterRole>(object),
+                "ClusterRoleBinding" => round_trip::<rbac::ClusterRoleBinding>(object),
+                "Role" => round_trip::<rbac::Role>(object),
+                "RoleBinding" => round_trip::<rbac::RoleBinding>(object),
+                "PodDisruptionBudget" => round_trip::<policy::PodDisruptionBudget>(object),
+                "NetworkPolicy" => round_trip::<net::NetworkPolicy>(object),
+                "ValidatingWebhookConfiguration" => {
+                    round_trip::<admission::ValidatingWebhookConfiguration>(object)
+                }
+                "MutatingWebhookConfiguration" => {
+                    round_trip::<admission::MutatingWebhookConfiguration>(object)
+                }
+                // Typed, but its schema numbers come back as floats (3660 -> 3660.0); the CRDs
+                // are checked against the apiextensions rules in tests/crds.rs.
+                "CustomResourceDefinition" => {
+                    round_trip::<ext::CustomResourceDefinition>(object);
+                    continue;
+                }
+                // cert-manager and Prometheus Operator kinds have no types here.
+                _ => continue,
+            };
+            assert_eq!(
+                &back, object,
+                "{install}: {} {} has fields its kind does not define",
+                object["kind"], object["metadata"]["name"]
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 40, "{checked} objects checked");
+}
