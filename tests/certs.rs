@@ -254,6 +254,31 @@ async fn first_start_creates_the_secret_writes_the_files_and_patches_only_ca_bun
     let task =
         tokio::spawn(async move { managed(&dir).sync(&client, start()).await.map(|p| (p, dir)) });
 
+    // The webhook configurations are read first (they may trust CAs worth keeping).
+    let path =
+        "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/aims-operator";
+    let (_, send) = expect(&mut handle, Method::GET, path).await;
+    respond(
+        send,
+        StatusCode::OK,
+        json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "aims-operator"},
+        "webhooks": [
+            {"name": "enforce.workloads.aims.io", "sideEffects": "None", "admissionReviewVersions": ["v1"],
+             "clientConfig": {"service": {"name": "aims-operator-webhook", "namespace": "aims-system"}}},
+            {"name": "resources.aims.io", "sideEffects": "None", "admissionReviewVersions": ["v1"],
+             "clientConfig": {"service": {"name": "aims-operator-webhook", "namespace": "aims-system"}}}
+        ]}),
+    );
+    let (_, send) = expect(
+        &mut handle,
+        Method::GET,
+        "mutatingwebhookconfigurations/aims-operator",
+    )
+    .await;
+    not_found(send);
+
     let secret_path = "/api/v1/namespaces/aims-system/secrets/aims-operator-webhook-tls";
     let (_, send) = expect(&mut handle, Method::GET, secret_path).await;
     not_found(send);
@@ -278,22 +303,6 @@ async fn first_start_creates_the_secret_writes_the_files_and_patches_only_ca_bun
     let bundle = bundle_of(&stored);
     respond(send, StatusCode::CREATED, created);
 
-    let path =
-        "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/aims-operator";
-    let (_, send) = expect(&mut handle, Method::GET, path).await;
-    respond(
-        send,
-        StatusCode::OK,
-        json!({
-        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-        "metadata": {"name": "aims-operator"},
-        "webhooks": [
-            {"name": "enforce.workloads.aims.io", "sideEffects": "None", "admissionReviewVersions": ["v1"],
-             "clientConfig": {"service": {"name": "aims-operator-webhook", "namespace": "aims-system"}}},
-            {"name": "resources.aims.io", "sideEffects": "None", "admissionReviewVersions": ["v1"],
-             "clientConfig": {"service": {"name": "aims-operator-webhook", "namespace": "aims-system"}}}
-        ]}),
-    );
     let (request, send) = expect(&mut handle, Method::PATCH, path).await;
     assert_eq!(
         request.headers()["content-type"],
@@ -316,14 +325,6 @@ async fn first_start_creates_the_secret_writes_the_files_and_patches_only_ca_bun
         json!({"apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration", "metadata": {"name": "aims-operator"}}),
     );
-
-    let (_, send) = expect(
-        &mut handle,
-        Method::GET,
-        "mutatingwebhookconfigurations/aims-operator",
-    )
-    .await;
-    not_found(send);
 
     let (pass, dir) = task.await.unwrap().unwrap();
     assert!(matches!(pass.renewal, Renewal::Fresh(_)));
@@ -364,8 +365,12 @@ async fn losing_the_race_to_another_replica_rereads_instead_of_overwriting() {
         let dir = dir.clone();
         tokio::spawn(async move { managed(&dir).sync(&client, start()).await })
     };
-    let (_, send) = next(&mut handle).await;
-    not_found(send);
+    // No webhook configurations yet, no Secret yet.
+    for _ in 0..3 {
+        let (request, send) = next(&mut handle).await;
+        assert_eq!(request.method(), Method::GET);
+        not_found(send);
+    }
     let (request, send) = next(&mut handle).await;
     assert_eq!(request.method(), Method::POST);
     respond(
@@ -377,17 +382,7 @@ async fn losing_the_race_to_another_replica_rereads_instead_of_overwriting() {
     let (request, send) = next(&mut handle).await;
     assert_eq!(request.method(), Method::GET);
     respond(send, StatusCode::OK, winner_secret);
-    // No second write: the next requests are the webhook configurations.
-    for _ in 0..2 {
-        let (request, send) = next(&mut handle).await;
-        assert_eq!(request.method(), Method::GET);
-        assert!(
-            request.uri().path().contains("webhookconfigurations"),
-            "{}",
-            request.uri()
-        );
-        not_found(send);
-    }
+    // No second write, and no configuration to patch: nothing more is asked.
     let pass = task.await.unwrap().unwrap();
     assert_eq!(pass.renewal, Renewal::Keep);
     assert_eq!(
@@ -568,4 +563,76 @@ fn dev_run_that_cannot_register_says_so_and_fails() {
     for file in ["ca.crt", "ca.key", "tls.crt", "tls.key"] {
         assert!(dir.join("dev").join(file).is_file(), "{file}");
     }
+}
+
+/// The Secret was deleted (to force new certificates) while replicas still serve the old
+/// certificate: the new bundle keeps trusting the CA the webhook configurations trust, so no
+/// review fails while every replica picks up the new certificate.
+#[tokio::test]
+async fn starting_over_keeps_trusting_the_ca_the_configurations_trust() {
+    let dir = https::temp_dir("carry");
+    let (_, old) = apply(None, start());
+    let old_ca = aims_operator::webhook::review::base64(old.ca_bundle.as_bytes());
+    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let task = {
+        let dir = dir.clone();
+        let later = start() + SignedDuration::from_hours(24);
+        tokio::spawn(async move { managed(&dir).sync(&client, later).await })
+    };
+    let configuration = json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "aims-operator"},
+        "webhooks": [{"name": "enforce.workloads.aims.io", "sideEffects": "None", "admissionReviewVersions": ["v1"],
+            "clientConfig": {"service": {"name": "aims-operator-webhook", "namespace": "aims-system"}, "caBundle": old_ca}}]});
+    let (_, send) = expect(
+        &mut handle,
+        Method::GET,
+        "validatingwebhookconfigurations/aims-operator",
+    )
+    .await;
+    respond(send, StatusCode::OK, configuration.clone());
+    let (_, send) = expect(
+        &mut handle,
+        Method::GET,
+        "mutatingwebhookconfigurations/aims-operator",
+    )
+    .await;
+    not_found(send);
+    let (_, send) = expect(
+        &mut handle,
+        Method::GET,
+        "secrets/aims-operator-webhook-tls",
+    )
+    .await;
+    not_found(send);
+    let (request, send) = expect(&mut handle, Method::POST, "/secrets").await;
+    let created = body_of(request).await;
+    let stored = bundle_of(&serde_json::from_value::<Secret>(created.clone()).unwrap());
+    respond(send, StatusCode::CREATED, created);
+    let (request, send) = expect(
+        &mut handle,
+        Method::PATCH,
+        "validatingwebhookconfigurations/aims-operator",
+    )
+    .await;
+    let patch = body_of(request).await;
+    respond(send, StatusCode::OK, configuration);
+    task.await.unwrap().unwrap();
+
+    let at = start() + SignedDuration::from_hours(24);
+    assert_eq!(
+        inspect_pem(&stored.ca_bundle).unwrap().len(),
+        2,
+        "new CA and the old one"
+    );
+    trusted(&stored.ca_bundle, &stored.cert, at).unwrap();
+    trusted(&stored.ca_bundle, &old.cert, at).expect("the old certificate is still trusted");
+    assert_eq!(
+        patch[1]["value"],
+        aims_operator::webhook::review::base64(stored.ca_bundle.as_bytes())
+    );
+    // And the plan keeps it so, dropping the old CA only when it expires.
+    assert_eq!(plan(Some(&stored), &settings(), at).renewal, Renewal::Keep);
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -443,7 +443,7 @@ fn first_pem(bundle: &str) -> Result<String, CertError> {
         .ok_or_else(|| CertError::Unreadable("no CA certificate".into()))
 }
 
-fn split_pem(bundle: &str) -> Vec<String> {
+pub(crate) fn split_pem(bundle: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     for line in bundle.lines() {
@@ -456,7 +456,7 @@ fn split_pem(bundle: &str) -> Vec<String> {
     out
 }
 
-fn unexpired_cas(bundle: &str, now: Timestamp) -> String {
+pub(crate) fn unexpired_cas(bundle: &str, now: Timestamp) -> String {
     split_pem(bundle)
         .into_iter()
         .filter(|pem| {

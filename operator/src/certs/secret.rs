@@ -141,6 +141,7 @@ impl SelfManaged {
     /// [`plan`]), mirror them to the serving files and bring each webhook configuration's
     /// `caBundle` up to date.
     pub async fn sync(&self, client: &kube::Client, now: Timestamp) -> Result<Pass, SyncError> {
+        let configurations = self.read_configurations(client).await?;
         let secrets: Api<Secret> = Api::namespaced(client.clone(), &self.namespace);
         let mut attempts = 0;
         let (bundle, renewal) = loop {
@@ -156,7 +157,14 @@ impl SelfManaged {
             {
                 break (stored, Renewal::Keep);
             }
-            let next = renew(stored.as_ref(), &decided.renewal, &self.settings, now)?;
+            let mut next = renew(stored.as_ref(), &decided.renewal, &self.settings, now)?;
+            if matches!(decided.renewal, Renewal::Fresh(_)) {
+                // Starting over (the Secret was deleted or broken): CAs the webhook
+                // configurations still trust stay trusted until they expire, so replicas
+                // serving the old certificate for another minute are not refused.
+                next.ca_bundle
+                    .push_str(&carried_cas(&configurations, &next.ca_bundle, now));
+            }
             let written = match existing {
                 None => {
                     let secret = Secret {
@@ -194,7 +202,9 @@ impl SelfManaged {
         };
         write_atomically(&self.files.cert, &bundle.cert)?;
         write_atomically(&self.files.key, &bundle.key)?;
-        let patched = self.update_ca_bundles(client, &bundle.ca_bundle).await?;
+        let patched = self
+            .update_ca_bundles(client, &configurations, &bundle.ca_bundle)
+            .await?;
         let after = plan(Some(&bundle), &self.settings, now);
         Ok(Pass {
             renewal,
@@ -206,38 +216,72 @@ impl SelfManaged {
         })
     }
 
+    /// The webhook configurations that exist, with each webhook's name and `caBundle`.
+    async fn read_configurations(
+        &self,
+        client: &kube::Client,
+    ) -> Result<Vec<Configuration>, SyncError> {
+        let mut found = Vec::new();
+        for name in &self.webhook_configurations {
+            let validating = Api::<ValidatingWebhookConfiguration>::all(client.clone());
+            if let Some(c) = validating.get_opt(name).await? {
+                found.push(Configuration {
+                    mutating: false,
+                    name: name.clone(),
+                    webhooks: names_and_bundles(
+                        c.webhooks
+                            .into_iter()
+                            .flatten()
+                            .map(|w| (w.name, w.client_config)),
+                    ),
+                });
+            }
+            let mutating = Api::<MutatingWebhookConfiguration>::all(client.clone());
+            if let Some(c) = mutating.get_opt(name).await? {
+                found.push(Configuration {
+                    mutating: true,
+                    name: name.clone(),
+                    webhooks: names_and_bundles(
+                        c.webhooks
+                            .into_iter()
+                            .flatten()
+                            .map(|w| (w.name, w.client_config)),
+                    ),
+                });
+            }
+        }
+        Ok(found)
+    }
+
     async fn update_ca_bundles(
         &self,
         client: &kube::Client,
+        configurations: &[Configuration],
         ca_bundle: &str,
     ) -> Result<Vec<String>, SyncError> {
         let mut patched = Vec::new();
-        for name in &self.webhook_configurations {
-            let validating = Api::<ValidatingWebhookConfiguration>::all(client.clone());
-            if sync_configuration(&validating, name, ca_bundle, |c| {
-                names_and_bundles(
-                    c.webhooks
-                        .into_iter()
-                        .flatten()
-                        .map(|w| (w.name, w.client_config)),
-                )
-            })
-            .await?
-            {
-                patched.push(format!("ValidatingWebhookConfiguration/{name}"));
+        for configuration in configurations {
+            let operations = ca_bundle_patch(&configuration.webhooks, ca_bundle);
+            if operations.is_empty() {
+                continue;
             }
-            let mutating = Api::<MutatingWebhookConfiguration>::all(client.clone());
-            if sync_configuration(&mutating, name, ca_bundle, |c| {
-                names_and_bundles(
-                    c.webhooks
-                        .into_iter()
-                        .flatten()
-                        .map(|w| (w.name, w.client_config)),
-                )
-            })
-            .await?
-            {
+            let Ok(patch) =
+                serde_json::from_value::<json_patch::Patch>(serde_json::Value::Array(operations))
+            else {
+                continue;
+            };
+            let (params, patch) = (PatchParams::default(), Patch::Json::<()>(patch));
+            let name = &configuration.name;
+            if configuration.mutating {
+                Api::<MutatingWebhookConfiguration>::all(client.clone())
+                    .patch(name, &params, &patch)
+                    .await?;
                 patched.push(format!("MutatingWebhookConfiguration/{name}"));
+            } else {
+                Api::<ValidatingWebhookConfiguration>::all(client.clone())
+                    .patch(name, &params, &patch)
+                    .await?;
+                patched.push(format!("ValidatingWebhookConfiguration/{name}"));
             }
         }
         Ok(patched)
@@ -291,33 +335,28 @@ fn names_and_bundles(
         .collect()
 }
 
-/// Sets `caBundle` on every webhook of one configuration (if it exists) whose bundle
-/// differs, with a JSON patch that first tests each webhook's name at its index (a reordered
-/// list fails the patch instead of changing the wrong entry). Returns whether it wrote.
-async fn sync_configuration<K>(
-    api: &Api<K>,
-    name: &str,
-    ca_bundle: &str,
-    webhooks: impl FnOnce(K) -> Vec<(String, Option<ByteString>)>,
-) -> Result<bool, SyncError>
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    let Some(configuration) = api.get_opt(name).await? else {
-        return Ok(false);
-    };
-    let operations = ca_bundle_patch(&webhooks(configuration), ca_bundle);
-    if operations.is_empty() {
-        return Ok(false);
+/// One webhook configuration as read: its kind, name, and each webhook's `caBundle`.
+struct Configuration {
+    mutating: bool,
+    name: String,
+    webhooks: Vec<(String, Option<ByteString>)>,
+}
+
+/// The unexpired CAs the configurations trust that `bundle` does not hold yet, as PEM.
+fn carried_cas(configurations: &[Configuration], bundle: &str, now: Timestamp) -> String {
+    let mut present = super::split_pem(bundle);
+    let mut carried = String::new();
+    for (_, trusted) in configurations.iter().flat_map(|c| &c.webhooks) {
+        let Some(trusted) = trusted else { continue };
+        let text = String::from_utf8_lossy(&trusted.0);
+        for ca in super::split_pem(&super::unexpired_cas(&text, now)) {
+            if !present.contains(&ca) {
+                carried.push_str(&ca);
+                present.push(ca);
+            }
+        }
     }
-    let patch: json_patch::Patch =
-        match serde_json::from_value(serde_json::Value::Array(operations)) {
-            Ok(p) => p,
-            Err(_) => return Ok(false),
-        };
-    api.patch(name, &PatchParams::default(), &Patch::Json::<()>(patch))
-        .await?;
-    Ok(true)
+    carried
 }
 
 /// The JSON patch operations that bring each webhook's `caBundle` to `ca_bundle` (empty when
