@@ -227,6 +227,40 @@ async fn expect(
     (request, send)
 }
 
+/// A ValidatingWebhookConfiguration `aims-operator` with these webhooks.
+fn validating_configuration(webhooks: Value) -> Value {
+    json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+           "metadata": {"name": "aims-operator"}, "webhooks": webhooks})
+}
+
+/// A webhook of it, with a `caBundle` when given.
+fn webhook(name: &str, ca_bundle: Option<&str>) -> Value {
+    let mut client_config =
+        json!({"service": {"name": "aims-operator-webhook", "namespace": "aims-system"}});
+    if let Some(ca_bundle) = ca_bundle {
+        client_config["caBundle"] = json!(ca_bundle);
+    }
+    json!({"name": name, "sideEffects": "None", "admissionReviewVersions": ["v1"], "clientConfig": client_config})
+}
+
+/// Answers the two reads of the configurations: `validating` exists, the mutating one not.
+async fn answer_configurations(handle: &mut ApiHandle, validating: &Value) {
+    let (_, send) = expect(
+        handle,
+        Method::GET,
+        "validatingwebhookconfigurations/aims-operator",
+    )
+    .await;
+    respond(send, StatusCode::OK, validating.clone());
+    let (_, send) = expect(
+        handle,
+        Method::GET,
+        "mutatingwebhookconfigurations/aims-operator",
+    )
+    .await;
+    not_found(send);
+}
+
 async fn body_of(request: Request<Body>) -> Value {
     serde_json::from_slice(&request.into_body().collect_bytes().await.unwrap()).unwrap()
 }
@@ -255,29 +289,11 @@ async fn first_start_creates_the_secret_writes_the_files_and_patches_only_ca_bun
         tokio::spawn(async move { managed(&dir).sync(&client, start()).await.map(|p| (p, dir)) });
 
     // The webhook configurations are read first (they may trust CAs worth keeping).
-    let path =
-        "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/aims-operator";
-    let (_, send) = expect(&mut handle, Method::GET, path).await;
-    respond(
-        send,
-        StatusCode::OK,
-        json!({
-        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-        "metadata": {"name": "aims-operator"},
-        "webhooks": [
-            {"name": "enforce.workloads.aims.io", "sideEffects": "None", "admissionReviewVersions": ["v1"],
-             "clientConfig": {"service": {"name": "aims-operator-webhook", "namespace": "aims-system"}}},
-            {"name": "resources.aims.io", "sideEffects": "None", "admissionReviewVersions": ["v1"],
-             "clientConfig": {"service": {"name": "aims-operator-webhook", "namespace": "aims-system"}}}
-        ]}),
-    );
-    let (_, send) = expect(
-        &mut handle,
-        Method::GET,
-        "mutatingwebhookconfigurations/aims-operator",
-    )
-    .await;
-    not_found(send);
+    let configuration = validating_configuration(json!([
+        webhook("enforce.workloads.aims.io", None),
+        webhook("resources.aims.io", None)
+    ]));
+    answer_configurations(&mut handle, &configuration).await;
 
     let secret_path = "/api/v1/namespaces/aims-system/secrets/aims-operator-webhook-tls";
     let (_, send) = expect(&mut handle, Method::GET, secret_path).await;
@@ -303,7 +319,12 @@ async fn first_start_creates_the_secret_writes_the_files_and_patches_only_ca_bun
     let bundle = bundle_of(&stored);
     respond(send, StatusCode::CREATED, created);
 
-    let (request, send) = expect(&mut handle, Method::PATCH, path).await;
+    let (request, send) = expect(
+        &mut handle,
+        Method::PATCH,
+        "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/aims-operator",
+    )
+    .await;
     assert_eq!(
         request.headers()["content-type"],
         "application/json-patch+json"
@@ -580,25 +601,9 @@ async fn starting_over_keeps_trusting_the_ca_the_configurations_trust() {
         let later = start() + SignedDuration::from_hours(24);
         tokio::spawn(async move { managed(&dir).sync(&client, later).await })
     };
-    let configuration = json!({
-        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-        "metadata": {"name": "aims-operator"},
-        "webhooks": [{"name": "enforce.workloads.aims.io", "sideEffects": "None", "admissionReviewVersions": ["v1"],
-            "clientConfig": {"service": {"name": "aims-operator-webhook", "namespace": "aims-system"}, "caBundle": old_ca}}]});
-    let (_, send) = expect(
-        &mut handle,
-        Method::GET,
-        "validatingwebhookconfigurations/aims-operator",
-    )
-    .await;
-    respond(send, StatusCode::OK, configuration.clone());
-    let (_, send) = expect(
-        &mut handle,
-        Method::GET,
-        "mutatingwebhookconfigurations/aims-operator",
-    )
-    .await;
-    not_found(send);
+    let configuration =
+        validating_configuration(json!([webhook("enforce.workloads.aims.io", Some(&old_ca))]));
+    answer_configurations(&mut handle, &configuration).await;
     let (_, send) = expect(
         &mut handle,
         Method::GET,

@@ -223,30 +223,31 @@ impl SelfManaged {
     ) -> Result<Vec<Configuration>, SyncError> {
         let mut found = Vec::new();
         for name in &self.webhook_configurations {
-            let validating = Api::<ValidatingWebhookConfiguration>::all(client.clone());
-            if let Some(c) = validating.get_opt(name).await? {
-                found.push(Configuration {
-                    mutating: false,
-                    name: name.clone(),
-                    webhooks: names_and_bundles(
-                        c.webhooks
-                            .into_iter()
-                            .flatten()
-                            .map(|w| (w.name, w.client_config)),
-                    ),
+            let validating = Api::<ValidatingWebhookConfiguration>::all(client.clone())
+                .get_opt(name)
+                .await?
+                .map(|c| {
+                    let webhooks = c.webhooks.into_iter().flatten();
+                    (
+                        false,
+                        names_and_bundles(webhooks.map(|w| (w.name, w.client_config))),
+                    )
                 });
-            }
-            let mutating = Api::<MutatingWebhookConfiguration>::all(client.clone());
-            if let Some(c) = mutating.get_opt(name).await? {
+            let mutating = Api::<MutatingWebhookConfiguration>::all(client.clone())
+                .get_opt(name)
+                .await?
+                .map(|c| {
+                    let webhooks = c.webhooks.into_iter().flatten();
+                    (
+                        true,
+                        names_and_bundles(webhooks.map(|w| (w.name, w.client_config))),
+                    )
+                });
+            for (mutating, webhooks) in validating.into_iter().chain(mutating) {
                 found.push(Configuration {
-                    mutating: true,
+                    mutating,
                     name: name.clone(),
-                    webhooks: names_and_bundles(
-                        c.webhooks
-                            .into_iter()
-                            .flatten()
-                            .map(|w| (w.name, w.client_config)),
-                    ),
+                    webhooks,
                 });
             }
         }
