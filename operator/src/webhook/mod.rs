@@ -201,14 +201,19 @@ fn answer(
     (code, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
+/// The review paths: each with the webhook's name (in metrics) and its judge.
+const ENDPOINTS: [(&str, &str, Judge); 3] = [
+    ("/validate", "workloads", workloads::review_workload),
+    ("/mutate", "aims-mutate", aims::mutate),
+    ("/validate-aims", "aims-validate", aims::validate),
+];
+
 /// Which webhook a path serves, and its judge.
 fn endpoint(path: &str) -> Option<(&'static str, Judge)> {
-    match path {
-        "/validate" => Some(("workloads", workloads::review_workload)),
-        "/mutate" => Some(("aims-mutate", aims::mutate)),
-        "/validate-aims" => Some(("aims-validate", aims::validate)),
-        _ => None,
-    }
+    ENDPOINTS
+        .iter()
+        .find(|(p, _, _)| *p == path)
+        .map(|(_, webhook, judge)| (*webhook, *judge))
 }
 
 /// The answer to one raw request body at `path` (`/validate`, `/mutate`, `/validate-aims`),
@@ -293,32 +298,6 @@ fn answer_parts(
     (code, "application/json", body)
 }
 
-async fn validate_workload(
-    State(ctx): State<Arc<Context>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    answer(
-        &ctx,
-        "workloads",
-        workloads::review_workload,
-        &headers,
-        &body,
-    )
-}
-
-async fn mutate_aims(State(ctx): State<Arc<Context>>, headers: HeaderMap, body: Bytes) -> Response {
-    answer(&ctx, "aims-mutate", aims::mutate, &headers, &body)
-}
-
-async fn validate_aims(
-    State(ctx): State<Arc<Context>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    answer(&ctx, "aims-validate", aims::validate, &headers, &body)
-}
-
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -375,10 +354,18 @@ pub fn health_router(ctx: Arc<Context>) -> Router {
 
 /// Every route of the webhook.
 pub fn router(ctx: Arc<Context>) -> Router {
-    Router::new()
-        .route("/validate", post(validate_workload))
-        .route("/mutate", post(mutate_aims))
-        .route("/validate-aims", post(validate_aims))
+    let mut reviews = Router::new();
+    for (path, webhook, judge) in ENDPOINTS {
+        reviews = reviews.route(
+            path,
+            post(
+                move |State(ctx): State<Arc<Context>>, headers: HeaderMap, body: Bytes| async move {
+                    answer(&ctx, webhook, judge, &headers, &body)
+                },
+            ),
+        );
+    }
+    reviews
         .layer(DefaultBodyLimit::max(review::MAX_BODY_BYTES))
         .with_state(ctx.clone())
         .merge(health_router(ctx))
