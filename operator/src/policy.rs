@@ -61,7 +61,7 @@ impl Default for Policy {
             digest_required_tiers: vec![RiskTier::High],
             default_validity_days: 365,
             approver_groups: vec!["ai-approvers".to_string()],
-            exempt_namespaces: ids(&["kube-system", "kube-public", "kube-node-lease"]),
+            exempt_namespaces: ids(&crate::registration::NEVER_JUDGED),
             break_glass_groups: ids(&["aims-break-glass"]),
             max_break_glass_hours: 24,
             require_scrape_monitor: true,

@@ -19,7 +19,8 @@ use kube::api::ObjectMeta;
 
 use crate::resources::{ENFORCEMENT_LABEL, SYSTEM_LABEL};
 
-/// Namespaces no webhook of aims-operator ever sees (the operator's own is added).
+/// Namespaces no webhook of aims-operator ever sees (the operator's own is added); also the
+/// policy's default exempt namespaces, so the engine never judges what the API server never sends.
 pub const NEVER_JUDGED: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
 
 /// Where the API server sends reviews.

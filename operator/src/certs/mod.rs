@@ -196,6 +196,8 @@ pub struct Plan {
 struct Parsed {
     cas: Vec<CertInfo>,
     leaf: CertInfo,
+    /// End of the validity of the CA that issued the serving certificate.
+    leaf_ca_expires: Timestamp,
 }
 
 fn parse(bundle: &CertBundle) -> Result<Parsed, String> {
@@ -216,7 +218,12 @@ fn parse(bundle: &CertBundle) -> Result<Parsed, String> {
     let at = leaf.not_before.max(issuer.not_before);
     verify_chain(&bundle.ca_bundle, &bundle.cert, leaf.names.first(), at)
         .map_err(|e| format!("the bundle does not trust the serving certificate: {e}"))?;
-    Ok(Parsed { cas, leaf })
+    let leaf_ca_expires = issuer.not_after;
+    Ok(Parsed {
+        cas,
+        leaf,
+        leaf_ca_expires,
+    })
 }
 
 /// Whether a client trusting `ca_bundle` accepts `cert` for `name` at `at`.
@@ -281,13 +288,6 @@ pub fn plan(stored: Option<&CertBundle>, settings: &CertSettings, now: Timestamp
     if newest.not_after <= now {
         return fresh("the CA has expired".into());
     }
-    let Some(leaf_ca) = parsed
-        .cas
-        .iter()
-        .find(|ca| ca.subject == parsed.leaf.issuer)
-    else {
-        return fresh("no CA in the bundle issued the serving certificate".into());
-    };
     let ca_due = newest.not_after - settings.ca_renew_before;
     let leaf_due = parsed.leaf.not_after - settings.leaf_renew_before;
     let mut names = parsed.leaf.names.clone();
@@ -300,7 +300,7 @@ pub fn plan(stored: Option<&CertBundle>, settings: &CertSettings, now: Timestamp
         Renewal::NewCa
     } else if names != wanted_names(settings) {
         Renewal::NewLeaf("its names differ from the ones wanted".into())
-    } else if parsed.leaf.not_after <= now || leaf_ca.not_after <= now {
+    } else if parsed.leaf.not_after <= now || parsed.leaf_ca_expires <= now {
         Renewal::NewLeaf("it or its CA has expired".into())
     } else if now >= leaf_due {
         Renewal::NewLeaf("it expires soon".into())
@@ -336,21 +336,23 @@ fn to_offset(ts: Timestamp) -> Result<time::OffsetDateTime, CertError> {
         .map_err(|e| CertError::Unreadable(format!("time out of range: {e}")))
 }
 
-fn ca_name(key: &KeyPair) -> DistinguishedName {
-    use sha2::{Digest, Sha256};
+/// The name of one of our CAs, from its common name.
+fn ca_name(common_name: String) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, "aims-operator");
-    // A fingerprint of the key in the name tells CAs apart in the bundle and in `openssl`.
+    dn.push(DnType::CommonName, common_name);
+    dn
+}
+
+/// A fingerprint of the key in the name tells CAs apart in the bundle and in `openssl`.
+fn ca_common_name(key: &KeyPair) -> String {
+    use sha2::{Digest, Sha256};
     let fingerprint = Sha256::digest(key.public_key_raw());
     let short: String = fingerprint[..6]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    dn.push(
-        DnType::CommonName,
-        format!("aims-operator webhook CA {short}"),
-    );
-    dn
+    format!("aims-operator webhook CA {short}")
 }
 
 fn ca_params(
@@ -375,24 +377,23 @@ fn new_ca(settings: &CertSettings, now: Timestamp) -> Result<(String, String), C
     let key = KeyPair::generate()?;
     // Back-dated like the serving certificates it signs, which must fall inside its validity.
     let since = now - BACKDATE;
-    let cert = ca_params(ca_name(&key), since, settings.ca_validity)?.self_signed(&key)?;
+    let cert =
+        ca_params(ca_name(ca_common_name(&key)), since, settings.ca_validity)?.self_signed(&key)?;
     Ok((cert.pem(), key.serialize_pem()))
 }
 
-/// The signer of the newest CA in the bundle, rebuilt from its name and stored key (the name
-/// must match byte for byte, so it is rebuilt from the certificate's own common name).
-fn issuer_of(ca_pem: &str, ca_key: &str) -> Result<Issuer<'static, KeyPair>, CertError> {
-    let info = inspect_pem(ca_pem)?
+/// The signer of the newest (first) CA in the bundle, rebuilt from its name and stored key
+/// (the name must match byte for byte, so it is rebuilt from the certificate's own common
+/// name).
+fn issuer_of(ca_bundle: &str, ca_key: &str) -> Result<Issuer<'static, KeyPair>, CertError> {
+    let info = inspect_pem(ca_bundle)?
         .into_iter()
         .next()
         .ok_or_else(|| CertError::Unreadable("no CA certificate".into()))?;
     let common_name = info
         .common_name
         .ok_or_else(|| CertError::Unreadable("the CA has no common name".into()))?;
-    let mut name = DistinguishedName::new();
-    name.push(DnType::OrganizationName, "aims-operator");
-    name.push(DnType::CommonName, common_name);
-    let params = ca_params(name, info.not_before, SignedDuration::ZERO)?;
+    let params = ca_params(ca_name(common_name), info.not_before, SignedDuration::ZERO)?;
     let key =
         KeyPair::from_pem(ca_key).map_err(|e| CertError::Unreadable(format!("CA key: {e}")))?;
     Ok(Issuer::new(params, key))
@@ -400,11 +401,11 @@ fn issuer_of(ca_pem: &str, ca_key: &str) -> Result<Issuer<'static, KeyPair>, Cer
 
 fn new_leaf(
     settings: &CertSettings,
-    ca_pem: &str,
+    ca_bundle: &str,
     ca_key: &str,
     now: Timestamp,
 ) -> Result<(String, String), CertError> {
-    let issuer = issuer_of(ca_pem, ca_key)?;
+    let issuer = issuer_of(ca_bundle, ca_key)?;
     let mut params = CertificateParams::new(settings.dns_names.clone())?;
     params.subject_alt_names.extend(
         settings
@@ -433,14 +434,6 @@ fn new_leaf(
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, &issuer)?;
     Ok((cert.pem(), key.serialize_pem()))
-}
-
-/// The first PEM certificate of a bundle (the newest CA).
-fn first_pem(bundle: &str) -> Result<String, CertError> {
-    split_pem(bundle)
-        .into_iter()
-        .next()
-        .ok_or_else(|| CertError::Unreadable("no CA certificate".into()))
 }
 
 pub(crate) fn split_pem(bundle: &str) -> Vec<String> {
@@ -497,12 +490,7 @@ pub fn renew(
             next.ca_key = ca_key;
         }
         Renewal::NewLeaf(_) => {
-            let (cert, key) = new_leaf(
-                settings,
-                &first_pem(&stored.ca_bundle)?,
-                &stored.ca_key,
-                now,
-            )?;
+            let (cert, key) = new_leaf(settings, &stored.ca_bundle, &stored.ca_key, now)?;
             next.cert = cert;
             next.key = key;
             next.ca_bundle = unexpired_cas(&stored.ca_bundle, now);
