@@ -141,13 +141,7 @@ fn replica(client: &kube::Client, identity: &str) -> Replica {
         lease_seconds: 3,
         grace_seconds: 1,
     };
-    let task = tokio::spawn(lead_and_reconcile(
-        client.clone(),
-        election,
-        ctx,
-        held.clone(),
-        stopped,
-    ));
+    let task = tokio::spawn(lead_and_reconcile(client.clone(), election, ctx, stopped));
     Replica { held, stop, task }
 }
 

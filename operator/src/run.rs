@@ -180,9 +180,11 @@ pub async fn lead_and_reconcile(
     client: kube::Client,
     election: Election,
     ctx: Arc<ReconcileContext>,
-    held: Arc<std::sync::atomic::AtomicBool>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
+    // The flag the reconciler checks before each write; this task keeps it true exactly while
+    // the Lease is held.
+    let held = ctx.lease_held.clone().unwrap_or_default();
     let Election {
         namespace,
         identity,
@@ -306,9 +308,8 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
         );
     }
     let reconciler = wants(Component::Reconciler).then(|| {
-        let held = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let reconcile_ctx = Arc::new(ReconcileContext {
-            lease_held: Some(held.clone()),
+            lease_held: Some(Arc::default()),
             client: client.clone(),
             cache: cache.clone(),
             policy: policy.clone(),
@@ -327,7 +328,6 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
             client.clone(),
             Election::in_namespace(&args.namespace),
             reconcile_ctx,
-            held,
             stopped.clone(),
         ))
     });
