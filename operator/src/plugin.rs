@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::engine::{Snapshot, evaluate_object};
 use crate::policy::Policy;
 use crate::resources::{AISystem, ControlBinding, ImpactAssessment};
-use crate::webhook::cache::{Feed, monitors};
+use crate::webhook::cache::{Feed, monitors, monitors_served};
 use crate::{render, soa};
 
 /// The AI management system in your cluster: SoA, explanations, approvals.
@@ -172,27 +172,22 @@ pub async fn live_snapshot(
     .await?;
     // Where the Prometheus Operator's monitors exist, the webhook requires one per system:
     // read them too, or this answer could differ from the webhook's.
-    if let Ok(served) = client
-        .list_api_group_resources("monitoring.coreos.com/v1")
-        .await
-    {
-        let served = |plural: &str| served.resources.iter().any(|r| r.name == plural);
-        if served("servicemonitors") {
-            list_into(
-                api::<monitors::ServiceMonitor>(client, namespace),
-                "ServiceMonitors",
-                &mut snapshot,
-            )
-            .await?;
-        }
-        if served("podmonitors") {
-            list_into(
-                api::<monitors::PodMonitor>(client, namespace),
-                "PodMonitors",
-                &mut snapshot,
-            )
-            .await?;
-        }
+    let served = monitors_served(client).await;
+    if served.service_monitors {
+        list_into(
+            api::<monitors::ServiceMonitor>(client, namespace),
+            "ServiceMonitors",
+            &mut snapshot,
+        )
+        .await?;
+    }
+    if served.pod_monitors {
+        list_into(
+            api::<monitors::PodMonitor>(client, namespace),
+            "PodMonitors",
+            &mut snapshot,
+        )
+        .await?;
     }
     Ok(snapshot)
 }

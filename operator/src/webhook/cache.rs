@@ -458,36 +458,55 @@ pub const FEEDS: [&str; 7] = [
     ReplicaSet::FEED,
 ];
 
-/// Starts following every kind the webhook needs; returns the cache they fill. Monitors are
-/// followed only where the Prometheus Operator's API is served (asked once, at start).
-pub async fn start(client: Client) -> Arc<ClusterCache> {
-    let cache = Arc::new(ClusterCache::new(&FEEDS));
+/// Which of the Prometheus Operator's monitor kinds the cluster serves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MonitorsServed {
+    /// `servicemonitors.monitoring.coreos.com`.
+    pub service_monitors: bool,
+    /// `podmonitors.monitoring.coreos.com`.
+    pub pod_monitors: bool,
+}
+
+/// Asks the API server which monitor kinds exist (none when the group is not served).
+pub async fn monitors_served(client: &Client) -> MonitorsServed {
     match client
         .list_api_group_resources("monitoring.coreos.com/v1")
         .await
     {
         Ok(resources) => {
             let served = |plural: &str| resources.resources.iter().any(|r| r.name == plural);
-            if served("servicemonitors") {
-                cache.expect(monitors::ServiceMonitor::FEED);
-                tokio::spawn(follow(
-                    Api::<monitors::ServiceMonitor>::all(client.clone()),
-                    watcher::Config::default(),
-                    cache.clone(),
-                ));
-            }
-            if served("podmonitors") {
-                cache.expect(monitors::PodMonitor::FEED);
-                tokio::spawn(follow(
-                    Api::<monitors::PodMonitor>::all(client.clone()),
-                    watcher::Config::default(),
-                    cache.clone(),
-                ));
+            MonitorsServed {
+                service_monitors: served("servicemonitors"),
+                pod_monitors: served("podmonitors"),
             }
         }
         Err(error) => {
-            tracing::info!(%error, "monitoring.coreos.com/v1 is not served; monitors are not followed")
+            tracing::info!(%error, "monitoring.coreos.com/v1 is not served; monitors are not followed");
+            MonitorsServed::default()
         }
+    }
+}
+
+/// Starts following every kind the webhook needs; returns the cache they fill. Monitors are
+/// followed only where the Prometheus Operator's API is served (asked once, at start).
+pub async fn start(client: Client) -> Arc<ClusterCache> {
+    let cache = Arc::new(ClusterCache::new(&FEEDS));
+    let served = monitors_served(&client).await;
+    if served.service_monitors {
+        cache.expect(monitors::ServiceMonitor::FEED);
+        tokio::spawn(follow(
+            Api::<monitors::ServiceMonitor>::all(client.clone()),
+            watcher::Config::default(),
+            cache.clone(),
+        ));
+    }
+    if served.pod_monitors {
+        cache.expect(monitors::PodMonitor::FEED);
+        tokio::spawn(follow(
+            Api::<monitors::PodMonitor>::all(client.clone()),
+            watcher::Config::default(),
+            cache.clone(),
+        ));
     }
     let all = watcher::Config::default();
     let labelled = watcher::Config::default().labels(SYSTEM_LABEL);
