@@ -271,7 +271,7 @@ pub fn evaluate_system(
         )
     });
 
-    let next_change = next_change_for_system(snapshot, system, &states, now);
+    let next_change = next_change_for_system(snapshot, system, &states, policy, now);
     SystemEvaluation {
         summary: AISystemSummary {
             assessment: summary_assessment,
@@ -288,6 +288,7 @@ fn next_change_for_system(
     snapshot: &Snapshot,
     system: &AISystem,
     states: &[(&ImpactAssessment, AssessmentState)],
+    policy: &Policy,
     now: Timestamp,
 ) -> Option<Timestamp> {
     let (ns, name) = (system.namespace().unwrap_or_default(), system.name_any());
@@ -300,7 +301,19 @@ fn next_change_for_system(
                 .chain(c.evidence.iter().filter_map(|e| e.next_review))
         })
     });
-    expiries.chain(binding_dates).filter(|t| *t > now).min()
+    // A break-glass window ending changes what its workload's nonconformity says.
+    let break_glass_ends = snapshot
+        .workloads_of(&ns, &name)
+        .into_iter()
+        .filter_map(|w| match super::break_glass(w, policy, now) {
+            Some(super::BreakGlass::Active { expires, .. }) => Some(expires),
+            _ => None,
+        });
+    expiries
+        .chain(binding_dates)
+        .chain(break_glass_ends)
+        .filter(|t| *t > now)
+        .min()
 }
 
 /// Conditions of an impact assessment, with its state.

@@ -4,7 +4,6 @@
 //! written again.
 
 use jiff::Timestamp;
-use kube::ResourceExt;
 
 use crate::engine::Snapshot;
 use crate::engine::objectives::nonconformities;
@@ -66,23 +65,7 @@ pub fn desired_system_status(
         summary: Some(evaluation.summary),
         observed_generation: generation,
     };
-    // A break-glass window ending changes what the nonconformity says: look again then.
-    let ns = system.namespace().unwrap_or_default();
-    let break_glass_ends = snapshot
-        .workloads_of(&ns, &system.name_any())
-        .into_iter()
-        .filter_map(|w| match crate::engine::break_glass(w, policy, now) {
-            Some(crate::engine::BreakGlass::Active { expires, .. }) if expires > now => {
-                Some(expires)
-            }
-            _ => None,
-        });
-    let next_change = evaluation
-        .next_change
-        .into_iter()
-        .chain(break_glass_ends)
-        .min();
-    (status, next_change)
+    (status, evaluation.next_change)
 }
 
 /// The status `assessment` should carry at `now`, and when it expires.
