@@ -72,17 +72,12 @@ pub fn server_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<ServerConfig, Tl
     Ok(config)
 }
 
-impl CertFiles {
-    /// Expiry of the first certificate in the certificate file, when it can be read.
-    pub fn not_after(&self) -> Option<jiff::Timestamp> {
-        let pem = std::fs::read_to_string(&self.cert).ok()?;
-        crate::certs::inspect_pem(&pem)
-            .ok()?
-            .first()
-            .map(|info| info.not_after)
-    }
+/// Certificate PEM, key PEM, and a fingerprint of both.
+type PemPair = (Vec<u8>, Vec<u8>, [u8; 32]);
 
-    fn load(&self) -> Result<(ServerConfig, [u8; 32]), TlsError> {
+impl CertFiles {
+    /// The PEM pair and a fingerprint of both files.
+    fn read_pair(&self) -> Result<PemPair, TlsError> {
         let cert = read(&self.cert)?;
         let key = read(&self.key)?;
         let fingerprint: [u8; 32] = Sha256::new()
@@ -90,7 +85,7 @@ impl CertFiles {
             .chain_update(&key)
             .finalize()
             .into();
-        Ok((server_config(&cert, &key)?, fingerprint))
+        Ok((cert, key, fingerprint))
     }
 
     /// Loads the pair and starts watching it: every `interval` the files are read and, when
@@ -101,14 +96,18 @@ impl CertFiles {
         interval: Duration,
         on_load: impl Fn(jiff::Timestamp) + Send + 'static,
     ) -> Result<RustlsConfig, TlsError> {
-        let (config, mut fingerprint) = self.load()?;
-        let observe = move |files: &CertFiles| {
-            if let Some(not_after) = files.not_after() {
+        let observe = move |cert: &[u8]| {
+            let expiry = std::str::from_utf8(cert)
+                .ok()
+                .and_then(|pem| crate::certs::inspect_pem(pem).ok())
+                .and_then(|infos| infos.first().map(|info| info.not_after));
+            if let Some(not_after) = expiry {
                 on_load(not_after);
             }
         };
-        observe(self);
-        let rustls = RustlsConfig::from_config(Arc::new(config));
+        let (cert, key, mut fingerprint) = self.read_pair()?;
+        let rustls = RustlsConfig::from_config(Arc::new(server_config(&cert, &key)?));
+        observe(&cert);
         let files = self.clone();
         let handle = rustls.clone();
         tokio::spawn(async move {
@@ -116,12 +115,18 @@ impl CertFiles {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                match files.load() {
-                    Ok((_, seen)) if seen == fingerprint => {}
-                    Ok((config, seen)) => {
+                let loaded = files.read_pair().and_then(|(cert, key, seen)| {
+                    if seen == fingerprint {
+                        return Ok(None);
+                    }
+                    Ok(Some((server_config(&cert, &key)?, cert, seen)))
+                });
+                match loaded {
+                    Ok(None) => {}
+                    Ok(Some((config, cert, seen))) => {
                         handle.reload_from_config(Arc::new(config));
                         fingerprint = seen;
-                        observe(&files);
+                        observe(&cert);
                         tracing::info!(cert = %files.cert.display(), "serving certificate reloaded");
                     }
                     // Mid-rotation the two files can disagree for a moment; keep serving.
