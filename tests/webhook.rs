@@ -574,6 +574,16 @@ async fn metrics_count_decisions_by_result_and_rule_and_time_them() {
         "{text}"
     );
     assert!(text.contains("aims_webhook_cached_objects 1"), "{text}");
+    // When the certificate being served expires, read from the certificate itself.
+    let served = std::fs::read_to_string(h.dir.join("tls.crt")).unwrap();
+    let not_after = aims_operator::certs::inspect_pem(&served).unwrap()[0].not_after;
+    assert!(
+        text.contains(&format!(
+            r#"aims_webhook_certificate_expiry_timestamp_seconds{{certificate="serving"}} {}"#,
+            not_after.as_second()
+        )),
+        "{text}"
+    );
     // The AIMS objectives come from the same cache, by the same engine.
     assert!(
         text.contains(r#"aims_system_compliant{namespace="lending",name="credit-scoring"} 0"#),
