@@ -3,13 +3,7 @@
 //! (audit), never a silent allow. Approval attacks (self-approval, forged stamps, claimed
 //! groups, a ServiceAccount approving its own work) are in `approvals.rs`; the table of every
 //! threat and the test that covers it is docs/threats.md.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "support/harness.rs"]
-mod harness;
-#[path = "support/https.rs"]
-mod https;
-mod support;
+use crate::{harness, support};
 
 use aims_operator::engine::evaluate_object;
 use aims_operator::policy::Policy;

@@ -3,13 +3,7 @@
 //! stamps who, when and the content hash, and nobody can set or forge those stamps, by
 //! field, annotation, status or apply. Each write goes through /mutate, the patch is applied
 //! as the API server would, and the result goes through /validate-aims.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "support/harness.rs"]
-mod harness;
-#[path = "support/https.rs"]
-mod https;
-mod support;
+use crate::{harness, support};
 
 use aims_operator::engine::Snapshot;
 use aims_operator::engine::assessment::{assessment_state, content_hash};

@@ -1,12 +1,9 @@
 //! Self-managed webhook certificates under a clock the test controls: made when missing,
 //! renewed long before expiry, a new CA trusted before it signs anything, the old one trusted
 //! until it expires; the Secret and `caBundle` written exactly as expected (mock API server).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+use crate::https;
 
 use std::time::Duration;
-
-#[path = "support/https.rs"]
-mod https;
 
 use aims_operator::certs::secret::{SelfManaged, bundle_of, ca_bundle_patch};
 use aims_operator::certs::{

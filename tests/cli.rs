@@ -1,7 +1,5 @@
 //! The offline commands as a user runs them: verdicts, exit codes, formats, bad input.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
-
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

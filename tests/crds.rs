@@ -1,7 +1,5 @@
 //! The committed CRD YAML matches the types, and a real API server would accept it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
-
 use aims_operator::crdgen::{crds, structural_violations, to_yaml};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde_json::Value;

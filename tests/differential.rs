@@ -3,13 +3,7 @@
 //! system's open nonconformities) name the same failing rules for the same workload. The
 //! policy-engine CVE history is full of "admission and background scan disagreed"; this is
 //! the test that they cannot.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "support/harness.rs"]
-mod harness;
-#[path = "support/https.rs"]
-mod https;
-mod support;
+use crate::{harness, support};
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

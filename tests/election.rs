@@ -2,7 +2,6 @@
 //! Lease the way the real one does (create, get, patch with resourceVersion preconditions,
 //! 409 on a stale write): exactly one replica may write status at any moment, and when the
 //! leader stops the other takes over.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

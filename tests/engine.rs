@@ -1,8 +1,6 @@
 //! Engine rules, one behaviour a user relies on per test.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
-
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

@@ -4,13 +4,7 @@
 //! never in a hot loop (the tests count requests), and one lost mid-run leaves the last view
 //! in place. The webhook under a 10x burst and under clients that hold connections idle
 //! answers every review correctly.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "support/harness.rs"]
-mod harness;
-#[path = "support/https.rs"]
-mod https;
-mod support;
+use crate::{harness, https, support};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,10 +1,7 @@
 //! Replays every fuzz seed and every past finding (`fuzz/corpus/<target>/`,
 //! `fuzz/regressions/<target>/`) through the fuzz targets' bodies, so CI proves on each
 //! commit what fuzzing once explored. Fuzzing itself runs on demand: `fuzz/run`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "support/fuzzing.rs"]
-mod fuzzing;
+use crate::fuzzing;
 
 use std::path::Path;
 

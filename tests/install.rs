@@ -7,11 +7,7 @@
 //!
 //! `AIMS_BLESS=1` rewrites the generated files (config/ from the chart, the chart's CRDs,
 //! the argocd-cm snippet) instead of failing when they differ.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-#[path = "support/tools.rs"]
-mod tools;
+use crate::{support, tools};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -620,7 +616,7 @@ fn write_bases(rendered: &str) {
     for (base, documents) in files {
         let dir = repo().join("config").join(base);
         std::fs::create_dir_all(&dir).unwrap();
-        let header = "# Generated from charts/aims-operator (helm template, namespace aims-system) by\n# AIMS_BLESS=1 cargo test --test install; edit the chart, not this file.\n";
+        let header = "# Generated from charts/aims-operator (helm template, namespace aims-system) by\n# AIMS_BLESS=1 cargo test --test integration install::; edit the chart, not this file.\n";
         std::fs::write(
             dir.join(format!("{base}.yaml")),
             format!("{header}{}\n", documents.join("\n---\n")),
@@ -645,13 +641,13 @@ fn kustomize_installs_exactly_what_the_chart_installs() {
     assert_eq!(
         from_chart.keys().collect::<Vec<_>>(),
         from_kustomize.keys().collect::<Vec<_>>(),
-        "regenerate with AIMS_BLESS=1 cargo test --test install"
+        "regenerate with AIMS_BLESS=1 cargo test --test integration install::"
     );
     for (key, object) in &from_chart {
         assert_eq!(
             Some(object),
             from_kustomize.get(key),
-            "{key} differs; regenerate with AIMS_BLESS=1 cargo test --test install"
+            "{key} differs; regenerate with AIMS_BLESS=1 cargo test --test integration install::"
         );
     }
     // The default base also creates the namespace, labelled for Pod Security "restricted",

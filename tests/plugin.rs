@@ -1,8 +1,6 @@
 //! `kubectl aims` against a tower-test mock API server: the requests it makes and what it
 //! prints from the answers.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
+use crate::support;
 
 use aims_operator::plugin::{decide, explain, live_snapshot};
 use aims_operator::policy::Policy;

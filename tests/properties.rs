@@ -2,9 +2,7 @@
 //! declares monitoring and has an approved, unexpired, unaltered assessment covering the
 //! deployed model version — for arbitrary registers and workloads.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
-
-mod support;
+use crate::support;
 
 use aims_operator::engine::assessment::{content_hash, version_matches};
 use aims_operator::engine::{Snapshot, evaluate_object};

@@ -1,9 +1,7 @@
 //! The reconciler against a tower-test mock API server that asserts every request: the
 //! server-side-apply status patch (path, field manager, force, body), no write when nothing
 //! changed, requeue exactly at the next expiry, and the error policy.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

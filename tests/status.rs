@@ -1,8 +1,6 @@
 //! Conditions, binding results and the SoA computed from a snapshot.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
-
-mod support;
+use crate::support;
 
 use aims_operator::engine::Snapshot;
 use aims_operator::engine::status::{

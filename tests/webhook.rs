@@ -1,13 +1,7 @@
 //! The webhook served over real HTTPS (rustls, test CA from rcgen), fed the AdmissionReviews a
 //! real kube-apiserver recorded, and variants of them for each rule, user and mode. Every
 //! test reads the full response: allowed, message, warnings, patch, auditAnnotations, uid.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "support/harness.rs"]
-mod harness;
-#[path = "support/https.rs"]
-mod https;
-mod support;
+use crate::{harness, https, support};
 
 use std::time::Duration;
 
