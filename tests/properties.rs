@@ -137,3 +137,94 @@ proptest! {
         }
     }
 }
+
+/// One binding entry, drawn from every way an entry can be met or not.
+fn entry_case() -> impl Strategy<Value = ControlEntry> {
+    let ids = Policy::default().required_controls[&RiskTier::High].clone();
+    (
+        prop::sample::select(ids),
+        0..7u8,
+        any::<bool>(),
+        prop::option::of(-48i64..48),
+    )
+        .prop_map(|(id, shape, evidence, due_in_hours)| {
+            let due = |h: i64| now().checked_add(SignedDuration::from_hours(h)).ok();
+            let implemented = |status| {
+                Some(Implementation {
+                    description: "done".into(),
+                    status,
+                })
+            };
+            let (applicability, exclusion, implementation) = match shape {
+                0 => (Applicability::Excluded, None, None),
+                1 => (
+                    Applicability::Excluded,
+                    Some(Exclusion {
+                        accepted_by: Some("bob".into()),
+                        until: due_in_hours.and_then(due),
+                    }),
+                    None,
+                ),
+                2 => (Applicability::Applicable, None, None),
+                3 => (
+                    Applicability::Applicable,
+                    None,
+                    implemented(ImplementationStatus::Planned),
+                ),
+                _ => (
+                    Applicability::Applicable,
+                    None,
+                    implemented(ImplementationStatus::Implemented),
+                ),
+            };
+            ControlEntry {
+                id,
+                applicability,
+                justification: Some("why".into()),
+                exclusion,
+                implementation,
+                evidence: if evidence {
+                    vec![Evidence {
+                        description: "report".into(),
+                        uri: None,
+                        reviewed_at: None,
+                        next_review: due_in_hours.and_then(due),
+                    }]
+                } else {
+                    vec![]
+                },
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The admission gate reads every required control's state in one pass over the
+    /// bindings; the SoA and the status read one control at a time with its words. For any
+    /// bindings (several, repeated IDs, every kind of entry) both must give each control the
+    /// same state, or the webhook and the auditor's report would disagree.
+    #[test]
+    fn the_gate_and_the_soa_give_every_control_the_same_state(
+        bindings in prop::collection::vec(prop::collection::vec(entry_case(), 0..8), 0..4),
+        owner in any::<bool>(),
+    ) {
+        use aims_operator::engine::controls::{control_outcome, control_states};
+        let now = now();
+        let mut snapshot = Snapshot::new();
+        snapshot.add_system(system("s").owned_by(owner.then_some("Owner")));
+        for (i, entries) in bindings.into_iter().enumerate() {
+            let mut b = binding(&format!("b{i}"), &["s"], &[]);
+            b.spec.controls = entries;
+            snapshot.add_binding(b);
+        }
+        let policy = Policy::default();
+        let ids = policy.required_controls[&RiskTier::High].clone();
+        let system = snapshot.system(NS, "s").expect("system").clone();
+        let states = control_states(&snapshot, &system, &ids, &policy, now);
+        for (id, state) in ids.iter().zip(states) {
+            let outcome = control_outcome(&snapshot, &system, id, &policy, now);
+            prop_assert_eq!(state, outcome.state, "{}: {}", id, outcome.message);
+        }
+    }
+}

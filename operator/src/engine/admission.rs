@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use super::Snapshot;
 use super::assessment::{coverage_phrase, covering_entry};
-use super::controls::{control_outcome, has_owner, monitoring_gaps, monitoring_in_place};
+use super::controls::{
+    control_outcome, control_states, has_owner, monitoring_gaps, monitoring_in_place,
+};
 use super::rules::{Finding, Rule};
 use super::verdict::{ModelRef, Scope, Verdict};
 use super::workload::{Workload, WorkloadError, image_digest, image_repository};
@@ -353,14 +355,14 @@ fn check_model(
     let mut notes = Vec::new();
     let mut covering = None;
     for assessment in assessments {
-        let state = snapshot.assessment_state(assessment, policy, now);
         let entry = covering_entry(&assessment.spec, model.name.as_deref(), &model.version);
-        if state.phase == AssessmentPhase::Approved
-            && let Some(entry) = entry
+        if let Some(entry) = entry
+            && snapshot.is_approved(assessment, policy, now)
         {
             covering = Some((assessment.name_any(), entry.clone()));
             break;
         }
+        let state = snapshot.assessment_state(assessment, policy, now);
         notes.push(format!(
             "\"{}\" is {} and covers {}{}",
             assessment.name_any(),
@@ -459,14 +461,18 @@ fn check_controls(
     now: Timestamp,
 ) {
     let tier = system.spec.risk_tier;
-    for id in policy.required_for(tier) {
-        let outcome = control_outcome(snapshot, system, id, policy, now);
+    let required = policy.required_for(tier);
+    let states = control_states(snapshot, system, required, policy, now);
+    for (id, state) in required.iter().zip(states) {
+        // The state first, the words only for a control that is not in operation (a required
+        // control cannot be excluded).
         if matches!(
-            outcome.state,
+            state,
             crate::resources::ControlState::Verified | crate::resources::ControlState::Implemented
         ) {
             continue;
         }
+        let outcome = control_outcome(snapshot, system, id, policy, now);
         let title = crate::catalog::find(id)
             .map(|c| c.title)
             .unwrap_or("unknown control");

@@ -2,7 +2,6 @@
 //! which model versions an assessment covers.
 
 use jiff::{SignedDuration, Timestamp};
-use kube::ResourceExt;
 use sha2::{Digest, Sha256};
 
 use crate::policy::Policy;
@@ -68,77 +67,145 @@ pub fn assessment_state_with_hash(
     policy: &Policy,
     now: Timestamp,
 ) -> AssessmentState {
-    let spec = &assessment.spec;
-    let state = |phase, message: String, expires_at| AssessmentState {
-        phase,
-        message,
+    let (reason, expires_at) = phase_reason(assessment, &hash, policy, now);
+    AssessmentState {
+        phase: reason.phase(),
+        message: reason.message(&hash, policy),
         expires_at,
-        content_hash: hash.clone(),
-    };
-    let Some(approval) = &spec.approval else {
-        let missing = missing_content(spec);
-        return if missing.is_empty() {
-            state(
-                AssessmentPhase::PendingApproval,
-                format!(
-                    "complete and waiting for {} to approve it",
-                    policy.approvers_phrase()
-                ),
-                None,
-            )
-        } else {
-            state(
-                AssessmentPhase::Draft,
-                format!("incomplete: fill in {}", missing.join(", ")),
-                None,
-            )
-        };
-    };
-    if approval.decision == Decision::Rejected {
-        let comment = approval
-            .comment
-            .as_deref()
-            .map(|c| format!(": {c}"))
-            .unwrap_or_default();
-        let by = approval.decided_by.as_deref().unwrap_or("an approver");
-        return state(
-            AssessmentPhase::Rejected,
-            format!("rejected by {by}{comment}"),
-            None,
-        );
+        content_hash: hash,
     }
-    let (Some(decided_by), Some(decided_at), Some(approved_hash)) = (
-        &approval.decided_by,
-        approval.decided_at,
-        &approval.content_hash,
-    ) else {
-        return state(
-            AssessmentPhase::Voided,
-            "the approval carries no verified stamp (decidedBy, decidedAt, contentHash); approve it through \
-             the API so the webhook records the approver"
-                .to_string(),
-            None,
-        );
-    };
-    if assessment.annotations().get(AUTHOR_ANNOTATION) == Some(decided_by) {
-        return state(
-            AssessmentPhase::Voided,
-            format!("self-approval: {decided_by} wrote the assessment and cannot approve it"),
-            None,
-        );
+}
+
+/// The phase of an assessment and when its approval ends, without the words: what the
+/// admission gate and the automated checks ask of every assessment of a system.
+pub fn assessment_phase(
+    assessment: &ImpactAssessment,
+    hash: &str,
+    policy: &Policy,
+    now: Timestamp,
+) -> (AssessmentPhase, Option<Timestamp>) {
+    let (reason, expires_at) = phase_reason(assessment, hash, policy, now);
+    (reason.phase(), expires_at)
+}
+
+/// Why an assessment is in its phase, worded only when someone reads it (formatting the
+/// timestamps of every approved assessment on every decision was a third of its cost).
+enum PhaseReason<'a> {
+    Incomplete(Vec<&'static str>),
+    Pending,
+    Rejected {
+        by: &'a str,
+        comment: Option<&'a str>,
+    },
+    Unstamped,
+    SelfApproved(&'a str),
+    ContentChanged {
+        by: &'a str,
+        approved: &'a str,
+    },
+    Expired {
+        by: &'a str,
+        expiry: Timestamp,
+    },
+    Approved {
+        by: &'a str,
+        at: Timestamp,
+        until: Option<Timestamp>,
+    },
+}
+
+impl PhaseReason<'_> {
+    fn phase(&self) -> AssessmentPhase {
+        match self {
+            Self::Incomplete(_) => AssessmentPhase::Draft,
+            Self::Pending => AssessmentPhase::PendingApproval,
+            Self::Rejected { .. } => AssessmentPhase::Rejected,
+            Self::Unstamped | Self::SelfApproved(_) | Self::ContentChanged { .. } => {
+                AssessmentPhase::Voided
+            }
+            Self::Expired { .. } => AssessmentPhase::Expired,
+            Self::Approved { .. } => AssessmentPhase::Approved,
+        }
     }
-    if *approved_hash != hash {
-        return state(
-            AssessmentPhase::Voided,
-            format!(
-                "the assessed content changed after {decided_by} approved it ({approved_hash} approved, \
+
+    fn message(&self, hash: &str, policy: &Policy) -> String {
+        match self {
+            Self::Incomplete(missing) => format!("incomplete: fill in {}", missing.join(", ")),
+            Self::Pending => format!(
+                "complete and waiting for {} to approve it",
+                policy.approvers_phrase()
+            ),
+            Self::Rejected { by, comment } => format!(
+                "rejected by {by}{}",
+                comment.map(|c| format!(": {c}")).unwrap_or_default()
+            ),
+            Self::Unstamped => {
+                "the approval carries no verified stamp (decidedBy, decidedAt, contentHash); \
+                 approve it through the API so the webhook records the approver"
+                    .to_string()
+            }
+            Self::SelfApproved(by) => {
+                format!("self-approval: {by} wrote the assessment and cannot approve it")
+            }
+            Self::ContentChanged { by, approved } => format!(
+                "the assessed content changed after {by} approved it ({approved} approved, \
                  {hash} now); it needs a new approval"
             ),
-            None,
-        );
+            Self::Expired { by, expiry } => format!(
+                "approved by {by} but expired at {expiry}; review it and have it approved again"
+            ),
+            Self::Approved { by, at, until } => format!(
+                "approved by {by} at {at}{}",
+                until
+                    .map(|e| format!(", valid until {e}"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+}
+
+fn phase_reason<'a>(
+    assessment: &'a ImpactAssessment,
+    hash: &str,
+    policy: &Policy,
+    now: Timestamp,
+) -> (PhaseReason<'a>, Option<Timestamp>) {
+    let spec = &assessment.spec;
+    let Some(approval) = &spec.approval else {
+        let missing = missing_content(spec);
+        let reason = if missing.is_empty() {
+            PhaseReason::Pending
+        } else {
+            PhaseReason::Incomplete(missing)
+        };
+        return (reason, None);
+    };
+    if approval.decision == Decision::Rejected {
+        let by = approval.decided_by.as_deref().unwrap_or("an approver");
+        let comment = approval.comment.as_deref();
+        return (PhaseReason::Rejected { by, comment }, None);
+    }
+    let (Some(by), Some(at), Some(approved)) = (
+        approval.decided_by.as_deref(),
+        approval.decided_at,
+        approval.content_hash.as_deref(),
+    ) else {
+        return (PhaseReason::Unstamped, None);
+    };
+    if assessment
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(AUTHOR_ANNOTATION))
+        .is_some_and(|author| author == by)
+    {
+        return (PhaseReason::SelfApproved(by), None);
+    }
+    if approved != hash {
+        return (PhaseReason::ContentChanged { by, approved }, None);
     }
     let days = spec.validity_days.unwrap_or(policy.default_validity_days);
-    let by_days = decided_at
+    let by_days = at
         .checked_add(SignedDuration::from_hours(24 * i64::from(days)))
         .ok();
     let expires_at = match (spec.valid_until, by_days) {
@@ -146,21 +213,13 @@ pub fn assessment_state_with_hash(
         (until, by_days) => until.or(by_days),
     };
     match expires_at {
-        Some(expiry) if now >= expiry => state(
-            AssessmentPhase::Expired,
-            format!(
-                "approved by {decided_by} but expired at {expiry}; review it and have it approved again"
-            ),
-            Some(expiry),
-        ),
-        _ => state(
-            AssessmentPhase::Approved,
-            format!(
-                "approved by {decided_by} at {decided_at}{}",
-                expires_at
-                    .map(|e| format!(", valid until {e}"))
-                    .unwrap_or_default()
-            ),
+        Some(expiry) if now >= expiry => (PhaseReason::Expired { by, expiry }, Some(expiry)),
+        _ => (
+            PhaseReason::Approved {
+                by,
+                at,
+                until: expires_at,
+            },
             expires_at,
         ),
     }

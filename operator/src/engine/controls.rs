@@ -9,8 +9,8 @@ use super::assessment::{AssessmentState, covering_entry};
 use crate::catalog::{self, AutoCheck};
 use crate::policy::Policy;
 use crate::resources::{
-    AISystem, Applicability, AssessmentPhase, ControlEntry, ControlState, ImpactArea,
-    ImpactAssessment, ImplementationStatus, ModelOrigin,
+    AISystem, Applicability, ControlBinding, ControlEntry, ControlState, ImpactArea,
+    ImpactAssessment, Implementation, ImplementationStatus, ModelOrigin,
 };
 
 /// State of one control for one system, with the binding that addressed it.
@@ -31,20 +31,33 @@ pub fn approved_assessments<'a>(
     policy: &Policy,
     now: Timestamp,
 ) -> Vec<(&'a ImpactAssessment, AssessmentState)> {
-    let ns = system.namespace().unwrap_or_default();
+    let (ns, name) = snapshot_key(system);
     snapshot
-        .assessments_for(&ns, &system.name_any())
+        .assessments_for(ns, name)
         .iter()
+        .filter(|a| snapshot.is_approved(a, policy, now))
         .map(|a| (a.as_ref(), snapshot.assessment_state(a, policy, now)))
-        .filter(|(_, s)| s.phase == AssessmentPhase::Approved)
+        .collect()
+}
+
+/// Approved, current assessments of a system, without their states.
+fn approved_only<'a>(
+    snapshot: &'a Snapshot,
+    system: &AISystem,
+    policy: &Policy,
+    now: Timestamp,
+) -> Vec<&'a ImpactAssessment> {
+    let (ns, name) = snapshot_key(system);
+    snapshot
+        .assessments_for(ns, name)
+        .iter()
+        .filter(|a| snapshot.is_approved(a, policy, now))
+        .map(AsRef::as_ref)
         .collect()
 }
 
 /// Declared models (`name version`) that none of the `approved` assessments covers.
-pub fn uncovered_models(
-    system: &AISystem,
-    approved: &[(&ImpactAssessment, AssessmentState)],
-) -> Vec<String> {
+pub fn uncovered_models(system: &AISystem, approved: &[&ImpactAssessment]) -> Vec<String> {
     system
         .spec
         .models
@@ -52,7 +65,7 @@ pub fn uncovered_models(
         .filter(|m| {
             !approved
                 .iter()
-                .any(|(a, _)| covering_entry(&a.spec, Some(&m.name), &m.version).is_some())
+                .any(|a| covering_entry(&a.spec, Some(&m.name), &m.version).is_some())
         })
         .map(|m| format!("{} {}", m.name, m.version))
         .collect()
@@ -122,8 +135,8 @@ pub fn run_auto_check(
 ) -> Result<(), String> {
     let spec = &system.spec;
     let with_covering = |pred: &dyn Fn(&ImpactAssessment) -> bool, what: &str| {
-        let approved = approved_assessments(snapshot, system, policy, now);
-        require(approved.iter().any(|(a, _)| pred(a)), || {
+        let approved = approved_only(snapshot, system, policy, now);
+        require(approved.iter().any(|a| pred(a)), || {
             format!("no approved, current impact assessment of this system records {what}")
         })
     };
@@ -168,7 +181,7 @@ pub fn run_auto_check(
             })
         }
         AutoCheck::AssessmentCurrent => {
-            let approved = approved_assessments(snapshot, system, policy, now);
+            let approved = approved_only(snapshot, system, policy, now);
             let uncovered = uncovered_models(system, &approved);
             require(!approved.is_empty() && uncovered.is_empty(), || {
                 if approved.is_empty() {
@@ -272,14 +285,93 @@ pub fn run_auto_check(
     }
 }
 
-/// State of one binding entry for one system.
-pub fn entry_outcome(
-    entry: &ControlEntry,
+/// Why a binding entry is in its state, with the words built only when someone reads them:
+/// a decision that admits reads none, and on a large register every string it would format
+/// is a cache miss.
+enum EntryReason<'a> {
+    ExclusionNotAccepted {
+        justification: Option<&'a str>,
+    },
+    ExclusionExpired(Timestamp),
+    Excluded {
+        justification: Option<&'a str>,
+    },
+    NotDescribed,
+    NotImplemented(&'a Implementation),
+    EvidenceDue(&'a str),
+    Verified(&'a str),
+    CheckFailed(String),
+    Implemented {
+        description: &'a str,
+        evidence: bool,
+    },
+}
+
+impl EntryReason<'_> {
+    fn state(&self) -> ControlState {
+        match self {
+            Self::ExclusionNotAccepted { .. } | Self::NotDescribed | Self::NotImplemented(_) => {
+                ControlState::Planned
+            }
+            Self::ExclusionExpired(_) | Self::EvidenceDue(_) => ControlState::Stale,
+            Self::Excluded { .. } => ControlState::Excluded,
+            Self::Verified(_) => ControlState::Verified,
+            Self::CheckFailed(_) => ControlState::Failed,
+            Self::Implemented { .. } => ControlState::Implemented,
+        }
+    }
+
+    fn message(&self, policy: &Policy) -> String {
+        match self {
+            Self::ExclusionNotAccepted { justification } => format!(
+                "excluded ({}), but no approver has accepted the exclusion yet: {} accepts it by setting \
+                 spec.controls[].exclusion.acceptedBy to their own user name",
+                justification.unwrap_or("no justification"),
+                policy.approvers_phrase()
+            ),
+            Self::ExclusionExpired(until) => format!(
+                "exclusion expired at {until}; review the justification and renew or implement the control"
+            ),
+            Self::Excluded { justification } => {
+                format!(
+                    "excluded: {}",
+                    justification.unwrap_or("(no justification)")
+                )
+            }
+            Self::NotDescribed => {
+                "applicable, but spec.controls[].implementation is not described".into()
+            }
+            Self::NotImplemented(implementation) => format!(
+                "implementation is {:?}: {}",
+                implementation.status, implementation.description
+            ),
+            Self::EvidenceDue(evidence) => format!(
+                "evidence \"{evidence}\" was due for review; review it and set a new nextReview"
+            ),
+            Self::Verified(description) => format!("implemented and verified: {description}"),
+            Self::CheckFailed(why) => {
+                format!("declared implemented, but the automated check failed: {why}")
+            }
+            Self::Implemented {
+                description,
+                evidence: false,
+            } => format!("implemented: {description} (no evidence referenced yet)"),
+            Self::Implemented {
+                description,
+                evidence: true,
+            } => format!("implemented: {description}"),
+        }
+    }
+}
+
+fn entry_reason<'a>(
+    entry: &'a ControlEntry,
     snapshot: &Snapshot,
     system: &AISystem,
     policy: &Policy,
     now: Timestamp,
-) -> (ControlState, String) {
+) -> EntryReason<'a> {
+    let justification = entry.justification.as_deref();
     match entry.applicability {
         // An exclusion counts only once an approver accepted it (the webhook records who).
         Applicability::Excluded
@@ -289,87 +381,110 @@ pub fn entry_outcome(
                 .and_then(|e| e.accepted_by.as_deref())
                 .is_none_or(str::is_empty) =>
         {
-            (
-                ControlState::Planned,
-                format!(
-                    "excluded ({}), but no approver has accepted the exclusion yet: {} accepts it by setting \
-                     spec.controls[].exclusion.acceptedBy to their own user name",
-                    entry.justification.as_deref().unwrap_or("no justification"),
-                    policy.approvers_phrase()
-                ),
-            )
+            EntryReason::ExclusionNotAccepted { justification }
         }
         Applicability::Excluded => match entry.exclusion.as_ref().and_then(|e| e.until) {
-            Some(until) if now >= until => (
-                ControlState::Stale,
-                format!(
-                    "exclusion expired at {until}; review the justification and renew or implement the control"
-                ),
-            ),
-            _ => (
-                ControlState::Excluded,
-                format!(
-                    "excluded: {}",
-                    entry
-                        .justification
-                        .as_deref()
-                        .unwrap_or("(no justification)")
-                ),
-            ),
+            Some(until) if now >= until => EntryReason::ExclusionExpired(until),
+            _ => EntryReason::Excluded { justification },
         },
         Applicability::Applicable => {
             let Some(implementation) = &entry.implementation else {
-                return (
-                    ControlState::Planned,
-                    "applicable, but spec.controls[].implementation is not described".into(),
-                );
+                return EntryReason::NotDescribed;
             };
             if implementation.status != ImplementationStatus::Implemented {
-                return (
-                    ControlState::Planned,
-                    format!(
-                        "implementation is {:?}: {}",
-                        implementation.status, implementation.description
-                    ),
-                );
+                return EntryReason::NotImplemented(implementation);
             }
             if let Some(stale) = entry
                 .evidence
                 .iter()
                 .find(|e| e.next_review.is_some_and(|r| now >= r))
             {
-                return (
-                    ControlState::Stale,
-                    format!(
-                        "evidence \"{}\" was due for review; review it and set a new nextReview",
-                        stale.description
-                    ),
-                );
+                return EntryReason::EvidenceDue(&stale.description);
             }
+            let description = implementation.description.as_str();
             let auto = catalog::find(&entry.id).and_then(|c| c.auto_check);
             match auto.map(|check| run_auto_check(check, snapshot, system, policy, now)) {
-                Some(Ok(())) => (
-                    ControlState::Verified,
-                    format!("implemented and verified: {}", implementation.description),
-                ),
-                Some(Err(why)) => (
-                    ControlState::Failed,
-                    format!("declared implemented, but the automated check failed: {why}"),
-                ),
-                None if entry.evidence.is_empty() => (
-                    ControlState::Implemented,
-                    format!(
-                        "implemented: {} (no evidence referenced yet)",
-                        implementation.description
-                    ),
-                ),
-                None => (
-                    ControlState::Implemented,
-                    format!("implemented: {}", implementation.description),
-                ),
+                Some(Ok(())) => EntryReason::Verified(description),
+                Some(Err(why)) => EntryReason::CheckFailed(why),
+                None => EntryReason::Implemented {
+                    description,
+                    evidence: !entry.evidence.is_empty(),
+                },
             }
         }
     }
+}
+
+/// State of one binding entry for one system.
+pub fn entry_outcome(
+    entry: &ControlEntry,
+    snapshot: &Snapshot,
+    system: &AISystem,
+    policy: &Policy,
+    now: Timestamp,
+) -> (ControlState, String) {
+    let reason = entry_reason(entry, snapshot, system, policy, now);
+    (reason.state(), reason.message(policy))
+}
+
+/// The binding entry that decides control `id` for a system: the best state among every
+/// binding that binds it (one binding that implements the control is enough).
+fn deciding_entry<'a>(
+    snapshot: &'a Snapshot,
+    system: &AISystem,
+    id: &str,
+    policy: &Policy,
+    now: Timestamp,
+) -> Option<(&'a ControlBinding, EntryReason<'a>)> {
+    let (ns, name) = snapshot_key(system);
+    snapshot
+        .bindings_for(ns, name)
+        .filter_map(|b| b.spec.controls.iter().find(|e| e.id == id).map(|e| (b, e)))
+        .map(|(binding, entry)| (binding, entry_reason(entry, snapshot, system, policy, now)))
+        .min_by_key(|(_, reason)| reason.state())
+}
+
+/// Namespace and name of a system as the snapshot indexes it, borrowed.
+fn snapshot_key(system: &AISystem) -> (&str, &str) {
+    let meta = &system.metadata;
+    (
+        meta.namespace.as_deref().unwrap_or_default(),
+        meta.name
+            .as_deref()
+            .or(meta.generate_name.as_deref())
+            .unwrap_or_default(),
+    )
+}
+
+/// States of controls `ids` for a system, without the words, in one pass over its bindings:
+/// what the admission gate asks of every required control. Each binding entry is read once
+/// (comparing every required ID against every entry read each entry's ID from cold memory
+/// again and again); within a binding the first entry of an ID counts, as in
+/// [`control_outcome`].
+pub fn control_states(
+    snapshot: &Snapshot,
+    system: &AISystem,
+    ids: &[String],
+    policy: &Policy,
+    now: Timestamp,
+) -> Vec<ControlState> {
+    let mut states = vec![ControlState::Gap; ids.len()];
+    let mut seen = vec![false; ids.len()];
+    let (ns, name) = snapshot_key(system);
+    for binding in snapshot.bindings_for(ns, name) {
+        seen.fill(false);
+        for entry in &binding.spec.controls {
+            let Some(i) = ids.iter().position(|id| *id == entry.id) else {
+                continue;
+            };
+            if std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            let state = entry_reason(entry, snapshot, system, policy, now).state();
+            states[i] = states[i].min(state);
+        }
+    }
+    states
 }
 
 /// State of control `id` for a system across every binding that binds it; the best state
@@ -381,22 +496,16 @@ pub fn control_outcome(
     policy: &Policy,
     now: Timestamp,
 ) -> ControlOutcome {
-    let ns = system.namespace().unwrap_or_default();
-    snapshot
-        .bindings_for(&ns, &system.name_any())
-        .filter_map(|b| b.spec.controls.iter().find(|e| e.id == id).map(|e| (b, e)))
-        .map(|(binding, entry)| {
-            let (state, message) = entry_outcome(entry, snapshot, system, policy, now);
-            ControlOutcome {
-                state,
-                message,
-                binding: Some(binding.name_any()),
-            }
-        })
-        .min_by_key(|o| o.state)
-        .unwrap_or_else(|| ControlOutcome {
+    match deciding_entry(snapshot, system, id, policy, now) {
+        Some((binding, reason)) => ControlOutcome {
+            state: reason.state(),
+            message: reason.message(policy),
+            binding: Some(binding.name_any()),
+        },
+        None => ControlOutcome {
             state: ControlState::Gap,
             message: format!("no ControlBinding addresses {id} for this system"),
             binding: None,
-        })
+        },
+    }
 }

@@ -1,6 +1,7 @@
 //! An immutable, indexed view of the AIMS objects the engine decides against. In the cluster
 //! it is fed from watch caches, offline from parsed files; the engine cannot tell which.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -401,13 +402,13 @@ impl Snapshot {
 
     /// The content hash of an assessment held in this snapshot (cached), or computed for one
     /// that is not.
-    pub fn content_hash_of(&self, assessment: &ImpactAssessment) -> String {
+    pub fn content_hash_of(&self, assessment: &ImpactAssessment) -> Cow<'_, str> {
         match self
             .assessment_hashes
             .get(&(std::ptr::from_ref(assessment) as usize))
         {
-            Some(hash) => hash.to_string(),
-            None => super::assessment::content_hash(&assessment.spec),
+            Some(hash) => Cow::Borrowed(hash),
+            None => Cow::Owned(super::assessment::content_hash(&assessment.spec)),
         }
     }
 
@@ -420,10 +421,22 @@ impl Snapshot {
     ) -> super::assessment::AssessmentState {
         super::assessment::assessment_state_with_hash(
             assessment,
-            self.content_hash_of(assessment),
+            self.content_hash_of(assessment).into_owned(),
             policy,
             now,
         )
+    }
+
+    /// Whether an assessment is approved and current at `now` (no words, no copies).
+    pub fn is_approved(
+        &self,
+        assessment: &ImpactAssessment,
+        policy: &crate::policy::Policy,
+        now: jiff::Timestamp,
+    ) -> bool {
+        let hash = self.content_hash_of(assessment);
+        super::assessment::assessment_phase(assessment, &hash, policy, now).0
+            == crate::resources::AssessmentPhase::Approved
     }
 
     /// Every assessment, sorted by namespace and name.

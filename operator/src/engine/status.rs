@@ -132,7 +132,8 @@ pub fn evaluate_system(
         .map(|a| (a.as_ref(), snapshot.assessment_state(a, policy, now)))
         .collect();
     let approved = approved_assessments(snapshot, system, policy, now);
-    let uncovered = super::controls::uncovered_models(system, &approved);
+    let approved_only: Vec<&ImpactAssessment> = approved.iter().map(|(a, _)| *a).collect();
+    let uncovered = super::controls::uncovered_models(system, &approved_only);
     let (assessment_ok, reason, message, summary_assessment) = if approved.is_empty() {
         let detail = if states.is_empty() {
             "no ImpactAssessment references this system".to_string()
