@@ -10,6 +10,7 @@ use aims_operator::policy::Policy;
 use aims_operator::resources::*;
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
+use serde_json::json;
 use support::*;
 
 const VERSIONS: &[&str] = &["1.0.0", "1.0.1", "1.1.0", "2.0.0"];
@@ -226,5 +227,156 @@ proptest! {
             let outcome = control_outcome(&snapshot, &system, id, &policy, now);
             prop_assert_eq!(state, outcome.state, "{}: {}", id, outcome.message);
         }
+    }
+}
+
+/// Any JSON value, built from the keys and values the workload readers look at.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    const KEYS: &[&str] = &[
+        "kind",
+        "metadata",
+        "spec",
+        "name",
+        "generateName",
+        "namespace",
+        "labels",
+        "annotations",
+        "deletionTimestamp",
+        "ownerReferences",
+        "controller",
+        "template",
+        "jobTemplate",
+        "containers",
+        "initContainers",
+        "ephemeralContainers",
+        "image",
+        "predictor",
+        "storageUri",
+        "aims.io/system",
+        "model",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        (-3i64..3).prop_map(Value::from),
+        prop::sample::select(vec![
+            "",
+            "a",
+            "Deployment",
+            "reg/m@sha256:ab",
+            "vllm/vllm:1",
+            "é\"\\"
+        ])
+        .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 5, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+            prop::collection::btree_map(prop::sample::select(KEYS), inner, 0..5).prop_map(|m| {
+                Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+            }),
+        ]
+    })
+}
+
+/// A workload of a judged kind (or not), then broken in up to four places.
+fn workload_object() -> impl Strategy<Value = serde_json::Value> {
+    const KINDS: &[&str] = &[
+        "Deployment",
+        "Pod",
+        "CronJob",
+        "Job",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "InferenceService",
+        "ConfigMap",
+    ];
+    const PATHS: &[&str] = &[
+        "/kind",
+        "/metadata",
+        "/metadata/name",
+        "/metadata/namespace",
+        "/metadata/labels",
+        "/metadata/labels/aims.io~1system",
+        "/metadata/annotations",
+        "/metadata/deletionTimestamp",
+        "/metadata/ownerReferences",
+        "/spec",
+        "/spec/template",
+        "/spec/template/metadata",
+        "/spec/template/metadata/labels",
+        "/spec/template/spec",
+        "/spec/template/spec/containers",
+        "/spec/containers",
+        "/spec/jobTemplate",
+        "/spec/jobTemplate/spec/template",
+        "/spec/predictor",
+        "/spec/initContainers",
+    ];
+    (
+        prop::sample::select(KINDS),
+        prop::collection::vec((prop::sample::select(PATHS), json_value()), 0..4),
+        any::<bool>(),
+    )
+        .prop_map(|(kind, breaks, owned)| {
+            let container = json!([{ "name": "c", "image": "reg/m@sha256:ab" }]);
+            let template = json!({ "metadata": { "labels": { SYSTEM_LABEL: "s" } },
+                "spec": { "containers": container, "initContainers": [{ "name": "i", "image": "busybox" }] } });
+            let spec = match kind {
+                "Pod" => json!({ "containers": container }),
+                "CronJob" => json!({ "jobTemplate": { "spec": { "template": template } } }),
+                "InferenceService" => json!({ "predictor": { "model": { "storageUri": "s3://m" } } }),
+                _ => json!({ "replicas": 2, "template": template }),
+            };
+            let mut object = json!({ "apiVersion": "v1", "kind": kind,
+                "metadata": { "name": "w", "labels": { SYSTEM_LABEL: "s" }, "managedFields": [{ "manager": "kubectl" }] },
+                "spec": spec, "status": { "replicas": 1 } });
+            if owned {
+                object["metadata"]["ownerReferences"] =
+                    json!([{ "kind": "ReplicaSet", "name": "rs", "controller": true }]);
+            }
+            for (path, value) in breaks {
+                if let Some(slot) = object.pointer_mut(path) {
+                    *slot = value;
+                }
+            }
+            object
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+    /// The webhook reads a workload from the review's text with a typed reader; the CLI and
+    /// the reconciler read it from parsed JSON. For any object, well-formed or broken in any
+    /// of the places the rules look, both must read the same workload or the same error.
+    #[test]
+    fn the_text_reader_and_the_tree_reader_agree(object in workload_object()) {
+        use aims_operator::engine::Workload;
+        let text = serde_json::to_string(&object).expect("json");
+        prop_assert_eq!(
+            Workload::from_json(&text, "default-ns"),
+            Workload::from_value(&object, "default-ns"),
+            "{}", text
+        );
+    }
+}
+
+/// JSON may repeat a key; the API server never sends one twice, but a reader must not be
+/// fooled either way: both readers take the last, as the parsed tree does.
+#[test]
+fn a_repeated_key_reads_the_same_in_both_readers() {
+    use aims_operator::engine::Workload;
+    for text in [
+        r#"{"kind":"Pod","metadata":{"labels":{"aims.io/system":"a"},"labels":{"aims.io/system":"b"}}}"#,
+        r#"{"kind":"Pod","metadata":{"labels":{"aims.io/system":"a","aims.io/system":"b"}}}"#,
+        r#"{"kind":"ConfigMap","kind":"Pod","metadata":{"name":"x"}}"#,
+    ] {
+        let tree: serde_json::Value = serde_json::from_str(text).unwrap();
+        let read = Workload::from_json(text, "ns");
+        assert_eq!(read, Workload::from_value(&tree, "ns"), "{text}");
+        assert!(read.is_ok(), "{text}");
     }
 }

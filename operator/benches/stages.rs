@@ -44,7 +44,7 @@ fn main() {
             let req = read_review(&headers, b).unwrap();
             tp += t.elapsed();
             let t = Instant::now();
-            let w = Workload::from_value(req.object.as_ref().unwrap(), "x").unwrap();
+            let w = Workload::from_json(req.object_text().unwrap(), "x").unwrap();
             tw += t.elapsed();
             let t = Instant::now();
             let v = evaluate_workload(&snap, &w, &policy, now);
@@ -57,7 +57,27 @@ fn main() {
             tr += t.elapsed();
         }
     }
+    // The whole handler as the server calls it (metrics, audit annotations, panic guard).
+    let mut ctx = aims_operator::webhook::Context::new(
+        std::sync::Arc::new(aims_operator::webhook::ClusterCache::from_snapshot(snap)),
+        Policy::default(),
+        "aims-system",
+    );
+    ctx.clock = Box::new(move || now);
+    let t = std::time::Instant::now();
+    for _ in 0..rounds {
+        for b in &bodies {
+            std::hint::black_box(aims_operator::webhook::answer_raw(
+                &ctx,
+                "/validate",
+                "application/json",
+                b,
+            ));
+        }
+    }
+    let whole = t.elapsed();
     let n = (bodies.len() * rounds) as u32;
+    println!("whole handler (answer_raw): {:?}", whole / n);
     println!(
         "cold, rotating 10k: read {:?} workload {:?} evaluate {:?} answer {:?} write {:?}",
         tp / n,

@@ -45,6 +45,16 @@ pub fn admission_review(data: &[u8]) {
         aims_operator::webhook::answer_raw(context(), path, "application/json", body)
             .expect("a webhook path");
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    // The webhook reads workloads from text, the CLI and the reconciler from parsed JSON.
+    if let Some(object) = parsed.as_ref().and_then(|v| v.pointer("/request/object")) {
+        use aims_operator::engine::Workload;
+        let text = object.to_string();
+        assert_eq!(
+            Workload::from_json(&text, "ns"),
+            Workload::from_value(object, "ns"),
+            "the two workload readers disagree on {text}"
+        );
+    }
     let judgeable = parsed.as_ref().is_some_and(|v| {
         v["request"]["uid"].is_string() && v["apiVersion"] == "admission.k8s.io/v1"
     });

@@ -50,7 +50,11 @@ pub fn evaluate_object(
     match Workload::from_value(object, default_namespace) {
         Ok(workload) => Ok(evaluate_workload(snapshot, &workload, policy, now)),
         // Not a workload at all: the caller decides (the webhook admits, the CLI skips).
-        Err(error @ (WorkloadError::NotAWorkload(_) | WorkloadError::NoKind)) => Err(error),
+        Err(
+            error @ (WorkloadError::NotAWorkload(_)
+            | WorkloadError::NoKind
+            | WorkloadError::NotJson(_)),
+        ) => Err(error),
         Err(error) => Ok(unreadable_verdict(
             snapshot,
             object,

@@ -1,6 +1,7 @@
 //! Recognises model deployments among Kubernetes objects and extracts what the rules need:
 //! labels (object and pod template), images with digests, model storage URIs.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -123,6 +124,9 @@ pub enum WorkloadError {
     /// The object is not a JSON object or lacks `kind`.
     #[error("object has no kind")]
     NoKind,
+    /// The object is not JSON at all (only [`Workload::from_json`] meets text).
+    #[error("object is not JSON: {0}")]
+    NotJson(String),
     /// The kind is not one the engine judges.
     #[error("kind {0} is not a workload kind")]
     NotAWorkload(String),
@@ -256,6 +260,145 @@ fn controller_of(metadata: &Value) -> Option<(String, String)> {
         })
 }
 
+/// The parts of a pod-template workload the rules read, typed, so that reading a review's
+/// object skips everything else (managed fields, status, the pod spec's other fields) without
+/// building a tree of it. Any surprise in shape makes it give way to the general reader.
+mod lean {
+    use std::borrow::Cow;
+    use std::collections::BTreeMap;
+
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::value::MapAccessDeserializer;
+    use serde::de::{IgnoredAny, MapAccess, Visitor};
+    use serde::{Deserialize, Deserializer};
+
+    /// A struct read only from a JSON object. serde's derived structs also accept an array of
+    /// their fields in order, which the tree reader never would (found by the property test).
+    pub(super) struct Obj<T>(pub T);
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct ObjectOnly<T>(PhantomData<T>);
+            impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectOnly<T> {
+                type Value = Obj<T>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Obj<T>, A::Error> {
+                    T::deserialize(MapAccessDeserializer::new(map)).map(Obj)
+                }
+            }
+            deserializer.deserialize_map(ObjectOnly(PhantomData))
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct Object<'a> {
+        #[serde(borrow)]
+        pub kind: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        pub metadata: Option<Obj<Metadata<'a>>>,
+        #[serde(borrow)]
+        pub spec: Option<Obj<Spec<'a>>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct Metadata<'a> {
+        #[serde(borrow)]
+        pub name: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        pub generate_name: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        pub namespace: Option<Cow<'a, str>>,
+        pub labels: Option<BTreeMap<String, String>>,
+        pub annotations: Option<BTreeMap<String, String>>,
+        pub deletion_timestamp: Option<IgnoredAny>,
+        #[serde(borrow)]
+        pub owner_references: Option<Vec<Obj<OwnerReference<'a>>>>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct OwnerReference<'a> {
+        pub controller: Option<bool>,
+        #[serde(borrow)]
+        pub kind: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        pub name: Option<Cow<'a, str>>,
+    }
+
+    /// A spec as any of the judged kinds has it: a Pod's containers, a controller's
+    /// template, a CronJob's job template.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct Spec<'a> {
+        #[serde(borrow)]
+        pub template: Option<Obj<Template<'a>>>,
+        #[serde(borrow)]
+        pub job_template: Option<Obj<JobTemplate<'a>>>,
+        // Not `flatten`ed from `Containers`: serde buffers every other field of a flattened
+        // struct, which is what made the generic review types slow.
+        #[serde(borrow)]
+        pub init_containers: Option<Vec<Obj<Container<'a>>>>,
+        #[serde(borrow)]
+        pub containers: Option<Vec<Obj<Container<'a>>>>,
+        #[serde(borrow)]
+        pub ephemeral_containers: Option<Vec<Obj<Container<'a>>>>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct JobTemplate<'a> {
+        #[serde(borrow)]
+        pub spec: Option<Box<Obj<Spec<'a>>>>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct Template<'a> {
+        pub metadata: Option<Obj<TemplateMetadata>>,
+        #[serde(borrow)]
+        pub spec: Option<Obj<Containers<'a>>>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct TemplateMetadata {
+        pub labels: Option<BTreeMap<String, String>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct Containers<'a> {
+        #[serde(borrow)]
+        pub init_containers: Option<Vec<Obj<Container<'a>>>>,
+        #[serde(borrow)]
+        pub containers: Option<Vec<Obj<Container<'a>>>>,
+        #[serde(borrow)]
+        pub ephemeral_containers: Option<Vec<Obj<Container<'a>>>>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct Container<'a> {
+        #[serde(borrow)]
+        pub name: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        pub image: Option<Cow<'a, str>>,
+    }
+}
+
+/// A pod template's labels go to the workload; its containers are returned.
+fn template_parts<'a>(
+    template: lean::Template<'a>,
+    workload: &mut Workload,
+) -> Option<lean::Containers<'a>> {
+    workload.template_labels = template
+        .metadata
+        .and_then(|m| m.0.labels)
+        .unwrap_or_default();
+    template.spec.map(|s| s.0)
+}
+
 impl Workload {
     /// The workload kind that controls this object, when that kind is judged itself: a Pod
     /// of a ReplicaSet, a ReplicaSet of a Deployment, a Job of a CronJob. Such objects are
@@ -319,6 +462,94 @@ impl Workload {
                 if let Some(spec) = template.get("spec") {
                     collect_containers(spec, &format!("{joined}.spec"), &mut workload.images)?;
                 }
+            }
+        }
+        Ok(workload)
+    }
+
+    /// Reads a workload from an object's JSON text, as [`Workload::from_value`] would read
+    /// it parsed, but without building a tree of the whole object: the webhook's path, where
+    /// the object is most of the review and its managed fields most of the object. Anything
+    /// the typed reading does not expect (an InferenceService, a field of the wrong type, a
+    /// repeated key) is read by `from_value` instead, so both always agree.
+    pub fn from_json(object: &str, default_namespace: &str) -> Result<Self, WorkloadError> {
+        match serde_json::from_str::<lean::Obj<lean::Object<'_>>>(object) {
+            Ok(lean::Obj(lean)) if lean.kind.as_deref() != Some(INFERENCE_SERVICE) => {
+                Self::from_lean(lean, default_namespace)
+            }
+            _ => {
+                let value: Value = serde_json::from_str(object)
+                    .map_err(|e| WorkloadError::NotJson(e.to_string()))?;
+                Self::from_value(&value, default_namespace)
+            }
+        }
+    }
+
+    fn from_lean(object: lean::Object<'_>, default_namespace: &str) -> Result<Self, WorkloadError> {
+        let kind = object.kind.ok_or(WorkloadError::NoKind)?;
+        if !is_workload_kind(&kind) {
+            return Err(WorkloadError::NotAWorkload(kind.into_owned()));
+        }
+        let metadata = object.metadata;
+        let text = |field: Option<&Cow<'_, str>>| {
+            field
+                .map(Cow::as_ref)
+                .filter(|s: &&str| !s.is_empty())
+                .map(str::to_string)
+        };
+        let mut workload = Workload {
+            kind: kind.into_owned(),
+            ..Default::default()
+        };
+        if let Some(lean::Obj(m)) = metadata {
+            workload.namespace = text(m.namespace.as_ref()).unwrap_or_default();
+            workload.name = text(m.name.as_ref())
+                .or_else(|| text(m.generate_name.as_ref()))
+                .unwrap_or_default();
+            workload.labels = m.labels.unwrap_or_default();
+            workload.annotations = m.annotations.unwrap_or_default();
+            workload.being_deleted = m.deletion_timestamp.is_some();
+            workload.controller = m
+                .owner_references
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| r.0)
+                .find(|r| r.controller == Some(true))
+                .and_then(|r| Some((r.kind?.into_owned(), r.name?.into_owned())));
+        }
+        if workload.namespace.is_empty() {
+            workload.namespace = default_namespace.to_string();
+        }
+        let spec = object.spec.map(|s| s.0);
+        let containers = match workload.kind.as_str() {
+            "Pod" => {
+                workload.template_labels = workload.labels.clone();
+                spec.map(|s| lean::Containers {
+                    init_containers: s.init_containers,
+                    containers: s.containers,
+                    ephemeral_containers: s.ephemeral_containers,
+                })
+            }
+            "CronJob" => spec
+                .and_then(|s| s.job_template?.0.spec?.0.template)
+                .and_then(|t| template_parts(t.0, &mut workload)),
+            _ => spec
+                .and_then(|s| s.template)
+                .and_then(|t| template_parts(t.0, &mut workload)),
+        };
+        if let Some(c) = containers {
+            for list in [c.init_containers, c.containers, c.ephemeral_containers]
+                .into_iter()
+                .flatten()
+            {
+                workload
+                    .images
+                    .extend(list.into_iter().filter_map(|lean::Obj(c)| {
+                        Some(ContainerImage {
+                            image: c.image?.into_owned(),
+                            container: c.name.map(Cow::into_owned).unwrap_or_default(),
+                        })
+                    }));
             }
         }
         Ok(workload)

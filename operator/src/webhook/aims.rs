@@ -67,10 +67,11 @@ fn read_write(request: &ReviewRequest) -> Outcome {
     if request.kind.group != GROUP {
         return Outcome::Skip("not an AIMS resource");
     }
-    let Some(object) = &request.object else {
-        return Outcome::Refuse("the review carries no object".to_string());
+    let new = match request.object() {
+        Ok(Some(object)) => object,
+        Ok(None) => return Outcome::Refuse("the review carries no object".to_string()),
+        Err(e) => return Outcome::Refuse(e),
     };
-    let new = object.clone();
     let old = match request.old_object() {
         Ok(old) => old,
         Err(e) => return Outcome::Refuse(e),

@@ -93,9 +93,11 @@ pub struct ReviewRequest {
     pub operation: Operation,
     /// The authenticated user making the request.
     pub user_info: UserInfo,
-    /// The object as it would be stored (absent for DELETE).
+    /// The object as it would be stored (absent for DELETE), kept as text: a workload is read
+    /// from it with a typed reader that skips what the rules do not look at (see
+    /// [`Workload::from_json`](crate::engine::Workload::from_json)).
     #[serde(default)]
-    pub object: Option<Value>,
+    pub object: Option<Box<serde_json::value::RawValue>>,
     /// The object as stored before (UPDATE, DELETE), kept unparsed: most decisions never
     /// read it, and parsing it would double the cost of every update review.
     #[serde(default)]
@@ -118,17 +120,34 @@ impl ReviewRequest {
 
     /// The previous object, parsed; `Ok(None)` when there is none (or it is `null`).
     pub fn old_object(&self) -> Result<Option<Value>, String> {
-        match &self.old_object {
-            None => Ok(None),
-            Some(raw) => serde_json::from_str::<Value>(raw.get())
-                .map(|v| Some(v).filter(|v| !v.is_null()))
-                .map_err(|e| format!("the previous object cannot be read: {e}")),
-        }
+        parsed(self.old_object.as_deref(), "the previous object")
+    }
+
+    /// The object, parsed; `Ok(None)` when there is none (or it is `null`).
+    pub fn object(&self) -> Result<Option<Value>, String> {
+        parsed(self.object.as_deref(), "the object")
+    }
+
+    /// The object's JSON text, unless there is none (or it is `null`).
+    pub fn object_text(&self) -> Option<&str> {
+        self.object
+            .as_deref()
+            .map(serde_json::value::RawValue::get)
+            .filter(|text| *text != "null")
     }
 
     /// Whether this is a dry run.
     pub fn is_dry_run(&self) -> bool {
         self.dry_run == Some(true)
+    }
+}
+
+fn parsed(raw: Option<&serde_json::value::RawValue>, what: &str) -> Result<Option<Value>, String> {
+    match raw {
+        None => Ok(None),
+        Some(raw) => serde_json::from_str::<Value>(raw.get())
+            .map(|v| Some(v).filter(|v| !v.is_null()))
+            .map_err(|e| format!("{what} cannot be read: {e}")),
     }
 }
 

@@ -63,7 +63,7 @@ pub fn review_workload(ctx: &Context, request: &ReviewRequest, now: Timestamp) -
         // Any other subresource is judged on the object it carries, like an update.
         Some(_) => {}
     }
-    let Some(object) = &request.object else {
+    let Some(object) = request.object_text() else {
         return Decision::new(
             refuse(request, "the review carries no object to judge"),
             "invalid",
@@ -72,7 +72,7 @@ pub fn review_workload(ctx: &Context, request: &ReviewRequest, now: Timestamp) -
     if !ctx.cache.is_synced() {
         return starting(ctx, request);
     }
-    let verdict = match Workload::from_value(object, &namespace) {
+    let verdict = match Workload::from_json(object, &namespace) {
         Ok(mut workload) => {
             // Only the built-in controllers create objects judged at their owner; from anyone
             // else an owner reference is a claim, and the object is judged itself.
@@ -96,12 +96,18 @@ pub fn review_workload(ctx: &Context, request: &ReviewRequest, now: Timestamp) -
         Err(WorkloadError::NotAWorkload(kind)) => {
             return not_judged(request, &format!("{kind} is not a workload kind"));
         }
+        Err(error @ WorkloadError::NotJson(_)) => {
+            let message = format!("the object cannot be read, so it is refused: {error}");
+            return Decision::new(refuse(request, message), "invalid");
+        }
         Err(WorkloadError::NoKind) => {
             return Decision::new(refuse(request, "the object has no kind"), "invalid");
         }
-        Err(error) => ctx
-            .cache
-            .read(|s| unreadable_verdict(s, object, &namespace, &error, &ctx.policy)),
+        Err(error) => {
+            let object = request.object().ok().flatten().unwrap_or_default();
+            ctx.cache
+                .read(|s| unreadable_verdict(s, &object, &namespace, &error, &ctx.policy))
+        }
     };
     from_verdict(request, &verdict)
 }
@@ -118,7 +124,7 @@ fn review_scale(
     namespace: &str,
     now: Timestamp,
 ) -> Decision {
-    let wanted = replicas(request.object.as_ref());
+    let wanted = replicas(request.object().ok().flatten().as_ref());
     let old = request.old_object().ok().flatten();
     let had = replicas(old.as_ref());
     match (wanted, had) {
