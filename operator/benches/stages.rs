@@ -78,6 +78,30 @@ fn main() {
     let whole = t.elapsed();
     let n = (bodies.len() * rounds) as u32;
     println!("whole handler (answer_raw): {:?}", whole / n);
+    // Two handlers at once, as on the webhook's two cores: what sharing caches, memory and the
+    // snapshot's lock costs each of them.
+    let t = std::time::Instant::now();
+    std::thread::scope(|scope| {
+        for k in 0..2 {
+            let (ctx, bodies) = (&ctx, &bodies);
+            scope.spawn(move || {
+                for _ in 0..rounds {
+                    for b in bodies.iter().skip(k) {
+                        std::hint::black_box(aims_operator::webhook::answer_raw(
+                            ctx,
+                            "/validate",
+                            "application/json",
+                            b,
+                        ));
+                    }
+                }
+            });
+        }
+    });
+    println!(
+        "two threads at once, per call per thread: {:?}",
+        t.elapsed() / n
+    );
     println!(
         "cold, rotating 10k: read {:?} workload {:?} evaluate {:?} answer {:?} write {:?}",
         tp / n,
