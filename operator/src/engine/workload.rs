@@ -330,8 +330,8 @@ mod lean {
         pub name: Option<Cow<'a, str>>,
     }
 
-    /// A spec as any of the judged kinds has it: a Pod's containers, a controller's
-    /// template, a CronJob's job template.
+    /// A spec as any of the judged kinds has it: a Pod's (or a pod template's) containers,
+    /// a controller's template, a CronJob's job template.
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     pub(super) struct Spec<'a> {
@@ -339,8 +339,6 @@ mod lean {
         pub template: Option<Obj<Template<'a>>>,
         #[serde(borrow)]
         pub job_template: Option<Obj<JobTemplate<'a>>>,
-        // Not `flatten`ed from `Containers`: serde buffers every other field of a flattened
-        // struct, which is what made the generic review types slow.
         #[serde(borrow)]
         pub init_containers: Option<Vec<Obj<Container<'a>>>>,
         #[serde(borrow)]
@@ -359,23 +357,12 @@ mod lean {
     pub(super) struct Template<'a> {
         pub metadata: Option<Obj<TemplateMetadata>>,
         #[serde(borrow)]
-        pub spec: Option<Obj<Containers<'a>>>,
+        pub spec: Option<Box<Obj<Spec<'a>>>>,
     }
 
     #[derive(Deserialize)]
     pub(super) struct TemplateMetadata {
         pub labels: Option<BTreeMap<String, String>>,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    pub(super) struct Containers<'a> {
-        #[serde(borrow)]
-        pub init_containers: Option<Vec<Obj<Container<'a>>>>,
-        #[serde(borrow)]
-        pub containers: Option<Vec<Obj<Container<'a>>>>,
-        #[serde(borrow)]
-        pub ephemeral_containers: Option<Vec<Obj<Container<'a>>>>,
     }
 
     #[derive(Deserialize)]
@@ -391,12 +378,12 @@ mod lean {
 fn template_parts<'a>(
     template: lean::Template<'a>,
     workload: &mut Workload,
-) -> Option<lean::Containers<'a>> {
+) -> Option<lean::Spec<'a>> {
     workload.template_labels = template
         .metadata
         .and_then(|m| m.0.labels)
         .unwrap_or_default();
-    template.spec.map(|s| s.0)
+    template.spec.map(|s| (*s).0)
 }
 
 impl Workload {
@@ -524,11 +511,7 @@ impl Workload {
         let containers = match workload.kind.as_str() {
             "Pod" => {
                 workload.template_labels = workload.labels.clone();
-                spec.map(|s| lean::Containers {
-                    init_containers: s.init_containers,
-                    containers: s.containers,
-                    ephemeral_containers: s.ephemeral_containers,
-                })
+                spec
             }
             "CronJob" => spec
                 .and_then(|s| s.job_template?.0.spec?.0.template)
