@@ -466,3 +466,64 @@ async fn approver_membership_cannot_be_claimed_outside_the_authenticated_groups(
         outcome.refusal()
     );
 }
+
+/// The webhook never looks at writes in the namespaces it exempts (kube-system, kube-public,
+/// kube-node-lease, its own), so stamps there could be written by anyone with access. An
+/// approval or an accepted exclusion recorded there must count for nothing, in the SoA and
+/// status as at the gate, and say why.
+#[test]
+fn stamps_in_namespaces_the_webhook_does_not_check_count_for_nothing() {
+    use aims_operator::engine::controls::control_outcome;
+    let policy = Policy::default();
+    for (namespace, checked) in [("kube-public", false), ("kube-system", false), (NS, true)] {
+        let mut assessment = assessment("a", "s", &["1.0.0"]);
+        assessment.metadata.namespace = Some(namespace.into());
+        let assessment = assessment
+            .authored_by("alice")
+            .approved_by("bob", "2026-11-01T00:00:00Z");
+        let state = assessment_state(&assessment, &policy, now());
+        if checked {
+            assert_eq!(state.phase, AssessmentPhase::Approved, "{}", state.message);
+        } else {
+            assert_eq!(state.phase, AssessmentPhase::Voided, "{namespace}");
+            assert!(
+                state.message.contains(&format!(
+                    "namespace {namespace}, where aims-operator's webhook does not check writes"
+                )),
+                "{}",
+                state.message
+            );
+        }
+
+        let mut snapshot = Snapshot::new();
+        let mut sys = system("s");
+        sys.metadata.namespace = Some(namespace.into());
+        snapshot.add_system(sys);
+        let mut b = binding("b", &["s"], &[]);
+        b.metadata.namespace = Some(namespace.into());
+        b.spec.controls = vec![ControlEntry {
+            id: "A.10.3".into(),
+            applicability: Applicability::Excluded,
+            justification: Some("no suppliers".into()),
+            exclusion: Some(Exclusion {
+                accepted_by: Some("bob".into()),
+                until: None,
+            }),
+            implementation: None,
+            evidence: vec![],
+        }];
+        snapshot.add_binding(b);
+        let system = snapshot.system(namespace, "s").unwrap().clone();
+        let outcome = control_outcome(&snapshot, &system, "A.10.3", &policy, now());
+        if checked {
+            assert_eq!(outcome.state, ControlState::Excluded, "{}", outcome.message);
+        } else {
+            assert_eq!(outcome.state, ControlState::Planned, "{namespace}");
+            assert!(
+                outcome.message.contains("nobody verified who accepted"),
+                "{}",
+                outcome.message
+            );
+        }
+    }
+}

@@ -287,7 +287,7 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let wants = |c: Component| args.only.is_none() || args.only == Some(c);
 
-    let mut ctx = Context::new(cache.clone(), policy.clone(), &args.namespace);
+    let mut ctx = Context::new(cache.clone(), policy, &args.namespace);
     if !args.status_writers.is_empty() {
         ctx.status_writers = args.status_writers.clone();
     }
@@ -312,7 +312,9 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
             lease_held: Some(Arc::default()),
             client: client.clone(),
             cache: cache.clone(),
-            policy: policy.clone(),
+            // The webhook's policy, which exempts this namespace too: the reconciler must not
+            // trust stamps where the webhook does not check them.
+            policy: ctx.policy.clone(),
             clock: Box::new(jiff::Timestamp::now),
             metrics: Some(cluster_metrics),
             reports: reports_served.then(reconciler::ReportPublisher::default),

@@ -98,6 +98,7 @@ enum PhaseReason<'a> {
         comment: Option<&'a str>,
     },
     Unstamped,
+    Unchecked(&'a str),
     SelfApproved(&'a str),
     ContentChanged {
         by: &'a str,
@@ -120,9 +121,10 @@ impl PhaseReason<'_> {
             Self::Incomplete(_) => AssessmentPhase::Draft,
             Self::Pending => AssessmentPhase::PendingApproval,
             Self::Rejected { .. } => AssessmentPhase::Rejected,
-            Self::Unstamped | Self::SelfApproved(_) | Self::ContentChanged { .. } => {
-                AssessmentPhase::Voided
-            }
+            Self::Unstamped
+            | Self::Unchecked(_)
+            | Self::SelfApproved(_)
+            | Self::ContentChanged { .. } => AssessmentPhase::Voided,
             Self::Expired { .. } => AssessmentPhase::Expired,
             Self::Approved { .. } => AssessmentPhase::Approved,
         }
@@ -144,6 +146,11 @@ impl PhaseReason<'_> {
                  approve it through the API so the webhook records the approver"
                     .to_string()
             }
+            Self::Unchecked(namespace) => format!(
+                "approved in namespace {namespace}, where aims-operator's webhook does not check \
+                 writes, so nobody verified who approved it; keep ImpactAssessments in a namespace \
+                 the webhook covers"
+            ),
             Self::SelfApproved(by) => {
                 format!("self-approval: {by} wrote the assessment and cannot approve it")
             }
@@ -184,6 +191,10 @@ fn phase_reason<'a>(
         let by = approval.decided_by.as_deref().unwrap_or("an approver");
         let comment = approval.comment.as_deref();
         return (PhaseReason::Rejected { by, comment }, None);
+    }
+    // The stamps below are written by the webhook; where it does not look, anyone could.
+    if let Some(namespace) = super::controls::unchecked_namespace(assessment, policy) {
+        return (PhaseReason::Unchecked(namespace), None);
     }
     let (Some(by), Some(at), Some(approved)) = (
         approval.decided_by.as_deref(),

@@ -292,6 +292,7 @@ enum EntryReason<'a> {
     ExclusionNotAccepted {
         justification: Option<&'a str>,
     },
+    ExclusionUnchecked(String),
     ExclusionExpired(Timestamp),
     Excluded {
         justification: Option<&'a str>,
@@ -310,9 +311,10 @@ enum EntryReason<'a> {
 impl EntryReason<'_> {
     fn state(&self) -> ControlState {
         match self {
-            Self::ExclusionNotAccepted { .. } | Self::NotDescribed | Self::NotImplemented(_) => {
-                ControlState::Planned
-            }
+            Self::ExclusionNotAccepted { .. }
+            | Self::ExclusionUnchecked(_)
+            | Self::NotDescribed
+            | Self::NotImplemented(_) => ControlState::Planned,
             Self::ExclusionExpired(_) | Self::EvidenceDue(_) => ControlState::Stale,
             Self::Excluded { .. } => ControlState::Excluded,
             Self::Verified(_) => ControlState::Verified,
@@ -328,6 +330,11 @@ impl EntryReason<'_> {
                  spec.controls[].exclusion.acceptedBy to their own user name",
                 justification.unwrap_or("no justification"),
                 policy.approvers_phrase()
+            ),
+            Self::ExclusionUnchecked(namespace) => format!(
+                "excluded, but in namespace {namespace}, where aims-operator's webhook does not check \
+                 writes, so nobody verified who accepted the exclusion; keep ControlBindings in a \
+                 namespace the webhook covers"
             ),
             Self::ExclusionExpired(until) => format!(
                 "exclusion expired at {until}; review the justification and renew or implement the control"
@@ -383,9 +390,14 @@ fn entry_reason<'a>(
         {
             EntryReason::ExclusionNotAccepted { justification }
         }
-        Applicability::Excluded => match entry.exclusion.as_ref().and_then(|e| e.until) {
-            Some(until) if now >= until => EntryReason::ExclusionExpired(until),
-            _ => EntryReason::Excluded { justification },
+        // Acceptance is stamped by the webhook; where it does not look, anyone could write it.
+        Applicability::Excluded => match (
+            unchecked_namespace(system, policy),
+            entry.exclusion.as_ref().and_then(|e| e.until),
+        ) {
+            (Some(namespace), _) => EntryReason::ExclusionUnchecked(namespace.to_string()),
+            (None, Some(until)) if now >= until => EntryReason::ExclusionExpired(until),
+            (None, _) => EntryReason::Excluded { justification },
         },
         Applicability::Applicable => {
             let Some(implementation) = &entry.implementation else {
@@ -442,6 +454,20 @@ fn deciding_entry<'a>(
         .filter_map(|b| b.spec.controls.iter().find(|e| e.id == id).map(|e| (b, e)))
         .map(|(binding, entry)| (binding, entry_reason(entry, snapshot, system, policy, now)))
         .min_by_key(|(_, reason)| reason.state())
+}
+
+/// The object's namespace when aims-operator's webhook does not check writes there (the
+/// policy's exempt namespaces): records stamped by the webhook cannot be trusted in it.
+pub fn unchecked_namespace<'a, K: kube::Resource>(
+    object: &'a K,
+    policy: &Policy,
+) -> Option<&'a str> {
+    let namespace = object.meta().namespace.as_deref().unwrap_or("default");
+    policy
+        .exempt_namespaces
+        .iter()
+        .any(|n| n == namespace)
+        .then_some(namespace)
 }
 
 /// Namespace and name of a system as the snapshot indexes it, borrowed.
