@@ -8,7 +8,6 @@ mod common;
 use aims_operator::engine::{Workload, evaluate_workload};
 use aims_operator::policy::Policy;
 use aims_operator::webhook::review::{read_review, write_review};
-use axum::http::{HeaderMap, HeaderValue};
 use std::time::Instant;
 fn main() {
     let now: jiff::Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
@@ -27,8 +26,6 @@ fn main() {
             serde_json::to_vec(&review).unwrap()
         })
         .collect();
-    let mut headers = HeaderMap::new();
-    headers.insert("content-type", HeaderValue::from_static("application/json"));
     let policy = Policy::default();
     let (mut tp, mut tw, mut te, mut ta, mut tr) = (
         std::time::Duration::ZERO,
@@ -41,7 +38,7 @@ fn main() {
     for _ in 0..rounds {
         for b in &bodies {
             let t = Instant::now();
-            let req = read_review(&headers, b).unwrap();
+            let req = read_review("application/json", b).unwrap();
             tp += t.elapsed();
             let t = Instant::now();
             let w = Workload::from_json(req.object_text().unwrap(), "x").unwrap();

@@ -197,7 +197,11 @@ fn answer(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
-    let (code, content_type, body) = answer_parts(ctx, webhook, judge, headers, body);
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (code, content_type, body) = answer_parts(ctx, webhook, judge, content_type, body);
     (code, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
@@ -226,11 +230,7 @@ pub fn answer_raw(
     body: &[u8],
 ) -> Option<(u16, &'static str, String)> {
     let (webhook, judge) = endpoint(path)?;
-    let mut headers = HeaderMap::new();
-    if let Ok(value) = header::HeaderValue::from_str(content_type) {
-        headers.insert(header::CONTENT_TYPE, value);
-    }
-    let (code, content_type, body) = answer_parts(ctx, webhook, judge, &headers, body);
+    let (code, content_type, body) = answer_parts(ctx, webhook, judge, content_type, body);
     Some((code.as_u16(), content_type, body))
 }
 
@@ -238,11 +238,11 @@ fn answer_parts(
     ctx: &Context,
     webhook: &'static str,
     judge: Judge,
-    headers: &HeaderMap,
+    content_type: &str,
     body: &[u8],
 ) -> (StatusCode, &'static str, String) {
     let started = Instant::now();
-    let request = match review::read_review(headers, body) {
+    let request = match review::read_review(content_type, body) {
         Ok(request) => request,
         Err(bad) => {
             ctx.metrics

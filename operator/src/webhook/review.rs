@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use k8s_openapi::api::authentication::v1::UserInfo;
 use kube::core::admission::Operation;
 use kube::core::{GroupVersionKind, GroupVersionResource};
@@ -189,7 +189,7 @@ pub struct Answer {
     pub patch_type: Option<&'static str>,
     /// Added to the API server's audit event (prefixed with the webhook name).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub audit_annotations: BTreeMap<String, String>,
+    pub audit_annotations: BTreeMap<&'static str, String>,
     /// Shown by kubectl as `Warning:` lines.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
@@ -218,17 +218,13 @@ impl Answer {
     }
 
     /// Records an audit annotation.
-    pub fn audit(&mut self, key: &str, value: impl Into<String>) {
-        self.audit_annotations.insert(key.to_string(), value.into());
+    pub fn audit(&mut self, key: &'static str, value: impl Into<String>) {
+        self.audit_annotations.insert(key, value.into());
     }
 }
 
-/// Reads an AdmissionReview request from headers and body.
-pub fn read_review(headers: &HeaderMap, body: &[u8]) -> Result<ReviewRequest, BadReview> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+/// Reads an AdmissionReview request from its Content-Type (empty when absent) and body.
+pub fn read_review(content_type: &str, body: &[u8]) -> Result<ReviewRequest, BadReview> {
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if !essence.eq_ignore_ascii_case("application/json") {
         return Err(BadReview::Http(

@@ -220,10 +220,10 @@ pub fn from_verdict(request: &ReviewRequest, verdict: &Verdict) -> Decision {
         by,
     }) = &verdict.break_glass
     {
-        decision.response.audit_annotations.insert(
-            "break-glass".to_string(),
-            format!("{by} until {expires}: {reason}"),
-        );
+        decision
+            .response
+            .audit_annotations
+            .insert("break-glass", format!("{by} until {expires}: {reason}"));
         decision.break_glass = Some(super::BreakGlassUse {
             kind: verdict.kind.clone(),
             namespace: verdict.namespace.clone(),
