@@ -741,3 +741,42 @@ async fn the_binary_serves_refuses_while_starting_and_stops_on_sigterm() {
 
     assert_eq!(terminate(child).await, Some(0));
 }
+
+/// JSON nested far deeper than any object (100,000 levels) neither crashes the webhook nor
+/// slips anything through: in a field the rules never read it changes nothing (the workload
+/// is judged on what it runs, exactly as without it), and where the rules read (the labels)
+/// the object cannot be read and is refused, saying so.
+#[tokio::test]
+async fn deeply_nested_objects_are_judged_or_refused_never_crashed_on() {
+    let mut h = serve_snapshot(lending()).await;
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let plain = h
+        .review("/validate", &fixture("deployment-create.json"))
+        .await;
+    assert_eq!(plain["allowed"], true, "{plain}");
+    for field in ["volumes", "labels"] {
+        let mut review = fixture("deployment-create.json");
+        let object = &mut review["request"]["object"];
+        match field {
+            "volumes" => object["spec"]["template"]["spec"]["volumes"] = json!("DEEP"),
+            _ => object["metadata"]["labels"] = json!("DEEP"),
+        }
+        let body = serde_json::to_string(&review)
+            .unwrap()
+            .replace("\"DEEP\"", &deep);
+        let (status, answer) = h
+            .client
+            .send("POST", "/validate", "application/json", body.into_bytes())
+            .await;
+        assert_eq!(status, 200, "{field}: {answer}");
+        let response = serde_json::from_str::<Value>(&answer).unwrap()["response"].clone();
+        if field == "volumes" {
+            assert_eq!(response, plain, "{field}");
+        } else {
+            assert_eq!(response["allowed"], false, "{field}: {response}");
+            let message = response["status"]["message"].as_str().unwrap();
+            assert!(message.contains("cannot be read"), "{message}");
+            assert!(message.contains("recursion limit"), "{message}");
+        }
+    }
+}
