@@ -501,17 +501,7 @@ fn stamps_in_namespaces_the_webhook_does_not_check_count_for_nothing() {
         snapshot.add_system(sys);
         let mut b = binding("b", &["s"], &[]);
         b.metadata.namespace = Some(namespace.into());
-        b.spec.controls = vec![ControlEntry {
-            id: "A.10.3".into(),
-            applicability: Applicability::Excluded,
-            justification: Some("no suppliers".into()),
-            exclusion: Some(Exclusion {
-                accepted_by: Some("bob".into()),
-                until: None,
-            }),
-            implementation: None,
-            evidence: vec![],
-        }];
+        b.spec.controls = vec![accepted_exclusion("A.10.3", "bob")];
         snapshot.add_binding(b);
         let system = snapshot.system(namespace, "s").unwrap().clone();
         let outcome = control_outcome(&snapshot, &system, "A.10.3", &policy, now());

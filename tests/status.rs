@@ -150,17 +150,7 @@ fn soa_covers_all_controls_and_shows_gaps() {
     let mut s = Snapshot::new();
     s.add_system(system("s"));
     let mut b = binding("b", &["s"], &["A.3.2"]);
-    b.spec.controls.push(ControlEntry {
-        id: "A.10.3".into(),
-        applicability: Applicability::Excluded,
-        justification: Some("no suppliers".into()),
-        exclusion: Some(Exclusion {
-            accepted_by: Some("bob".into()),
-            until: None,
-        }),
-        implementation: None,
-        evidence: vec![],
-    });
+    b.spec.controls.push(accepted_exclusion("A.10.3", "bob"));
     // Proposed by someone, accepted by nobody: not yet an exclusion.
     b.spec.controls.push(ControlEntry {
         id: "A.10.2".into(),

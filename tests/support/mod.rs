@@ -237,6 +237,21 @@ pub fn binding(name: &str, systems: &[&str], ids: &[&str]) -> ControlBinding {
     b
 }
 
+/// Control `id` excluded ("no suppliers") with the exclusion accepted by `by`.
+pub fn accepted_exclusion(id: &str, by: &str) -> ControlEntry {
+    ControlEntry {
+        id: id.into(),
+        applicability: Applicability::Excluded,
+        justification: Some("no suppliers".into()),
+        exclusion: Some(Exclusion {
+            accepted_by: Some(by.into()),
+            until: None,
+        }),
+        implementation: None,
+        evidence: vec![],
+    }
+}
+
 /// A Deployment of `system` (None: unlabelled) with model version label `version`.
 pub fn deployment(name: &str, system: Option<&str>, version: Option<&str>, image: &str) -> Value {
     let mut labels = serde_json::Map::new();
