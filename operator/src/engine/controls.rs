@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use kube::ResourceExt;
 
 use super::Snapshot;
-use super::assessment::{AssessmentState, covering_entry};
+use super::assessment::covering_entry;
 use crate::catalog::{self, AutoCheck};
 use crate::policy::Policy;
 use crate::resources::{
@@ -22,22 +22,6 @@ pub struct ControlOutcome {
     pub message: String,
     /// The ControlBinding the state comes from.
     pub binding: Option<String>,
-}
-
-/// Approved, current assessments of a system with their states.
-pub fn approved_assessments<'a>(
-    snapshot: &'a Snapshot,
-    system: &AISystem,
-    policy: &Policy,
-    now: Timestamp,
-) -> Vec<(&'a ImpactAssessment, AssessmentState)> {
-    let (ns, name) = snapshot_key(system);
-    snapshot
-        .assessments_for(ns, name)
-        .iter()
-        .filter(|a| snapshot.is_approved(a, policy, now))
-        .map(|a| (a.as_ref(), snapshot.assessment_state(a, policy, now)))
-        .collect()
 }
 
 /// Approved, current assessments of a system, without their states.

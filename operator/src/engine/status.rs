@@ -6,9 +6,7 @@ use kube::ResourceExt;
 
 use super::Snapshot;
 use super::assessment::AssessmentState;
-use super::controls::{
-    approved_assessments, control_outcome, has_owner, monitoring_gaps, monitoring_in_place,
-};
+use super::controls::{control_outcome, has_owner, monitoring_gaps, monitoring_in_place};
 use crate::policy::Policy;
 use crate::resources::{
     AISystem, AISystemSummary, AssessmentPhase, Condition, ControlBinding, ControlBindingSummary,
@@ -131,7 +129,10 @@ pub fn evaluate_system(
         .iter()
         .map(|a| (a.as_ref(), snapshot.assessment_state(a, policy, now)))
         .collect();
-    let approved = approved_assessments(snapshot, system, policy, now);
+    let approved: Vec<&(&ImpactAssessment, AssessmentState)> = states
+        .iter()
+        .filter(|(_, s)| s.phase == AssessmentPhase::Approved)
+        .collect();
     let approved_only: Vec<&ImpactAssessment> = approved.iter().map(|(a, _)| *a).collect();
     let uncovered = super::controls::uncovered_models(system, &approved_only);
     let (assessment_ok, reason, message, summary_assessment) = if approved.is_empty() {
