@@ -160,10 +160,10 @@ fn entry_case() -> impl Strategy<Value = ControlEntry> {
                 0 => (Applicability::Excluded, None, None),
                 1 => (
                     Applicability::Excluded,
-                    Some(Exclusion {
+                    Some(Box::new(Exclusion {
                         accepted_by: Some("bob".into()),
                         until: due_in_hours.and_then(due),
-                    }),
+                    })),
                     None,
                 ),
                 2 => (Applicability::Applicable, None, None),
@@ -378,5 +378,148 @@ fn a_repeated_key_reads_the_same_in_both_readers() {
         let read = Workload::from_json(text, "ns");
         assert_eq!(read, Workload::from_value(&tree, "ns"), "{text}");
         assert!(read.is_ok(), "{text}");
+    }
+}
+
+/// One change the watches can make to the register.
+#[derive(Debug, Clone)]
+enum Change {
+    AddSystem(usize),
+    RemoveSystem(usize),
+    /// Assessment `i` naming system `j`.
+    AddAssessment(usize, usize),
+    RemoveAssessment(usize),
+    /// Binding `i` naming the systems whose bits are set, and all of them when `true`.
+    AddBinding(usize, u8, bool),
+    RemoveBinding(usize),
+    /// A relist of one kind: 0 systems, 1 assessments, 2 bindings.
+    Clear(u8),
+}
+
+const NAMES: usize = 3;
+
+fn change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        (0..NAMES).prop_map(Change::AddSystem),
+        (0..NAMES).prop_map(Change::RemoveSystem),
+        (0..NAMES, 0..NAMES).prop_map(|(i, j)| Change::AddAssessment(i, j)),
+        (0..NAMES).prop_map(Change::RemoveAssessment),
+        (0..NAMES, 0u8..8, any::<bool>()).prop_map(|(i, s, all)| Change::AddBinding(i, s, all)),
+        (0..NAMES).prop_map(Change::RemoveBinding),
+        (0u8..3).prop_map(Change::Clear),
+    ]
+}
+
+fn bound_binding(i: usize, systems: u8, all: bool) -> ControlBinding {
+    let names: Vec<String> = (0..NAMES)
+        .filter(|j| systems & (1 << j) != 0)
+        .map(|j| format!("s{j}"))
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut b = binding(&format!("b{i}"), &names, &["A.5.4"]);
+    b.spec.all_systems = all.then_some(true);
+    b
+}
+
+/// Everything a decision, the status and the SoA read from the register, in a form that does
+/// not depend on the order changes arrived in.
+fn view(s: &Snapshot) -> Vec<String> {
+    use kube::ResourceExt;
+    let mut seen = vec![format!("len {}", s.len())];
+    seen.push(format!("names {:?}", {
+        let mut n = s.system_names_in(NS);
+        n.sort();
+        n
+    }));
+    seen.push(format!(
+        "systems {:?}",
+        s.systems().iter().map(|x| x.name_any()).collect::<Vec<_>>()
+    ));
+    seen.push(format!(
+        "assessments {:?}",
+        s.assessments()
+            .iter()
+            .map(|x| x.name_any())
+            .collect::<Vec<_>>()
+    ));
+    let mut bindings: Vec<String> = s.bindings().map(|b| b.name_any()).collect();
+    bindings.sort();
+    seen.push(format!("bindings {bindings:?}"));
+    for j in 0..NAMES {
+        let name = format!("s{j}");
+        let mut bound: Vec<String> = s.bindings_for(NS, &name).map(|b| b.name_any()).collect();
+        bound.sort();
+        seen.push(format!(
+            "{name}: exists {} assessed by {:?} bound by {bound:?} binding b{j} {:?} assessment a{j} names {:?}",
+            s.system(NS, &name).is_some(),
+            s.assessments_for(NS, &name).iter().map(|a| a.name_any()).collect::<Vec<_>>(),
+            s.binding(NS, &format!("b{j}")).map(|b| b.spec.systems.clone()),
+            s.assessment_system(NS, &format!("a{j}")),
+        ));
+    }
+    seen
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The register after any sequence of watch events and relists reads exactly as one built
+    /// from the objects that remain: no removal leaves a stale entry, no relist loses a
+    /// system's other objects.
+    #[test]
+    fn the_register_after_any_changes_reads_as_one_built_from_what_remains(
+        changes in prop::collection::vec(change(), 0..40)
+    ) {
+        let mut updated = Snapshot::new();
+        let mut systems = std::collections::BTreeMap::new();
+        let mut assessments = std::collections::BTreeMap::new();
+        let mut bindings = std::collections::BTreeMap::new();
+        for change in changes {
+            match change {
+                Change::AddSystem(i) => {
+                    updated.add_system(system(&format!("s{i}")));
+                    systems.insert(i, ());
+                }
+                Change::RemoveSystem(i) => {
+                    updated.remove_system(NS, &format!("s{i}"));
+                    systems.remove(&i);
+                }
+                Change::AddAssessment(i, j) => {
+                    let a = assessment(&format!("a{i}"), &format!("s{j}"), &["1.0.0"]);
+                    updated.add_assessment(a.clone());
+                    assessments.insert(i, a);
+                }
+                Change::RemoveAssessment(i) => {
+                    updated.remove_assessment(NS, &format!("a{i}"));
+                    assessments.remove(&i);
+                }
+                Change::AddBinding(i, s, all) => {
+                    let b = bound_binding(i, s, all);
+                    updated.add_binding(b.clone());
+                    bindings.insert(i, b);
+                }
+                Change::RemoveBinding(i) => {
+                    updated.remove_binding(NS, &format!("b{i}"));
+                    bindings.remove(&i);
+                }
+                Change::Clear(0) => {
+                    updated.clear_systems();
+                    systems.clear();
+                }
+                Change::Clear(1) => {
+                    updated.clear_assessments();
+                    assessments.clear();
+                }
+                Change::Clear(_) => {
+                    updated.clear_bindings();
+                    bindings.clear();
+                }
+            }
+        }
+        let mut fresh = Snapshot::new();
+        systems.keys().for_each(|i| fresh.add_system(system(&format!("s{i}"))));
+        assessments.into_values().for_each(|a| fresh.add_assessment(a));
+        bindings.into_values().for_each(|b| fresh.add_binding(b));
+        prop_assert_eq!(view(&updated), view(&fresh));
     }
 }

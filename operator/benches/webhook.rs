@@ -172,6 +172,10 @@ async fn bare_server(cert: &[u8], key: &[u8]) -> SocketAddr {
 
 fn report(name: &str, rounds: &[Round]) -> f64 {
     let requests: usize = rounds.iter().map(|r| r.requests).sum();
+    if requests == 0 {
+        println!("{name:<28} not loaded");
+        return f64::NAN;
+    }
     let secs: f64 = rounds.iter().map(|r| r.elapsed.as_secs_f64()).sum();
     let mut all: Vec<Duration> = rounds
         .iter()
@@ -234,11 +238,19 @@ fn main() {
         // Warm up both, checking the webhook really admits (the whole rule path runs).
         load(server.addr, ca.clone(), bodies.clone(), true).await;
         load(bare, ca.clone(), bodies.clone(), false).await;
+        println!("warmed up");
+        // `AIMS_BENCH_ONLY=webhook` (or `bare`) loads only one server, so that a profiler
+        // attached to the run (`perf record`) sees one server's CPU per request.
+        let only = std::env::var("AIMS_BENCH_ONLY").unwrap_or_default();
         let mut webhook_rounds = Vec::new();
         let mut bare_rounds = Vec::new();
         for _ in 0..2 {
-            bare_rounds.push(load(bare, ca.clone(), bodies.clone(), false).await);
-            webhook_rounds.push(load(server.addr, ca.clone(), bodies.clone(), false).await);
+            if only != "webhook" {
+                bare_rounds.push(load(bare, ca.clone(), bodies.clone(), false).await);
+            }
+            if only != "bare" {
+                webhook_rounds.push(load(server.addr, ca.clone(), bodies.clone(), false).await);
+            }
         }
         let rss_after = rss_kib();
         let mut text = String::new();

@@ -243,10 +243,10 @@ pub fn accepted_exclusion(id: &str, by: &str) -> ControlEntry {
         id: id.into(),
         applicability: Applicability::Excluded,
         justification: Some("no suppliers".into()),
-        exclusion: Some(Exclusion {
+        exclusion: Some(Box::new(Exclusion {
             accepted_by: Some(by.into()),
             until: None,
-        }),
+        })),
         implementation: None,
         evidence: vec![],
     }

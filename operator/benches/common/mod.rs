@@ -41,14 +41,15 @@ pub fn snapshot(now: Timestamp) -> Snapshot {
         );
         let system: AISystem = serde_json::from_str(&yaml).expect("system");
         s.add_system(system);
-        let mut a: ImpactAssessment = serde_json::from_value(json!({
+        // From text, as a watch delivers objects (lists are grown while read).
+        let mut a: ImpactAssessment = serde_json::from_str(&json!({
             "apiVersion": "aims.io/v1alpha1", "kind": "ImpactAssessment",
             "metadata": { "name": format!("{name}-ia"), "namespace": ns },
             "spec": { "systemRef": name, "models": [{ "version": "1.0.x" }],
                 "impacts": [{ "area": "Individuals", "direction": "Negative", "description": "x" }],
                 "risks": [{ "id": "R1", "description": "x", "likelihood": 2, "severity": 2, "treatment": "Mitigate" }],
                 "validityDays": 365 }
-        }))
+        }).to_string())
         .expect("assessment");
         a.spec.approval = Some(Approval {
             decision: Decision::Approved,
@@ -62,11 +63,14 @@ pub fn snapshot(now: Timestamp) -> Snapshot {
             .iter()
             .map(|id| json!({ "id": id, "applicability": "Applicable", "implementation": { "description": "x", "status": "Implemented" } }))
             .collect();
-        let b: ControlBinding = serde_json::from_value(json!({
-            "apiVersion": "aims.io/v1alpha1", "kind": "ControlBinding",
-            "metadata": { "name": format!("{name}-controls"), "namespace": ns },
-            "spec": { "systems": [name], "controls": controls }
-        }))
+        let b: ControlBinding = serde_json::from_str(
+            &json!({
+                "apiVersion": "aims.io/v1alpha1", "kind": "ControlBinding",
+                "metadata": { "name": format!("{name}-controls"), "namespace": ns },
+                "spec": { "systems": [name], "controls": controls }
+            })
+            .to_string(),
+        )
         .expect("binding");
         s.add_binding(b);
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use kube::ResourceExt;
 
 use super::Workload;
-use crate::resources::{AISystem, ControlBinding, ImpactAssessment};
+use crate::resources::{AISystem, ControlBinding, ImpactAssessment, ShrinkToFit};
 
 type ByName<T> = HashMap<String, T>;
 /// (kind, namespace, name) of a cached workload.
@@ -17,14 +17,14 @@ type WorkloadKey = (String, String, String);
 /// Everything the engine knows about the cluster (or the files) at one moment.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
-    systems: HashMap<String, ByName<Arc<AISystem>>>,
-    assessments: HashMap<String, ByName<Vec<Arc<ImpactAssessment>>>>,
+    /// Per namespace and system name: the system and what references it, so that a decision
+    /// finds all of them in one place.
+    register: HashMap<String, ByName<SystemEntry>>,
     /// Content hash of each cached assessment, keyed by the address of its shared copy: the
     /// hash is computed once per version written, not once per decision.
     assessment_hashes: HashMap<usize, Arc<str>>,
     /// System each assessment references, so that removal touches one list.
     assessment_system: HashMap<(String, String), String>,
-    bindings_by_system: HashMap<String, ByName<Vec<Arc<ControlBinding>>>>,
     bindings_for_all: HashMap<String, Vec<Arc<ControlBinding>>>,
     /// Every binding by insertion sequence (iteration in the order added).
     bindings: BTreeMap<u64, Arc<ControlBinding>>,
@@ -39,6 +39,22 @@ pub struct Snapshot {
     monitors_known: bool,
     /// Workload keys by (namespace, system label).
     workloads_by_system: HashMap<(String, String), std::collections::BTreeSet<WorkloadKey>>,
+}
+
+/// What the register holds under one system name in a namespace: the system, when it exists,
+/// and the assessments and bindings that name it (which may exist before it does).
+#[derive(Clone, Debug, Default)]
+struct SystemEntry {
+    system: Option<Arc<AISystem>>,
+    /// Sorted by name.
+    assessments: Vec<Arc<ImpactAssessment>>,
+    bindings: Vec<Arc<ControlBinding>>,
+}
+
+impl SystemEntry {
+    fn is_empty(&self) -> bool {
+        self.system.is_none() && self.assessments.is_empty() && self.bindings.is_empty()
+    }
 }
 
 /// A ServiceMonitor or PodMonitor, reduced to what ties it to AI systems.
@@ -97,19 +113,55 @@ impl Snapshot {
     }
 
     /// Adds (or replaces) an AI system.
-    pub fn add_system(&mut self, system: AISystem) {
-        let system = Arc::new(system);
-        self.systems
-            .entry(namespace_of(system.as_ref()))
+    pub fn add_system(&mut self, mut system: AISystem) {
+        system.spec.shrink_to_fit();
+        let (namespace, name) = (namespace_of(&system), system.name_any());
+        self.entry_mut(namespace, &name).system = Some(Arc::new(system));
+    }
+
+    /// The register's entry for `system` in `namespace`, created when missing.
+    fn entry_mut(&mut self, namespace: String, system: &str) -> &mut SystemEntry {
+        self.register
+            .entry(namespace)
             .or_default()
-            .insert(system.name_any(), system);
+            .entry(system.to_string())
+            .or_default()
+    }
+
+    /// Changes the entry for `system` in `namespace`, if there is one, and drops it once it
+    /// holds nothing.
+    fn change_entry(
+        &mut self,
+        namespace: &str,
+        system: &str,
+        change: impl FnOnce(&mut SystemEntry),
+    ) {
+        let Some(by_name) = self.register.get_mut(namespace) else {
+            return;
+        };
+        if let Some(entry) = by_name.get_mut(system) {
+            change(entry);
+            if entry.is_empty() {
+                by_name.remove(system);
+            }
+        }
+        if by_name.is_empty() {
+            self.register.remove(namespace);
+        }
+    }
+
+    /// Changes every entry, dropping those left empty.
+    fn change_every_entry(&mut self, change: impl Fn(&mut SystemEntry)) {
+        for by_name in self.register.values_mut() {
+            by_name.values_mut().for_each(&change);
+            by_name.retain(|_, entry| !entry.is_empty());
+        }
+        self.register.retain(|_, by_name| !by_name.is_empty());
     }
 
     /// Removes the AI system `name` in `namespace`.
     pub fn remove_system(&mut self, namespace: &str, name: &str) {
-        if let Some(m) = self.systems.get_mut(namespace) {
-            m.remove(name);
-        }
+        self.change_entry(namespace, name, |entry| entry.system = None);
     }
 
     /// Removes the impact assessment `name` in `namespace`, whichever system it references.
@@ -118,20 +170,18 @@ impl Snapshot {
         let Some(system) = self.assessment_system.remove(&key) else {
             return;
         };
-        if let Some(by_system) = self.assessments.get_mut(namespace)
-            && let Some(list) = by_system.get_mut(&system)
-        {
-            let hashes = &mut self.assessment_hashes;
-            list.retain(|a| {
+        let mut removed = Vec::new();
+        self.change_entry(namespace, &system, |entry| {
+            entry.assessments.retain(|a| {
                 let keep = a.name_any() != name;
                 if !keep {
-                    hashes.remove(&(Arc::as_ptr(a) as usize));
+                    removed.push(Arc::as_ptr(a) as usize);
                 }
                 keep
             });
-            if list.is_empty() {
-                by_system.remove(&system);
-            }
+        });
+        for address in removed {
+            self.assessment_hashes.remove(&address);
         }
     }
 
@@ -149,40 +199,33 @@ impl Snapshot {
         if let Some(list) = self.bindings_for_all.get_mut(namespace) {
             list.retain(other);
         }
-        if let Some(by_system) = self.bindings_by_system.get_mut(namespace) {
-            for system in &old.spec.systems {
-                if let Some(list) = by_system.get_mut(system) {
-                    list.retain(other);
-                }
-            }
+        for system in &old.spec.systems {
+            self.change_entry(namespace, system, |entry| entry.bindings.retain(other));
         }
     }
 
     /// Adds (or replaces) an impact assessment, indexed by the system it references.
-    pub fn add_assessment(&mut self, assessment: ImpactAssessment) {
+    pub fn add_assessment(&mut self, mut assessment: ImpactAssessment) {
+        assessment.spec.shrink_to_fit();
         let ns = namespace_of(&assessment);
         self.remove_assessment(&ns, &assessment.name_any());
         self.assessment_system.insert(
             (ns.clone(), assessment.name_any()),
             assessment.spec.system_ref.clone(),
         );
-        let list = self
-            .assessments
-            .entry(ns)
-            .or_default()
-            .entry(assessment.spec.system_ref.clone())
-            .or_default();
         let assessment = Arc::new(assessment);
         self.assessment_hashes.insert(
             Arc::as_ptr(&assessment) as usize,
             super::assessment::content_hash(&assessment.spec).into(),
         );
+        let list = &mut self.entry_mut(ns, &assessment.spec.system_ref).assessments;
         list.push(assessment);
         list.sort_by_key(|a| a.name_any());
     }
 
     /// Adds (or replaces) a control binding, indexed by each system it binds.
-    pub fn add_binding(&mut self, binding: ControlBinding) {
+    pub fn add_binding(&mut self, mut binding: ControlBinding) {
+        binding.spec.shrink_to_fit();
         let ns = namespace_of(&binding);
         self.remove_binding(&ns, &binding.name_any());
         let binding = Arc::new(binding);
@@ -193,11 +236,8 @@ impl Snapshot {
                 .push(binding.clone());
         }
         for system in &binding.spec.systems {
-            self.bindings_by_system
-                .entry(ns.clone())
-                .or_default()
-                .entry(system.clone())
-                .or_default()
+            self.entry_mut(ns.clone(), system)
+                .bindings
                 .push(binding.clone());
         }
         self.binding_seq
@@ -218,12 +258,12 @@ impl Snapshot {
 
     /// Forgets every AI system (before a relist replaces them).
     pub fn clear_systems(&mut self) {
-        self.systems.clear();
+        self.change_every_entry(|entry| entry.system = None);
     }
 
     /// Forgets every impact assessment (before a relist replaces them).
     pub fn clear_assessments(&mut self) {
-        self.assessments.clear();
+        self.change_every_entry(|entry| entry.assessments.clear());
         self.assessment_system.clear();
         self.assessment_hashes.clear();
     }
@@ -233,7 +273,7 @@ impl Snapshot {
         self.bindings.clear();
         self.binding_seq.clear();
         self.bindings_for_all.clear();
-        self.bindings_by_system.clear();
+        self.change_every_entry(|entry| entry.bindings.clear());
     }
 
     /// Forgets every namespace (before a relist replaces them).
@@ -354,7 +394,7 @@ impl Snapshot {
 
     /// The AI system `name` in `namespace`.
     pub fn system(&self, namespace: &str, name: &str) -> Option<&AISystem> {
-        self.systems.get(namespace)?.get(name).map(Arc::as_ref)
+        self.register.get(namespace)?.get(name)?.system.as_deref()
     }
 
     /// The system the cached assessment `name` references.
@@ -374,18 +414,22 @@ impl Snapshot {
 
     /// Names of the AI systems in `namespace`.
     pub fn system_names_in(&self, namespace: &str) -> Vec<String> {
-        self.systems
+        self.register
             .get(namespace)
-            .map(|m| m.keys().cloned().collect())
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, entry)| entry.system.is_some())
+                    .map(|(name, _)| name.clone())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     /// Every AI system, sorted by namespace and name.
     pub fn systems(&self) -> Vec<&AISystem> {
         let mut all: Vec<&AISystem> = self
-            .systems
-            .values()
-            .flat_map(|m| m.values().map(Arc::as_ref))
+            .entries()
+            .filter_map(|entry| entry.system.as_deref())
             .collect();
         all.sort_by_key(|s| (s.namespace(), s.name_any()));
         all
@@ -393,11 +437,17 @@ impl Snapshot {
 
     /// Assessments that reference system `name` in `namespace`, sorted by name.
     pub fn assessments_for(&self, namespace: &str, system: &str) -> &[Arc<ImpactAssessment>] {
-        self.assessments
-            .get(namespace)
-            .and_then(|m| m.get(system))
-            .map(Vec::as_slice)
+        self.entry(namespace, system)
+            .map(|entry| entry.assessments.as_slice())
             .unwrap_or(&[])
+    }
+
+    fn entry(&self, namespace: &str, system: &str) -> Option<&SystemEntry> {
+        self.register.get(namespace)?.get(system)
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &SystemEntry> {
+        self.register.values().flat_map(HashMap::values)
     }
 
     /// The content hash of an assessment held in this snapshot (cached), or computed for one
@@ -442,9 +492,8 @@ impl Snapshot {
     /// Every assessment, sorted by namespace and name.
     pub fn assessments(&self) -> Vec<&ImpactAssessment> {
         let mut all: Vec<&ImpactAssessment> = self
-            .assessments
-            .values()
-            .flat_map(|m| m.values().flat_map(|v| v.iter().map(Arc::as_ref)))
+            .entries()
+            .flat_map(|entry| entry.assessments.iter().map(Arc::as_ref))
             .collect();
         all.sort_by_key(|a| (a.namespace(), a.name_any()));
         all
@@ -457,11 +506,9 @@ impl Snapshot {
         system: &str,
     ) -> impl Iterator<Item = &ControlBinding> {
         let named = self
-            .bindings_by_system
-            .get(namespace)
-            .and_then(|m| m.get(system))
+            .entry(namespace, system)
             .into_iter()
-            .flatten();
+            .flat_map(|entry| &entry.bindings);
         let all = self.bindings_for_all.get(namespace).into_iter().flatten();
         named.chain(all).map(Arc::as_ref)
     }
@@ -478,12 +525,12 @@ impl Snapshot {
 
     /// Number of AIMS objects held (systems, assessments, bindings).
     pub fn len(&self) -> usize {
-        let systems: usize = self.systems.values().map(HashMap::len).sum();
-        let assessments: usize = self
-            .assessments
-            .values()
-            .flat_map(|m| m.values().map(Vec::len))
-            .sum();
+        let (systems, assessments) = self.entries().fold((0, 0), |(s, a), entry| {
+            (
+                s + usize::from(entry.system.is_some()),
+                a + entry.assessments.len(),
+            )
+        });
         systems + assessments + self.bindings.len()
     }
 

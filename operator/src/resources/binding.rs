@@ -57,8 +57,9 @@ pub struct ControlEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub justification: Option<String>,
     /// Who accepted the exclusion and until when.
+    // Boxed: few controls are excluded, and the register holds tens of thousands of entries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exclusion: Option<Exclusion>,
+    pub exclusion: Option<Box<Exclusion>>,
     /// How the control is implemented.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub implementation: Option<Implementation>,

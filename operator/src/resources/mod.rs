@@ -8,12 +8,14 @@ mod aisystem;
 mod assessment;
 mod binding;
 mod common;
+mod compact;
 mod validate;
 
 pub use aisystem::*;
 pub use assessment::*;
 pub use binding::*;
 pub use common::*;
+pub use compact::ShrinkToFit;
 pub use validate::*;
 
 /// API group of every AIMS resource.
