@@ -116,7 +116,7 @@ fn set_nested(
     }
 }
 
-fn requester(request: &ReviewRequest) -> Requester<'_> {
+fn requester<'a>(request: &'a ReviewRequest<'_>) -> Requester<'a> {
     Requester {
         username: request.username(),
         groups: request.groups(),

@@ -18,8 +18,8 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
+use axum::http::{HeaderValue, StatusCode, header, request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
@@ -190,15 +190,31 @@ fn judge_safely(ctx: &Context, judge: Judge, request: &ReviewRequest) -> Decisio
     }
 }
 
+/// The request's Content-Type header, taken without copying the others (axum's `HeaderMap`
+/// extractor copies them all, for every review).
+struct ContentType(Option<HeaderValue>);
+
+impl<S: Sync> FromRequestParts<S> for ContentType {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.headers.get(header::CONTENT_TYPE).cloned()))
+    }
+}
+
 fn answer(
     ctx: &Context,
     webhook: &'static str,
     judge: Judge,
-    headers: &HeaderMap,
+    content_type: &ContentType,
     body: &[u8],
 ) -> Response {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
+    let content_type = content_type
+        .0
+        .as_ref()
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let (code, content_type, body) = answer_parts(ctx, webhook, judge, content_type, body);
@@ -356,14 +372,17 @@ pub fn health_router(ctx: Arc<Context>) -> Router {
 pub fn router(ctx: Arc<Context>) -> Router {
     let mut reviews = Router::new();
     for (path, webhook, judge) in ENDPOINTS {
-        reviews = reviews.route(
-            path,
-            post(
-                move |State(ctx): State<Arc<Context>>, headers: HeaderMap, body: Bytes| async move {
-                    answer(&ctx, webhook, judge, &headers, &body)
-                },
-            ),
-        );
+        reviews =
+            reviews.route(
+                path,
+                post(
+                    move |State(ctx): State<Arc<Context>>,
+                          content_type: ContentType,
+                          body: Bytes| async move {
+                        answer(&ctx, webhook, judge, &content_type, &body)
+                    },
+                ),
+            );
     }
     reviews
         .layer(DefaultBodyLimit::max(review::MAX_BODY_BYTES))
@@ -386,12 +405,13 @@ mod tests {
             Policy::default(),
             "aims-system",
         );
-        let request: ReviewRequest = serde_json::from_value(serde_json::json!({
+        let text = serde_json::json!({
             "uid": "u1", "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
             "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
             "name": "w", "namespace": "ml", "operation": "CREATE", "userInfo": {"username": "alice"}
-        }))
-        .expect("request");
+        })
+        .to_string();
+        let request: ReviewRequest = serde_json::from_str(&text).expect("request");
         let decision = judge_safely(&ctx, exploding, &request);
         assert!(!decision.response.allowed);
         assert_eq!(decision.result, "error");

@@ -73,7 +73,7 @@ fn bad_request(message: impl Into<String>) -> BadReview {
 /// The request of an admission.k8s.io/v1 AdmissionReview: the fields the webhook reads.
 #[derive(Deserialize, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
-pub struct ReviewRequest {
+pub struct ReviewRequest<'body> {
     /// Identifies this review; echoed in the answer.
     pub uid: String,
     /// Kind of the object sent (e.g. `apps/v1 Deployment`, `autoscaling/v1 Scale`).
@@ -93,21 +93,21 @@ pub struct ReviewRequest {
     pub operation: Operation,
     /// The authenticated user making the request.
     pub user_info: UserInfo,
-    /// The object as it would be stored (absent for DELETE), kept as text: a workload is read
-    /// from it with a typed reader that skips what the rules do not look at (see
-    /// [`Workload::from_json`](crate::engine::Workload::from_json)).
-    #[serde(default)]
-    pub object: Option<Box<serde_json::value::RawValue>>,
-    /// The object as stored before (UPDATE, DELETE), kept unparsed: most decisions never
-    /// read it, and parsing it would double the cost of every update review.
-    #[serde(default)]
-    pub old_object: Option<Box<serde_json::value::RawValue>>,
+    /// The object as it would be stored (absent for DELETE), left as text in the request body:
+    /// a workload is read from it with a typed reader that skips what the rules do not look
+    /// at (see [`Workload::from_json`](crate::engine::Workload::from_json)).
+    #[serde(default, borrow)]
+    pub object: Option<&'body serde_json::value::RawValue>,
+    /// The object as stored before (UPDATE, DELETE), left unparsed in the body: most
+    /// decisions never read it, and parsing it would double the cost of every update review.
+    #[serde(default, borrow)]
+    pub old_object: Option<&'body serde_json::value::RawValue>,
     /// A dry run: the answer counts, side effects must not happen.
     #[serde(default)]
     pub dry_run: Option<bool>,
 }
 
-impl ReviewRequest {
+impl ReviewRequest<'_> {
     /// `userInfo.username`, or empty.
     pub fn username(&self) -> &str {
         self.user_info.username.as_deref().unwrap_or_default()
@@ -120,18 +120,17 @@ impl ReviewRequest {
 
     /// The previous object, parsed; `Ok(None)` when there is none (or it is `null`).
     pub fn old_object(&self) -> Result<Option<Value>, String> {
-        parsed(self.old_object.as_deref(), "the previous object")
+        parsed(self.old_object, "the previous object")
     }
 
     /// The object, parsed; `Ok(None)` when there is none (or it is `null`).
     pub fn object(&self) -> Result<Option<Value>, String> {
-        parsed(self.object.as_deref(), "the object")
+        parsed(self.object, "the object")
     }
 
     /// The object's JSON text, unless there is none (or it is `null`).
     pub fn object_text(&self) -> Option<&str> {
         self.object
-            .as_deref()
             .map(serde_json::value::RawValue::get)
             .filter(|text| *text != "null")
     }
@@ -153,10 +152,11 @@ fn parsed(raw: Option<&serde_json::value::RawValue>, what: &str) -> Result<Optio
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Review {
+struct Review<'body> {
     api_version: String,
     kind: String,
-    request: Option<ReviewRequest>,
+    #[serde(borrow)]
+    request: Option<ReviewRequest<'body>>,
 }
 
 /// Why an answer refuses.
@@ -224,7 +224,10 @@ impl Answer {
 }
 
 /// Reads an AdmissionReview request from its Content-Type (empty when absent) and body.
-pub fn read_review(content_type: &str, body: &[u8]) -> Result<ReviewRequest, BadReview> {
+pub fn read_review<'body>(
+    content_type: &str,
+    body: &'body [u8],
+) -> Result<ReviewRequest<'body>, BadReview> {
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if !essence.eq_ignore_ascii_case("application/json") {
         return Err(BadReview::Http(
