@@ -45,51 +45,100 @@ leaf!(
     super::Evidence
 );
 
-impl ShrinkToFit for super::Monitoring {
-    fn shrink_to_fit(&mut self) {
-        self.metrics.shrink_to_fit();
-        self.drift_signals.shrink_to_fit();
-        self.performance_signals.shrink_to_fit();
-    }
+/// Types whose lists are the named fields. The trait's method is named in full because
+/// `Vec`'s own `shrink_to_fit` would win the method call and skip the elements' lists.
+macro_rules! lists {
+    ($($owner:ty { $($field:ident),* })*) => {$(
+        impl ShrinkToFit for $owner {
+            fn shrink_to_fit(&mut self) {
+                $(ShrinkToFit::shrink_to_fit(&mut self.$field);)*
+            }
+        }
+    )*};
 }
-
-impl ShrinkToFit for AISystemSpec {
-    fn shrink_to_fit(&mut self) {
-        self.roles.shrink_to_fit();
-        self.techniques.shrink_to_fit();
-        self.training_data.shrink_to_fit();
-        self.input_data.shrink_to_fit();
-        self.affected_parties.shrink_to_fit();
-        self.regulations.shrink_to_fit();
-        self.models.shrink_to_fit();
-        self.monitoring.shrink_to_fit();
+lists!(
+    super::Monitoring { metrics, drift_signals, performance_signals }
+    AISystemSpec {
+        roles, techniques, training_data, input_data, affected_parties, regulations, models,
+        monitoring
     }
-}
+    super::Risk { controls }
+    ImpactAssessmentSpec { models, affected_populations, impacts, risks }
+    super::ControlEntry { evidence }
+    ControlBindingSpec { systems, controls }
+);
 
-impl ShrinkToFit for super::Risk {
-    fn shrink_to_fit(&mut self) {
-        self.controls.shrink_to_fit();
+#[cfg(test)]
+mod tests {
+    use crate::engine::Snapshot;
+    use crate::resources::{AISystem, ControlBinding, ImpactAssessment};
+
+    fn read<T: serde::de::DeserializeOwned>(json: serde_json::Value) -> T {
+        // From text, as a watch delivers objects: lists are grown while read.
+        serde_json::from_str(&json.to_string()).expect("object")
     }
-}
 
-impl ShrinkToFit for ImpactAssessmentSpec {
-    fn shrink_to_fit(&mut self) {
-        self.models.shrink_to_fit();
-        self.affected_populations.shrink_to_fit();
-        self.impacts.shrink_to_fit();
-        self.risks.shrink_to_fit();
+    fn meta(name: &str) -> serde_json::Value {
+        serde_json::json!({"name": name, "namespace": "ml"})
     }
-}
 
-impl ShrinkToFit for super::ControlEntry {
-    fn shrink_to_fit(&mut self) {
-        self.evidence.shrink_to_fit();
-    }
-}
-
-impl ShrinkToFit for ControlBindingSpec {
-    fn shrink_to_fit(&mut self) {
-        self.systems.shrink_to_fit();
-        self.controls.shrink_to_fit();
+    /// Every list the register holds, nested ones included, keeps no spare room: the
+    /// register's memory target depends on it.
+    #[test]
+    fn the_register_holds_lists_without_spare_room() {
+        let mut snapshot = Snapshot::new();
+        snapshot.add_system(read::<AISystem>(serde_json::json!({
+            "apiVersion": "aims.io/v1alpha1", "kind": "AISystem", "metadata": meta("s"),
+            "spec": {"displayName": "S", "riskTier": "High", "lifecycleStage": "Operation",
+                "techniques": ["a", "b", "c", "d", "e"],
+                "models": [{"name": "m", "version": "1"}],
+                "monitoring": {"metrics": ["x"], "driftSignals": ["y"], "performanceSignals": ["z"]}}
+        })));
+        snapshot.add_assessment(read::<ImpactAssessment>(serde_json::json!({
+            "apiVersion": "aims.io/v1alpha1", "kind": "ImpactAssessment", "metadata": meta("a"),
+            "spec": {"systemRef": "s", "models": [{"version": "1"}],
+                "risks": [{"id": "R1", "description": "d", "likelihood": 1, "severity": 1,
+                    "treatment": "Mitigate", "controls": ["A.5.4"]}]}
+        })));
+        snapshot.add_binding(read::<ControlBinding>(serde_json::json!({
+            "apiVersion": "aims.io/v1alpha1", "kind": "ControlBinding", "metadata": meta("b"),
+            "spec": {"systems": ["s"], "controls": [{"id": "A.5.4", "applicability": "Applicable",
+                "evidence": [{"description": "e"}]}]}
+        })));
+        let tight = |what: &str, len: usize, capacity: usize| {
+            assert_eq!(
+                capacity, len,
+                "{what} keeps room for {capacity} entries, holds {len}"
+            );
+        };
+        let system = &snapshot.system("ml", "s").expect("system").spec;
+        tight(
+            "techniques",
+            system.techniques.len(),
+            system.techniques.capacity(),
+        );
+        tight("models", system.models.len(), system.models.capacity());
+        let monitoring = system.monitoring.as_ref().expect("monitoring");
+        tight(
+            "metrics",
+            monitoring.metrics.len(),
+            monitoring.metrics.capacity(),
+        );
+        let assessment = &snapshot.assessments_for("ml", "s")[0].spec;
+        tight("risks", assessment.risks.len(), assessment.risks.capacity());
+        let risk = &assessment.risks[0];
+        tight(
+            "a risk's controls",
+            risk.controls.len(),
+            risk.controls.capacity(),
+        );
+        let binding = &snapshot.binding("ml", "b").expect("binding").spec;
+        tight(
+            "controls",
+            binding.controls.len(),
+            binding.controls.capacity(),
+        );
+        let evidence = &binding.controls[0].evidence;
+        tight("a control's evidence", evidence.len(), evidence.capacity());
     }
 }
