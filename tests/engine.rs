@@ -696,3 +696,50 @@ fn where_monitors_exist_declared_monitoring_must_be_scraped() {
     let v = evaluate_object(&s, &workload, NS, &relaxed, now()).unwrap();
     assert!(v.findings.is_empty());
 }
+
+/// An AIMS object without a namespace (a manifest that leaves it to the current context) is
+/// the same object in `default`: a high-risk system, its assessment and its binding decide
+/// a workload there exactly as when each of them names `default`.
+#[test]
+fn objects_without_a_namespace_decide_as_objects_in_default() {
+    let register = |namespace: Option<&str>| {
+        let mut s = Snapshot::new();
+        s.add_namespace(
+            "default",
+            BTreeMap::from([(ENFORCEMENT_LABEL.to_string(), "enforce".to_string())]),
+        );
+        let mut sys = system("s").tier(RiskTier::High);
+        sys.spec.models[0].validation_report = Some("https://reports/m-1.0.0".into());
+        if let Some(m) = sys.spec.monitoring.as_mut() {
+            m.event_log = Some("loki://ml".into());
+        }
+        sys.spec.human_oversight = Some(HumanOversight {
+            when: "always".into(),
+            reviewers: "team".into(),
+            mode: None,
+        });
+        sys.metadata.namespace = namespace.map(Into::into);
+        let mut a = assessment("a", "s", &["1.0.x"]).approved_by("bob", "2026-11-01T00:00:00Z");
+        a.metadata.namespace = namespace.map(Into::into);
+        let mut b = binding(
+            "b",
+            &["s"],
+            &["A.5.4", "A.6.2.4", "A.6.2.8", "A.8.2", "A.9.2"],
+        );
+        b.metadata.namespace = namespace.map(Into::into);
+        s.add_system(sys);
+        s.add_assessment(a);
+        s.add_binding(b);
+        s
+    };
+    let mut workload = deployment("d", Some("s"), Some("1.0.0"), &model_image());
+    workload["metadata"]["namespace"] = json!("default");
+    let judge_in_default = |s: &Snapshot| {
+        evaluate_object(s, &workload, "default", &Policy::default(), now()).expect("a workload")
+    };
+    let named = judge_in_default(&register(Some("default")));
+    assert!(named.allowed, "{}", named.message());
+    let unnamed = judge_in_default(&register(None));
+    assert!(unnamed.allowed, "{}", unnamed.message());
+    assert_eq!(unnamed.assessment, named.assessment);
+}

@@ -144,7 +144,7 @@ fn loaded_namespace(object: &serde_json::Value) -> String {
     object
         .pointer("/metadata/namespace")
         .and_then(|v| v.as_str())
-        .unwrap_or("default")
+        .unwrap_or(crate::engine::snapshot::DEFAULT_NAMESPACE)
         .to_string()
 }
 

@@ -446,7 +446,11 @@ pub fn unchecked_namespace<'a, K: kube::Resource>(
     object: &'a K,
     policy: &Policy,
 ) -> Option<&'a str> {
-    let namespace = object.meta().namespace.as_deref().unwrap_or("default");
+    let namespace = object
+        .meta()
+        .namespace
+        .as_deref()
+        .unwrap_or(super::snapshot::DEFAULT_NAMESPACE);
     policy
         .exempt_namespaces
         .iter()
@@ -458,7 +462,9 @@ pub fn unchecked_namespace<'a, K: kube::Resource>(
 fn snapshot_key(system: &AISystem) -> (&str, &str) {
     let meta = &system.metadata;
     (
-        meta.namespace.as_deref().unwrap_or_default(),
+        meta.namespace
+            .as_deref()
+            .unwrap_or(super::snapshot::DEFAULT_NAMESPACE),
         meta.name
             .as_deref()
             .or(meta.generate_name.as_deref())

@@ -10,6 +10,10 @@ use kube::ResourceExt;
 use super::Workload;
 use crate::resources::{AISystem, ControlBinding, ImpactAssessment, ShrinkToFit};
 
+/// The namespace of an object that names none, as `kubectl apply` with the default context
+/// puts it. Every shell and every index reads namespace-less objects as being here.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
 type ByName<T> = HashMap<String, T>;
 /// (kind, namespace, name) of a cached workload.
 type WorkloadKey = (String, String, String);
@@ -74,7 +78,9 @@ impl Monitor {
     pub fn from_value(kind: &str, object: &serde_json::Value) -> Option<(String, Self)> {
         let text = |p: &str| object.pointer(p).and_then(serde_json::Value::as_str);
         let name = text("/metadata/name")?.to_string();
-        let namespace = text("/metadata/namespace").unwrap_or("default").to_string();
+        let namespace = text("/metadata/namespace")
+            .unwrap_or(DEFAULT_NAMESPACE)
+            .to_string();
         let label = format!("/{}", crate::resources::SYSTEM_LABEL.replace('/', "~1"));
         let mut systems: Vec<String> = [
             format!("/metadata/labels{label}"),
@@ -102,8 +108,11 @@ fn system_of(workload: &Workload) -> Option<(String, String)> {
     }
 }
 
-fn namespace_of<K: ResourceExt>(object: &K) -> String {
-    object.namespace().unwrap_or_else(|| "default".to_string())
+/// The namespace an object is indexed under.
+pub(crate) fn namespace_of<K: ResourceExt>(object: &K) -> String {
+    object
+        .namespace()
+        .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string())
 }
 
 impl Snapshot {

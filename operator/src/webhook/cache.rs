@@ -16,6 +16,7 @@ use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
+use crate::engine::snapshot::namespace_of;
 use crate::engine::{Snapshot, Workload};
 use crate::resources::{AISystem, ControlBinding, ImpactAssessment, SYSTEM_LABEL};
 
@@ -139,10 +140,6 @@ pub trait Feed:
     fn slim(&mut self) {}
 }
 
-fn ns_of<K: ResourceExt>(object: &K) -> String {
-    object.namespace().unwrap_or_else(|| "default".to_string())
-}
-
 impl Feed for AISystem {
     // Status is computed from spec; the engine never reads the stored one.
     fn slim(&mut self) {
@@ -156,10 +153,10 @@ impl Feed for AISystem {
         snapshot.add_system(object);
     }
     fn remove(snapshot: &mut Snapshot, object: &Self) {
-        snapshot.remove_system(&ns_of(object), &object.name_any());
+        snapshot.remove_system(&namespace_of(object), &object.name_any());
     }
     fn affected(_: &Snapshot, object: &Self) -> Vec<(String, String)> {
-        vec![(ns_of(object), object.name_any())]
+        vec![(namespace_of(object), object.name_any())]
     }
 }
 
@@ -176,10 +173,10 @@ impl Feed for ImpactAssessment {
         snapshot.add_assessment(object);
     }
     fn remove(snapshot: &mut Snapshot, object: &Self) {
-        snapshot.remove_assessment(&ns_of(object), &object.name_any());
+        snapshot.remove_assessment(&namespace_of(object), &object.name_any());
     }
     fn affected(snapshot: &Snapshot, object: &Self) -> Vec<(String, String)> {
-        let ns = ns_of(object);
+        let ns = namespace_of(object);
         // The system it referenced before this change, too: a moved assessment leaves it.
         let before = snapshot.assessment_system(&ns, &object.name_any());
         let mut names = vec![object.spec.system_ref.clone()];
@@ -205,10 +202,10 @@ impl Feed for ControlBinding {
         snapshot.add_binding(object);
     }
     fn remove(snapshot: &mut Snapshot, object: &Self) {
-        snapshot.remove_binding(&ns_of(object), &object.name_any());
+        snapshot.remove_binding(&namespace_of(object), &object.name_any());
     }
     fn affected(snapshot: &Snapshot, object: &Self) -> Vec<(String, String)> {
-        let ns = ns_of(object);
+        let ns = namespace_of(object);
         let bound = |b: &ControlBinding| {
             if b.spec.all_systems == Some(true) {
                 snapshot.system_names_in(&ns)
@@ -258,7 +255,7 @@ macro_rules! workload_feed {
                 snapshot.clear_workloads($name);
             }
             fn add(snapshot: &mut Snapshot, object: Self) {
-                let namespace = ns_of(&object);
+                let namespace = namespace_of(&object);
                 let parsed = serde_json::to_value(&object).ok().and_then(|mut v| {
                     v["kind"] = serde_json::Value::from($name);
                     Workload::from_value(&v, &namespace).ok()
@@ -269,13 +266,13 @@ macro_rules! workload_feed {
                 }
             }
             fn remove(snapshot: &mut Snapshot, object: &Self) {
-                snapshot.remove_workload($name, &ns_of(object), &object.name_any());
+                snapshot.remove_workload($name, &namespace_of(object), &object.name_any());
             }
             fn affected(_: &Snapshot, object: &Self) -> Vec<(String, String)> {
                 object
                     .labels()
                     .get(SYSTEM_LABEL)
-                    .map(|s| vec![(ns_of(object), s.clone())])
+                    .map(|s| vec![(namespace_of(object), s.clone())])
                     .unwrap_or_default()
             }
         }
@@ -333,10 +330,10 @@ macro_rules! monitor_feed {
                 }
             }
             fn remove(snapshot: &mut Snapshot, object: &Self) {
-                snapshot.remove_monitor(&ns_of(object), $name, &object.name_any());
+                snapshot.remove_monitor(&namespace_of(object), $name, &object.name_any());
             }
             fn affected(snapshot: &Snapshot, object: &Self) -> Vec<(String, String)> {
-                let ns = ns_of(object);
+                let ns = namespace_of(object);
                 let value = serde_json::to_value(object).unwrap_or_default();
                 let mut systems: Vec<String> =
                     crate::engine::snapshot::Monitor::from_value($name, &value)
