@@ -319,3 +319,41 @@ async fn explain_reads_monitors_where_they_exist_as_the_webhook_does() {
     .unwrap();
     assert_eq!(message, verdict.message());
 }
+
+/// `kubectl aims` trusts the stamps the operator trusts: in the operator's namespace (which
+/// the webhook never checks) an approval counts for nothing, with or without a policy file.
+#[test]
+fn stamps_in_the_operators_namespace_count_for_nothing_in_the_plugin_either() {
+    use aims_operator::plugin::live_policy;
+    let mut assessment = assessment("a", "s", &["1.0.0"]);
+    assessment.metadata.namespace = Some("aims-ops".into());
+    let assessment = assessment
+        .authored_by("alice")
+        .approved_by("bob", "2026-11-01T00:00:00Z");
+    let file = std::env::temp_dir().join(format!("aims-plugin-policy-{}.yaml", std::process::id()));
+    std::fs::write(&file, "approverGroups: [ai-approvers]\n").unwrap();
+    for path in [None, Some(file.as_path())] {
+        let policy = live_policy(path, "aims-ops").unwrap();
+        let state =
+            aims_operator::engine::assessment::assessment_state(&assessment, &policy, now());
+        assert_eq!(
+            state.phase,
+            aims_operator::resources::AssessmentPhase::Voided,
+            "{path:?}: {}",
+            state.message
+        );
+        assert!(
+            policy.exempt_namespaces.iter().any(|n| n == "kube-system"),
+            "{path:?}"
+        );
+    }
+    std::fs::remove_file(&file).ok();
+    let elsewhere = live_policy(None, "aims-system").unwrap();
+    let state = aims_operator::engine::assessment::assessment_state(&assessment, &elsewhere, now());
+    assert_eq!(
+        state.phase,
+        aims_operator::resources::AssessmentPhase::Approved,
+        "{}",
+        state.message
+    );
+}

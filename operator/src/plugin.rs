@@ -41,6 +41,10 @@ enum PluginCommand {
         /// Policy file, as given to the operator.
         #[arg(long, value_name = "FILE")]
         policy: Option<std::path::PathBuf>,
+        /// Namespace aims-operator runs in: stamps found there count for nothing, as in
+        /// the operator.
+        #[arg(long, env = "AIMS_OPERATOR_NAMESPACE", default_value = "aims-system")]
+        operator_namespace: String,
     },
     /// Explain why a workload would be refused now, and how to fix it.
     Explain {
@@ -52,6 +56,10 @@ enum PluginCommand {
         /// Policy file, as given to the operator.
         #[arg(long, value_name = "FILE")]
         policy: Option<std::path::PathBuf>,
+        /// Namespace aims-operator runs in: stamps found there count for nothing, as in
+        /// the operator.
+        #[arg(long, env = "AIMS_OPERATOR_NAMESPACE", default_value = "aims-system")]
+        operator_namespace: String,
     },
     /// Approve an impact assessment as the current user (the webhook records who and when).
     Approve(DecisionArgs),
@@ -293,11 +301,18 @@ pub async fn decide(
     ))
 }
 
-fn load_policy(path: Option<&std::path::Path>) -> Result<Policy, PluginError> {
-    match path {
-        Some(p) => Policy::from_file(p).map_err(|e| PluginError::Usage(e.to_string())),
-        None => Ok(Policy::default()),
-    }
+/// The policy the live commands judge with: the file given (else the default), with the
+/// operator's namespace exempt as the operator itself has it, so that status, the webhook
+/// and `kubectl aims` trust the same stamps.
+pub fn live_policy(
+    path: Option<&std::path::Path>,
+    operator_namespace: &str,
+) -> Result<Policy, PluginError> {
+    let policy = match path {
+        Some(p) => Policy::from_file(p).map_err(|e| PluginError::Usage(e.to_string()))?,
+        None => Policy::default(),
+    };
+    Ok(policy.exempting(operator_namespace))
 }
 
 async fn client() -> Result<Client, PluginError> {
@@ -313,8 +328,9 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
             namespace,
             format,
             policy,
+            operator_namespace,
         } => {
-            let policy = load_policy(policy.as_deref())?;
+            let policy = live_policy(policy.as_deref(), &operator_namespace)?;
             let client = client().await?;
             let snapshot = live_snapshot(&client, namespace.as_deref()).await?;
             let scope = match &namespace {
@@ -335,8 +351,9 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
             target,
             namespace,
             policy,
+            operator_namespace,
         } => {
-            let policy = load_policy(policy.as_deref())?;
+            let policy = live_policy(policy.as_deref(), &operator_namespace)?;
             let client = client().await?;
             let (message, allowed) = explain(&client, &target, &namespace, &policy, now).await?;
             crate::cli::emit(&format!("{message}\n"));

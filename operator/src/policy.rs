@@ -121,6 +121,20 @@ impl Policy {
         Ok(())
     }
 
+    /// The policy with the operator's own namespace exempt as well: the webhook never judges
+    /// writes there (the chart keeps it out of every webhook), so approval and exclusion
+    /// stamps in it prove nothing, whichever shell reads them.
+    pub fn exempting(mut self, operator_namespace: &str) -> Self {
+        if !self
+            .exempt_namespaces
+            .iter()
+            .any(|n| n == operator_namespace)
+        {
+            self.exempt_namespaces.push(operator_namespace.to_string());
+        }
+        self
+    }
+
     /// Controls required for a tier.
     pub fn required_for(&self, tier: RiskTier) -> &[String] {
         self.required_controls

@@ -98,16 +98,8 @@ pub struct Context {
 impl Context {
     /// A context with the given cache and policy, the system clock, log-only events and a
     /// fresh metrics registry. The operator's namespace is added to the exempt namespaces.
-    pub fn new(cache: Arc<ClusterCache>, mut policy: Policy, operator_namespace: &str) -> Self {
-        if !policy
-            .exempt_namespaces
-            .iter()
-            .any(|n| n == operator_namespace)
-        {
-            policy
-                .exempt_namespaces
-                .push(operator_namespace.to_string());
-        }
+    pub fn new(cache: Arc<ClusterCache>, policy: Policy, operator_namespace: &str) -> Self {
+        let policy = policy.exempting(operator_namespace);
         let mut registry = Registry::default();
         let metrics = WebhookMetrics::register(&mut registry);
         let cluster_metrics = crate::metrics::ClusterMetrics::register(&mut registry);
