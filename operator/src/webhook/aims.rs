@@ -77,7 +77,7 @@ fn read_write(request: &ReviewRequest) -> Outcome {
         Err(e) => return Outcome::Refuse(e),
     };
     Outcome::Write(Write {
-        kind: request.kind.kind.clone(),
+        kind: request.kind.kind.to_string(),
         is_create: request.operation == Operation::Create,
         new,
         old,

@@ -8,12 +8,11 @@
 //! the API documents base64 text (kube-rs/kube#1781). These read and write the same
 //! admission.k8s.io/v1 JSON in about 5 µs.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
-use k8s_openapi::api::authentication::v1::UserInfo;
 use kube::core::admission::Operation;
-use kube::core::{GroupVersionKind, GroupVersionResource};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -77,9 +76,11 @@ pub struct ReviewRequest<'body> {
     /// Identifies this review; echoed in the answer.
     pub uid: String,
     /// Kind of the object sent (e.g. `apps/v1 Deployment`, `autoscaling/v1 Scale`).
-    pub kind: GroupVersionKind,
+    #[serde(borrow)]
+    pub kind: GroupVersionKind<'body>,
     /// Resource written (e.g. `apps/v1 deployments`).
-    pub resource: GroupVersionResource,
+    #[serde(borrow)]
+    pub resource: GroupVersionResource<'body>,
     /// Subresource written (`scale`, `status`), if any.
     #[serde(default)]
     pub sub_resource: Option<String>,
@@ -92,7 +93,8 @@ pub struct ReviewRequest<'body> {
     /// CREATE, UPDATE, DELETE or CONNECT.
     pub operation: Operation,
     /// The authenticated user making the request.
-    pub user_info: UserInfo,
+    #[serde(borrow)]
+    pub user_info: UserInfo<'body>,
     /// The object as it would be stored (absent for DELETE), left as text in the request body:
     /// a workload is read from it with a typed reader that skips what the rules do not look
     /// at (see [`Workload::from_json`](crate::engine::Workload::from_json)).
@@ -105,6 +107,47 @@ pub struct ReviewRequest<'body> {
     /// A dry run: the answer counts, side effects must not happen.
     #[serde(default)]
     pub dry_run: Option<bool>,
+}
+
+/// The kind of the object sent. Strings are borrowed from the request body unless they
+/// carry JSON escapes: a review is read per admission, and its every allocation counts.
+#[derive(Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct GroupVersionKind<'body> {
+    /// API group, empty for the core group.
+    #[serde(default, borrow)]
+    pub group: Cow<'body, str>,
+    /// API version.
+    #[serde(borrow)]
+    pub version: Cow<'body, str>,
+    /// Kind.
+    #[serde(borrow)]
+    pub kind: Cow<'body, str>,
+}
+
+/// The resource written.
+#[derive(Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct GroupVersionResource<'body> {
+    /// API group, empty for the core group.
+    #[serde(default, borrow)]
+    pub group: Cow<'body, str>,
+    /// API version.
+    #[serde(borrow)]
+    pub version: Cow<'body, str>,
+    /// Resource (plural).
+    #[serde(borrow)]
+    pub resource: Cow<'body, str>,
+}
+
+/// The authenticated requester: the parts the webhook reads. `extra` and the user's uid
+/// are skipped unread; nothing in them is trusted.
+#[derive(Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserInfo<'body> {
+    /// The user's name.
+    #[serde(default, borrow)]
+    pub username: Option<Cow<'body, str>>,
+    /// The groups the API server authenticated the user in.
+    #[serde(default)]
+    pub groups: Option<Vec<String>>,
 }
 
 impl ReviewRequest<'_> {

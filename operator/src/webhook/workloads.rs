@@ -134,7 +134,7 @@ fn review_scale(
         }
         _ => {}
     }
-    let kind = match request.resource.resource.as_str() {
+    let kind = match request.resource.resource.as_ref() {
         "deployments" => "Deployment",
         "statefulsets" => "StatefulSet",
         "replicasets" => "ReplicaSet",
