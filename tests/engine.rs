@@ -290,6 +290,22 @@ fn high_risk_needs_its_controls_and_pinned_images() {
     assert_eq!(controls, ["A.5.4", "A.6.2.4", "A.6.2.8", "A.8.2", "A.9.2"]);
 }
 
+/// A high-risk system that declares what the automated checks of its required controls read:
+/// a validation report, an event log and human oversight.
+fn documented_high_risk_system(name: &str) -> AISystem {
+    let mut sys = system(name).tier(RiskTier::High);
+    sys.spec.models[0].validation_report = Some("https://reports/m-1.0.0".into());
+    if let Some(m) = sys.spec.monitoring.as_mut() {
+        m.event_log = Some("loki://ml".into());
+    }
+    sys.spec.human_oversight = Some(HumanOversight {
+        when: "always".into(),
+        reviewers: "team".into(),
+        mode: None,
+    });
+    sys
+}
+
 #[test]
 fn declared_control_whose_automated_check_fails_does_not_count() {
     let mut s = compliant();
@@ -308,17 +324,7 @@ fn declared_control_whose_automated_check_fails_does_not_count() {
             .contains("automated check failed: spec.monitoring.eventLog is not set")
     );
 
-    let mut fixed = system("s").tier(RiskTier::High);
-    fixed.spec.models[0].validation_report = Some("https://reports/m-1.0.0".into());
-    if let Some(m) = fixed.spec.monitoring.as_mut() {
-        m.event_log = Some("loki://ml".into());
-    }
-    fixed.spec.human_oversight = Some(HumanOversight {
-        when: "always".into(),
-        reviewers: "team".into(),
-        mode: None,
-    });
-    s.add_system(fixed);
+    s.add_system(documented_high_risk_system("s"));
     let v = judge(&s, &ok_deployment());
     assert!(v.allowed, "{}", v.message());
 }
@@ -708,16 +714,7 @@ fn objects_without_a_namespace_decide_as_objects_in_default() {
             "default",
             BTreeMap::from([(ENFORCEMENT_LABEL.to_string(), "enforce".to_string())]),
         );
-        let mut sys = system("s").tier(RiskTier::High);
-        sys.spec.models[0].validation_report = Some("https://reports/m-1.0.0".into());
-        if let Some(m) = sys.spec.monitoring.as_mut() {
-            m.event_log = Some("loki://ml".into());
-        }
-        sys.spec.human_oversight = Some(HumanOversight {
-            when: "always".into(),
-            reviewers: "team".into(),
-            mode: None,
-        });
+        let mut sys = documented_high_risk_system("s");
         sys.metadata.namespace = namespace.map(Into::into);
         let mut a = assessment("a", "s", &["1.0.x"]).approved_by("bob", "2026-11-01T00:00:00Z");
         a.metadata.namespace = namespace.map(Into::into);
