@@ -38,13 +38,8 @@ enum PluginCommand {
         /// Output format.
         #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
         format: Format,
-        /// Policy file, as given to the operator.
-        #[arg(long, value_name = "FILE")]
-        policy: Option<std::path::PathBuf>,
-        /// Namespace aims-operator runs in: stamps found there count for nothing, as in
-        /// the operator.
-        #[arg(long, env = "AIMS_OPERATOR_NAMESPACE", default_value = "aims-system")]
-        operator_namespace: String,
+        #[command(flatten)]
+        policy: PolicyArgs,
     },
     /// Explain why a workload would be refused now, and how to fix it.
     Explain {
@@ -53,13 +48,8 @@ enum PluginCommand {
         /// Namespace of the workload.
         #[arg(short, long, default_value = "default")]
         namespace: String,
-        /// Policy file, as given to the operator.
-        #[arg(long, value_name = "FILE")]
-        policy: Option<std::path::PathBuf>,
-        /// Namespace aims-operator runs in: stamps found there count for nothing, as in
-        /// the operator.
-        #[arg(long, env = "AIMS_OPERATOR_NAMESPACE", default_value = "aims-system")]
-        operator_namespace: String,
+        #[command(flatten)]
+        policy: PolicyArgs,
     },
     /// Approve an impact assessment as the current user (the webhook records who and when).
     Approve(DecisionArgs),
@@ -71,6 +61,18 @@ enum PluginCommand {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+}
+
+/// What the live commands judge with, as the operator does.
+#[derive(clap::Args, Debug)]
+struct PolicyArgs {
+    /// Policy file, as given to the operator.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<std::path::PathBuf>,
+    /// Namespace aims-operator runs in: stamps found there count for nothing, as in the
+    /// operator.
+    #[arg(long, env = "AIMS_OPERATOR_NAMESPACE", default_value = "aims-system")]
+    operator_namespace: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -328,9 +330,8 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
             namespace,
             format,
             policy,
-            operator_namespace,
         } => {
-            let policy = live_policy(policy.as_deref(), &operator_namespace)?;
+            let policy = live_policy(policy.policy.as_deref(), &policy.operator_namespace)?;
             let client = client().await?;
             let snapshot = live_snapshot(&client, namespace.as_deref()).await?;
             let scope = match &namespace {
@@ -351,9 +352,8 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
             target,
             namespace,
             policy,
-            operator_namespace,
         } => {
-            let policy = live_policy(policy.as_deref(), &operator_namespace)?;
+            let policy = live_policy(policy.policy.as_deref(), &policy.operator_namespace)?;
             let client = client().await?;
             let (message, allowed) = explain(&client, &target, &namespace, &policy, now).await?;
             crate::cli::emit(&format!("{message}\n"));
