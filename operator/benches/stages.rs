@@ -35,7 +35,10 @@ fn main() {
         std::time::Duration::ZERO,
     );
     let rounds = 3;
-    for _ in 0..rounds {
+    // `AIMS_BENCH_ONLY=handler` runs the whole handler alone, once over the register: the run
+    // to count instructions in (`valgrind --tool=callgrind --toggle-collect=*answer_raw`).
+    let handler_only = std::env::var("AIMS_BENCH_ONLY").is_ok_and(|v| v == "handler");
+    for _ in 0..if handler_only { 0 } else { rounds } {
         for b in &bodies {
             let t = Instant::now();
             let req = read_review("application/json", b).unwrap();
@@ -50,7 +53,7 @@ fn main() {
             let d = aims_operator::webhook::workloads::from_verdict(&req, &v);
             ta += t.elapsed();
             let t = Instant::now();
-            std::hint::black_box(write_review(d.response));
+            std::hint::black_box(write_review(&d.response));
             tr += t.elapsed();
         }
     }
@@ -62,7 +65,8 @@ fn main() {
     );
     ctx.clock = Box::new(move || now);
     let t = std::time::Instant::now();
-    for _ in 0..rounds {
+    let handler_rounds = if handler_only { 1 } else { rounds };
+    for _ in 0..handler_rounds {
         for b in &bodies {
             std::hint::black_box(aims_operator::webhook::answer_raw(
                 &ctx,
@@ -73,8 +77,12 @@ fn main() {
         }
     }
     let whole = t.elapsed();
-    let n = (bodies.len() * rounds) as u32;
+    let n = (bodies.len() * handler_rounds) as u32;
     println!("whole handler (answer_raw): {:?}", whole / n);
+    if handler_only {
+        return;
+    }
+    let n = (bodies.len() * rounds) as u32;
     // Two handlers at once, as on the webhook's two cores: what sharing caches, memory and the
     // snapshot's lock costs each of them.
     let t = std::time::Instant::now();

@@ -84,7 +84,7 @@ fn read_write(request: &ReviewRequest) -> Outcome {
     })
 }
 
-fn skip(request: &ReviewRequest, why: &str) -> Decision {
+fn skip<'a>(request: &'a ReviewRequest<'_>, why: &str) -> Decision<'a> {
     let mut answer = Answer::allow(request);
     answer.audit("decision", format!("not-judged: {why}"));
     Decision::new(answer, "not_judged")
@@ -197,7 +197,7 @@ fn recorded(
 }
 
 /// `/mutate`: records author, approval stamps and exclusion acceptances as a JSON patch.
-pub fn mutate(ctx: &Context, request: &ReviewRequest, now: Timestamp) -> Decision {
+pub fn mutate<'a>(ctx: &Context, request: &'a ReviewRequest<'_>, now: Timestamp) -> Decision<'a> {
     let write = match read_write(request) {
         Outcome::Skip(why) => return skip(request, why),
         Outcome::Refuse(message) => return Decision::new(refuse(request, message), "invalid"),
@@ -229,7 +229,7 @@ pub fn mutate(ctx: &Context, request: &ReviewRequest, now: Timestamp) -> Decisio
 
 /// `/validate-aims`: the final object must carry exactly what aims-operator records, status
 /// is written only by aims-operator, and the content must pass the same checks as offline.
-pub fn validate(ctx: &Context, request: &ReviewRequest, now: Timestamp) -> Decision {
+pub fn validate<'a>(ctx: &Context, request: &'a ReviewRequest<'_>, now: Timestamp) -> Decision<'a> {
     let write = match read_write(request) {
         Outcome::Skip(why) => return skip(request, why),
         Outcome::Refuse(message) => return Decision::new(refuse(request, message), "invalid"),

@@ -39,6 +39,50 @@ pub struct CertificateLabels {
     pub certificate: &'static str,
 }
 
+/// What a review can end in, as the `result` label spells it.
+pub const RESULTS: [&str; 9] = [
+    "allowed",
+    "denied",
+    "warned",
+    "audited",
+    "break_glass",
+    "not_judged",
+    "invalid",
+    "error",
+    "recorded",
+];
+
+/// One webhook's decision counters and latency histogram, resolved once: a review then counts
+/// without hashing a label set under the family's lock.
+#[derive(Clone)]
+pub struct EndpointMetrics {
+    decisions: [Counter; RESULTS.len()],
+    latency: Histogram,
+    webhook: &'static str,
+    family: Family<DecisionLabels, Counter>,
+}
+
+impl EndpointMetrics {
+    /// Counts one decision.
+    pub fn decided(&self, result: &'static str) {
+        match RESULTS.iter().position(|r| *r == result) {
+            Some(at) => self.decisions[at].inc(),
+            None => self
+                .family
+                .get_or_create(&DecisionLabels {
+                    webhook: self.webhook,
+                    result,
+                })
+                .inc(),
+        };
+    }
+
+    /// Records how long one review took.
+    pub fn took(&self, seconds: f64) {
+        self.latency.observe(seconds);
+    }
+}
+
 fn latency_histogram() -> Histogram {
     // 25 µs .. ~0.4 s: the engine answers in microseconds, the API server waits up to 10 s.
     Histogram::new(exponential_buckets(0.000_025, 2.0, 15))
@@ -96,6 +140,23 @@ impl WebhookMetrics {
             metrics.certificate_expiry.clone(),
         );
         metrics
+    }
+
+    /// The counters and histogram of one webhook, resolved now (and shown at zero from now).
+    pub fn endpoint(&self, webhook: &'static str) -> EndpointMetrics {
+        EndpointMetrics {
+            decisions: RESULTS.map(|result| {
+                self.decisions
+                    .get_or_create(&DecisionLabels { webhook, result })
+                    .clone()
+            }),
+            latency: self
+                .latency
+                .get_or_create(&WebhookLabels { webhook })
+                .clone(),
+            webhook,
+            family: self.decisions.clone(),
+        }
     }
 
     /// Records when a certificate expires.

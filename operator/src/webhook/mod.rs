@@ -93,6 +93,16 @@ pub struct Context {
     /// Set while the serving certificate is not there yet (self-managed certificates before
     /// their first sync): not ready.
     pub certificate_pending: AtomicBool,
+    /// The review paths, each with its judge and metric handles.
+    endpoints: Vec<Endpoint>,
+}
+
+/// One review path: the webhook's name (in metrics), its judge and its metric handles.
+struct Endpoint {
+    path: &'static str,
+    webhook: &'static str,
+    judge: Judge,
+    metrics: metrics::EndpointMetrics,
 }
 
 impl Context {
@@ -103,6 +113,15 @@ impl Context {
         let mut registry = Registry::default();
         let metrics = WebhookMetrics::register(&mut registry);
         let cluster_metrics = crate::metrics::ClusterMetrics::register(&mut registry);
+        let endpoints = ENDPOINTS
+            .iter()
+            .map(|&(path, webhook, judge)| Endpoint {
+                path,
+                webhook,
+                judge,
+                metrics: metrics.endpoint(webhook),
+            })
+            .collect();
         Self {
             cache,
             policy,
@@ -117,6 +136,7 @@ impl Context {
             registry,
             shutting_down: AtomicBool::new(false),
             certificate_pending: AtomicBool::new(false),
+            endpoints,
         }
     }
 
@@ -129,9 +149,9 @@ impl Context {
 }
 
 /// A decision and what it means beyond the response.
-pub struct Decision {
+pub struct Decision<'a> {
     /// The answer.
-    pub response: Answer,
+    pub response: Answer<'a>,
     /// Result label for metrics.
     pub result: &'static str,
     /// Failing rule IDs.
@@ -140,9 +160,9 @@ pub struct Decision {
     pub break_glass: Option<BreakGlassUse>,
 }
 
-impl Decision {
+impl<'a> Decision<'a> {
     /// A decision without rules or break-glass.
-    pub fn new(response: Answer, result: &'static str) -> Self {
+    pub fn new(response: Answer<'a>, result: &'static str) -> Self {
         Self {
             response,
             result,
@@ -152,11 +172,15 @@ impl Decision {
     }
 }
 
-type Judge = fn(&Context, &ReviewRequest, Timestamp) -> Decision;
+type Judge = for<'a> fn(&Context, &'a ReviewRequest<'_>, Timestamp) -> Decision<'a>;
 
 /// Runs a judge; a panic (a bug) becomes a refusal that says so, never a dropped connection
 /// the API server might read under `failurePolicy: Ignore` as an allow.
-fn judge_safely(ctx: &Context, judge: Judge, request: &ReviewRequest) -> Decision {
+fn judge_safely<'a>(
+    ctx: &Context,
+    judge: Judge,
+    request: &'a ReviewRequest<'_>,
+) -> Decision<'a> {
     let now = (ctx.clock)();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge(ctx, request, now))) {
         Ok(decision) => decision,
@@ -197,19 +221,13 @@ impl<S: Sync> FromRequestParts<S> for ContentType {
     }
 }
 
-fn answer(
-    ctx: &Context,
-    webhook: &'static str,
-    judge: Judge,
-    content_type: &ContentType,
-    body: &[u8],
-) -> Response {
+fn answer(ctx: &Context, endpoint: &Endpoint, content_type: &ContentType, body: &[u8]) -> Response {
     let content_type = content_type
         .0
         .as_ref()
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let (code, content_type, body) = answer_parts(ctx, webhook, judge, content_type, body);
+    let (code, content_type, body) = answer_parts(ctx, endpoint, content_type, body);
     (code, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
@@ -220,13 +238,6 @@ const ENDPOINTS: [(&str, &str, Judge); 3] = [
     ("/validate-aims", "aims-validate", aims::validate),
 ];
 
-/// Which webhook a path serves, and its judge.
-fn endpoint(path: &str) -> Option<(&'static str, Judge)> {
-    ENDPOINTS
-        .iter()
-        .find(|(p, _, _)| *p == path)
-        .map(|(_, webhook, judge)| (*webhook, *judge))
-}
 
 /// The answer to one raw request body at `path` (`/validate`, `/mutate`, `/validate-aims`),
 /// exactly as the HTTP handlers produce it: status code, content type and body. The fuzz
@@ -237,29 +248,23 @@ pub fn answer_raw(
     content_type: &str,
     body: &[u8],
 ) -> Option<(u16, &'static str, String)> {
-    let (webhook, judge) = endpoint(path)?;
-    let (code, content_type, body) = answer_parts(ctx, webhook, judge, content_type, body);
+    let endpoint = ctx.endpoints.iter().find(|e| e.path == path)?;
+    let (code, content_type, body) = answer_parts(ctx, endpoint, content_type, body);
     Some((code.as_u16(), content_type, body))
 }
 
 fn answer_parts(
     ctx: &Context,
-    webhook: &'static str,
-    judge: Judge,
+    endpoint: &Endpoint,
     content_type: &str,
     body: &[u8],
 ) -> (StatusCode, &'static str, String) {
     let started = Instant::now();
+    let webhook = endpoint.webhook;
     let request = match review::read_review(content_type, body) {
         Ok(request) => request,
         Err(bad) => {
-            ctx.metrics
-                .decisions
-                .get_or_create(&metrics::DecisionLabels {
-                    webhook,
-                    result: "invalid",
-                })
-                .inc();
+            endpoint.metrics.decided("invalid");
             let (code, body) = bad.into_parts();
             tracing::info!(webhook, code = code.as_u16(), "unreadable review");
             let content_type = if code == StatusCode::OK {
@@ -270,14 +275,8 @@ fn answer_parts(
             return (code, content_type, body);
         }
     };
-    let decision = judge_safely(ctx, judge, &request);
-    ctx.metrics
-        .decisions
-        .get_or_create(&metrics::DecisionLabels {
-            webhook,
-            result: decision.result,
-        })
-        .inc();
+    let decision = judge_safely(ctx, endpoint.judge, &request);
+    endpoint.metrics.decided(decision.result);
     for rule in &decision.rules {
         ctx.metrics
             .findings
@@ -298,12 +297,9 @@ fn answer_parts(
         user = request.username(),
         result = decision.result, dry_run = request.is_dry_run(), "review answered"
     );
-    let (code, body) = review::write_review(decision.response);
-    ctx.metrics
-        .latency
-        .get_or_create(&metrics::WebhookLabels { webhook })
-        .observe(started.elapsed().as_secs_f64());
-    (code, "application/json", body)
+    let body = review::write_review(&decision.response);
+    endpoint.metrics.took(started.elapsed().as_secs_f64());
+    (StatusCode::OK, "application/json", body)
 }
 
 async fn healthz() -> &'static str {
@@ -363,18 +359,17 @@ pub fn health_router(ctx: Arc<Context>) -> Router {
 /// Every route of the webhook.
 pub fn router(ctx: Arc<Context>) -> Router {
     let mut reviews = Router::new();
-    for (path, webhook, judge) in ENDPOINTS {
-        reviews =
-            reviews.route(
-                path,
-                post(
-                    move |State(ctx): State<Arc<Context>>,
-                          content_type: ContentType,
-                          body: Bytes| async move {
-                        answer(&ctx, webhook, judge, &content_type, &body)
-                    },
-                ),
-            );
+    for (at, endpoint) in ctx.endpoints.iter().enumerate() {
+        reviews = reviews.route(
+            endpoint.path,
+            post(
+                move |State(ctx): State<Arc<Context>>,
+                      content_type: ContentType,
+                      body: Bytes| async move {
+                    answer(&ctx, &ctx.endpoints[at], &content_type, &body)
+                },
+            ),
+        );
     }
     reviews
         .layer(DefaultBodyLimit::max(review::MAX_BODY_BYTES))
@@ -386,7 +381,7 @@ pub fn router(ctx: Arc<Context>) -> Router {
 mod tests {
     use super::*;
 
-    fn exploding(_: &Context, _: &ReviewRequest, _: Timestamp) -> Decision {
+    fn exploding<'a>(_: &Context, _: &'a ReviewRequest<'_>, _: Timestamp) -> Decision<'a> {
         panic!("index out of bounds")
     }
 

@@ -23,14 +23,14 @@ pub(super) fn subject(request: &ReviewRequest) -> String {
     )
 }
 
-fn not_judged(request: &ReviewRequest, why: &str) -> Decision {
+fn not_judged<'a>(request: &'a ReviewRequest<'_>, why: &str) -> Decision<'a> {
     let mut answer = Answer::allow(request);
     answer.audit("decision", "not-judged");
-    answer.audit("reason", why);
+    answer.audit("reason", why.to_string());
     Decision::new(answer, "not_judged")
 }
 
-fn starting(ctx: &Context, request: &ReviewRequest) -> Decision {
+fn starting<'a>(ctx: &Context, request: &'a ReviewRequest<'_>) -> Decision<'a> {
     Decision::new(
         refuse(
             request,
@@ -48,7 +48,11 @@ fn starting(ctx: &Context, request: &ReviewRequest) -> Decision {
 }
 
 /// Judges a workload review.
-pub fn review_workload(ctx: &Context, request: &ReviewRequest, now: Timestamp) -> Decision {
+pub fn review_workload<'a>(
+    ctx: &Context,
+    request: &'a ReviewRequest<'_>,
+    now: Timestamp,
+) -> Decision<'a> {
     if matches!(request.operation, Operation::Delete | Operation::Connect) {
         return not_judged(request, "deletes are never blocked");
     }
@@ -118,12 +122,12 @@ fn replicas(object: Option<&Value>) -> Option<i64> {
 
 /// A `scale` request carries a Scale, not the workload: fewer replicas are always allowed;
 /// more are judged on the workload as last written, exactly like an update of it.
-fn review_scale(
+fn review_scale<'a>(
     ctx: &Context,
-    request: &ReviewRequest,
+    request: &'a ReviewRequest<'_>,
     namespace: &str,
     now: Timestamp,
-) -> Decision {
+) -> Decision<'a> {
     let wanted = replicas(request.object().ok().flatten().as_ref());
     let old = request.old_object().ok().flatten();
     let had = replicas(old.as_ref());
@@ -162,6 +166,15 @@ fn review_scale(
     }
 }
 
+/// A result label as audit annotations spell it (`not-judged` for `not_judged`).
+fn audit_result(result: &'static str) -> &'static str {
+    match result {
+        "not_judged" => "not-judged",
+        "break_glass" => "break-glass",
+        other => other,
+    }
+}
+
 /// The result label of a verdict for metrics and audit.
 fn result_of(verdict: &Verdict) -> &'static str {
     use crate::resources::EnforcementMode;
@@ -183,7 +196,7 @@ fn result_of(verdict: &Verdict) -> &'static str {
 
 /// Turns the engine's verdict into the admission response: the message in `status.message`,
 /// warnings when admitted in spite of findings, and audit annotations on every decision.
-pub fn from_verdict(request: &ReviewRequest, verdict: &Verdict) -> Decision {
+pub fn from_verdict<'a>(request: &'a ReviewRequest<'_>, verdict: &Verdict) -> Decision<'a> {
     let result = result_of(verdict);
     let mut response = if verdict.allowed {
         Answer::allow(request)
@@ -195,7 +208,7 @@ pub fn from_verdict(request: &ReviewRequest, verdict: &Verdict) -> Decision {
         warnings.extend(verdict.warnings());
         response.warnings = Some(warnings);
     }
-    response.audit("decision", result.replace('_', "-"));
+    response.audit("decision", audit_result(result));
     response.audit("mode", verdict.mode.as_str());
     if let Scope::NotJudged(reason) = &verdict.scope {
         response.audit("reason", reason.clone());
@@ -222,8 +235,7 @@ pub fn from_verdict(request: &ReviewRequest, verdict: &Verdict) -> Decision {
     {
         decision
             .response
-            .audit_annotations
-            .insert("break-glass", format!("{by} until {expires}: {reason}"));
+            .audit("break-glass", format!("{by} until {expires}: {reason}"));
         decision.break_glass = Some(super::BreakGlassUse {
             kind: verdict.kind.clone(),
             namespace: verdict.namespace.clone(),
