@@ -144,8 +144,10 @@ impl Policy {
     }
 
     /// Whether a user with `groups` may approve assessments and accept exclusions.
-    pub fn is_approver(&self, groups: &[String]) -> bool {
-        groups.iter().any(|g| self.approver_groups.contains(g))
+    pub fn is_approver(&self, groups: &[impl AsRef<str>]) -> bool {
+        groups
+            .iter()
+            .any(|g| self.approver_groups.iter().any(|a| a == g.as_ref()))
     }
 
     /// Whether `user` is one of the controllers whose objects are judged at their owner.
@@ -159,8 +161,10 @@ impl Policy {
     }
 
     /// Whether a user with `groups` may invoke break-glass.
-    pub fn may_break_glass(&self, groups: &[String]) -> bool {
-        groups.iter().any(|g| self.break_glass_groups.contains(g))
+    pub fn may_break_glass(&self, groups: &[impl AsRef<str>]) -> bool {
+        groups
+            .iter()
+            .any(|g| self.break_glass_groups.iter().any(|b| b == g.as_ref()))
     }
 
     /// The approver groups as one phrase for messages, e.g. `ai-approvers`.

@@ -105,7 +105,7 @@ pub fn evaluate_workload(
     policy: &Policy,
     now: Timestamp,
 ) -> Verdict {
-    let ns = workload.namespace.as_str();
+    let ns = workload.namespace.as_ref();
     let (opted_in, ns_mode) = namespace_mode(snapshot, ns, policy);
     let mut verdict = Verdict::new(&workload.kind, ns, &workload.name, ns_mode);
 
@@ -328,7 +328,7 @@ fn check_model(
     policy: &Policy,
     now: Timestamp,
 ) {
-    let ns = workload.namespace.as_str();
+    let ns = workload.namespace.as_ref();
     let system_name = system.name_any();
     let model = resolve_model(verdict, system, workload);
     verdict.model = model.clone();
@@ -444,7 +444,7 @@ fn check_model(
             .images
             .iter()
             .filter(|c| c.repository() == repo && c.digest() != Some(declared_digest))
-            .map(|c| c.image.as_str())
+            .map(|c| c.image.as_ref())
             .collect();
         if !wrong.is_empty() {
             verdict.findings.push(Finding::new(

@@ -15,7 +15,7 @@ pub struct Requester<'a> {
     /// `userInfo.username`.
     pub username: &'a str,
     /// `userInfo.groups`.
-    pub groups: &'a [String],
+    pub groups: &'a [super::Text<'a>],
 }
 
 impl Requester<'_> {
@@ -23,7 +23,7 @@ impl Requester<'_> {
         let own: Vec<&str> = self
             .groups
             .iter()
-            .map(String::as_str)
+            .map(AsRef::as_ref)
             .filter(|g| !g.starts_with("system:"))
             .collect();
         if own.is_empty() {

@@ -89,7 +89,7 @@ pub fn apply_break_glass(
     mut verdict: Verdict,
     workload: &Workload,
     user: &str,
-    groups: &[String],
+    groups: &[impl AsRef<str>],
     policy: &Policy,
     now: Timestamp,
 ) -> Verdict {

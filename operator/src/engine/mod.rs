@@ -19,4 +19,4 @@ pub use breakglass::{BreakGlass, BreakGlassOutcome, apply_break_glass, break_gla
 pub use rules::{Finding, Rule};
 pub use snapshot::Snapshot;
 pub use verdict::{ModelRef, Scope, Verdict};
-pub use workload::Workload;
+pub use workload::{Text, Workload};

@@ -35,7 +35,7 @@ pub struct Snapshot {
     binding_seq: HashMap<(String, String), u64>,
     next_seq: u64,
     namespace_labels: HashMap<String, BTreeMap<String, String>>,
-    workloads: HashMap<WorkloadKey, Arc<Workload>>,
+    workloads: HashMap<WorkloadKey, Arc<Workload<'static>>>,
     /// ServiceMonitors and PodMonitors by namespace, with the AI systems each is tied to.
     monitors: HashMap<String, Vec<Monitor>>,
     /// Whether monitors are followed at all (the Prometheus Operator CRDs exist, or the
@@ -103,7 +103,7 @@ impl Monitor {
 
 fn system_of(workload: &Workload) -> Option<(String, String)> {
     match workload.label(crate::resources::SYSTEM_LABEL) {
-        Ok(Some(system)) => Some((workload.namespace.clone(), system.to_string())),
+        Ok(Some(system)) => Some((workload.namespace.to_string(), system.to_string())),
         _ => None,
     }
 }
@@ -292,11 +292,12 @@ impl Snapshot {
 
     /// Adds (or replaces) a running workload, as last written to the cluster. The webhook
     /// judges a `scale` request against it; the reconciler finds a system's workloads here.
-    pub fn add_workload(&mut self, workload: Workload) {
+    pub fn add_workload(&mut self, workload: Workload<'_>) {
+        let workload = workload.into_owned();
         let key = (
-            workload.kind.clone(),
-            workload.namespace.clone(),
-            workload.name.clone(),
+            workload.kind.to_string(),
+            workload.namespace.to_string(),
+            workload.name.to_string(),
         );
         self.remove_workload(&key.0, &key.1, &key.2);
         if let Some(system) = system_of(&workload) {
@@ -333,7 +334,7 @@ impl Snapshot {
 
     /// The cached workloads labelled as belonging to system `name` in `namespace`, by kind
     /// and name.
-    pub fn workloads_of(&self, namespace: &str, name: &str) -> Vec<&Workload> {
+    pub fn workloads_of(&self, namespace: &str, name: &str) -> Vec<&Workload<'static>> {
         self.workloads_by_system
             .get(&(namespace.to_string(), name.to_string()))
             .into_iter()
@@ -390,12 +391,12 @@ impl Snapshot {
     }
 
     /// Every cached workload, in no particular order.
-    pub fn workloads(&self) -> impl Iterator<Item = &Workload> {
+    pub fn workloads(&self) -> impl Iterator<Item = &Workload<'static>> {
         self.workloads.values().map(Arc::as_ref)
     }
 
     /// The workload of `kind` named `name` in `namespace`, when known.
-    pub fn workload(&self, kind: &str, namespace: &str, name: &str) -> Option<&Workload> {
+    pub fn workload(&self, kind: &str, namespace: &str, name: &str) -> Option<&Workload<'static>> {
         self.workloads
             .get(&(kind.to_string(), namespace.to_string(), name.to_string()))
             .map(Arc::as_ref)

@@ -1,9 +1,10 @@
 //! Recognises model deployments among Kubernetes objects and extracts what the rules need:
 //! labels (object and pod template), images with digests, model storage URIs.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 /// Kinds the engine judges, with where their pod template sits.
@@ -52,16 +53,84 @@ pub fn is_workload_kind(kind: &str) -> bool {
     kind == "Pod" || kind == INFERENCE_SERVICE || POD_TEMPLATE_PATHS.iter().any(|(k, _)| *k == kind)
 }
 
-/// A container image as deployed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ContainerImage {
-    /// Container name (or the InferenceService component it belongs to).
-    pub container: String,
-    /// Image reference as written.
-    pub image: String,
+/// A string of an object, borrowed from the object's JSON (or parsed tree) unless it had to
+/// be unescaped: the webhook reads one object per admission, and every allocation counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+pub struct Text<'a>(#[serde(borrow)] pub Cow<'a, str>);
+
+impl Text<'_> {
+    /// The string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The same string, owned.
+    pub fn into_owned(self) -> Text<'static> {
+        Text(Cow::Owned(self.0.into_owned()))
+    }
 }
 
-impl ContainerImage {
+impl AsRef<str> for Text<'_> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for Text<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'a> From<&'a str> for Text<'a> {
+    fn from(text: &'a str) -> Self {
+        Self(Cow::Borrowed(text))
+    }
+}
+
+impl From<String> for Text<'_> {
+    fn from(text: String) -> Self {
+        Self(Cow::Owned(text))
+    }
+}
+
+/// Labels or annotations of an object.
+pub type Labels<'a> = BTreeMap<Text<'a>, Text<'a>>;
+
+fn owned_labels(labels: Labels<'_>) -> Labels<'static> {
+    labels
+        .into_iter()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn owned(text: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(text.into_owned())
+}
+
+/// A container image as deployed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerImage<'a> {
+    /// Container name (or the InferenceService component it belongs to).
+    pub container: Cow<'a, str>,
+    /// Image reference as written.
+    pub image: Cow<'a, str>,
+}
+
+impl ContainerImage<'_> {
     /// The digest (`sha256:…`) when the image is pinned by one.
     pub fn digest(&self) -> Option<&str> {
         image_digest(&self.image)
@@ -93,29 +162,29 @@ pub fn image_repository(image: &str) -> &str {
     }
 }
 
-/// A workload as the rules see it.
+/// A workload as the rules see it, its strings borrowed from the object it was read from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Workload {
+pub struct Workload<'a> {
     /// Kubernetes kind, e.g. `Deployment`.
-    pub kind: String,
+    pub kind: Cow<'a, str>,
     /// Namespace.
-    pub namespace: String,
+    pub namespace: Cow<'a, str>,
     /// Name (or generateName prefix when the server has not named it yet).
-    pub name: String,
+    pub name: Cow<'a, str>,
     /// Labels of the object itself.
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels<'a>,
     /// Annotations of the object itself.
-    pub annotations: BTreeMap<String, String>,
+    pub annotations: Labels<'a>,
     /// Labels of the pod template (or of the KServe components).
-    pub template_labels: BTreeMap<String, String>,
+    pub template_labels: Labels<'a>,
     /// Every container, init container and KServe component image.
-    pub images: Vec<ContainerImage>,
+    pub images: Vec<ContainerImage<'a>>,
     /// Model storage URIs (KServe `storageUri`).
-    pub storage_uris: Vec<String>,
+    pub storage_uris: Vec<Cow<'a, str>>,
     /// The object carries a deletionTimestamp.
     pub being_deleted: bool,
     /// `Kind/name` of the owner reference marked `controller: true`, if any.
-    pub controller: Option<(String, String)>,
+    pub controller: Option<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
 /// Why an object could not be read as a workload.
@@ -138,10 +207,7 @@ pub enum WorkloadError {
     },
 }
 
-fn string_map(
-    value: Option<&Value>,
-    path: &str,
-) -> Result<BTreeMap<String, String>, WorkloadError> {
+fn string_map<'a>(value: Option<&'a Value>, path: &str) -> Result<Labels<'a>, WorkloadError> {
     let mut out = BTreeMap::new();
     match value {
         None | Some(Value::Null) => {}
@@ -149,7 +215,7 @@ fn string_map(
             for (k, v) in map {
                 match v {
                     Value::String(s) => {
-                        out.insert(k.clone(), s.clone());
+                        out.insert(Text::from(k.as_str()), Text::from(s.as_str()));
                     }
                     _ => {
                         return Err(WorkloadError::WrongType {
@@ -174,10 +240,10 @@ fn get_path<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(value, |v, key| v.get(key))
 }
 
-fn collect_containers(
-    pod_spec: &Value,
+fn collect_containers<'a>(
+    pod_spec: &'a Value,
     path: &str,
-    images: &mut Vec<ContainerImage>,
+    images: &mut Vec<ContainerImage<'a>>,
 ) -> Result<(), WorkloadError> {
     for list in ["initContainers", "containers", "ephemeralContainers"] {
         match pod_spec.get(list) {
@@ -187,8 +253,8 @@ fn collect_containers(
                     let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
                     match c.get("image") {
                         Some(Value::String(image)) => images.push(ContainerImage {
-                            container: name.to_string(),
-                            image: image.clone(),
+                            container: Cow::Borrowed(name),
+                            image: Cow::Borrowed(image),
                         }),
                         None | Some(Value::Null) => {}
                         Some(_) => {
@@ -213,10 +279,10 @@ fn collect_containers(
 
 /// Walks a KServe component (predictor, transformer, explainer): its `containers`, and every
 /// framework or `model` block with an `image` or `storageUri`.
-fn collect_kserve_component(
-    component: &Value,
+fn collect_kserve_component<'a>(
+    component: &'a Value,
     path: &str,
-    workload: &mut Workload,
+    workload: &mut Workload<'a>,
 ) -> Result<(), WorkloadError> {
     collect_containers(component, path, &mut workload.images)?;
     workload.template_labels.extend(string_map(
@@ -229,24 +295,24 @@ fn collect_kserve_component(
                 continue;
             }
             if let Some(uri) = block.get("storageUri").and_then(Value::as_str) {
-                workload.storage_uris.push(uri.to_string());
+                workload.storage_uris.push(Cow::Borrowed(uri));
             }
             if let Some(image) = block.get("image").and_then(Value::as_str) {
                 workload.images.push(ContainerImage {
-                    container: format!("{path}.{key}"),
-                    image: image.into(),
+                    container: Cow::Owned(format!("{path}.{key}")),
+                    image: Cow::Borrowed(image),
                 });
             }
         }
     }
     if let Some(uri) = component.get("storageUri").and_then(Value::as_str) {
-        workload.storage_uris.push(uri.to_string());
+        workload.storage_uris.push(Cow::Borrowed(uri));
     }
     Ok(())
 }
 
 /// The controlling owner reference (`controller: true`), as (kind, name).
-fn controller_of(metadata: &Value) -> Option<(String, String)> {
+fn controller_of(metadata: &Value) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
     metadata
         .get("ownerReferences")?
         .as_array()?
@@ -254,8 +320,8 @@ fn controller_of(metadata: &Value) -> Option<(String, String)> {
         .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
         .and_then(|r| {
             Some((
-                r.get("kind")?.as_str()?.to_string(),
-                r.get("name")?.as_str()?.to_string(),
+                Cow::Borrowed(r.get("kind")?.as_str()?),
+                Cow::Borrowed(r.get("name")?.as_str()?),
             ))
         })
 }
@@ -265,7 +331,6 @@ fn controller_of(metadata: &Value) -> Option<(String, String)> {
 /// building a tree of it. Any surprise in shape makes it give way to the general reader.
 mod lean {
     use std::borrow::Cow;
-    use std::collections::BTreeMap;
 
     use std::fmt;
     use std::marker::PhantomData;
@@ -314,8 +379,10 @@ mod lean {
         pub generate_name: Option<Cow<'a, str>>,
         #[serde(borrow)]
         pub namespace: Option<Cow<'a, str>>,
-        pub labels: Option<BTreeMap<String, String>>,
-        pub annotations: Option<BTreeMap<String, String>>,
+        #[serde(borrow)]
+        pub labels: Option<super::Labels<'a>>,
+        #[serde(borrow)]
+        pub annotations: Option<super::Labels<'a>>,
         pub deletion_timestamp: Option<IgnoredAny>,
         #[serde(borrow)]
         pub owner_references: Option<Vec<Obj<OwnerReference<'a>>>>,
@@ -355,14 +422,16 @@ mod lean {
 
     #[derive(Deserialize)]
     pub(super) struct Template<'a> {
-        pub metadata: Option<Obj<TemplateMetadata>>,
+        #[serde(borrow)]
+        pub metadata: Option<Obj<TemplateMetadata<'a>>>,
         #[serde(borrow)]
         pub spec: Option<Box<Obj<Spec<'a>>>>,
     }
 
     #[derive(Deserialize)]
-    pub(super) struct TemplateMetadata {
-        pub labels: Option<BTreeMap<String, String>>,
+    pub(super) struct TemplateMetadata<'a> {
+        #[serde(borrow)]
+        pub labels: Option<super::Labels<'a>>,
     }
 
     #[derive(Deserialize)]
@@ -377,7 +446,7 @@ mod lean {
 /// A pod template's labels go to the workload; its containers are returned.
 fn template_parts<'a>(
     template: lean::Template<'a>,
-    workload: &mut Workload,
+    workload: &mut Workload<'a>,
 ) -> Option<lean::Spec<'a>> {
     workload.template_labels = template
         .metadata
@@ -386,7 +455,33 @@ fn template_parts<'a>(
     template.spec.map(|s| (*s).0)
 }
 
-impl Workload {
+impl<'a> Workload<'a> {
+    /// The same workload with every string owned, to be kept beyond the object it was read
+    /// from.
+    pub fn into_owned(self) -> Workload<'static> {
+        Workload {
+            kind: owned(self.kind),
+            namespace: owned(self.namespace),
+            name: owned(self.name),
+            labels: owned_labels(self.labels),
+            annotations: owned_labels(self.annotations),
+            template_labels: owned_labels(self.template_labels),
+            images: self
+                .images
+                .into_iter()
+                .map(|c| ContainerImage {
+                    container: owned(c.container),
+                    image: owned(c.image),
+                })
+                .collect(),
+            storage_uris: self.storage_uris.into_iter().map(owned).collect(),
+            being_deleted: self.being_deleted,
+            controller: self
+                .controller
+                .map(|(kind, name)| (owned(kind), owned(name))),
+        }
+    }
+
     /// The workload kind that controls this object, when that kind is judged itself: a Pod
     /// of a ReplicaSet, a ReplicaSet of a Deployment, a Job of a CronJob. Such objects are
     /// judged once, at their controller, not again when the controller creates them (the
@@ -398,7 +493,7 @@ impl Workload {
 
     /// Reads a workload from a Kubernetes object. `default_namespace` applies when the object
     /// carries none (as `kubectl apply` would do).
-    pub fn from_value(object: &Value, default_namespace: &str) -> Result<Self, WorkloadError> {
+    pub fn from_value(object: &'a Value, default_namespace: &str) -> Result<Self, WorkloadError> {
         let kind = object
             .get("kind")
             .and_then(Value::as_str)
@@ -414,12 +509,14 @@ impl Workload {
                 .filter(|s| !s.is_empty())
         };
         let mut workload = Workload {
-            kind: kind.to_string(),
-            namespace: text("namespace").unwrap_or(default_namespace).to_string(),
-            name: text("name")
-                .or_else(|| text("generateName"))
-                .unwrap_or_default()
-                .to_string(),
+            kind: Cow::Borrowed(kind),
+            namespace: text("namespace")
+                .map_or_else(|| Cow::Owned(default_namespace.to_string()), Cow::Borrowed),
+            name: Cow::Borrowed(
+                text("name")
+                    .or_else(|| text("generateName"))
+                    .unwrap_or_default(),
+            ),
             labels: string_map(metadata.get("labels"), "metadata.labels")?,
             annotations: string_map(metadata.get("annotations"), "metadata.annotations")?,
             being_deleted: metadata
@@ -459,7 +556,7 @@ impl Workload {
     /// the object is most of the review and its managed fields most of the object. Anything
     /// the typed reading does not expect (an InferenceService, a field of the wrong type, a
     /// repeated key) is read by `from_value` instead, so both always agree.
-    pub fn from_json(object: &str, default_namespace: &str) -> Result<Self, WorkloadError> {
+    pub fn from_json(object: &'a str, default_namespace: &str) -> Result<Self, WorkloadError> {
         match serde_json::from_str::<lean::Obj<lean::Object<'_>>>(object) {
             Ok(lean::Obj(lean)) if lean.kind.as_deref() != Some(INFERENCE_SERVICE) => {
                 Self::from_lean(lean, default_namespace)
@@ -467,31 +564,26 @@ impl Workload {
             _ => {
                 let value: Value = serde_json::from_str(object)
                     .map_err(|e| WorkloadError::NotJson(e.to_string()))?;
-                Self::from_value(&value, default_namespace)
+                Workload::from_value(&value, default_namespace).map(Workload::into_owned)
             }
         }
     }
 
-    fn from_lean(object: lean::Object<'_>, default_namespace: &str) -> Result<Self, WorkloadError> {
+    fn from_lean(object: lean::Object<'a>, default_namespace: &str) -> Result<Self, WorkloadError> {
         let kind = object.kind.ok_or(WorkloadError::NoKind)?;
         if !is_workload_kind(&kind) {
             return Err(WorkloadError::NotAWorkload(kind.into_owned()));
         }
         let metadata = object.metadata;
-        let text = |field: Option<&Cow<'_, str>>| {
-            field
-                .map(Cow::as_ref)
-                .filter(|s: &&str| !s.is_empty())
-                .map(str::to_string)
-        };
+        let text = |field: Option<Cow<'a, str>>| field.filter(|s| !s.is_empty());
         let mut workload = Workload {
-            kind: kind.into_owned(),
+            kind,
             ..Default::default()
         };
         if let Some(lean::Obj(m)) = metadata {
-            workload.namespace = text(m.namespace.as_ref()).unwrap_or_default();
-            workload.name = text(m.name.as_ref())
-                .or_else(|| text(m.generate_name.as_ref()))
+            workload.namespace = text(m.namespace).unwrap_or_default();
+            workload.name = text(m.name)
+                .or_else(|| text(m.generate_name))
                 .unwrap_or_default();
             workload.labels = m.labels.unwrap_or_default();
             workload.annotations = m.annotations.unwrap_or_default();
@@ -502,13 +594,13 @@ impl Workload {
                 .into_iter()
                 .map(|r| r.0)
                 .find(|r| r.controller == Some(true))
-                .and_then(|r| Some((r.kind?.into_owned(), r.name?.into_owned())));
+                .and_then(|r| Some((r.kind?, r.name?)));
         }
         if workload.namespace.is_empty() {
-            workload.namespace = default_namespace.to_string();
+            workload.namespace = Cow::Owned(default_namespace.to_string());
         }
         let spec = object.spec.map(|s| s.0);
-        let containers = match workload.kind.as_str() {
+        let containers = match workload.kind.as_ref() {
             "Pod" => {
                 workload.template_labels = workload.labels.clone();
                 spec
@@ -529,8 +621,8 @@ impl Workload {
                     .images
                     .extend(list.into_iter().filter_map(|lean::Obj(c)| {
                         Some(ContainerImage {
-                            image: c.image?.into_owned(),
-                            container: c.name.map(Cow::into_owned).unwrap_or_default(),
+                            image: c.image?,
+                            container: c.name.unwrap_or_default(),
                         })
                     }));
             }
@@ -542,7 +634,7 @@ impl Workload {
     /// when they disagree: the rules cannot know which one the pods will carry.
     pub fn label(&self, key: &str) -> Result<Option<&str>, (String, String)> {
         match (self.labels.get(key), self.template_labels.get(key)) {
-            (Some(a), Some(b)) if a != b => Err((a.clone(), b.clone())),
+            (Some(a), Some(b)) if a != b => Err((a.to_string(), b.to_string())),
             (Some(a), _) => Ok(Some(a.as_str())),
             (None, Some(b)) => Ok(Some(b.as_str())),
             (None, None) => Ok(None),

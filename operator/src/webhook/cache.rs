@@ -258,7 +258,9 @@ macro_rules! workload_feed {
                 let namespace = namespace_of(&object);
                 let parsed = serde_json::to_value(&object).ok().and_then(|mut v| {
                     v["kind"] = serde_json::Value::from($name);
-                    Workload::from_value(&v, &namespace).ok()
+                    Workload::from_value(&v, &namespace)
+                        .ok()
+                        .map(Workload::into_owned)
                 });
                 match parsed {
                     Some(workload) => snapshot.add_workload(workload),

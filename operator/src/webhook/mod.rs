@@ -176,11 +176,7 @@ type Judge = for<'a> fn(&Context, &'a ReviewRequest<'_>, Timestamp) -> Decision<
 
 /// Runs a judge; a panic (a bug) becomes a refusal that says so, never a dropped connection
 /// the API server might read under `failurePolicy: Ignore` as an allow.
-fn judge_safely<'a>(
-    ctx: &Context,
-    judge: Judge,
-    request: &'a ReviewRequest<'_>,
-) -> Decision<'a> {
+fn judge_safely<'a>(ctx: &Context, judge: Judge, request: &'a ReviewRequest<'_>) -> Decision<'a> {
     let now = (ctx.clock)();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge(ctx, request, now))) {
         Ok(decision) => decision,
@@ -237,7 +233,6 @@ const ENDPOINTS: [(&str, &str, Judge); 3] = [
     ("/mutate", "aims-mutate", aims::mutate),
     ("/validate-aims", "aims-validate", aims::validate),
 ];
-
 
 /// The answer to one raw request body at `path` (`/validate`, `/mutate`, `/validate-aims`),
 /// exactly as the HTTP handlers produce it: status code, content type and body. The fuzz
@@ -360,16 +355,17 @@ pub fn health_router(ctx: Arc<Context>) -> Router {
 pub fn router(ctx: Arc<Context>) -> Router {
     let mut reviews = Router::new();
     for (at, endpoint) in ctx.endpoints.iter().enumerate() {
-        reviews = reviews.route(
-            endpoint.path,
-            post(
-                move |State(ctx): State<Arc<Context>>,
-                      content_type: ContentType,
-                      body: Bytes| async move {
-                    answer(&ctx, &ctx.endpoints[at], &content_type, &body)
-                },
-            ),
-        );
+        reviews =
+            reviews.route(
+                endpoint.path,
+                post(
+                    move |State(ctx): State<Arc<Context>>,
+                          content_type: ContentType,
+                          body: Bytes| async move {
+                        answer(&ctx, &ctx.endpoints[at], &content_type, &body)
+                    },
+                ),
+            );
     }
     reviews
         .layer(DefaultBodyLimit::max(review::MAX_BODY_BYTES))

@@ -12,6 +12,8 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use axum::http::StatusCode;
+
+use crate::engine::Text;
 use kube::core::admission::Operation;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -74,7 +76,8 @@ fn bad_request(message: impl Into<String>) -> BadReview {
 #[serde(rename_all = "camelCase")]
 pub struct ReviewRequest<'body> {
     /// Identifies this review; echoed in the answer.
-    pub uid: String,
+    #[serde(borrow)]
+    pub uid: Cow<'body, str>,
     /// Kind of the object sent (e.g. `apps/v1 Deployment`, `autoscaling/v1 Scale`).
     #[serde(borrow)]
     pub kind: GroupVersionKind<'body>,
@@ -82,14 +85,14 @@ pub struct ReviewRequest<'body> {
     #[serde(borrow)]
     pub resource: GroupVersionResource<'body>,
     /// Subresource written (`scale`, `status`), if any.
-    #[serde(default)]
-    pub sub_resource: Option<String>,
+    #[serde(default, borrow)]
+    pub sub_resource: Option<Cow<'body, str>>,
     /// Object name (may be empty on create with generateName).
-    #[serde(default)]
-    pub name: String,
+    #[serde(default, borrow)]
+    pub name: Cow<'body, str>,
     /// Namespace of the object.
-    #[serde(default)]
-    pub namespace: Option<String>,
+    #[serde(default, borrow)]
+    pub namespace: Option<Cow<'body, str>>,
     /// CREATE, UPDATE, DELETE or CONNECT.
     pub operation: Operation,
     /// The authenticated user making the request.
@@ -146,8 +149,8 @@ pub struct UserInfo<'body> {
     #[serde(default, borrow)]
     pub username: Option<Cow<'body, str>>,
     /// The groups the API server authenticated the user in.
-    #[serde(default)]
-    pub groups: Option<Vec<String>>,
+    #[serde(default, borrow)]
+    pub groups: Option<Vec<Text<'body>>>,
 }
 
 impl ReviewRequest<'_> {
@@ -157,7 +160,7 @@ impl ReviewRequest<'_> {
     }
 
     /// `userInfo.groups`, or none.
-    pub fn groups(&self) -> &[String] {
+    pub fn groups(&self) -> &[Text<'_>] {
         self.user_info.groups.as_deref().unwrap_or_default()
     }
 
@@ -427,7 +430,9 @@ pub fn write_review(answer: &Answer) -> String {
                 .map(|w| w.len() + 3)
                 .sum::<usize>(),
     );
-    out.push_str(r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"#);
+    out.push_str(
+        r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"#,
+    );
     push_json_string(&mut out, answer.uid);
     out.push_str(if answer.allowed {
         r#","allowed":true"#

@@ -56,13 +56,13 @@ pub fn review_workload<'a>(
     if matches!(request.operation, Operation::Delete | Operation::Connect) {
         return not_judged(request, "deletes are never blocked");
     }
-    let namespace = request.namespace.clone().unwrap_or_default();
-    if ctx.policy.exempt_namespaces.contains(&namespace) {
+    let namespace = request.namespace.as_deref().unwrap_or_default();
+    if ctx.policy.exempt_namespaces.iter().any(|n| n == namespace) {
         return not_judged(request, "namespace is exempt");
     }
     match request.sub_resource.as_deref() {
         None => {}
-        Some("scale") => return review_scale(ctx, request, &namespace, now),
+        Some("scale") => return review_scale(ctx, request, namespace, now),
         Some("status") => return not_judged(request, "status writes do not change what runs"),
         // Any other subresource is judged on the object it carries, like an update.
         Some(_) => {}
@@ -76,7 +76,7 @@ pub fn review_workload<'a>(
     if !ctx.cache.is_synced() {
         return starting(ctx, request);
     }
-    let verdict = match Workload::from_json(object, &namespace) {
+    let verdict = match Workload::from_json(object, namespace) {
         Ok(mut workload) => {
             // Only the built-in controllers create objects judged at their owner; from anyone
             // else an owner reference is a claim, and the object is judged itself.
@@ -110,7 +110,7 @@ pub fn review_workload<'a>(
         Err(error) => {
             let object = request.object().ok().flatten().unwrap_or_default();
             ctx.cache
-                .read(|s| unreadable_verdict(s, &object, &namespace, &error, &ctx.policy))
+                .read(|s| unreadable_verdict(s, &object, namespace, &error, &ctx.policy))
         }
     };
     from_verdict(request, &verdict)
