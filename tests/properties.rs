@@ -364,6 +364,78 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    /// `/validate` reads the review and the workload in one pass when the object reads
+    /// cleanly, and the general way otherwise. For any object, well-formed or broken, from a
+    /// trusted controller or a person, both ways must give the same answer, byte for byte.
+    #[test]
+    fn the_one_pass_reader_answers_as_the_general_one(
+        object in workload_object(),
+        registered in any::<bool>(),
+        controller in any::<bool>(),
+        namespaced in any::<bool>(),
+    ) {
+        use aims_operator::webhook::review::{ObjectReading, read_review, write_review};
+        use aims_operator::webhook::workloads::review_workload;
+        let mut object = object;
+        if registered {
+            for path in ["/metadata/labels/aims.io~1system", "/spec/template/metadata/labels/aims.io~1system"] {
+                if let Some(label @ serde_json::Value::String(_)) = object.pointer_mut(path) {
+                    *label = json!("credit-scoring");
+                }
+            }
+        }
+        let mut review = fixture("deployment-create.json");
+        review["request"]["object"] = object;
+        if controller {
+            review["request"]["userInfo"]["username"] =
+                json!("system:serviceaccount:kube-system:replicaset-controller");
+        }
+        if !namespaced {
+            review["request"].as_object_mut().expect("request").remove("namespace");
+        }
+        let body = serde_json::to_vec(&review).expect("json");
+        let ctx = webhook_context();
+        let answer = |reading| {
+            let request = read_review("application/json", &body, reading).expect("readable");
+            write_review(&review_workload(&ctx, &request, now()).response)
+        };
+        prop_assert_eq!(answer(ObjectReading::Workload), answer(ObjectReading::Text));
+    }
+}
+
+fn webhook_context() -> aims_operator::webhook::Context {
+    use aims_operator::webhook::{ClusterCache, Context};
+    let mut ctx = Context::new(
+        std::sync::Arc::new(ClusterCache::from_snapshot(lending())),
+        Policy::default(),
+        "aims-system",
+    );
+    ctx.clock = Box::new(now);
+    ctx
+}
+
+/// The one pass is taken for the recorded Deployment (else the property above would compare
+/// the general reader with itself), and not for a scale request, which carries a Scale.
+#[test]
+fn the_workload_path_reads_a_recorded_deployment_in_one_pass() {
+    use aims_operator::webhook::review::{ObjectReading, ReviewObject, read_review};
+    let body = serde_json::to_vec(&fixture("deployment-create.json")).unwrap();
+    let request = read_review("application/json", &body, ObjectReading::Workload).unwrap();
+    assert!(
+        matches!(&request.object, Some(ReviewObject::Workload(w)) if w.name == "credit-scorer"),
+        "{:?}",
+        request.object
+    );
+    let mut scale = fixture("deployment-create.json");
+    scale["request"]["subResource"] = json!("scale");
+    let body = serde_json::to_vec(&scale).unwrap();
+    let request = read_review("application/json", &body, ObjectReading::Workload).unwrap();
+    assert!(matches!(request.object, Some(ReviewObject::Text(_))));
+}
+
 /// JSON may repeat a key; the API server never sends one twice, but a reader must not be
 /// fooled either way: both readers take the last, as the parsed tree does.
 #[test]

@@ -443,6 +443,28 @@ mod lean {
     }
 }
 
+/// A workload object as its JSON text reads, to be read inside a larger document (the
+/// webhook's review) in the same pass as the rest of it.
+pub struct WorkloadText<'a>(lean::Obj<lean::Object<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for WorkloadText<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        lean::Obj::deserialize(deserializer).map(WorkloadText)
+    }
+}
+
+impl<'a> WorkloadText<'a> {
+    /// The workload, exactly as [`Workload::from_json`] reads the same text; `None` where
+    /// that takes the general reader (an InferenceService) or finds no workload.
+    pub fn into_workload(self, default_namespace: &str) -> Option<Workload<'a>> {
+        let lean::Obj(object) = self.0;
+        if object.kind.as_deref() == Some(INFERENCE_SERVICE) {
+            return None;
+        }
+        Workload::from_lean(object, default_namespace).ok()
+    }
+}
+
 /// A pod template's labels go to the workload; its containers are returned.
 fn template_parts<'a>(
     template: lean::Template<'a>,

@@ -13,7 +13,8 @@ use std::fmt::Write as _;
 
 use axum::http::StatusCode;
 
-use crate::engine::Text;
+use crate::engine::workload::WorkloadText;
+use crate::engine::{Text, Workload};
 use kube::core::admission::Operation;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -71,10 +72,43 @@ fn bad_request(message: impl Into<String>) -> BadReview {
     BadReview::Http(StatusCode::BAD_REQUEST, message.into())
 }
 
+/// The object of a review: its JSON text, or, on the workload path, the workload read from it
+/// in the same pass over the body as the review itself.
+#[derive(Clone, Debug)]
+// One per review, on the stack: boxing the workload would add an allocation to every admission.
+#[allow(clippy::large_enum_variant)]
+pub enum ReviewObject<'body> {
+    /// The object's JSON text (`null` included), left unparsed in the body.
+    Text(&'body serde_json::value::RawValue),
+    /// The workload the object is, read while reading the review.
+    Workload(Workload<'body>),
+}
+
+impl<'de: 'body, 'body> Deserialize<'de> for ReviewObject<'body> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <&'de serde_json::value::RawValue>::deserialize(deserializer).map(ReviewObject::Text)
+    }
+}
+
+/// How a review's object is read: kept as text for the judge to parse as it needs (AIMS
+/// resources), or read as a workload in the same pass as the review (`/validate`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectReading {
+    /// Keep the object's text.
+    Text,
+    /// Read the object as a workload while reading the review, when it is one that reads
+    /// cleanly; anything else is kept as text and judged the general way.
+    Workload,
+}
+
 /// The request of an admission.k8s.io/v1 AdmissionReview: the fields the webhook reads.
+/// `O` is how the object is held while reading; judges see [`ReviewObject`].
 #[derive(Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct ReviewRequest<'body> {
+#[serde(
+    rename_all = "camelCase",
+    bound(deserialize = "O: Deserialize<'de>, 'de: 'body")
+)]
+pub struct ReviewRequest<'body, O = ReviewObject<'body>> {
     /// Identifies this review; echoed in the answer.
     #[serde(borrow)]
     pub uid: Cow<'body, str>,
@@ -98,11 +132,10 @@ pub struct ReviewRequest<'body> {
     /// The authenticated user making the request.
     #[serde(borrow)]
     pub user_info: UserInfo<'body>,
-    /// The object as it would be stored (absent for DELETE), left as text in the request body:
-    /// a workload is read from it with a typed reader that skips what the rules do not look
-    /// at (see [`Workload::from_json`](crate::engine::Workload::from_json)).
-    #[serde(default, borrow)]
-    pub object: Option<&'body serde_json::value::RawValue>,
+    /// The object as it would be stored (absent for DELETE): its text, or the workload read
+    /// from it (see [`ObjectReading`]).
+    #[serde(default = "Option::default")]
+    pub object: Option<O>,
     /// The object as stored before (UPDATE, DELETE), left unparsed in the body: most
     /// decisions never read it, and parsing it would double the cost of every update review.
     #[serde(default, borrow)]
@@ -153,7 +186,27 @@ pub struct UserInfo<'body> {
     pub groups: Option<Vec<Text<'body>>>,
 }
 
-impl ReviewRequest<'_> {
+impl<'body, O> ReviewRequest<'body, O> {
+    /// The same request with its object held as `object` makes of it.
+    fn with_object<P>(
+        self,
+        object: impl FnOnce(Option<O>) -> Option<P>,
+    ) -> ReviewRequest<'body, P> {
+        ReviewRequest {
+            uid: self.uid,
+            kind: self.kind,
+            resource: self.resource,
+            sub_resource: self.sub_resource,
+            name: self.name,
+            namespace: self.namespace,
+            operation: self.operation,
+            user_info: self.user_info,
+            object: object(self.object),
+            old_object: self.old_object,
+            dry_run: self.dry_run,
+        }
+    }
+
     /// `userInfo.username`, or empty.
     pub fn username(&self) -> &str {
         self.user_info.username.as_deref().unwrap_or_default()
@@ -169,21 +222,32 @@ impl ReviewRequest<'_> {
         parsed(self.old_object, "the previous object")
     }
 
-    /// The object, parsed; `Ok(None)` when there is none (or it is `null`).
+    /// Whether this is a dry run.
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run == Some(true)
+    }
+}
+
+impl ReviewRequest<'_> {
+    /// The object, parsed; `Ok(None)` when there is none (or it is `null`, or was read as a
+    /// workload).
     pub fn object(&self) -> Result<Option<Value>, String> {
-        parsed(self.object, "the object")
+        parsed(self.object_raw(), "the object")
     }
 
-    /// The object's JSON text, unless there is none (or it is `null`).
+    /// The object's JSON text, unless there is none (or it is `null`, or was read as a
+    /// workload).
     pub fn object_text(&self) -> Option<&str> {
-        self.object
+        self.object_raw()
             .map(serde_json::value::RawValue::get)
             .filter(|text| *text != "null")
     }
 
-    /// Whether this is a dry run.
-    pub fn is_dry_run(&self) -> bool {
-        self.dry_run == Some(true)
+    fn object_raw(&self) -> Option<&serde_json::value::RawValue> {
+        match self.object {
+            Some(ReviewObject::Text(raw)) => Some(raw),
+            _ => None,
+        }
     }
 }
 
@@ -197,12 +261,42 @@ fn parsed(raw: Option<&serde_json::value::RawValue>, what: &str) -> Result<Optio
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Review<'body> {
-    api_version: String,
-    kind: String,
+#[serde(
+    rename_all = "camelCase",
+    bound(deserialize = "O: Deserialize<'de>, 'de: 'body")
+)]
+struct Review<'body, O> {
     #[serde(borrow)]
-    request: Option<ReviewRequest<'body>>,
+    api_version: Cow<'body, str>,
+    #[serde(borrow)]
+    kind: Cow<'body, str>,
+    request: Option<ReviewRequest<'body, O>>,
+}
+
+impl<'body, O> Review<'body, O> {
+    /// The request of a well-formed admission.k8s.io/v1 review, else `None`.
+    fn v1_request(self) -> Option<ReviewRequest<'body, O>> {
+        let request = self.request?;
+        (self.api_version == REVIEW_V1 && self.kind == "AdmissionReview" && !request.uid.is_empty())
+            .then_some(request)
+    }
+}
+
+/// The workload path's one pass: the review and the workload its object is, read together.
+/// `None` whenever anything would need the general reader's care (a subresource, an object
+/// that is not a cleanly read workload, a malformed review): the caller then reads the review
+/// the general way, which judges all of those.
+fn read_workload_review(body: &str) -> Option<ReviewRequest<'_>> {
+    let request = serde_json::from_str::<Review<'_, WorkloadText<'_>>>(body)
+        .ok()?
+        .v1_request()?;
+    if request.sub_resource.is_some() {
+        return None;
+    }
+    let mut request = request;
+    let text = request.object.take()?;
+    let workload = text.into_workload(request.namespace.as_deref().unwrap_or_default())?;
+    Some(request.with_object(|_| Some(ReviewObject::Workload(workload))))
 }
 
 /// Why an answer refuses.
@@ -313,6 +407,7 @@ impl<'a> Answer<'a> {
 pub fn read_review<'body>(
     content_type: &str,
     body: &'body [u8],
+    reading: ObjectReading,
 ) -> Result<ReviewRequest<'body>, BadReview> {
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if !essence.eq_ignore_ascii_case("application/json") {
@@ -340,17 +435,17 @@ pub fn read_review<'body>(
             e.valid_up_to()
         ))
     })?;
+    if reading == ObjectReading::Workload
+        && let Some(request) = read_workload_review(body)
+    {
+        return Ok(request);
+    }
     // The fast path reads a well-formed v1 review in one pass; anything else is diagnosed.
-    let parsed = serde_json::from_str::<Review>(body);
-    let shape_error = match parsed {
-        Ok(Review {
-            api_version,
-            kind,
-            request: Some(request),
-        }) if api_version == REVIEW_V1 && kind == "AdmissionReview" && !request.uid.is_empty() => {
-            return Ok(request);
-        }
-        Ok(_) => "unexpected shape".to_string(),
+    let shape_error = match serde_json::from_str::<Review<'_, ReviewObject<'_>>>(body) {
+        Ok(review) => match review.v1_request() {
+            Some(request) => return Ok(request),
+            None => "unexpected shape".to_string(),
+        },
         Err(e) => e.to_string(),
     };
     let value: Value = serde_json::from_str(body).map_err(|e| {

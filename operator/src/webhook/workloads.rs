@@ -5,7 +5,9 @@ use jiff::Timestamp;
 use kube::core::admission::Operation;
 use serde_json::Value;
 
-use super::review::{Answer, ReviewRequest, refuse};
+use std::borrow::Cow;
+
+use super::review::{Answer, ReviewObject, ReviewRequest, refuse};
 use super::{Context, Decision};
 use crate::engine::workload::WorkloadError;
 use crate::engine::{
@@ -67,23 +69,29 @@ pub fn review_workload<'a>(
         // Any other subresource is judged on the object it carries, like an update.
         Some(_) => {}
     }
-    let Some(object) = request.object_text() else {
-        return Decision::new(
-            refuse(request, "the review carries no object to judge"),
-            "invalid",
-        );
+    let read = match &request.object {
+        Some(ReviewObject::Workload(workload)) => Ok(Cow::Borrowed(workload)),
+        _ => match request.object_text() {
+            Some(object) => Workload::from_json(object, namespace).map(Cow::Owned),
+            None => {
+                return Decision::new(
+                    refuse(request, "the review carries no object to judge"),
+                    "invalid",
+                );
+            }
+        },
     };
     if !ctx.cache.is_synced() {
         return starting(ctx, request);
     }
-    let verdict = match Workload::from_json(object, namespace) {
+    let verdict = match read {
         Ok(mut workload) => {
             // Only the built-in controllers create objects judged at their owner; from anyone
             // else an owner reference is a claim, and the object is judged itself.
             if workload.controller.is_some()
                 && !ctx.policy.is_trusted_controller(request.username())
             {
-                workload.controller = None;
+                workload.to_mut().controller = None;
             }
             let verdict = ctx
                 .cache
