@@ -42,6 +42,23 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time of this whole process (user and system, all threads) so far, from
+/// `/proc/self/stat` (clock ticks of 10 ms).
+fn process_cpu() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name (which may contain spaces) start at state.
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let user: u64 = fields.get(11)?.parse().ok()?;
+            let system: u64 = fields.get(12)?.parse().ok()?;
+            Some(user + system)
+        })
+        .unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
 /// One review body per system: the recorded Deployment review's shape with the bench object.
 fn bodies() -> Vec<Bytes> {
     let template: serde_json::Value = serde_json::from_str(
@@ -91,6 +108,8 @@ struct Round {
     requests: usize,
     latencies: Vec<Duration>,
     elapsed: Duration,
+    /// CPU the whole process spent in the round: client, server and kernel on its behalf.
+    cpu: Duration,
 }
 
 async fn load(
@@ -100,6 +119,7 @@ async fn load(
     check: bool,
 ) -> Round {
     let started = Instant::now();
+    let cpu_at_start = process_cpu();
     let mut tasks = Vec::new();
     for c in 0..CONNECTIONS {
         let bodies = bodies.clone();
@@ -142,6 +162,7 @@ async fn load(
         requests: latencies.len(),
         latencies,
         elapsed: started.elapsed(),
+        cpu: process_cpu().saturating_sub(cpu_at_start),
     }
 }
 
@@ -183,10 +204,12 @@ fn report(name: &str, rounds: &[Round]) -> f64 {
         .collect();
     all.sort();
     let rps = requests as f64 / secs;
+    let cpu: Duration = rounds.iter().map(|r| r.cpu).sum();
     println!(
-        "{name:<28} {rps:>9.0} req/s   p50 {:>9.1?}   p99 {:>9.1?}   ({requests} requests)",
+        "{name:<28} {rps:>9.0} req/s   p50 {:>9.1?}   p99 {:>9.1?}   CPU {:>5.1} µs/request   ({requests} requests)",
         percentile(&all, 0.50),
-        percentile(&all, 0.99)
+        percentile(&all, 0.99),
+        cpu.as_secs_f64() * 1e6 / requests as f64
     );
     rps
 }
@@ -235,13 +258,18 @@ fn main() {
             rss_cache / 1024,
             ROUND.as_secs()
         );
-        // Warm up both, checking the webhook really admits (the whole rule path runs).
-        load(server.addr, ca.clone(), bodies.clone(), true).await;
-        load(bare, ca.clone(), bodies.clone(), false).await;
-        println!("warmed up");
-        // `AIMS_BENCH_ONLY=webhook` (or `bare`) loads only one server, so that a profiler
-        // attached to the run (`perf record`) sees one server's CPU per request.
+        // `AIMS_BENCH_ONLY=webhook` (or `bare`) loads only one server, warm-up included, so
+        // that a profiler attached to the run (`perf record`, `strace -c`) sees one server's
+        // work per request.
         let only = std::env::var("AIMS_BENCH_ONLY").unwrap_or_default();
+        // Warm up, checking the webhook really admits (the whole rule path runs).
+        if only != "bare" {
+            load(server.addr, ca.clone(), bodies.clone(), true).await;
+        }
+        if only != "webhook" {
+            load(bare, ca.clone(), bodies.clone(), false).await;
+        }
+        println!("warmed up");
         let mut webhook_rounds = Vec::new();
         let mut bare_rounds = Vec::new();
         for _ in 0..2 {
@@ -255,9 +283,10 @@ fn main() {
         let rss_after = rss_kib();
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &ctx.registry).unwrap();
+        // The workload webhook's series (the others are there too, at zero).
         let metric = |name: &str| -> f64 {
             text.lines()
-                .find(|l| l.starts_with(name))
+                .find(|l| l.starts_with(name) && l.contains("webhook=\"workloads\""))
                 .and_then(|l| l.rsplit(' ').next())
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0.0)

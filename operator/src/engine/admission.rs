@@ -6,6 +6,7 @@ use kube::ResourceExt;
 use serde_json::Value;
 
 use super::Snapshot;
+use super::snapshot::name_of;
 use super::assessment::{coverage_phrase, covering_entry};
 use super::controls::{
     control_outcome, control_states, has_owner, monitoring_gaps, monitoring_in_place,
@@ -180,7 +181,7 @@ fn patch_cmd(system: &AISystem, patch: &str) -> String {
 
 /// Rules about the system's register entry: owner, stage and tier, monitoring.
 fn check_system(verdict: &mut Verdict, snapshot: &Snapshot, system: &AISystem, policy: &Policy) {
-    let name = system.name_any();
+    let name = name_of(system);
     if !has_owner(system) {
         verdict.findings.push(Finding::new(
             Rule::OwnerMissing,
@@ -329,7 +330,7 @@ fn check_model(
     now: Timestamp,
 ) {
     let ns = workload.namespace.as_ref();
-    let system_name = system.name_any();
+    let system_name = name_of(system);
     let model = resolve_model(verdict, system, workload);
     verdict.model = model.clone();
 
@@ -355,7 +356,7 @@ fn check_model(
     }
 
     let Some(model) = model else { return };
-    let assessments = snapshot.assessments_for(ns, &system_name);
+    let assessments = snapshot.assessments_for(ns, system_name);
     let mut notes = Vec::new();
     let mut covering = None;
     for assessment in assessments {
@@ -363,7 +364,7 @@ fn check_model(
         if let Some(entry) = entry
             && snapshot.is_approved(assessment, policy, now)
         {
-            covering = Some((assessment.name_any(), entry.clone()));
+            covering = Some((name_of(assessment.as_ref()), entry));
             break;
         }
         let state = snapshot.assessment_state(assessment, policy, now);
@@ -381,7 +382,7 @@ fn check_model(
     }
     match covering {
         Some((name, entry)) => {
-            verdict.assessment = Some(name.clone());
+            verdict.assessment = Some(name.to_string());
             if let Some(assessed) = &entry.digest
                 && !workload
                     .images

@@ -239,19 +239,20 @@ fn phase_reason<'a>(
 /// Whether a version pattern covers a version. Patterns are exact (`2.3.1`) or end in a
 /// wildcard segment (`2.3.x`, `2.3.*`, `*`) that matches one or more remaining segments.
 pub fn version_matches(pattern: &str, version: &str) -> bool {
-    let pattern: Vec<&str> = pattern.split('.').collect();
-    let version: Vec<&str> = version.split('.').collect();
     let is_wild = |s: &str| s == "x" || s == "X" || s == "*";
-    for (i, p) in pattern.iter().enumerate() {
-        if is_wild(p) && i == pattern.len() - 1 {
-            return version.len() > i;
+    let mut patterns = pattern.split('.').peekable();
+    let mut versions = version.split('.');
+    while let Some(p) = patterns.next() {
+        // A trailing wildcard stands for one or more parts.
+        if is_wild(p) && patterns.peek().is_none() {
+            return versions.next().is_some();
         }
-        match version.get(i) {
+        match versions.next() {
             Some(v) if is_wild(p) || p == v => {}
             _ => return false,
         }
     }
-    pattern.len() == version.len()
+    versions.next().is_none()
 }
 
 /// The entry of an assessment that covers a model (by name, when both name it) and version.

@@ -108,6 +108,16 @@ fn system_of(workload: &Workload) -> Option<(String, String)> {
     }
 }
 
+/// An object's name, as `ResourceExt::name_any` gives it but borrowed: the admission path
+/// reads several per decision.
+pub(crate) fn name_of<K: ResourceExt>(object: &K) -> &str {
+    let meta = object.meta();
+    meta.name
+        .as_deref()
+        .or(meta.generate_name.as_deref())
+        .unwrap_or_default()
+}
+
 /// The namespace an object is indexed under.
 pub(crate) fn namespace_of<K: ResourceExt>(object: &K) -> String {
     object

@@ -318,6 +318,10 @@ pub struct AuditAnnotations<'a>(Vec<(&'static str, Cow<'a, str>)>);
 impl<'a> AuditAnnotations<'a> {
     /// Sets `key` to `value`, replacing an earlier value.
     pub fn insert(&mut self, key: &'static str, value: Cow<'a, str>) {
+        // Room for the usual set at once (decision, mode, rules, system, model, assessment).
+        if self.0.capacity() == 0 {
+            self.0.reserve_exact(6);
+        }
         match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
             Ok(at) => self.0[at].1 = value,
             Err(at) => self.0.insert(at, (key, value)),
