@@ -50,7 +50,7 @@ fn main() {
             let v = evaluate_workload(&snap, &w, &policy, now);
             te += t.elapsed();
             let t = Instant::now();
-            let d = aims_operator::webhook::workloads::from_verdict(&req, &v);
+            let d = aims_operator::webhook::workloads::from_verdict(&req, v);
             ta += t.elapsed();
             let t = Instant::now();
             std::hint::black_box(write_review(&d.response));

@@ -121,7 +121,7 @@ pub fn review_workload<'a>(
                 .read(|s| unreadable_verdict(s, &object, namespace, &error, &ctx.policy))
         }
     };
-    from_verdict(request, &verdict)
+    from_verdict(request, verdict)
 }
 
 fn replicas(object: Option<&Value>) -> Option<i64> {
@@ -163,7 +163,7 @@ fn review_scale<'a>(
         })
     });
     match verdict {
-        Some(verdict) => from_verdict(request, &verdict),
+        Some(verdict) => from_verdict(request, verdict),
         None => not_judged(
             request,
             &format!(
@@ -203,9 +203,10 @@ fn result_of(verdict: &Verdict) -> &'static str {
 }
 
 /// Turns the engine's verdict into the admission response: the message in `status.message`,
-/// warnings when admitted in spite of findings, and audit annotations on every decision.
-pub fn from_verdict<'a>(request: &'a ReviewRequest<'_>, verdict: &Verdict) -> Decision<'a> {
-    let result = result_of(verdict);
+/// warnings when admitted in spite of findings, and audit annotations on every decision. The
+/// verdict's names move into the annotations rather than being copied.
+pub fn from_verdict<'a>(request: &'a ReviewRequest<'_>, mut verdict: Verdict) -> Decision<'a> {
+    let result = result_of(&verdict);
     let mut response = if verdict.allowed {
         Answer::allow(request)
     } else {
@@ -218,20 +219,20 @@ pub fn from_verdict<'a>(request: &'a ReviewRequest<'_>, verdict: &Verdict) -> De
     }
     response.audit("decision", audit_result(result));
     response.audit("mode", verdict.mode.as_str());
-    if let Scope::NotJudged(reason) = &verdict.scope {
-        response.audit("reason", reason.clone());
+    if let Scope::NotJudged(reason) = &mut verdict.scope {
+        response.audit("reason", std::mem::take(reason));
     }
     if !verdict.findings.is_empty() {
         response.audit("rules", verdict.rule_ids());
     }
-    if let Some(system) = &verdict.system {
-        response.audit("system", system.clone());
+    if let Some(system) = verdict.system.take() {
+        response.audit("system", system);
     }
     if let Some(model) = &verdict.model {
         response.audit("model", model.to_string());
     }
-    if let Some(assessment) = &verdict.assessment {
-        response.audit("assessment", assessment.clone());
+    if let Some(assessment) = verdict.assessment.take() {
+        response.audit("assessment", assessment);
     }
     let mut decision = Decision::new(response, result);
     decision.rules = verdict.findings.iter().map(|f| f.rule.id()).collect();
