@@ -6,12 +6,12 @@ use kube::ResourceExt;
 use serde_json::Value;
 
 use super::Snapshot;
-use super::snapshot::name_of;
 use super::assessment::{coverage_phrase, covering_entry};
 use super::controls::{
     control_outcome, control_states, has_owner, monitoring_gaps, monitoring_in_place,
 };
 use super::rules::{Finding, Rule};
+use super::snapshot::name_of;
 use super::verdict::{ModelRef, Scope, Verdict};
 use super::workload::{Workload, WorkloadError, image_digest, image_repository};
 use crate::policy::Policy;

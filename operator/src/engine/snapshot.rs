@@ -2,7 +2,13 @@
 //! it is fed from watch caches, offline from parsed files; the engine cannot tell which.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+/// The register's maps hash with foldhash rather than SipHash: every admission looks a
+/// namespace and a system up, and SipHash was a twentieth of the webhook's instructions.
+/// Its per-process random seed keeps the minimal resistance to crafted keys that names
+/// chosen by cluster users call for.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::Arc;
 
 use kube::ResourceExt;
