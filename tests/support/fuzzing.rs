@@ -55,6 +55,22 @@ pub fn admission_review(data: &[u8]) {
             "the two workload readers disagree on {text}"
         );
     }
+    // `/validate` reads the review and its workload in one pass when it can; the general
+    // reading must give the same answer, byte for byte.
+    if path == "/validate" {
+        use aims_operator::webhook::review::{ObjectReading, read_review, write_review};
+        use aims_operator::webhook::workloads::review_workload;
+        let answer_read = |reading| {
+            read_review("application/json", body, reading)
+                .ok()
+                .map(|request| write_review(&review_workload(context(), &request, now()).response))
+        };
+        assert_eq!(
+            answer_read(ObjectReading::Workload),
+            answer_read(ObjectReading::Text),
+            "the one-pass and the general reading disagree"
+        );
+    }
     let judgeable = parsed.as_ref().is_some_and(|v| {
         v["request"]["uid"].is_string() && v["apiVersion"] == "admission.k8s.io/v1"
     });
