@@ -568,6 +568,17 @@ async fn metrics_count_decisions_by_result_and_rule_and_time_them() {
         "{text}"
     );
     assert!(text.contains("aims_webhook_cached_objects 1"), "{text}");
+    // Results that have not happened yet read zero, not "no data", for rates and alerts.
+    assert!(
+        text.contains(
+            r#"aims_webhook_decisions_total{webhook="workloads",result="break_glass"} 0"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"aims_webhook_duration_seconds_count{webhook="aims-mutate"} 0"#),
+        "{text}"
+    );
     // When the certificate being served expires, read from the certificate itself.
     let served = std::fs::read_to_string(h.dir.join("tls.crt")).unwrap();
     let not_after = aims_operator::certs::inspect_pem(&served).unwrap()[0].not_after;
