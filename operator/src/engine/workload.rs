@@ -59,14 +59,9 @@ pub fn is_workload_kind(kind: &str) -> bool {
 pub struct Text<'a>(#[serde(borrow)] pub Cow<'a, str>);
 
 impl Text<'_> {
-    /// The string.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The same string, owned.
     pub fn into_owned(self) -> Text<'static> {
-        Text(Cow::Owned(self.0.into_owned()))
+        Text(owned(self.0))
     }
 }
 
@@ -98,12 +93,6 @@ impl std::fmt::Display for Text<'_> {
 impl<'a> From<&'a str> for Text<'a> {
     fn from(text: &'a str) -> Self {
         Self(Cow::Borrowed(text))
-    }
-}
-
-impl From<String> for Text<'_> {
-    fn from(text: String) -> Self {
-        Self(Cow::Owned(text))
     }
 }
 
@@ -657,8 +646,8 @@ impl<'a> Workload<'a> {
     pub fn label(&self, key: &str) -> Result<Option<&str>, (String, String)> {
         match (self.labels.get(key), self.template_labels.get(key)) {
             (Some(a), Some(b)) if a != b => Err((a.to_string(), b.to_string())),
-            (Some(a), _) => Ok(Some(a.as_str())),
-            (None, Some(b)) => Ok(Some(b.as_str())),
+            (Some(a), _) => Ok(Some(a.as_ref())),
+            (None, Some(b)) => Ok(Some(b.as_ref())),
             (None, None) => Ok(None),
         }
     }

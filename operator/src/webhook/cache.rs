@@ -256,13 +256,12 @@ macro_rules! workload_feed {
             }
             fn add(snapshot: &mut Snapshot, object: Self) {
                 let namespace = namespace_of(&object);
-                let parsed = serde_json::to_value(&object).ok().and_then(|mut v| {
+                let value = serde_json::to_value(&object).ok().map(|mut v| {
                     v["kind"] = serde_json::Value::from($name);
-                    Workload::from_value(&v, &namespace)
-                        .ok()
-                        .map(Workload::into_owned)
+                    v
                 });
-                match parsed {
+                // The snapshot keeps its own copy of the strings (`add_workload`).
+                match value.as_ref().and_then(|v| Workload::from_value(v, &namespace).ok()) {
                     Some(workload) => snapshot.add_workload(workload),
                     None => snapshot.remove_workload($name, &namespace, &object.name_any()),
                 }
