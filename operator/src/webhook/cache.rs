@@ -261,7 +261,10 @@ macro_rules! workload_feed {
                     v
                 });
                 // The snapshot keeps its own copy of the strings (`add_workload`).
-                match value.as_ref().and_then(|v| Workload::from_value(v, &namespace).ok()) {
+                match value
+                    .as_ref()
+                    .and_then(|v| Workload::from_value(v, &namespace).ok())
+                {
                     Some(workload) => snapshot.add_workload(workload),
                     None => snapshot.remove_workload($name, &namespace, &object.name_any()),
                 }

@@ -187,11 +187,8 @@ pub struct UserInfo<'body> {
 }
 
 impl<'body, O> ReviewRequest<'body, O> {
-    /// The same request with its object held as `object` makes of it.
-    fn with_object<P>(
-        self,
-        object: impl FnOnce(Option<O>) -> Option<P>,
-    ) -> ReviewRequest<'body, P> {
+    /// The same request with `object` in place of its own.
+    fn with_object<P>(self, object: Option<P>) -> ReviewRequest<'body, P> {
         ReviewRequest {
             uid: self.uid,
             kind: self.kind,
@@ -201,7 +198,7 @@ impl<'body, O> ReviewRequest<'body, O> {
             namespace: self.namespace,
             operation: self.operation,
             user_info: self.user_info,
-            object: object(self.object),
+            object,
             old_object: self.old_object,
             dry_run: self.dry_run,
         }
@@ -287,16 +284,15 @@ impl<'body, O> Review<'body, O> {
 /// that is not a cleanly read workload, a malformed review): the caller then reads the review
 /// the general way, which judges all of those.
 fn read_workload_review(body: &str) -> Option<ReviewRequest<'_>> {
-    let request = serde_json::from_str::<Review<'_, WorkloadText<'_>>>(body)
+    let mut request = serde_json::from_str::<Review<'_, WorkloadText<'_>>>(body)
         .ok()?
         .v1_request()?;
     if request.sub_resource.is_some() {
         return None;
     }
-    let mut request = request;
     let text = request.object.take()?;
     let workload = text.into_workload(request.namespace.as_deref().unwrap_or_default())?;
-    Some(request.with_object(|_| Some(ReviewObject::Workload(workload))))
+    Some(request.with_object(Some(ReviewObject::Workload(workload))))
 }
 
 /// Why an answer refuses.
@@ -444,7 +440,8 @@ pub fn read_review<'body>(
     {
         return Ok(request);
     }
-    // The fast path reads a well-formed v1 review in one pass; anything else is diagnosed.
+    // A well-formed v1 review is read here, its object kept as text; anything else is
+    // diagnosed below.
     let shape_error = match serde_json::from_str::<Review<'_, ReviewObject<'_>>>(body) {
         Ok(review) => match review.v1_request() {
             Some(request) => return Ok(request),
@@ -513,20 +510,15 @@ pub fn base64(bytes: &[u8]) -> String {
 /// rather than through serde: the shape is fixed and small, and this runs once per admission
 /// (a property test holds it to what serde would write).
 pub fn write_review(answer: &Answer) -> String {
+    // Room for the fixed parts and audit annotations, and for the long texts when present.
     let mut out = String::with_capacity(
-        160 + answer.uid.len()
-            + answer.status.as_ref().map_or(0, |s| s.message.len() + 64)
-            + answer.patch.as_ref().map_or(0, |p| p.len() + 40)
-            + answer
-                .audit_annotations
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + 6)
-                .sum::<usize>()
+        384 + answer.status.as_ref().map_or(0, |s| s.message.len())
+            + answer.patch.as_ref().map_or(0, String::len)
             + answer
                 .warnings
                 .iter()
                 .flatten()
-                .map(|w| w.len() + 3)
+                .map(String::len)
                 .sum::<usize>(),
     );
     out.push_str(
@@ -557,31 +549,42 @@ pub fn write_review(answer: &Answer) -> String {
     }
     if !answer.audit_annotations.is_empty() {
         out.push_str(r#","auditAnnotations":"#);
-        let mut separator = '{';
-        for (key, value) in answer.audit_annotations.iter() {
-            out.push(separator);
-            separator = ',';
-            push_json_string(&mut out, key);
-            out.push(':');
-            push_json_string(&mut out, value);
-        }
-        out.push('}');
+        push_json_items(
+            &mut out,
+            ['{', '}'],
+            answer.audit_annotations.iter(),
+            |out, (key, value)| {
+                push_json_string(out, key);
+                out.push(':');
+                push_json_string(out, value);
+            },
+        );
     }
     if let Some(warnings) = &answer.warnings {
         out.push_str(r#","warnings":"#);
-        let mut separator = '[';
-        for warning in warnings {
-            out.push(separator);
-            separator = ',';
-            push_json_string(&mut out, warning);
-        }
-        if separator == '[' {
-            out.push('[');
-        }
-        out.push(']');
+        push_json_items(&mut out, ['[', ']'], warnings, |out, warning| {
+            push_json_string(out, warning)
+        });
     }
     out.push_str("}}");
     out
+}
+
+/// Appends a JSON object or array (`brackets`) of `items`, each written by `push_item`.
+fn push_json_items<T>(
+    out: &mut String,
+    [open, close]: [char; 2],
+    items: impl IntoIterator<Item = T>,
+    mut push_item: impl FnMut(&mut String, T),
+) {
+    out.push(open);
+    for (at, item) in items.into_iter().enumerate() {
+        if at > 0 {
+            out.push(',');
+        }
+        push_item(out, item);
+    }
+    out.push(close);
 }
 
 /// Appends `text` as a JSON string: quotes, backslashes and control characters escaped, the
