@@ -563,10 +563,10 @@ impl<'a> Workload<'a> {
     }
 
     /// Reads a workload from an object's JSON text, as [`Workload::from_value`] would read
-    /// it parsed, but without building a tree of the whole object: the webhook's path, where
-    /// the object is most of the review and its managed fields most of the object. Anything
-    /// the typed reading does not expect (an InferenceService, a field of the wrong type, a
-    /// repeated key) is read by `from_value` instead, so both always agree.
+    /// it parsed, but without building a tree of the whole object. This is the typed reading
+    /// the webhook applies inside the review ([`WorkloadText`]); anything it does not expect
+    /// (an InferenceService, a field of the wrong type, a repeated key) is read by
+    /// `from_value` instead, and a property test holds both to the same workload.
     pub fn from_json(object: &'a str, default_namespace: &str) -> Result<Self, WorkloadError> {
         match serde_json::from_str::<lean::Obj<lean::Object<'_>>>(object) {
             Ok(lean::Obj(lean)) if lean.kind.as_deref() != Some(INFERENCE_SERVICE) => {

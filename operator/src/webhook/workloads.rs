@@ -69,17 +69,28 @@ pub fn review_workload<'a>(
         // Any other subresource is judged on the object it carries, like an update.
         Some(_) => {}
     }
-    let read = match &request.object {
-        Some(ReviewObject::Workload(workload)) => Ok(Cow::Borrowed(workload)),
-        _ => match request.object_text() {
-            Some(object) => Workload::from_json(object, namespace).map(Cow::Owned),
-            None => {
-                return Decision::new(
-                    refuse(request, "the review carries no object to judge"),
-                    "invalid",
-                );
+    // An object the one pass did not read (an InferenceService, a subresource, a surprise in
+    // shape) is parsed once here; the workload, or the refusal of what cannot be read, both
+    // come from that tree.
+    let tree = match &request.object {
+        Some(ReviewObject::Workload(_)) => None,
+        _ => match request.object() {
+            Ok(tree) => tree,
+            Err(message) => {
+                let message = format!("the object cannot be read, so it is refused: {message}");
+                return Decision::new(refuse(request, message), "invalid");
             }
         },
+    };
+    let read = match (&request.object, &tree) {
+        (Some(ReviewObject::Workload(workload)), _) => Ok(Cow::Borrowed(workload)),
+        (_, Some(object)) => Workload::from_value(object, namespace).map(Cow::Owned),
+        (_, None) => {
+            return Decision::new(
+                refuse(request, "the review carries no object to judge"),
+                "invalid",
+            );
+        }
     };
     if !ctx.cache.is_synced() {
         return starting(ctx, request);
@@ -108,17 +119,13 @@ pub fn review_workload<'a>(
         Err(WorkloadError::NotAWorkload(kind)) => {
             return not_judged(request, &format!("{kind} is not a workload kind"));
         }
-        Err(error @ WorkloadError::NotJson(_)) => {
-            let message = format!("the object cannot be read, so it is refused: {error}");
-            return Decision::new(refuse(request, message), "invalid");
-        }
         Err(WorkloadError::NoKind) => {
             return Decision::new(refuse(request, "the object has no kind"), "invalid");
         }
         Err(error) => {
-            let object = request.object().ok().flatten().unwrap_or_default();
+            let object = tree.as_ref().unwrap_or(&Value::Null);
             ctx.cache
-                .read(|s| unreadable_verdict(s, &object, namespace, &error, &ctx.policy))
+                .read(|s| unreadable_verdict(s, object, namespace, &error, &ctx.policy))
         }
     };
     from_verdict(request, verdict)
