@@ -164,7 +164,7 @@ async fn setup() -> Env {
     let port = server.addr.port();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let reconcile_ctx = Arc::new(ReconcileContext {
-        lease_held: None,
+        lease: None,
         client: admin.clone(),
         cache: cache.clone(),
         policy: Policy::default(),

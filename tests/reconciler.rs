@@ -4,9 +4,9 @@
 use crate::support;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use aims_operator::election::LeaseFence;
 use aims_operator::engine::Snapshot;
 use aims_operator::policy::Policy;
 use aims_operator::reconciler::{
@@ -34,11 +34,11 @@ fn context(snapshot: Snapshot, at: Timestamp) -> (Arc<ReconcileContext>, ApiHand
 fn context_with_lease(
     snapshot: Snapshot,
     at: Timestamp,
-    lease_held: Option<Arc<AtomicBool>>,
+    lease: Option<LeaseFence>,
 ) -> (Arc<ReconcileContext>, ApiHandle) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let ctx = ReconcileContext {
-        lease_held,
+        lease,
         client: Client::new(service, "default"),
         cache: Arc::new(ClusterCache::from_snapshot(snapshot)),
         policy: Policy::default(),
@@ -142,18 +142,22 @@ async fn a_new_status_is_written_by_server_side_apply_under_one_field_manager() 
 async fn a_replica_that_lost_the_lease_writes_nothing() {
     let snapshot = lending();
     let system = credit_scoring(&snapshot);
-    let held = Arc::new(AtomicBool::new(false));
-    let (ctx, mut handle) = context_with_lease(snapshot, now(), Some(held.clone()));
-    reconcile_system(Arc::new(system.clone()), ctx.clone())
-        .await
-        .unwrap();
-    assert!(
-        tokio::time::timeout(Duration::from_millis(300), handle.next_request())
+    let fence = LeaseFence::default();
+    let (ctx, mut handle) = context_with_lease(snapshot, now(), Some(fence.clone()));
+    // Never held, then held until a moment already past: both write nothing.
+    for _ in 0..2 {
+        reconcile_system(Arc::new(system.clone()), ctx.clone())
             .await
-            .is_err(),
-        "no request from a replica without the Lease"
-    );
-    held.store(true, Ordering::Release);
+            .unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), handle.next_request())
+                .await
+                .is_err(),
+            "no request from a replica without the Lease"
+        );
+        fence.hold_until(Instant::now());
+    }
+    fence.hold_until(Instant::now() + Duration::from_secs(60));
     let reconcile = tokio::spawn(reconcile_system(Arc::new(system.clone()), ctx));
     expect_status_apply(&mut handle, &system).await;
     reconcile.await.unwrap().unwrap();
@@ -466,7 +470,7 @@ async fn an_openreports_report_with_every_result_is_published_once_per_change() 
     system.metadata.uid = Some("5f0c8a62-0000-4000-8000-000000000001".into());
     let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
     let ctx = Arc::new(ReconcileContext {
-        lease_held: None,
+        lease: None,
         client: Client::new(service, "default"),
         cache: Arc::new(ClusterCache::from_snapshot(snapshot.clone())),
         policy: Policy::default(),

@@ -7,6 +7,7 @@ pub mod certs;
 pub mod cli;
 pub mod crdgen;
 pub mod dev;
+pub mod election;
 pub mod engine;
 pub mod examples;
 pub mod manifests;

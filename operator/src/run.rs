@@ -12,6 +12,7 @@ use clap::{Args, ValueEnum};
 
 use crate::certs::CertSettings;
 use crate::certs::secret::SelfManaged;
+use crate::election::{Elector, LeaseFence, Round};
 use crate::policy::Policy;
 use crate::reconciler::{self, ReconcileContext};
 use crate::webhook::server::{ServeOptions, start, start_health};
@@ -153,7 +154,7 @@ pub struct Election {
     pub identity: String,
     /// How long a held Lease lasts without renewal.
     pub lease_seconds: u64,
-    /// How long before the end the holder renews it.
+    /// How long before the end the holder renews it; also how often a follower looks.
     pub grace_seconds: u64,
 }
 
@@ -173,83 +174,108 @@ impl Election {
 /// Name of the Lease the reconcilers compete for.
 const LEASE: &str = "aims-operator-reconciler";
 
+/// The reconciler while it runs: how to stop it and what to wait for.
+struct Running {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    fn start(ctx: &Arc<ReconcileContext>) -> Self {
+        let (stop, mut stopping) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(reconciler::run(ctx.clone(), async move {
+            let _ = stopping.changed().await;
+        }));
+        Self { stop, task }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
 /// Runs the reconciler only while this replica holds the Lease, so that with several
 /// replicas exactly one writes status (the webhook runs on all of them). Losing the lease
-/// stops the controllers; winning it again restarts them.
+/// stops the controllers; winning it again restarts them. Every write checks the Lease's
+/// fence first, which closes by itself before another replica can take the Lease, so a
+/// replica that is slow to learn it lost writes nothing meanwhile.
 pub async fn lead_and_reconcile(
     client: kube::Client,
     election: Election,
     ctx: Arc<ReconcileContext>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
-    // The flag the reconciler checks before each write; this task keeps it true exactly while
-    // the Lease is held.
-    let held = ctx.lease_held.clone().unwrap_or_default();
+    let fence = ctx.lease.clone().unwrap_or_default();
     let Election {
         namespace,
         identity,
         lease_seconds,
         grace_seconds,
     } = election;
-    // The Lease may be unreachable at start (API server down, RBAC not yet applied): retry
-    // with backoff rather than leaving this replica without a reconciler for good.
-    let mut delay = Duration::from_secs(1);
-    let manager = loop {
-        match kube_lease_manager::LeaseManagerBuilder::new(client.clone(), LEASE)
-            .with_namespace(&namespace)
-            .with_identity(&identity)
-            .with_duration(lease_seconds)
-            .with_grace(grace_seconds)
-            .build()
-            .await
-        {
-            Ok(m) => break m,
-            Err(error) => {
-                tracing::warn!(%error, retry_in = ?delay, "leader election unavailable; the reconciler waits for it");
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = stopped.changed() => return,
-                }
-                delay = (delay * 2).min(Duration::from_secs(30));
-            }
-        }
-    };
-    let (mut leading, lease_task) = manager.watch().await;
+    let lease = Duration::from_secs(lease_seconds.max(1));
+    // Renew this long before the end; followers look this often. Capped so that a renewal
+    // always comes before the fence closes.
+    let grace = Duration::from_secs(grace_seconds.max(1)).min(lease / 2);
+    let mut elector = Elector::new(
+        kube::Api::namespaced(client, &namespace),
+        LEASE,
+        &identity,
+        lease,
+        grace / 2,
+    );
+    let mut running: Option<Running> = None;
+    let mut failures = 0u32;
     loop {
-        // Wait to lead (or to be told to stop).
-        while !*leading.borrow_and_update() {
-            tokio::select! {
-                changed = leading.changed() => if changed.is_err() { return },
-                _ = stopped.changed() => { drop(leading); let _ = lease_task.await; return },
-            }
-        }
-        held.store(true, Ordering::Release);
-        tracing::info!(%identity, lease = LEASE, "leading: reconciler started");
-        let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        let run = tokio::spawn(reconciler::run(ctx.clone(), async move {
-            let mut stop_rx = stop_rx;
-            let _ = stop_rx.changed().await;
-        }));
-        let shutting_down = loop {
-            tokio::select! {
-                changed = leading.changed() => {
-                    if changed.is_err() || !*leading.borrow_and_update() { break false }
+        // A round that hangs must not outlive the Lease it is meant to keep.
+        let round = tokio::time::timeout(lease, elector.round(&fence)).await;
+        let pause = match round {
+            Ok(Ok(Round::Leading(_))) => {
+                failures = 0;
+                if running.is_none() {
+                    tracing::info!(%identity, lease = LEASE, "leading: reconciler started");
+                    running = Some(Running::start(&ctx));
                 }
-                _ = stopped.changed() => break true,
+                lease - grace
+            }
+            Ok(Ok(Round::Following)) => {
+                failures = 0;
+                grace
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "leader election: the Lease could not be read or written");
+                retry_after(&mut failures, grace)
+            }
+            Err(_) => {
+                tracing::warn!(timeout = ?lease, "leader election: the API server did not answer in time");
+                retry_after(&mut failures, grace)
             }
         };
-        // Fence first: reconciles still in flight must not write once the Lease is gone.
-        held.store(false, Ordering::Release);
-        let _ = stop.send(true);
-        let _ = run.await;
-        if shutting_down {
-            tracing::info!("reconciler stopped; releasing the lease");
-            drop(leading);
-            let _ = lease_task.await;
-            return;
+        if !fence.may_write()
+            && let Some(reconciler) = running.take()
+        {
+            reconciler.stop().await;
+            tracing::warn!(%identity, "lost the lease: reconciler stopped until it is won again");
         }
-        tracing::warn!(%identity, "lost the lease: reconciler stopped until it is won again");
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stopped.changed() => break,
+        }
     }
+    if let Some(reconciler) = running.take() {
+        reconciler.stop().await;
+    }
+    tracing::info!("reconciler stopped; releasing the lease");
+    if let Err(error) = elector.release(&fence).await {
+        tracing::warn!(%error, "the lease could not be released; another replica takes it when it runs out");
+    }
+}
+
+/// After the `failures`-th failed round in a row: retry ever more slowly (half a second,
+/// doubling), yet within `grace`, so that a leader still tries to renew before its fence closes.
+fn retry_after(failures: &mut u32, grace: Duration) -> Duration {
+    *failures = failures.saturating_add(1);
+    (Duration::from_millis(250) * (1 << (*failures).min(6))).min(grace)
 }
 
 /// Runs until SIGTERM or Ctrl-C; returns the exit status.
@@ -309,7 +335,7 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
     }
     let reconciler = wants(Component::Reconciler).then(|| {
         let reconcile_ctx = Arc::new(ReconcileContext {
-            lease_held: Some(Arc::default()),
+            lease: Some(LeaseFence::default()),
             client: client.clone(),
             cache: cache.clone(),
             // The webhook's policy, which exempts this namespace too: the reconciler must not

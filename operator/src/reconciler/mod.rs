@@ -180,18 +180,18 @@ pub struct ReconcileContext {
     pub recorder: Option<kube::runtime::events::Recorder>,
     /// OpenReports publishing, when the cluster serves `openreports.io/v1alpha1` Reports.
     pub reports: Option<ReportPublisher>,
-    /// Whether this replica holds the reconciler's Lease, under leader election (`None`:
-    /// no election, always write). Checked right before every write, so a replica that lost
-    /// the Lease does not write from reconciles still in flight.
-    pub lease_held: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// The fence of the reconciler's Lease, under leader election (`None`: no election,
+    /// always write). Checked right before every write, so a replica whose Lease may have
+    /// passed to another writes nothing from reconciles still in flight.
+    pub lease: Option<crate::election::LeaseFence>,
 }
 
 impl ReconcileContext {
     /// Whether this replica may write now.
     fn may_write(&self) -> bool {
-        self.lease_held
+        self.lease
             .as_ref()
-            .is_none_or(|held| held.load(std::sync::atomic::Ordering::Acquire))
+            .is_none_or(crate::election::LeaseFence::may_write)
     }
 }
 

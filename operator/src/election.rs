@@ -1,0 +1,213 @@
+//! Leader election over a `coordination.k8s.io/v1` Lease, with a fence that is bounded by
+//! time rather than by news.
+//!
+//! A replica that holds the Lease may write only until a deadline it computes from its own
+//! last successful renewal. Another replica takes the Lease only when the record has stayed
+//! unchanged for a whole lease duration since it *received* it, which is later than the
+//! holder started the renewal that wrote it. So the holder's fence lapses before anyone else
+//! can hold the Lease, even when the holder is starved of CPU or cut off from the API server
+//! and never hears that it lost (a lease library that only reports loss at its next renewal
+//! lets two replicas write at once in that window).
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+/// Until when this replica may write under the Lease it holds. Cloned into every place that
+/// writes; `may_write` is checked right before each write.
+#[derive(Clone, Debug, Default)]
+pub struct LeaseFence {
+    until: Arc<Mutex<Option<Instant>>>,
+}
+
+impl LeaseFence {
+    /// Whether the Lease is certainly still this replica's at this moment.
+    pub fn may_write(&self) -> bool {
+        self.deadline().is_some_and(|until| Instant::now() < until)
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        *self.until.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Lets this replica write until `until` (the elector sets it after each renewal).
+    pub fn hold_until(&self, until: Instant) {
+        *self.until.lock().unwrap_or_else(PoisonError::into_inner) = Some(until);
+    }
+
+    fn lapse(&self) {
+        *self.until.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
+/// What one round of the election found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Round {
+    /// This replica holds the Lease; it may write until the instant given.
+    Leading(Instant),
+    /// Another replica holds a Lease that has not run out.
+    Following,
+}
+
+/// One replica's view of the Lease and the rounds it plays.
+pub struct Elector {
+    api: Api<Lease>,
+    name: String,
+    identity: String,
+    duration: Duration,
+    /// How much earlier than the Lease's end the fence closes: room for a write already
+    /// checked to reach the API server, and for clocks that run at slightly different rates.
+    margin: Duration,
+    /// The record last seen (its resourceVersion) and when it arrived: another holder's Lease
+    /// has run out once it stays unchanged for its duration from then.
+    observed: Option<(String, Instant)>,
+    /// Whether the last round ended with this replica holding the Lease.
+    holding: bool,
+}
+
+impl Elector {
+    /// An elector for Lease `name` in the API's namespace, as `identity`, with Leases of
+    /// `duration` whose fence closes `margin` before their end.
+    pub fn new(
+        api: Api<Lease>,
+        name: &str,
+        identity: &str,
+        duration: Duration,
+        margin: Duration,
+    ) -> Self {
+        Self {
+            api,
+            name: name.to_string(),
+            identity: identity.to_string(),
+            duration,
+            margin,
+            observed: None,
+            holding: false,
+        }
+    }
+
+    /// Takes the Lease if it is free or has run out, renews it if it is ours, and otherwise
+    /// leaves it be. A write that loses a race (409) is a lost round, not an error.
+    pub async fn round(&mut self, fence: &LeaseFence) -> Result<Round, kube::Error> {
+        let started = Instant::now();
+        let outcome = self.play(started).await;
+        match &outcome {
+            Ok(Round::Leading(until)) => fence.hold_until(*until),
+            Ok(Round::Following) => fence.lapse(),
+            // Not knowing is no reason to stop early: the fence lapses at its deadline.
+            Err(_) => {}
+        }
+        self.holding = matches!(outcome, Ok(Round::Leading(_)));
+        outcome
+    }
+
+    async fn play(&mut self, started: Instant) -> Result<Round, kube::Error> {
+        let leading = Round::Leading(started + self.duration.saturating_sub(self.margin));
+        let Some(lease) = self.api.get_opt(&self.name).await? else {
+            let fresh = self.fresh_lease();
+            return match self.api.create(&PostParams::default(), &fresh).await {
+                Ok(_) => Ok(leading),
+                Err(error) if is_conflict(&error) => Ok(Round::Following),
+                Err(error) => Err(error),
+            };
+        };
+        let arrived = Instant::now();
+        let version = lease.metadata.resource_version.clone().unwrap_or_default();
+        let first_seen = match &self.observed {
+            Some((seen, at)) if *seen == version => *at,
+            _ => {
+                self.observed = Some((version.clone(), arrived));
+                arrived
+            }
+        };
+        let spec = lease.spec.unwrap_or_default();
+        let holder = spec.holder_identity.filter(|holder| !holder.is_empty());
+        let ours = holder.as_deref() == Some(self.identity.as_str());
+        let their_duration = spec
+            .lease_duration_seconds
+            .and_then(|seconds| u64::try_from(seconds).ok())
+            .map_or(self.duration, Duration::from_secs);
+        if holder.is_some() && !ours && arrived < first_seen + their_duration {
+            return Ok(Round::Following);
+        }
+        let now = MicroTime(jiff::Timestamp::now());
+        let transitions = spec.lease_transitions.unwrap_or(0);
+        let patch = json!({
+            // A precondition: the write fails (409) if anyone wrote since we read.
+            "metadata": {"resourceVersion": version},
+            "spec": {
+                "holderIdentity": self.identity,
+                "leaseDurationSeconds": self.duration.as_secs(),
+                "renewTime": now,
+                "acquireTime": if ours { spec.acquire_time.unwrap_or(now.clone()) } else { now.clone() },
+                "leaseTransitions": if ours { transitions } else { transitions.saturating_add(1) },
+            }
+        });
+        match self
+            .api
+            .patch(&self.name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+        {
+            Ok(_) => Ok(leading),
+            Err(error) if is_conflict(&error) => Ok(Round::Following),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Gives the Lease up at shutdown, so another replica need not wait for it to run out.
+    /// Call it only after everything that writes under the fence has stopped.
+    pub async fn release(&mut self, fence: &LeaseFence) -> Result<(), kube::Error> {
+        fence.lapse();
+        if !std::mem::take(&mut self.holding) {
+            return Ok(());
+        }
+        let Some(lease) = self.api.get_opt(&self.name).await? else {
+            return Ok(());
+        };
+        let spec = lease.spec.unwrap_or_default();
+        if spec.holder_identity.as_deref() != Some(self.identity.as_str()) {
+            return Ok(());
+        }
+        let patch = json!({
+            "metadata": {"resourceVersion": lease.metadata.resource_version},
+            "spec": {"holderIdentity": null, "renewTime": MicroTime(jiff::Timestamp::now())},
+        });
+        match self
+            .api
+            .patch(&self.name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+        {
+            // Someone wrote in between: then it is not ours to release any more.
+            Err(error) if is_conflict(&error) => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    fn fresh_lease(&self) -> Lease {
+        let now = MicroTime(jiff::Timestamp::now());
+        Lease {
+            metadata: ObjectMeta {
+                name: Some(self.name.clone()),
+                ..ObjectMeta::default()
+            },
+            spec: Some(LeaseSpec {
+                holder_identity: Some(self.identity.clone()),
+                lease_duration_seconds: Some(
+                    i32::try_from(self.duration.as_secs()).unwrap_or(i32::MAX),
+                ),
+                acquire_time: Some(now.clone()),
+                renew_time: Some(now),
+                lease_transitions: Some(0),
+                ..LeaseSpec::default()
+            }),
+        }
+    }
+}
+
+fn is_conflict(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 409)
+}
