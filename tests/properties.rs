@@ -406,6 +406,179 @@ proptest! {
     }
 }
 
+/// How a review is broken where the envelope, or a string the rules read, is.
+#[derive(Debug, Clone)]
+enum Breakage {
+    /// The field set to this value (added where it was absent).
+    Set(serde_json::Value),
+    /// The field removed.
+    Remove,
+    /// The string written with its first character as a `\u` escape: the same text.
+    Escape,
+    /// The key written twice at the start of the request, the first time with this value.
+    Repeat(serde_json::Value),
+}
+
+const ENVELOPE: &[&str] = &[
+    "/apiVersion",
+    "/kind",
+    "/request",
+    "/request/uid",
+    "/request/kind",
+    "/request/kind/group",
+    "/request/kind/kind",
+    "/request/resource",
+    "/request/resource/resource",
+    "/request/subResource",
+    "/request/name",
+    "/request/namespace",
+    "/request/operation",
+    "/request/userInfo",
+    "/request/userInfo/username",
+    "/request/userInfo/groups",
+    "/request/userInfo/groups/0",
+    "/request/userInfo/extra",
+    "/request/object",
+    "/request/oldObject",
+    "/request/dryRun",
+    "/request/options",
+    "/request/object/kind",
+    "/request/object/metadata/name",
+    "/request/object/metadata/labels/aims.io~1system",
+    "/request/object/spec/template/metadata/labels/aims.io~1model-version",
+    "/request/object/spec/template/spec/containers/0/image",
+];
+
+fn breakage() -> impl Strategy<Value = Breakage> {
+    let small = prop_oneof![
+        Just(json!(null)),
+        Just(json!(7)),
+        Just(json!(true)),
+        Just(json!([])),
+        Just(json!({})),
+        Just(json!("x")),
+        Just(json!("UPDATE")),
+        Just(json!(["dev-team"])),
+        Just(json!({"kind": "Deployment", "metadata": {"name": "other"}})),
+    ];
+    prop_oneof![
+        small.clone().prop_map(Breakage::Set),
+        Just(Breakage::Remove),
+        Just(Breakage::Escape),
+        small.prop_map(Breakage::Repeat),
+    ]
+}
+
+/// The recorded review with `breaks` applied, as compact or indented JSON text.
+fn broken_review(breaks: &[(&str, Breakage)], pretty: bool) -> String {
+    use serde_json::Value;
+    let mut review = fixture("deployment-create.json");
+    let mut escapes = Vec::new();
+    let mut repeats = Vec::new();
+    for (path, breakage) in breaks {
+        let (parent, key) = path.rsplit_once('/').expect("a pointer");
+        let key = key.replace("~1", "/");
+        match breakage {
+            Breakage::Set(value) => match review.pointer_mut(parent) {
+                Some(Value::Object(map)) => {
+                    map.insert(key, value.clone());
+                }
+                Some(Value::Array(items)) => {
+                    if let Some(item) = key.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                        *item = value.clone();
+                    }
+                }
+                _ => {}
+            },
+            Breakage::Remove => match review.pointer_mut(parent) {
+                Some(Value::Object(map)) => {
+                    map.remove(&key);
+                }
+                Some(Value::Array(items)) => {
+                    if let Some(i) = key.parse::<usize>().ok().filter(|i| *i < items.len()) {
+                        items.remove(i);
+                    }
+                }
+                _ => {}
+            },
+            Breakage::Escape => {
+                if let Some(slot) = review.pointer_mut(path)
+                    && let Some(text) = slot.as_str().filter(|t| t.is_ascii() && !t.is_empty())
+                {
+                    let marker = format!("ESCAPED-{}", escapes.len());
+                    let (first, rest) = text.split_at(1);
+                    let written = serde_json::to_string(rest).expect("json");
+                    escapes.push((
+                        format!("\"{marker}\""),
+                        format!("\"\\u{:04x}{}", first.as_bytes()[0], &written[1..]),
+                    ));
+                    *slot = json!(marker);
+                }
+            }
+            Breakage::Repeat(value) if parent == "/request" => {
+                repeats.push(format!("{}:{},", json!(key), value));
+            }
+            Breakage::Repeat(_) => {}
+        }
+    }
+    let mut text = if pretty {
+        serde_json::to_string_pretty(&review).expect("json")
+    } else {
+        serde_json::to_string(&review).expect("json")
+    };
+    for (marker, escaped) in escapes {
+        text = text.replace(&marker, &escaped);
+    }
+    if !repeats.is_empty() {
+        let at = text
+            .find("\"request\"")
+            .and_then(|at| text[at..].find('{').map(|b| at + b + 1));
+        if let Some(at) = at {
+            text.insert_str(at, &repeats.concat());
+        }
+    }
+    text
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+    /// `/validate` reads the review with its own scanner when it can and with serde otherwise.
+    /// For any review, its envelope or the strings the rules read broken (missing, null, of
+    /// the wrong type, escaped, written twice), compact or indented, both readings must give
+    /// the same answer byte for byte, or the same refusal to read it.
+    #[test]
+    fn the_scanned_review_answers_as_the_general_one(
+        breaks in prop::collection::vec((prop::sample::select(ENVELOPE), breakage()), 0..4),
+        pretty in any::<bool>(),
+    ) {
+        use aims_operator::webhook::review::{ObjectReading, read_review, write_review};
+        use aims_operator::webhook::workloads::review_workload;
+        let body = broken_review(&breaks, pretty);
+        let ctx = webhook_context();
+        let answer = |reading| {
+            read_review("application/json", body.as_bytes(), reading)
+                .map(|request| write_review(&review_workload(&ctx, &request, now()).response))
+        };
+        prop_assert_eq!(answer(ObjectReading::Workload), answer(ObjectReading::Text), "{}", body);
+    }
+}
+
+#[test]
+fn escaped_and_repeated_fields_are_written_as_intended() {
+    let escaped = broken_review(&[("/request/operation", Breakage::Escape)], false);
+    assert!(
+        escaped.contains(r#""operation":"\u0043REATE""#),
+        "{escaped}"
+    );
+    let repeated = broken_review(&[("/request/uid", Breakage::Repeat(json!(7)))], true);
+    let at = repeated.find(r#""uid":7,"#).expect("repeated");
+    assert!(repeated[at..].contains(r#""uid": "2c633cbd"#), "{repeated}");
+    // Both still read as the recorded review, escapes undone.
+    let value: serde_json::Value = serde_json::from_str(&escaped).unwrap();
+    assert_eq!(value["request"]["operation"], "CREATE");
+}
+
 fn webhook_context() -> aims_operator::webhook::Context {
     use aims_operator::webhook::{ClusterCache, Context};
     let mut ctx = Context::new(
@@ -422,13 +595,26 @@ fn webhook_context() -> aims_operator::webhook::Context {
 #[test]
 fn the_workload_path_reads_a_recorded_deployment_in_one_pass() {
     use aims_operator::webhook::review::{ObjectReading, ReviewObject, read_review};
-    let body = serde_json::to_vec(&fixture("deployment-create.json")).unwrap();
-    let request = read_review("application/json", &body, ObjectReading::Workload).unwrap();
-    assert!(
-        matches!(&request.object, Some(ReviewObject::Workload(w)) if w.name == "credit-scorer"),
-        "{:?}",
-        request.object
-    );
+    // Every recorded review of a workload, as the API server wrote it, is read in one pass.
+    let mut read = Vec::new();
+    for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let body = std::fs::read(&path).unwrap();
+        let review: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let request = read_review("application/json", &body, ObjectReading::Workload).unwrap();
+        let kind = review["request"]["object"]["kind"]
+            .as_str()
+            .unwrap_or_default();
+        let one_pass = matches!(&request.object, Some(ReviewObject::Workload(w)) if w.kind == kind);
+        let judged_whole = aims_operator::engine::workload::is_workload_kind(kind)
+            && kind != "InferenceService"
+            && review["request"]["subResource"].is_null();
+        assert_eq!(one_pass, judged_whole, "{}", path.display());
+        if one_pass {
+            read.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    assert!(read.len() >= 10, "{read:?}");
     let mut scale = fixture("deployment-create.json");
     scale["request"]["subResource"] = json!("scale");
     let body = serde_json::to_vec(&scale).unwrap();

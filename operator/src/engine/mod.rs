@@ -9,6 +9,7 @@ pub mod controls;
 pub mod objectives;
 pub mod openreports;
 pub mod rules;
+pub mod scan;
 pub mod snapshot;
 pub mod status;
 pub mod verdict;

@@ -432,17 +432,287 @@ mod lean {
     }
 }
 
-/// A workload object as its JSON text reads, to be read inside a larger document (the
-/// webhook's review) in the same pass as the rest of it.
+/// A workload object as its JSON text reads, read inside a larger document (the webhook's
+/// review) in the same pass as the rest of it.
 pub struct WorkloadText<'a>(lean::Obj<lean::Object<'a>>);
 
-impl<'de: 'a, 'a> Deserialize<'de> for WorkloadText<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        lean::Obj::deserialize(deserializer).map(WorkloadText)
+/// Reading the lean object with the [`Scanner`]: the same structs, filled as serde fills
+/// them, `None` wherever serde would refuse (a field repeated, of the wrong type, an array
+/// where an object belongs) or the scanner is unsure.
+mod scanned {
+    use std::borrow::Cow;
+
+    use serde::de::IgnoredAny;
+
+    use super::lean::{
+        Container, JobTemplate, Metadata, Obj, Object, OwnerReference, Spec, Template,
+        TemplateMetadata,
+    };
+    use super::{Labels, Text};
+    use crate::engine::scan::{Scanner, Seen};
+
+    type Field<T> = Option<Option<T>>;
+
+    fn text<'a>(s: &mut Scanner<'a>) -> Field<Cow<'a, str>> {
+        s.optional(Scanner::string)
+    }
+
+    pub(super) fn labels<'a>(s: &mut Scanner<'a>) -> Field<Labels<'a>> {
+        s.optional(|s| {
+            let mut labels = Labels::new();
+            s.object(|s, key| {
+                labels.insert(Text(key), Text(s.string()?));
+                Some(())
+            })?;
+            Some(labels)
+        })
+    }
+
+    fn containers<'a>(s: &mut Scanner<'a>) -> Field<Vec<Obj<Container<'a>>>> {
+        s.optional(|s| {
+            s.list(|s| {
+                let mut container = Container {
+                    name: None,
+                    image: None,
+                };
+                let mut seen = Seen::default();
+                s.object(|s, key| match &*key {
+                    "name" => {
+                        seen.first(0)?;
+                        container.name = text(s)?;
+                        Some(())
+                    }
+                    "image" => {
+                        seen.first(1)?;
+                        container.image = text(s)?;
+                        Some(())
+                    }
+                    _ => s.skip(),
+                })?;
+                Some(Obj(container))
+            })
+        })
+    }
+
+    fn spec<'a>(s: &mut Scanner<'a>) -> Field<Obj<Spec<'a>>> {
+        s.optional(|s| {
+            let mut spec = Spec {
+                template: None,
+                job_template: None,
+                init_containers: None,
+                containers: None,
+                ephemeral_containers: None,
+            };
+            let mut seen = Seen::default();
+            s.object(|s, key| match &*key {
+                "template" => {
+                    seen.first(0)?;
+                    spec.template = template(s)?;
+                    Some(())
+                }
+                "jobTemplate" => {
+                    seen.first(1)?;
+                    spec.job_template = job_template(s)?;
+                    Some(())
+                }
+                "initContainers" => {
+                    seen.first(2)?;
+                    spec.init_containers = containers(s)?;
+                    Some(())
+                }
+                "containers" => {
+                    seen.first(3)?;
+                    spec.containers = containers(s)?;
+                    Some(())
+                }
+                "ephemeralContainers" => {
+                    seen.first(4)?;
+                    spec.ephemeral_containers = containers(s)?;
+                    Some(())
+                }
+                _ => s.skip(),
+            })?;
+            Some(Obj(spec))
+        })
+    }
+
+    fn template<'a>(s: &mut Scanner<'a>) -> Field<Obj<Template<'a>>> {
+        s.optional(|s| {
+            let mut template = Template {
+                metadata: None,
+                spec: None,
+            };
+            let mut seen = Seen::default();
+            s.object(|s, key| match &*key {
+                "metadata" => {
+                    seen.first(0)?;
+                    template.metadata = s.optional(|s| {
+                        let mut labels_read = None;
+                        let mut seen = Seen::default();
+                        s.object(|s, key| match &*key {
+                            "labels" => {
+                                seen.first(0)?;
+                                labels_read = labels(s)?;
+                                Some(())
+                            }
+                            _ => s.skip(),
+                        })?;
+                        Some(Obj(TemplateMetadata {
+                            labels: labels_read,
+                        }))
+                    })?;
+                    Some(())
+                }
+                "spec" => {
+                    seen.first(1)?;
+                    template.spec = spec(s)?.map(Box::new);
+                    Some(())
+                }
+                _ => s.skip(),
+            })?;
+            Some(Obj(template))
+        })
+    }
+
+    fn job_template<'a>(s: &mut Scanner<'a>) -> Field<Obj<JobTemplate<'a>>> {
+        s.optional(|s| {
+            let mut job = JobTemplate { spec: None };
+            let mut seen = Seen::default();
+            s.object(|s, key| match &*key {
+                "spec" => {
+                    seen.first(0)?;
+                    job.spec = spec(s)?.map(Box::new);
+                    Some(())
+                }
+                _ => s.skip(),
+            })?;
+            Some(Obj(job))
+        })
+    }
+
+    fn owner_references<'a>(s: &mut Scanner<'a>) -> Field<Vec<Obj<OwnerReference<'a>>>> {
+        s.optional(|s| {
+            s.list(|s| {
+                let mut owner = OwnerReference {
+                    controller: None,
+                    kind: None,
+                    name: None,
+                };
+                let mut seen = Seen::default();
+                s.object(|s, key| match &*key {
+                    "controller" => {
+                        seen.first(0)?;
+                        owner.controller = s.optional(Scanner::boolean)?;
+                        Some(())
+                    }
+                    "kind" => {
+                        seen.first(1)?;
+                        owner.kind = text(s)?;
+                        Some(())
+                    }
+                    "name" => {
+                        seen.first(2)?;
+                        owner.name = text(s)?;
+                        Some(())
+                    }
+                    _ => s.skip(),
+                })?;
+                Some(Obj(owner))
+            })
+        })
+    }
+
+    fn metadata<'a>(s: &mut Scanner<'a>) -> Field<Obj<Metadata<'a>>> {
+        s.optional(|s| {
+            let mut m = Metadata {
+                name: None,
+                generate_name: None,
+                namespace: None,
+                labels: None,
+                annotations: None,
+                deletion_timestamp: None,
+                owner_references: None,
+            };
+            let mut seen = Seen::default();
+            s.object(|s, key| match &*key {
+                "name" => {
+                    seen.first(0)?;
+                    m.name = text(s)?;
+                    Some(())
+                }
+                "generateName" => {
+                    seen.first(1)?;
+                    m.generate_name = text(s)?;
+                    Some(())
+                }
+                "namespace" => {
+                    seen.first(2)?;
+                    m.namespace = text(s)?;
+                    Some(())
+                }
+                "labels" => {
+                    seen.first(3)?;
+                    m.labels = labels(s)?;
+                    Some(())
+                }
+                "annotations" => {
+                    seen.first(4)?;
+                    m.annotations = labels(s)?;
+                    Some(())
+                }
+                "deletionTimestamp" => {
+                    seen.first(5)?;
+                    m.deletion_timestamp = s.optional(|s| s.skip().map(|()| IgnoredAny))?;
+                    Some(())
+                }
+                "ownerReferences" => {
+                    seen.first(6)?;
+                    m.owner_references = owner_references(s)?;
+                    Some(())
+                }
+                _ => s.skip(),
+            })?;
+            Some(Obj(m))
+        })
+    }
+
+    /// The object at the cursor, which must be a JSON object.
+    pub(super) fn object<'a>(s: &mut Scanner<'a>) -> Option<Object<'a>> {
+        let mut object = Object {
+            kind: None,
+            metadata: None,
+            spec: None,
+        };
+        let mut seen = Seen::default();
+        s.object(|s, key| match &*key {
+            "kind" => {
+                seen.first(0)?;
+                object.kind = text(s)?;
+                Some(())
+            }
+            "metadata" => {
+                seen.first(1)?;
+                object.metadata = metadata(s)?;
+                Some(())
+            }
+            "spec" => {
+                seen.first(2)?;
+                object.spec = spec(s)?;
+                Some(())
+            }
+            _ => s.skip(),
+        })?;
+        Some(object)
     }
 }
 
 impl<'a> WorkloadText<'a> {
+    /// Reads the object at the scanner's cursor as serde would read it inside the review;
+    /// `None` where serde would refuse it or the scanner is unsure.
+    pub fn scan(scanner: &mut crate::engine::scan::Scanner<'a>) -> Option<Self> {
+        scanned::object(scanner).map(|object| WorkloadText(lean::Obj(object)))
+    }
+
     /// The workload, exactly as [`Workload::from_json`] reads the same text; `None` where
     /// that takes the general reader (an InferenceService) or finds no workload.
     pub fn into_workload(self, default_namespace: &str) -> Option<Workload<'a>> {

@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 
 use axum::http::StatusCode;
 
+use crate::engine::scan::{Scanner, Seen};
 use crate::engine::workload::WorkloadText;
 use crate::engine::{Text, Workload};
 use kube::core::admission::Operation;
@@ -138,8 +139,8 @@ pub struct ReviewRequest<'body, O = ReviewObject<'body>> {
     pub object: Option<O>,
     /// The object as stored before (UPDATE, DELETE), left unparsed in the body: most
     /// decisions never read it, and parsing it would double the cost of every update review.
-    #[serde(default, borrow)]
-    pub old_object: Option<&'body serde_json::value::RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw_text")]
+    pub old_object: Option<&'body str>,
     /// A dry run: the answer counts, side effects must not happen.
     #[serde(default)]
     pub dry_run: Option<bool>,
@@ -229,7 +230,10 @@ impl ReviewRequest<'_> {
     /// The object, parsed; `Ok(None)` when there is none (or it is `null`, or was read as a
     /// workload).
     pub fn object(&self) -> Result<Option<Value>, String> {
-        parsed(self.object_raw(), "the object")
+        parsed(
+            self.object_raw().map(serde_json::value::RawValue::get),
+            "the object",
+        )
     }
 
     /// The object's JSON text, unless there is none (or it is `null`, or was read as a
@@ -248,10 +252,18 @@ impl ReviewRequest<'_> {
     }
 }
 
-fn parsed(raw: Option<&serde_json::value::RawValue>, what: &str) -> Result<Option<Value>, String> {
+/// A value's JSON text, left unparsed; `null` reads as none.
+fn raw_text<'de: 'body, 'body, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<&'body str>, D::Error> {
+    Option::<&'de serde_json::value::RawValue>::deserialize(deserializer)
+        .map(|raw| raw.map(serde_json::value::RawValue::get))
+}
+
+fn parsed(raw: Option<&str>, what: &str) -> Result<Option<Value>, String> {
     match raw {
         None => Ok(None),
-        Some(raw) => serde_json::from_str::<Value>(raw.get())
+        Some(raw) => serde_json::from_str::<Value>(raw)
             .map(|v| Some(v).filter(|v| !v.is_null()))
             .map_err(|e| format!("{what} cannot be read: {e}")),
     }
@@ -279,20 +291,181 @@ impl<'body, O> Review<'body, O> {
     }
 }
 
-/// The workload path's one pass: the review and the workload its object is, read together.
-/// `None` whenever anything would need the general reader's care (a subresource, an object
-/// that is not a cleanly read workload, a malformed review): the caller then reads the review
-/// the general way, which judges all of those.
+/// The workload path's one pass: the review and the workload its object is, read together
+/// with the [`Scanner`]. `None` whenever anything would need the general reader's care (a
+/// subresource, an object that is not a cleanly read workload, a malformed review, anything
+/// the scanner is unsure of): the caller then reads the review the general way, which judges
+/// all of those.
 fn read_workload_review(body: &str) -> Option<ReviewRequest<'_>> {
-    let mut request = serde_json::from_str::<Review<'_, WorkloadText<'_>>>(body)
-        .ok()?
-        .v1_request()?;
+    let mut scanner = Scanner::new(body);
+    let review = scan_review(&mut scanner)?;
+    // serde_json refuses anything after the review.
+    if !scanner.at_end() {
+        return None;
+    }
+    let mut request = review.v1_request()?;
     if request.sub_resource.is_some() {
         return None;
     }
     let text = request.object.take()?;
     let workload = text.into_workload(request.namespace.as_deref().unwrap_or_default())?;
     Some(request.with_object(Some(ReviewObject::Workload(workload))))
+}
+
+/// The review as serde reads [`Review`], its object as a workload; `None` where serde would
+/// refuse it or the scanner is unsure.
+fn scan_review<'body>(s: &mut Scanner<'body>) -> Option<Review<'body, WorkloadText<'body>>> {
+    let (mut api_version, mut kind, mut request) = (None, None, None);
+    let mut seen = Seen::default();
+    s.object(|s, key| match &*key {
+        "apiVersion" => {
+            seen.first(0)?;
+            api_version = Some(s.string()?);
+            Some(())
+        }
+        "kind" => {
+            seen.first(1)?;
+            kind = Some(s.string()?);
+            Some(())
+        }
+        "request" => {
+            seen.first(2)?;
+            request = s.optional(scan_request)?;
+            Some(())
+        }
+        _ => s.skip(),
+    })?;
+    Some(Review {
+        api_version: api_version?,
+        kind: kind?,
+        request,
+    })
+}
+
+/// Reads `group`, `version` and the third field of a kind or a resource.
+fn scan_group_version<'body>(s: &mut Scanner<'body>, third: &str) -> Option<[Cow<'body, str>; 3]> {
+    let (mut group, mut version, mut named) = (None, None, None);
+    let mut seen = Seen::default();
+    s.object(|s, key| {
+        let (bit, slot) = match &*key {
+            "group" => (0, &mut group),
+            "version" => (1, &mut version),
+            other if other == third => (2, &mut named),
+            _ => return s.skip(),
+        };
+        seen.first(bit)?;
+        *slot = Some(s.string()?);
+        Some(())
+    })?;
+    Some([group.unwrap_or_default(), version?, named?])
+}
+
+fn scan_user_info<'body>(s: &mut Scanner<'body>) -> Option<UserInfo<'body>> {
+    let mut user = UserInfo::default();
+    let mut seen = Seen::default();
+    s.object(|s, key| match &*key {
+        "username" => {
+            seen.first(0)?;
+            user.username = s.optional(Scanner::string)?;
+            Some(())
+        }
+        "groups" => {
+            seen.first(1)?;
+            user.groups = s.optional(|s| s.list(|s| s.string().map(Text)))?;
+            Some(())
+        }
+        _ => s.skip(),
+    })?;
+    Some(user)
+}
+
+fn scan_request<'body>(
+    s: &mut Scanner<'body>,
+) -> Option<ReviewRequest<'body, WorkloadText<'body>>> {
+    let (mut uid, mut kind, mut resource, mut operation, mut user_info) =
+        (None, None, None, None, None);
+    let (mut sub_resource, mut name, mut namespace) = (None, None, None);
+    let (mut object, mut old_object, mut dry_run) = (None, None, None);
+    let mut seen = Seen::default();
+    s.object(|s, key| {
+        match &*key {
+            "uid" => {
+                seen.first(0)?;
+                uid = Some(s.string()?);
+            }
+            "kind" => {
+                seen.first(1)?;
+                let [group, version, kind_name] = scan_group_version(s, "kind")?;
+                kind = Some(GroupVersionKind {
+                    group,
+                    version,
+                    kind: kind_name,
+                });
+            }
+            "resource" => {
+                seen.first(2)?;
+                let [group, version, plural] = scan_group_version(s, "resource")?;
+                resource = Some(GroupVersionResource {
+                    group,
+                    version,
+                    resource: plural,
+                });
+            }
+            "subResource" => {
+                seen.first(3)?;
+                sub_resource = s.optional(Scanner::string)?;
+            }
+            "name" => {
+                seen.first(4)?;
+                name = Some(s.string()?);
+            }
+            "namespace" => {
+                seen.first(5)?;
+                namespace = s.optional(Scanner::string)?;
+            }
+            "operation" => {
+                seen.first(6)?;
+                operation = Some(match &*s.string()? {
+                    "CREATE" => Operation::Create,
+                    "UPDATE" => Operation::Update,
+                    "DELETE" => Operation::Delete,
+                    "CONNECT" => Operation::Connect,
+                    _ => return None,
+                });
+            }
+            "userInfo" => {
+                seen.first(7)?;
+                user_info = Some(scan_user_info(s)?);
+            }
+            "object" => {
+                seen.first(8)?;
+                object = s.optional(WorkloadText::scan)?;
+            }
+            "oldObject" => {
+                seen.first(9)?;
+                old_object = s.optional(Scanner::raw)?;
+            }
+            "dryRun" => {
+                seen.first(10)?;
+                dry_run = s.optional(Scanner::boolean)?;
+            }
+            _ => s.skip()?,
+        }
+        Some(())
+    })?;
+    Some(ReviewRequest {
+        uid: uid?,
+        kind: kind?,
+        resource: resource?,
+        sub_resource,
+        name: name.unwrap_or_default(),
+        namespace,
+        operation: operation?,
+        user_info: user_info?,
+        object,
+        old_object,
+        dry_run,
+    })
 }
 
 /// Why an answer refuses.

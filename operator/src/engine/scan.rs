@@ -1,0 +1,486 @@
+//! A JSON reader for the webhook's hot path: it walks the text once, hands over the values a
+//! caller asks for (borrowed unless they hold escapes) and steps over the rest, checking
+//! that what it steps over is JSON without building anything from it.
+//!
+//! It answers `None` at anything it does not expect, and never answers differently from
+//! `serde_json`: the caller then reads the text with `serde_json`, which gives the verdict
+//! and the error message. Being stricter than `serde_json` is allowed (it only costs speed);
+//! accepting what `serde_json` refuses, or reading a value differently, is not. Property tests
+//! and the `admission_review` fuzz target hold the webhook's answers on both readers equal.
+
+use std::borrow::Cow;
+
+/// Nesting beyond which the scanner gives up (`serde_json` refuses beyond 128).
+const MAX_DEPTH: u32 = 100;
+
+/// A cursor over JSON text.
+pub struct Scanner<'a> {
+    text: &'a str,
+    at: usize,
+    depth: u32,
+}
+
+/// Which fields of an object were read already: JSON may repeat a key, and a typed reader
+/// refuses a repeated field, so the scanner gives way when it meets one.
+#[derive(Default)]
+pub struct Seen(u32);
+
+impl Seen {
+    /// `Some` the first time field number `field` (below 32) is met.
+    pub fn first(&mut self, field: u32) -> Option<()> {
+        let bit = 1u32.checked_shl(field)?;
+        (self.0 & bit == 0).then(|| self.0 |= bit)
+    }
+}
+
+/// The brackets open while skipping, innermost last (`true` for an object): the first 64 in
+/// a word, deeper ones in a list, so that the usual shallow value costs no allocation.
+#[derive(Default)]
+struct Nesting {
+    shallow: u64,
+    depth: usize,
+    deeper: Vec<bool>,
+}
+
+impl Nesting {
+    fn push(&mut self, object: bool) {
+        if self.depth < 64 {
+            let bit = 1u64 << self.depth;
+            self.shallow = if object {
+                self.shallow | bit
+            } else {
+                self.shallow & !bit
+            };
+        } else {
+            self.deeper.push(object);
+        }
+        self.depth += 1;
+    }
+
+    fn last(&self) -> Option<bool> {
+        match self.depth {
+            0 => None,
+            1..=64 => Some(self.shallow & (1u64 << (self.depth - 1)) != 0),
+            _ => self.deeper.last().copied(),
+        }
+    }
+
+    fn pop(&mut self) {
+        if self.depth > 64 {
+            self.deeper.pop();
+        }
+        self.depth = self.depth.saturating_sub(1);
+    }
+}
+
+const ONES: u64 = u64::MAX / 255;
+const HIGHS: u64 = ONES << 7;
+
+/// Where in the eight bytes (read little-endian) the first one that ends or interrupts a
+/// string's plain run is: a quote, a backslash or a control character. The tests may flag
+/// bytes after a true match too, never before one, so the lowest flag is exact.
+fn first_special_byte(word: u64) -> Option<usize> {
+    let zero_in = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let quote = zero_in(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_in(word ^ (ONES * u64::from(b'\\')));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    let flags = quote | backslash | control;
+    (flags != 0).then(|| flags.trailing_zeros() as usize / 8)
+}
+
+impl<'a> Scanner<'a> {
+    /// A scanner at the start of `text`.
+    pub fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            at: 0,
+            depth: 0,
+        }
+    }
+
+    /// The next byte after any whitespace, not consumed.
+    fn peek(&mut self) -> Option<u8> {
+        let bytes = self.text.as_bytes();
+        while let Some(&byte) = bytes.get(self.at) {
+            if !matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
+                return Some(byte);
+            }
+            self.at += 1;
+        }
+        None
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    /// Whether only whitespace is left.
+    pub fn at_end(&mut self) -> bool {
+        self.peek().is_none()
+    }
+
+    fn literal(&mut self, word: &str) -> Option<()> {
+        self.peek()?;
+        self.text.as_bytes()[self.at..]
+            .starts_with(word.as_bytes())
+            .then(|| self.at += word.len())
+    }
+
+    /// Consumes a `null` if one is next.
+    pub fn null(&mut self) -> bool {
+        self.peek() == Some(b'n') && self.literal("null").is_some()
+    }
+
+    /// `null` as `None`, anything else read by `read`.
+    pub fn optional<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
+        if self.null() {
+            Some(None)
+        } else {
+            read(self).map(Some)
+        }
+    }
+
+    /// A `true` or `false`.
+    pub fn boolean(&mut self) -> Option<bool> {
+        match self.peek()? {
+            b't' => self.literal("true").map(|()| true),
+            b'f' => self.literal("false").map(|()| false),
+            _ => None,
+        }
+    }
+
+    /// A string, borrowed from the text unless it holds escapes.
+    pub fn string(&mut self) -> Option<Cow<'a, str>> {
+        self.expect(b'"')?;
+        let start = self.at;
+        let (end, escaped) = self.string_end()?;
+        if escaped {
+            // Rare (Go escapes `<`, `>` and `&`; kubectl's last-applied annotation is JSON
+            // in a string): serde_json undoes the escapes and refuses bad ones.
+            serde_json::from_str::<String>(&self.text[start - 1..=end])
+                .ok()
+                .map(Cow::Owned)
+        } else {
+            Some(Cow::Borrowed(&self.text[start..end]))
+        }
+    }
+
+    /// From just past a string's opening quote: the index of its closing quote and whether
+    /// escapes came before it; the cursor is left past the quote. `None` at a control
+    /// character or the end of the text.
+    fn string_end(&mut self) -> Option<(usize, bool)> {
+        let bytes = self.text.as_bytes();
+        let mut at = self.at;
+        let mut escaped = false;
+        loop {
+            // Eight bytes at a time to the next special one; the last few one by one.
+            while let Some(chunk) = bytes.get(at..at + 8) {
+                let word = u64::from_le_bytes(chunk.try_into().ok()?);
+                if let Some(offset) = first_special_byte(word) {
+                    at += offset;
+                    break;
+                }
+                at += 8;
+            }
+            match *bytes.get(at)? {
+                b'"' => {
+                    self.at = at + 1;
+                    return Some((at, escaped));
+                }
+                // Skips the escaped byte, so that `\"` does not end the string; whether the
+                // escape is valid is serde_json's to say when the string is read or skipped.
+                b'\\' => {
+                    escaped = true;
+                    at += 2;
+                }
+                0..=0x1f => return None,
+                _ => at += 1,
+            }
+        }
+    }
+
+    fn number(&mut self) -> Option<()> {
+        let bytes = self.text.as_bytes();
+        let digits = |mut at: usize| {
+            while matches!(bytes.get(at), Some(b'0'..=b'9')) {
+                at += 1;
+            }
+            at
+        };
+        let mut at = self.at;
+        if bytes.get(at) == Some(&b'-') {
+            at += 1;
+        }
+        at = match bytes.get(at)? {
+            b'0' => at + 1,
+            b'1'..=b'9' => digits(at + 1),
+            _ => return None,
+        };
+        if bytes.get(at) == Some(&b'.') {
+            let after = digits(at + 1);
+            if after == at + 1 {
+                return None;
+            }
+            at = after;
+        }
+        if matches!(bytes.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            if matches!(bytes.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            let after = digits(at);
+            if after == at {
+                return None;
+            }
+            at = after;
+        }
+        self.at = at;
+        Some(())
+    }
+
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    /// An object: `entry` is called with each key, the cursor at its value, which `entry`
+    /// must consume.
+    pub fn object(
+        &mut self,
+        mut entry: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>,
+    ) -> Option<()> {
+        self.expect(b'{')?;
+        self.enter()?;
+        if self.peek()? == b'}' {
+            self.at += 1;
+        } else {
+            loop {
+                let key = self.string()?;
+                self.expect(b':')?;
+                entry(self, key)?;
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b'}' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
+    /// An array: `item` is called at each element, which it must consume.
+    pub fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.expect(b'[')?;
+        self.enter()?;
+        if self.peek()? == b']' {
+            self.at += 1;
+        } else {
+            loop {
+                item(self)?;
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b']' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
+    /// An array, each element read by `read`.
+    pub fn list<T>(&mut self, mut read: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        let mut items = Vec::new();
+        self.array(|s| read(s).map(|item| items.push(item)))?;
+        Some(items)
+    }
+
+    /// Steps over one value of any kind, checking it is JSON. However deep it nests: what
+    /// the rules never read may nest as it likes (serde skips it so too), and a loop with a
+    /// stack of open brackets cannot run out of call stack.
+    pub fn skip(&mut self) -> Option<()> {
+        let mut open = Nesting::default();
+        loop {
+            // At a value.
+            match self.peek()? {
+                b'{' => {
+                    self.at += 1;
+                    if self.peek()? == b'}' {
+                        self.at += 1;
+                    } else {
+                        open.push(true);
+                        self.skip_key()?;
+                        continue;
+                    }
+                }
+                b'[' => {
+                    self.at += 1;
+                    if self.peek()? == b']' {
+                        self.at += 1;
+                    } else {
+                        open.push(false);
+                        continue;
+                    }
+                }
+                _ => self.skip_scalar()?,
+            }
+            // Past a value: close what ends here, then on to the next element, if any.
+            loop {
+                let Some(in_object) = open.last() else {
+                    return Some(());
+                };
+                match (self.peek()?, in_object) {
+                    (b',', true) => {
+                        self.at += 1;
+                        self.skip_key()?;
+                        break;
+                    }
+                    (b',', false) => {
+                        self.at += 1;
+                        break;
+                    }
+                    (b'}', true) | (b']', false) => {
+                        self.at += 1;
+                        open.pop();
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+
+    fn skip_key(&mut self) -> Option<()> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        self.skip_scalar()?;
+        self.expect(b':')
+    }
+
+    fn skip_scalar(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => {
+                self.at += 1;
+                let start = self.at;
+                let (end, escaped) = self.string_end()?;
+                // Checked as a string is read, not as serde skips one: skipping lets a lone
+                // surrogate (`\ud800`) pass that reading the object as a tree refuses.
+                if escaped {
+                    serde_json::from_str::<String>(&self.text[start - 1..=end]).ok()?;
+                }
+                Some(())
+            }
+            b't' => self.literal("true"),
+            b'f' => self.literal("false"),
+            b'n' => self.literal("null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    /// Steps over one value and returns its text.
+    pub fn raw(&mut self) -> Option<&'a str> {
+        self.peek()?;
+        let start = self.at;
+        self.skip()?;
+        Some(&self.text[start..self.at])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the scanner makes of `text` as one value stepped over, against serde_json.
+    fn agrees(text: &str) {
+        let mut scanner = Scanner::new(text);
+        let scanned = scanner.skip().is_some() && scanner.at_end();
+        let parsed = serde_json::from_str::<serde_json::Value>(text).is_ok();
+        // Stricter is allowed, laxer never.
+        assert!(
+            !scanned || parsed,
+            "scanner accepts what serde_json refuses: {text:?}"
+        );
+    }
+
+    #[test]
+    fn steps_over_json_and_refuses_what_is_not() {
+        for text in [
+            r#"{"a":[1,-2.5e+3,0,true,false,null,"x\"y",{"b":{}}],"c":[]}"#,
+            " { \"a\" : 1 } ",
+            r#""\u00e9\n""#,
+            "01",
+            "1.",
+            "-",
+            "1e",
+            "[1,]",
+            r#"{"a":1,}"#,
+            r#"{"a" 1}"#,
+            "nul",
+            "nullx",
+            r#""\x""#,
+            r#""\ud800""#,
+            "\"a\tb\"",
+            "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+            "{}x",
+            "",
+        ] {
+            agrees(text);
+        }
+        let mut nested = Scanner::new(r#"{"a":[1,-2.5e+3,0,true,false,null,"x\"y",{"b":{}}]}"#);
+        assert!(nested.skip().is_some() && nested.at_end());
+        // Deeper than any call stack, and mixed so that the kinds of bracket must be kept.
+        let deep = format!("{}1{}", r#"{"a":["#.repeat(50_000), "]}".repeat(50_000));
+        let mut scanner = Scanner::new(&deep);
+        assert!(scanner.skip().is_some() && scanner.at_end());
+        let crossed = format!("{}1{}", r#"{"a":["#.repeat(70), "}]".repeat(70));
+        assert!(Scanner::new(&crossed).skip().is_none());
+    }
+
+    #[test]
+    fn the_word_at_a_time_search_finds_the_first_special_byte() {
+        // Bytes drawn mostly from around the special ones, where the arithmetic borrows.
+        let alphabet = [
+            0x00, 0x1f, 0x20, 0x21, b'"', b'#', b'[', b'\\', b']', b'a', 0x7f, 0x80, 0xc3, 0xff,
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let bytes: [u8; 8] =
+                std::array::from_fn(|i| alphabet[(state >> (i * 4)) as usize % alphabet.len()]);
+            let expected = bytes
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            assert_eq!(
+                first_special_byte(u64::from_le_bytes(bytes)),
+                expected,
+                "{bytes:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn strings_are_borrowed_unless_escaped_and_read_as_serde_reads_them() {
+        let mut plain = Scanner::new(r#""registry.example/credit-scorer@sha256:0001""#);
+        assert!(matches!(
+            plain.string(),
+            Some(Cow::Borrowed("registry.example/credit-scorer@sha256:0001"))
+        ));
+        let escaped = r#""a \u0026 b \"c\" \\ \u00e9""#;
+        let mut scanner = Scanner::new(escaped);
+        assert_eq!(
+            scanner.string().as_deref(),
+            Some(serde_json::from_str::<String>(escaped).unwrap().as_str())
+        );
+        assert!(Scanner::new("\"a\u{1}b\"").string().is_none());
+    }
+}
