@@ -88,6 +88,24 @@ fn first_special_byte(word: u64) -> Option<usize> {
     (flags != 0).then(|| flags.trailing_zeros() as usize / 8)
 }
 
+/// How many bytes at the start of `bytes` may stand in a JSON string as they are: up to the
+/// first quote, backslash or control character.
+pub fn plain_prefix(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        if let Some(offset) = first_special_byte(u64::from_le_bytes(word)) {
+            return at + offset;
+        }
+        at += 8;
+    }
+    at + bytes[at..]
+        .iter()
+        .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+        .unwrap_or(bytes.len() - at)
+}
+
 impl<'a> Scanner<'a> {
     /// A scanner at the start of `text`.
     pub fn new(text: &'a str) -> Self {
@@ -173,15 +191,7 @@ impl<'a> Scanner<'a> {
         let mut at = self.at;
         let mut escaped = false;
         loop {
-            // Eight bytes at a time to the next special one; the last few one by one.
-            while let Some(chunk) = bytes.get(at..at + 8) {
-                let word = u64::from_le_bytes(chunk.try_into().ok()?);
-                if let Some(offset) = first_special_byte(word) {
-                    at += offset;
-                    break;
-                }
-                at += 8;
-            }
+            at += plain_prefix(bytes.get(at..)?);
             match *bytes.get(at)? {
                 b'"' => {
                     self.at = at + 1;

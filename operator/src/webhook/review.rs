@@ -767,12 +767,12 @@ fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
     let bytes = text.as_bytes();
     let mut run_start = 0;
-    while let Some(offset) = bytes[run_start..]
-        .iter()
-        .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
-    {
+    loop {
         // Every escaped byte is ASCII, so `at` is a character boundary.
-        let at = run_start + offset;
+        let at = run_start + crate::engine::scan::plain_prefix(&bytes[run_start..]);
+        if at == bytes.len() {
+            break;
+        }
         out.push_str(&text[run_start..at]);
         run_start = at + 1;
         let byte = bytes[at];
