@@ -6,7 +6,9 @@
 //! costs 11-20 µs per review through serde's `flatten` buffering (the whole decision takes
 //! about 3 µs), and kube's `AdmissionResponse` writes the patch as an array of numbers where
 //! the API documents base64 text (kube-rs/kube#1781). These read and write the same
-//! admission.k8s.io/v1 JSON in about 5 µs.
+//! admission.k8s.io/v1 JSON in about 5 µs; on `/validate`, the scanner of
+//! [`crate::engine::scan`] reads the review and its workload in one pass for less than half
+//! of that, and gives way to these types at anything it does not expect.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
