@@ -31,6 +31,14 @@ impl Seen {
         let bit = 1u32.checked_shl(field)?;
         (self.0 & bit == 0).then(|| self.0 |= bit)
     }
+
+    /// Stores field number `field`'s value the first time the field is met; `None` (give
+    /// way) when it was met before or its value could not be read.
+    pub fn set<T>(&mut self, field: u32, slot: &mut T, value: Option<T>) -> Option<()> {
+        self.first(field)?;
+        *slot = value?;
+        Some(())
+    }
 }
 
 /// The brackets open while skipping, innermost last (`true` for an object): the first 64 in
@@ -259,41 +267,35 @@ impl<'a> Scanner<'a> {
         &mut self,
         mut entry: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>,
     ) -> Option<()> {
-        self.expect(b'{')?;
-        self.enter()?;
-        if self.peek()? == b'}' {
-            self.at += 1;
-        } else {
-            loop {
-                let key = self.string()?;
-                self.expect(b':')?;
-                entry(self, key)?;
-                match self.peek()? {
-                    b',' => self.at += 1,
-                    b'}' => {
-                        self.at += 1;
-                        break;
-                    }
-                    _ => return None,
-                }
-            }
-        }
-        self.depth -= 1;
-        Some(())
+        self.sequence(b'{', b'}', |s| {
+            let key = s.string()?;
+            s.expect(b':')?;
+            entry(s, key)
+        })
     }
 
     /// An array: `item` is called at each element, which it must consume.
-    pub fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.expect(b'[')?;
+    pub fn array(&mut self, item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.sequence(b'[', b']', item)
+    }
+
+    /// Elements separated by commas between `open` and `close`, each consumed by `element`.
+    fn sequence(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut element: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.expect(open)?;
         self.enter()?;
-        if self.peek()? == b']' {
+        if self.peek()? == close {
             self.at += 1;
         } else {
             loop {
-                item(self)?;
+                element(self)?;
                 match self.peek()? {
                     b',' => self.at += 1,
-                    b']' => {
+                    byte if byte == close => {
                         self.at += 1;
                         break;
                     }

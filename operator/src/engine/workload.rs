@@ -477,16 +477,8 @@ mod scanned {
                 };
                 let mut seen = Seen::default();
                 s.object(|s, key| match &*key {
-                    "name" => {
-                        seen.first(0)?;
-                        container.name = text(s)?;
-                        Some(())
-                    }
-                    "image" => {
-                        seen.first(1)?;
-                        container.image = text(s)?;
-                        Some(())
-                    }
+                    "name" => seen.set(0, &mut container.name, text(s)),
+                    "image" => seen.set(1, &mut container.image, text(s)),
                     _ => s.skip(),
                 })?;
                 Some(Obj(container))
@@ -505,31 +497,11 @@ mod scanned {
             };
             let mut seen = Seen::default();
             s.object(|s, key| match &*key {
-                "template" => {
-                    seen.first(0)?;
-                    spec.template = template(s)?;
-                    Some(())
-                }
-                "jobTemplate" => {
-                    seen.first(1)?;
-                    spec.job_template = job_template(s)?;
-                    Some(())
-                }
-                "initContainers" => {
-                    seen.first(2)?;
-                    spec.init_containers = containers(s)?;
-                    Some(())
-                }
-                "containers" => {
-                    seen.first(3)?;
-                    spec.containers = containers(s)?;
-                    Some(())
-                }
-                "ephemeralContainers" => {
-                    seen.first(4)?;
-                    spec.ephemeral_containers = containers(s)?;
-                    Some(())
-                }
+                "template" => seen.set(0, &mut spec.template, template(s)),
+                "jobTemplate" => seen.set(1, &mut spec.job_template, job_template(s)),
+                "initContainers" => seen.set(2, &mut spec.init_containers, containers(s)),
+                "containers" => seen.set(3, &mut spec.containers, containers(s)),
+                "ephemeralContainers" => seen.set(4, &mut spec.ephemeral_containers, containers(s)),
                 _ => s.skip(),
             })?;
             Some(Obj(spec))
@@ -550,11 +522,7 @@ mod scanned {
                         let mut labels_read = None;
                         let mut seen = Seen::default();
                         s.object(|s, key| match &*key {
-                            "labels" => {
-                                seen.first(0)?;
-                                labels_read = labels(s)?;
-                                Some(())
-                            }
+                            "labels" => seen.set(0, &mut labels_read, labels(s)),
                             _ => s.skip(),
                         })?;
                         Some(Obj(TemplateMetadata {
@@ -601,20 +569,10 @@ mod scanned {
                 let mut seen = Seen::default();
                 s.object(|s, key| match &*key {
                     "controller" => {
-                        seen.first(0)?;
-                        owner.controller = s.optional(Scanner::boolean)?;
-                        Some(())
+                        seen.set(0, &mut owner.controller, s.optional(Scanner::boolean))
                     }
-                    "kind" => {
-                        seen.first(1)?;
-                        owner.kind = text(s)?;
-                        Some(())
-                    }
-                    "name" => {
-                        seen.first(2)?;
-                        owner.name = text(s)?;
-                        Some(())
-                    }
+                    "kind" => seen.set(1, &mut owner.kind, text(s)),
+                    "name" => seen.set(2, &mut owner.name, text(s)),
                     _ => s.skip(),
                 })?;
                 Some(Obj(owner))
@@ -635,41 +593,17 @@ mod scanned {
             };
             let mut seen = Seen::default();
             s.object(|s, key| match &*key {
-                "name" => {
-                    seen.first(0)?;
-                    m.name = text(s)?;
-                    Some(())
-                }
-                "generateName" => {
-                    seen.first(1)?;
-                    m.generate_name = text(s)?;
-                    Some(())
-                }
-                "namespace" => {
-                    seen.first(2)?;
-                    m.namespace = text(s)?;
-                    Some(())
-                }
-                "labels" => {
-                    seen.first(3)?;
-                    m.labels = labels(s)?;
-                    Some(())
-                }
-                "annotations" => {
-                    seen.first(4)?;
-                    m.annotations = labels(s)?;
-                    Some(())
-                }
-                "deletionTimestamp" => {
-                    seen.first(5)?;
-                    m.deletion_timestamp = s.optional(|s| s.skip().map(|()| IgnoredAny))?;
-                    Some(())
-                }
-                "ownerReferences" => {
-                    seen.first(6)?;
-                    m.owner_references = owner_references(s)?;
-                    Some(())
-                }
+                "name" => seen.set(0, &mut m.name, text(s)),
+                "generateName" => seen.set(1, &mut m.generate_name, text(s)),
+                "namespace" => seen.set(2, &mut m.namespace, text(s)),
+                "labels" => seen.set(3, &mut m.labels, labels(s)),
+                "annotations" => seen.set(4, &mut m.annotations, labels(s)),
+                "deletionTimestamp" => seen.set(
+                    5,
+                    &mut m.deletion_timestamp,
+                    s.optional(|s| s.skip().map(|()| IgnoredAny)),
+                ),
+                "ownerReferences" => seen.set(6, &mut m.owner_references, owner_references(s)),
                 _ => s.skip(),
             })?;
             Some(Obj(m))
@@ -685,21 +619,9 @@ mod scanned {
         };
         let mut seen = Seen::default();
         s.object(|s, key| match &*key {
-            "kind" => {
-                seen.first(0)?;
-                object.kind = text(s)?;
-                Some(())
-            }
-            "metadata" => {
-                seen.first(1)?;
-                object.metadata = metadata(s)?;
-                Some(())
-            }
-            "spec" => {
-                seen.first(2)?;
-                object.spec = spec(s)?;
-                Some(())
-            }
+            "kind" => seen.set(0, &mut object.kind, text(s)),
+            "metadata" => seen.set(1, &mut object.metadata, metadata(s)),
+            "spec" => seen.set(2, &mut object.spec, spec(s)),
             _ => s.skip(),
         })?;
         Some(object)

@@ -320,21 +320,9 @@ fn scan_review<'body>(s: &mut Scanner<'body>) -> Option<Review<'body, WorkloadTe
     let (mut api_version, mut kind, mut request) = (None, None, None);
     let mut seen = Seen::default();
     s.object(|s, key| match &*key {
-        "apiVersion" => {
-            seen.first(0)?;
-            api_version = Some(s.string()?);
-            Some(())
-        }
-        "kind" => {
-            seen.first(1)?;
-            kind = Some(s.string()?);
-            Some(())
-        }
-        "request" => {
-            seen.first(2)?;
-            request = s.optional(scan_request)?;
-            Some(())
-        }
+        "apiVersion" => seen.set(0, &mut api_version, s.string().map(Some)),
+        "kind" => seen.set(1, &mut kind, s.string().map(Some)),
+        "request" => seen.set(2, &mut request, s.optional(scan_request)),
         _ => s.skip(),
     })?;
     Some(Review {
@@ -355,9 +343,7 @@ fn scan_group_version<'body>(s: &mut Scanner<'body>, third: &str) -> Option<[Cow
             other if other == third => (2, &mut named),
             _ => return s.skip(),
         };
-        seen.first(bit)?;
-        *slot = Some(s.string()?);
-        Some(())
+        seen.set(bit, slot, s.string().map(Some))
     })?;
     Some([group.unwrap_or_default(), version?, named?])
 }
@@ -366,16 +352,12 @@ fn scan_user_info<'body>(s: &mut Scanner<'body>) -> Option<UserInfo<'body>> {
     let mut user = UserInfo::default();
     let mut seen = Seen::default();
     s.object(|s, key| match &*key {
-        "username" => {
-            seen.first(0)?;
-            user.username = s.optional(Scanner::string)?;
-            Some(())
-        }
-        "groups" => {
-            seen.first(1)?;
-            user.groups = s.optional(|s| s.list(|s| s.string().map(Text)))?;
-            Some(())
-        }
+        "username" => seen.set(0, &mut user.username, s.optional(Scanner::string)),
+        "groups" => seen.set(
+            1,
+            &mut user.groups,
+            s.optional(|s| s.list(|s| s.string().map(Text))),
+        ),
         _ => s.skip(),
     })?;
     Some(user)
@@ -389,71 +371,48 @@ fn scan_request<'body>(
     let (mut sub_resource, mut name, mut namespace) = (None, None, None);
     let (mut object, mut old_object, mut dry_run) = (None, None, None);
     let mut seen = Seen::default();
-    s.object(|s, key| {
-        match &*key {
-            "uid" => {
-                seen.first(0)?;
-                uid = Some(s.string()?);
-            }
-            "kind" => {
-                seen.first(1)?;
-                let [group, version, kind_name] = scan_group_version(s, "kind")?;
-                kind = Some(GroupVersionKind {
+    s.object(|s, key| match &*key {
+        "uid" => seen.set(0, &mut uid, s.string().map(Some)),
+        "kind" => seen.set(
+            1,
+            &mut kind,
+            scan_group_version(s, "kind").map(|[group, version, kind]| {
+                Some(GroupVersionKind {
                     group,
                     version,
-                    kind: kind_name,
-                });
-            }
-            "resource" => {
-                seen.first(2)?;
-                let [group, version, plural] = scan_group_version(s, "resource")?;
-                resource = Some(GroupVersionResource {
+                    kind,
+                })
+            }),
+        ),
+        "resource" => seen.set(
+            2,
+            &mut resource,
+            scan_group_version(s, "resource").map(|[group, version, resource]| {
+                Some(GroupVersionResource {
                     group,
                     version,
-                    resource: plural,
-                });
-            }
-            "subResource" => {
-                seen.first(3)?;
-                sub_resource = s.optional(Scanner::string)?;
-            }
-            "name" => {
-                seen.first(4)?;
-                name = Some(s.string()?);
-            }
-            "namespace" => {
-                seen.first(5)?;
-                namespace = s.optional(Scanner::string)?;
-            }
-            "operation" => {
-                seen.first(6)?;
-                operation = Some(match &*s.string()? {
-                    "CREATE" => Operation::Create,
-                    "UPDATE" => Operation::Update,
-                    "DELETE" => Operation::Delete,
-                    "CONNECT" => Operation::Connect,
-                    _ => return None,
-                });
-            }
-            "userInfo" => {
-                seen.first(7)?;
-                user_info = Some(scan_user_info(s)?);
-            }
-            "object" => {
-                seen.first(8)?;
-                object = s.optional(WorkloadText::scan)?;
-            }
-            "oldObject" => {
-                seen.first(9)?;
-                old_object = s.optional(Scanner::raw)?;
-            }
-            "dryRun" => {
-                seen.first(10)?;
-                dry_run = s.optional(Scanner::boolean)?;
-            }
-            _ => s.skip()?,
+                    resource,
+                })
+            }),
+        ),
+        "subResource" => seen.set(3, &mut sub_resource, s.optional(Scanner::string)),
+        "name" => seen.set(4, &mut name, s.string().map(Some)),
+        "namespace" => seen.set(5, &mut namespace, s.optional(Scanner::string)),
+        "operation" => {
+            let read = s.string().and_then(|text| match &*text {
+                "CREATE" => Some(Some(Operation::Create)),
+                "UPDATE" => Some(Some(Operation::Update)),
+                "DELETE" => Some(Some(Operation::Delete)),
+                "CONNECT" => Some(Some(Operation::Connect)),
+                _ => None,
+            });
+            seen.set(6, &mut operation, read)
         }
-        Some(())
+        "userInfo" => seen.set(7, &mut user_info, scan_user_info(s).map(Some)),
+        "object" => seen.set(8, &mut object, s.optional(WorkloadText::scan)),
+        "oldObject" => seen.set(9, &mut old_object, s.optional(Scanner::raw)),
+        "dryRun" => seen.set(10, &mut dry_run, s.optional(Scanner::boolean)),
+        _ => s.skip(),
     })?;
     Some(ReviewRequest {
         uid: uid?,
