@@ -47,8 +47,9 @@ impl LeaseFence {
 /// What one round of the election found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Round {
-    /// This replica holds the Lease; it may write until the instant given.
-    Leading(Instant),
+    /// This replica holds the Lease (its fence is open until the Lease's end, less the
+    /// margin, counted from the start of the round).
+    Leading,
     /// Another replica holds a Lease that has not run out.
     Following,
 }
@@ -65,8 +66,6 @@ pub struct Elector {
     /// The record last seen (its resourceVersion) and when it arrived: another holder's Lease
     /// has run out once it stays unchanged for its duration from then.
     observed: Option<(String, Instant)>,
-    /// Whether the last round ended with this replica holding the Lease.
-    holding: bool,
 }
 
 impl Elector {
@@ -86,7 +85,6 @@ impl Elector {
             duration,
             margin,
             observed: None,
-            holding: false,
         }
     }
 
@@ -94,26 +92,27 @@ impl Elector {
     /// leaves it be. A write that loses a race (409) is a lost round, not an error.
     pub async fn round(&mut self, fence: &LeaseFence) -> Result<Round, kube::Error> {
         let started = Instant::now();
-        let outcome = self.play(started).await;
+        let outcome = self.play().await;
         match &outcome {
-            Ok(Round::Leading(until)) => fence.hold_until(*until),
+            Ok(Round::Leading) => {
+                fence.hold_until(started + self.duration.saturating_sub(self.margin));
+            }
             Ok(Round::Following) => fence.lapse(),
             // Not knowing is no reason to stop early: the fence lapses at its deadline.
             Err(_) => {}
         }
-        self.holding = matches!(outcome, Ok(Round::Leading(_)));
         outcome
     }
 
-    async fn play(&mut self, started: Instant) -> Result<Round, kube::Error> {
-        let leading = Round::Leading(started + self.duration.saturating_sub(self.margin));
+    async fn play(&mut self) -> Result<Round, kube::Error> {
         let Some(lease) = self.api.get_opt(&self.name).await? else {
             let fresh = self.fresh_lease();
-            return match self.api.create(&PostParams::default(), &fresh).await {
-                Ok(_) => Ok(leading),
-                Err(error) if is_conflict(&error) => Ok(Round::Following),
-                Err(error) => Err(error),
-            };
+            let created = written(self.api.create(&PostParams::default(), &fresh).await)?;
+            return Ok(if created {
+                Round::Leading
+            } else {
+                Round::Following
+            });
         };
         let arrived = Instant::now();
         let version = lease.metadata.resource_version.clone().unwrap_or_default();
@@ -147,24 +146,28 @@ impl Elector {
                 "leaseTransitions": if ours { transitions } else { transitions.saturating_add(1) },
             }
         });
-        match self
-            .api
-            .patch(&self.name, &PatchParams::default(), &Patch::Merge(patch))
-            .await
-        {
-            Ok(_) => Ok(leading),
-            Err(error) if is_conflict(&error) => Ok(Round::Following),
-            Err(error) => Err(error),
-        }
+        let renewed = self.patch_unless_changed(patch).await?;
+        Ok(if renewed {
+            Round::Leading
+        } else {
+            Round::Following
+        })
+    }
+
+    /// Merge-patches the Lease; `false` when someone wrote since it was read (the patch
+    /// carries the resourceVersion read, which makes the API server answer 409).
+    async fn patch_unless_changed(&self, patch: serde_json::Value) -> Result<bool, kube::Error> {
+        written(
+            self.api
+                .patch(&self.name, &PatchParams::default(), &Patch::Merge(patch))
+                .await,
+        )
     }
 
     /// Gives the Lease up at shutdown, so another replica need not wait for it to run out.
     /// Call it only after everything that writes under the fence has stopped.
-    pub async fn release(&mut self, fence: &LeaseFence) -> Result<(), kube::Error> {
+    pub async fn release(&self, fence: &LeaseFence) -> Result<(), kube::Error> {
         fence.lapse();
-        if !std::mem::take(&mut self.holding) {
-            return Ok(());
-        }
         let Some(lease) = self.api.get_opt(&self.name).await? else {
             return Ok(());
         };
@@ -176,15 +179,8 @@ impl Elector {
             "metadata": {"resourceVersion": lease.metadata.resource_version},
             "spec": {"holderIdentity": null, "renewTime": MicroTime(jiff::Timestamp::now())},
         });
-        match self
-            .api
-            .patch(&self.name, &PatchParams::default(), &Patch::Merge(patch))
-            .await
-        {
-            // Someone wrote in between: then it is not ours to release any more.
-            Err(error) if is_conflict(&error) => Ok(()),
-            other => other.map(drop),
-        }
+        // Someone wrote in between: then it is not ours to release any more.
+        self.patch_unless_changed(patch).await.map(drop)
     }
 
     fn fresh_lease(&self) -> Lease {
@@ -208,6 +204,12 @@ impl Elector {
     }
 }
 
-fn is_conflict(error: &kube::Error) -> bool {
-    matches!(error, kube::Error::Api(status) if status.code == 409)
+/// Whether a write went through: `false` when another wrote first (409), which is a lost
+/// round, not an error.
+fn written<T>(result: Result<T, kube::Error>) -> Result<bool, kube::Error> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+        Err(error) => Err(error),
+    }
 }

@@ -230,7 +230,7 @@ pub async fn lead_and_reconcile(
         // A round that hangs must not outlive the Lease it is meant to keep.
         let round = tokio::time::timeout(lease, elector.round(&fence)).await;
         let pause = match round {
-            Ok(Ok(Round::Leading(_))) => {
+            Ok(Ok(Round::Leading)) => {
                 failures = 0;
                 if running.is_none() {
                     tracing::info!(%identity, lease = LEASE, "leading: reconciler started");
