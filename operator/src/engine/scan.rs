@@ -27,7 +27,7 @@ pub struct Seen(u32);
 
 impl Seen {
     /// `Some` the first time field number `field` (below 32) is met.
-    pub fn first(&mut self, field: u32) -> Option<()> {
+    fn first(&mut self, field: u32) -> Option<()> {
         let bit = 1u32.checked_shl(field)?;
         (self.0 & bit == 0).then(|| self.0 |= bit)
     }
@@ -153,7 +153,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Consumes a `null` if one is next.
-    pub fn null(&mut self) -> bool {
+    fn null(&mut self) -> bool {
         self.peek() == Some(b'n') && self.literal("null").is_some()
     }
 
@@ -314,6 +314,18 @@ impl<'a> Scanner<'a> {
         Some(items)
     }
 
+    /// An object read into `value` field by field: `field` gets each key with the cursor at
+    /// its value, which it must consume (or step over), and the fields met so far.
+    pub fn fields<T>(
+        &mut self,
+        mut value: T,
+        mut field: impl FnMut(&mut Self, &mut Seen, &mut T, &str) -> Option<()>,
+    ) -> Option<T> {
+        let mut seen = Seen::default();
+        self.object(|s, key| field(s, &mut seen, &mut value, &key))?;
+        Some(value)
+    }
+
     /// Steps over one value of any kind, checking it is JSON. However deep it nests: what
     /// the rules never read may nest as it likes (serde skips it so too), and a loop with a
     /// stack of open brackets cannot run out of call stack.
@@ -322,22 +334,16 @@ impl<'a> Scanner<'a> {
         loop {
             // At a value.
             match self.peek()? {
-                b'{' => {
+                bracket @ (b'{' | b'[') => {
+                    let object = bracket == b'{';
                     self.at += 1;
-                    if self.peek()? == b'}' {
+                    if self.peek()? == if object { b'}' } else { b']' } {
                         self.at += 1;
                     } else {
-                        open.push(true);
-                        self.skip_key()?;
-                        continue;
-                    }
-                }
-                b'[' => {
-                    self.at += 1;
-                    if self.peek()? == b']' {
-                        self.at += 1;
-                    } else {
-                        open.push(false);
+                        open.push(object);
+                        if object {
+                            self.skip_key()?;
+                        }
                         continue;
                     }
                 }
@@ -369,26 +375,15 @@ impl<'a> Scanner<'a> {
     }
 
     fn skip_key(&mut self) -> Option<()> {
-        if self.peek()? != b'"' {
-            return None;
-        }
-        self.skip_scalar()?;
+        self.string()?;
         self.expect(b':')
     }
 
     fn skip_scalar(&mut self) -> Option<()> {
         match self.peek()? {
-            b'"' => {
-                self.at += 1;
-                let start = self.at;
-                let (end, escaped) = self.string_end()?;
-                // Checked as a string is read, not as serde skips one: skipping lets a lone
-                // surrogate (`\ud800`) pass that reading the object as a tree refuses.
-                if escaped {
-                    serde_json::from_str::<String>(&self.text[start - 1..=end]).ok()?;
-                }
-                Some(())
-            }
+            // Checked as a string is read, not as serde skips one: skipping lets a lone
+            // surrogate (`\ud800`) pass that reading the object as a tree refuses.
+            b'"' => self.string().map(drop),
             b't' => self.literal("true"),
             b'f' => self.literal("false"),
             b'n' => self.literal("null"),

@@ -434,11 +434,11 @@ mod lean {
 
 /// A workload object as its JSON text reads, read inside a larger document (the webhook's
 /// review) in the same pass as the rest of it.
-pub struct WorkloadText<'a>(lean::Obj<lean::Object<'a>>);
+pub struct WorkloadText<'a>(lean::Object<'a>);
 
-/// Reading the lean object with the [`Scanner`]: the same structs, filled as serde fills
-/// them, `None` wherever serde would refuse (a field repeated, of the wrong type, an array
-/// where an object belongs) or the scanner is unsure.
+/// Reading the lean object with the [`Scanner`](crate::engine::scan::Scanner): the same
+/// structs, filled as serde fills them, `None` wherever serde would refuse (a field repeated,
+/// of the wrong type, an array where an object belongs) or the scanner is unsure.
 mod scanned {
     use std::borrow::Cow;
 
@@ -451,13 +451,14 @@ mod scanned {
     use super::{Labels, Text};
     use crate::engine::scan::{Scanner, Seen};
 
+    /// A field's value: `None` when the scanner gives way, `Some(None)` for `null`.
     type Field<T> = Option<Option<T>>;
 
     fn text<'a>(s: &mut Scanner<'a>) -> Field<Cow<'a, str>> {
         s.optional(Scanner::string)
     }
 
-    pub(super) fn labels<'a>(s: &mut Scanner<'a>) -> Field<Labels<'a>> {
+    fn labels<'a>(s: &mut Scanner<'a>) -> Field<Labels<'a>> {
         s.optional(|s| {
             let mut labels = Labels::new();
             s.object(|s, key| {
@@ -468,163 +469,148 @@ mod scanned {
         })
     }
 
+    /// A field holding an object read into `value` field by field; `null` is none.
+    fn record<'a, T>(
+        s: &mut Scanner<'a>,
+        value: T,
+        field: impl FnMut(&mut Scanner<'a>, &mut Seen, &mut T, &str) -> Option<()>,
+    ) -> Field<Obj<T>> {
+        s.optional(|s| s.fields(value, field).map(Obj))
+    }
+
     fn containers<'a>(s: &mut Scanner<'a>) -> Field<Vec<Obj<Container<'a>>>> {
         s.optional(|s| {
             s.list(|s| {
-                let mut container = Container {
+                let container = Container {
                     name: None,
                     image: None,
                 };
-                let mut seen = Seen::default();
-                s.object(|s, key| match &*key {
-                    "name" => seen.set(0, &mut container.name, text(s)),
-                    "image" => seen.set(1, &mut container.image, text(s)),
+                s.fields(container, |s, seen, c, key| match key {
+                    "name" => seen.set(0, &mut c.name, text(s)),
+                    "image" => seen.set(1, &mut c.image, text(s)),
                     _ => s.skip(),
-                })?;
-                Some(Obj(container))
+                })
+                .map(Obj)
             })
         })
     }
 
     fn spec<'a>(s: &mut Scanner<'a>) -> Field<Obj<Spec<'a>>> {
-        s.optional(|s| {
-            let mut spec = Spec {
-                template: None,
-                job_template: None,
-                init_containers: None,
-                containers: None,
-                ephemeral_containers: None,
-            };
-            let mut seen = Seen::default();
-            s.object(|s, key| match &*key {
-                "template" => seen.set(0, &mut spec.template, template(s)),
-                "jobTemplate" => seen.set(1, &mut spec.job_template, job_template(s)),
-                "initContainers" => seen.set(2, &mut spec.init_containers, containers(s)),
-                "containers" => seen.set(3, &mut spec.containers, containers(s)),
-                "ephemeralContainers" => seen.set(4, &mut spec.ephemeral_containers, containers(s)),
-                _ => s.skip(),
-            })?;
-            Some(Obj(spec))
+        let spec = Spec {
+            template: None,
+            job_template: None,
+            init_containers: None,
+            containers: None,
+            ephemeral_containers: None,
+        };
+        record(s, spec, |s, seen, spec, key| match key {
+            "template" => seen.set(0, &mut spec.template, template(s)),
+            "jobTemplate" => seen.set(1, &mut spec.job_template, job_template(s)),
+            "initContainers" => seen.set(2, &mut spec.init_containers, containers(s)),
+            "containers" => seen.set(3, &mut spec.containers, containers(s)),
+            "ephemeralContainers" => seen.set(4, &mut spec.ephemeral_containers, containers(s)),
+            _ => s.skip(),
         })
     }
 
+    fn boxed_spec<'a>(s: &mut Scanner<'a>) -> Field<Box<Obj<Spec<'a>>>> {
+        spec(s).map(|spec| spec.map(Box::new))
+    }
+
     fn template<'a>(s: &mut Scanner<'a>) -> Field<Obj<Template<'a>>> {
-        s.optional(|s| {
-            let mut template = Template {
-                metadata: None,
-                spec: None,
-            };
-            let mut seen = Seen::default();
-            s.object(|s, key| match &*key {
-                "metadata" => {
-                    seen.first(0)?;
-                    template.metadata = s.optional(|s| {
-                        let mut labels_read = None;
-                        let mut seen = Seen::default();
-                        s.object(|s, key| match &*key {
-                            "labels" => seen.set(0, &mut labels_read, labels(s)),
+        let template = Template {
+            metadata: None,
+            spec: None,
+        };
+        record(s, template, |s, seen, template, key| match key {
+            "metadata" => {
+                let metadata =
+                    record(
+                        s,
+                        TemplateMetadata { labels: None },
+                        |s, seen, m, key| match key {
+                            "labels" => seen.set(0, &mut m.labels, labels(s)),
                             _ => s.skip(),
-                        })?;
-                        Some(Obj(TemplateMetadata {
-                            labels: labels_read,
-                        }))
-                    })?;
-                    Some(())
-                }
-                "spec" => {
-                    seen.first(1)?;
-                    template.spec = spec(s)?.map(Box::new);
-                    Some(())
-                }
-                _ => s.skip(),
-            })?;
-            Some(Obj(template))
+                        },
+                    );
+                seen.set(0, &mut template.metadata, metadata)
+            }
+            "spec" => seen.set(1, &mut template.spec, boxed_spec(s)),
+            _ => s.skip(),
         })
     }
 
     fn job_template<'a>(s: &mut Scanner<'a>) -> Field<Obj<JobTemplate<'a>>> {
-        s.optional(|s| {
-            let mut job = JobTemplate { spec: None };
-            let mut seen = Seen::default();
-            s.object(|s, key| match &*key {
-                "spec" => {
-                    seen.first(0)?;
-                    job.spec = spec(s)?.map(Box::new);
-                    Some(())
-                }
+        record(
+            s,
+            JobTemplate { spec: None },
+            |s, seen, job, key| match key {
+                "spec" => seen.set(0, &mut job.spec, boxed_spec(s)),
                 _ => s.skip(),
-            })?;
-            Some(Obj(job))
-        })
+            },
+        )
     }
 
     fn owner_references<'a>(s: &mut Scanner<'a>) -> Field<Vec<Obj<OwnerReference<'a>>>> {
         s.optional(|s| {
             s.list(|s| {
-                let mut owner = OwnerReference {
+                let owner = OwnerReference {
                     controller: None,
                     kind: None,
                     name: None,
                 };
-                let mut seen = Seen::default();
-                s.object(|s, key| match &*key {
+                s.fields(owner, |s, seen, owner, key| match key {
                     "controller" => {
                         seen.set(0, &mut owner.controller, s.optional(Scanner::boolean))
                     }
                     "kind" => seen.set(1, &mut owner.kind, text(s)),
                     "name" => seen.set(2, &mut owner.name, text(s)),
                     _ => s.skip(),
-                })?;
-                Some(Obj(owner))
+                })
+                .map(Obj)
             })
         })
     }
 
     fn metadata<'a>(s: &mut Scanner<'a>) -> Field<Obj<Metadata<'a>>> {
-        s.optional(|s| {
-            let mut m = Metadata {
-                name: None,
-                generate_name: None,
-                namespace: None,
-                labels: None,
-                annotations: None,
-                deletion_timestamp: None,
-                owner_references: None,
-            };
-            let mut seen = Seen::default();
-            s.object(|s, key| match &*key {
-                "name" => seen.set(0, &mut m.name, text(s)),
-                "generateName" => seen.set(1, &mut m.generate_name, text(s)),
-                "namespace" => seen.set(2, &mut m.namespace, text(s)),
-                "labels" => seen.set(3, &mut m.labels, labels(s)),
-                "annotations" => seen.set(4, &mut m.annotations, labels(s)),
-                "deletionTimestamp" => seen.set(
-                    5,
-                    &mut m.deletion_timestamp,
-                    s.optional(|s| s.skip().map(|()| IgnoredAny)),
-                ),
-                "ownerReferences" => seen.set(6, &mut m.owner_references, owner_references(s)),
-                _ => s.skip(),
-            })?;
-            Some(Obj(m))
+        let metadata = Metadata {
+            name: None,
+            generate_name: None,
+            namespace: None,
+            labels: None,
+            annotations: None,
+            deletion_timestamp: None,
+            owner_references: None,
+        };
+        record(s, metadata, |s, seen, m, key| match key {
+            "name" => seen.set(0, &mut m.name, text(s)),
+            "generateName" => seen.set(1, &mut m.generate_name, text(s)),
+            "namespace" => seen.set(2, &mut m.namespace, text(s)),
+            "labels" => seen.set(3, &mut m.labels, labels(s)),
+            "annotations" => seen.set(4, &mut m.annotations, labels(s)),
+            "deletionTimestamp" => seen.set(
+                5,
+                &mut m.deletion_timestamp,
+                s.optional(|s| s.skip().map(|()| IgnoredAny)),
+            ),
+            "ownerReferences" => seen.set(6, &mut m.owner_references, owner_references(s)),
+            _ => s.skip(),
         })
     }
 
     /// The object at the cursor, which must be a JSON object.
     pub(super) fn object<'a>(s: &mut Scanner<'a>) -> Option<Object<'a>> {
-        let mut object = Object {
+        let object = Object {
             kind: None,
             metadata: None,
             spec: None,
         };
-        let mut seen = Seen::default();
-        s.object(|s, key| match &*key {
+        s.fields(object, |s, seen, object, key| match key {
             "kind" => seen.set(0, &mut object.kind, text(s)),
             "metadata" => seen.set(1, &mut object.metadata, metadata(s)),
             "spec" => seen.set(2, &mut object.spec, spec(s)),
             _ => s.skip(),
-        })?;
-        Some(object)
+        })
     }
 }
 
@@ -632,13 +618,13 @@ impl<'a> WorkloadText<'a> {
     /// Reads the object at the scanner's cursor as serde would read it inside the review;
     /// `None` where serde would refuse it or the scanner is unsure.
     pub fn scan(scanner: &mut crate::engine::scan::Scanner<'a>) -> Option<Self> {
-        scanned::object(scanner).map(|object| WorkloadText(lean::Obj(object)))
+        scanned::object(scanner).map(WorkloadText)
     }
 
     /// The workload, exactly as [`Workload::from_json`] reads the same text; `None` where
     /// that takes the general reader (an InferenceService) or finds no workload.
     pub fn into_workload(self, default_namespace: &str) -> Option<Workload<'a>> {
-        let lean::Obj(object) = self.0;
+        let object = self.0;
         if object.kind.as_deref() == Some(INFERENCE_SERVICE) {
             return None;
         }

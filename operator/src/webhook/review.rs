@@ -349,9 +349,7 @@ fn scan_group_version<'body>(s: &mut Scanner<'body>, third: &str) -> Option<[Cow
 }
 
 fn scan_user_info<'body>(s: &mut Scanner<'body>) -> Option<UserInfo<'body>> {
-    let mut user = UserInfo::default();
-    let mut seen = Seen::default();
-    s.object(|s, key| match &*key {
+    s.fields(UserInfo::default(), |s, seen, user, key| match key {
         "username" => seen.set(0, &mut user.username, s.optional(Scanner::string)),
         "groups" => seen.set(
             1,
@@ -359,8 +357,7 @@ fn scan_user_info<'body>(s: &mut Scanner<'body>) -> Option<UserInfo<'body>> {
             s.optional(|s| s.list(|s| s.string().map(Text))),
         ),
         _ => s.skip(),
-    })?;
-    Some(user)
+    })
 }
 
 fn scan_request<'body>(
