@@ -478,20 +478,24 @@ mod scanned {
         s.optional(|s| s.fields(value, field).map(Obj))
     }
 
+    /// A field holding a list of objects, each read into `new()` field by field.
+    fn records<'a, T>(
+        s: &mut Scanner<'a>,
+        new: impl Fn() -> T,
+        mut field: impl FnMut(&mut Scanner<'a>, &mut Seen, &mut T, &str) -> Option<()>,
+    ) -> Field<Vec<Obj<T>>> {
+        s.optional(|s| s.list(|s| s.fields(new(), &mut field).map(Obj)))
+    }
+
     fn containers<'a>(s: &mut Scanner<'a>) -> Field<Vec<Obj<Container<'a>>>> {
-        s.optional(|s| {
-            s.list(|s| {
-                let container = Container {
-                    name: None,
-                    image: None,
-                };
-                s.fields(container, |s, seen, c, key| match key {
-                    "name" => seen.set(0, &mut c.name, text(s)),
-                    "image" => seen.set(1, &mut c.image, text(s)),
-                    _ => s.skip(),
-                })
-                .map(Obj)
-            })
+        let new = || Container {
+            name: None,
+            image: None,
+        };
+        records(s, new, |s, seen, c, key| match key {
+            "name" => seen.set(0, &mut c.name, text(s)),
+            "image" => seen.set(1, &mut c.image, text(s)),
+            _ => s.skip(),
         })
     }
 
@@ -552,23 +556,16 @@ mod scanned {
     }
 
     fn owner_references<'a>(s: &mut Scanner<'a>) -> Field<Vec<Obj<OwnerReference<'a>>>> {
-        s.optional(|s| {
-            s.list(|s| {
-                let owner = OwnerReference {
-                    controller: None,
-                    kind: None,
-                    name: None,
-                };
-                s.fields(owner, |s, seen, owner, key| match key {
-                    "controller" => {
-                        seen.set(0, &mut owner.controller, s.optional(Scanner::boolean))
-                    }
-                    "kind" => seen.set(1, &mut owner.kind, text(s)),
-                    "name" => seen.set(2, &mut owner.name, text(s)),
-                    _ => s.skip(),
-                })
-                .map(Obj)
-            })
+        let new = || OwnerReference {
+            controller: None,
+            kind: None,
+            name: None,
+        };
+        records(s, new, |s, seen, owner, key| match key {
+            "controller" => seen.set(0, &mut owner.controller, s.optional(Scanner::boolean)),
+            "kind" => seen.set(1, &mut owner.kind, text(s)),
+            "name" => seen.set(2, &mut owner.name, text(s)),
+            _ => s.skip(),
         })
     }
 
