@@ -177,18 +177,27 @@ impl<'a> Scanner<'a> {
 
     /// A string, borrowed from the text unless it holds escapes.
     pub fn string(&mut self) -> Option<Cow<'a, str>> {
-        self.expect(b'"')?;
-        let start = self.at;
-        let (end, escaped) = self.string_end()?;
+        let (start, end, escaped) = self.string_span()?;
         if escaped {
-            // Rare (Go escapes `<`, `>` and `&`; kubectl's last-applied annotation is JSON
-            // in a string): serde_json undoes the escapes and refuses bad ones.
-            serde_json::from_str::<String>(&self.text[start - 1..=end])
-                .ok()
-                .map(Cow::Owned)
+            self.unescaped(start, end).map(Cow::Owned)
         } else {
             Some(Cow::Borrowed(&self.text[start..end]))
         }
+    }
+
+    /// Steps over a string: where its content starts and ends, and whether it holds escapes.
+    fn string_span(&mut self) -> Option<(usize, usize, bool)> {
+        self.expect(b'"')?;
+        let start = self.at;
+        let (end, escaped) = self.string_end()?;
+        Some((start, end, escaped))
+    }
+
+    /// The content between `start` and `end` with its escapes undone. Rare (Go escapes `<`,
+    /// `>` and `&`; kubectl's last-applied annotation is JSON in a string): serde_json does
+    /// it and refuses bad escapes, lone surrogates included.
+    fn unescaped(&self, start: usize, end: usize) -> Option<String> {
+        serde_json::from_str(&self.text[start - 1..=end]).ok()
     }
 
     /// From just past a string's opening quote: the index of its closing quote and whether
@@ -375,15 +384,23 @@ impl<'a> Scanner<'a> {
     }
 
     fn skip_key(&mut self) -> Option<()> {
-        self.string()?;
+        self.skip_string()?;
         self.expect(b':')
+    }
+
+    fn skip_string(&mut self) -> Option<()> {
+        let (start, end, escaped) = self.string_span()?;
+        // Checked as a string is read, not as serde skips one: skipping lets a lone
+        // surrogate (`\ud800`) pass that reading the object as a tree refuses.
+        if escaped {
+            self.unescaped(start, end)?;
+        }
+        Some(())
     }
 
     fn skip_scalar(&mut self) -> Option<()> {
         match self.peek()? {
-            // Checked as a string is read, not as serde skips one: skipping lets a lone
-            // surrogate (`\ud800`) pass that reading the object as a tree refuses.
-            b'"' => self.string().map(drop),
+            b'"' => self.skip_string(),
             b't' => self.literal("true"),
             b'f' => self.literal("false"),
             b'n' => self.literal("null"),
