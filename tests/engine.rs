@@ -5,6 +5,7 @@ use crate::support;
 use std::collections::BTreeMap;
 
 use aims_operator::engine::assessment::{assessment_state, version_matches};
+use aims_operator::engine::workload::image_repository;
 use aims_operator::engine::{Rule, Scope, Snapshot, Verdict, evaluate_object};
 use aims_operator::policy::Policy;
 use aims_operator::resources::*;
@@ -27,7 +28,7 @@ fn compliant() -> Snapshot {
     s
 }
 
-fn judge(snapshot: &Snapshot, object: &Value) -> Verdict {
+fn judge(snapshot: &Snapshot, object: &Value) -> Verdict<'static> {
     evaluate_object(snapshot, object, NS, &Policy::default(), now()).expect("a workload")
 }
 
@@ -253,6 +254,27 @@ fn version_patterns() {
     assert!(!version_matches("2.3.x", "2.3"));
     assert!(!version_matches("2.3.1", "2.3.10"));
     assert!(!version_matches("2.3", "2.3.1"));
+    assert!(!version_matches("2.3.x.x", "2.3.1"));
+    assert!(version_matches("2.X.1", "2.9.1"));
+    assert!(!version_matches("", "1"));
+}
+
+#[test]
+fn image_repositories_drop_tag_and_digest_but_keep_a_registry_port() {
+    for (image, repository) in [
+        ("reg/scorer@sha256:abc", "reg/scorer"),
+        ("reg/scorer:2.4.0@sha256:abc", "reg/scorer"),
+        (
+            "registry:5000/team/scorer:2.4.0",
+            "registry:5000/team/scorer",
+        ),
+        ("registry:5000/team/scorer", "registry:5000/team/scorer"),
+        ("scorer:2.4.0", "scorer"),
+        ("scorer", "scorer"),
+        ("scorer@sha256:a:b/c", "scorer"),
+    ] {
+        assert_eq!(image_repository(image), repository, "{image}");
+    }
 }
 
 #[test]
@@ -535,7 +557,7 @@ fn fixture_object(name: &str) -> Value {
     fixture(name)["request"]["object"].clone()
 }
 
-fn judge_fixture(s: &Snapshot, name: &str) -> Verdict {
+fn judge_fixture(s: &Snapshot, name: &str) -> Verdict<'static> {
     evaluate_object(
         s,
         &fixture_object(name),

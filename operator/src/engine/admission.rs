@@ -1,6 +1,8 @@
 //! The admission decision for one workload: every failing rule at once, each with the exact
 //! fix. The webhook, the reconciler and the offline check all call [`evaluate_workload`].
 
+use std::borrow::Cow;
+
 use jiff::Timestamp;
 use kube::ResourceExt;
 use serde_json::Value;
@@ -47,9 +49,9 @@ pub fn evaluate_object(
     default_namespace: &str,
     policy: &Policy,
     now: Timestamp,
-) -> Result<Verdict, WorkloadError> {
+) -> Result<Verdict<'static>, WorkloadError> {
     match Workload::from_value(object, default_namespace) {
-        Ok(workload) => Ok(evaluate_workload(snapshot, &workload, policy, now)),
+        Ok(workload) => Ok(evaluate_workload(snapshot, &workload, policy, now).into_owned()),
         // Not a workload at all: the caller decides (the webhook admits, the CLI skips).
         Err(
             error @ (WorkloadError::NotAWorkload(_)
@@ -74,7 +76,7 @@ pub fn unreadable_verdict(
     default_namespace: &str,
     error: &WorkloadError,
     policy: &Policy,
-) -> Verdict {
+) -> Verdict<'static> {
     let metadata = object.get("metadata");
     let text = |k: &str| {
         metadata
@@ -96,16 +98,16 @@ pub fn unreadable_verdict(
         format!("the object cannot be read: {error}"),
         "correct the field named above; the webhook refuses what it cannot check",
     ));
-    verdict.settle()
+    verdict.settle().into_owned()
 }
 
 /// Evaluates a workload against the snapshot at `now`.
-pub fn evaluate_workload(
+pub fn evaluate_workload<'a>(
     snapshot: &Snapshot,
-    workload: &Workload,
+    workload: &'a Workload<'_>,
     policy: &Policy,
     now: Timestamp,
-) -> Verdict {
+) -> Verdict<'a> {
     let ns = workload.namespace.as_ref();
     let (opted_in, ns_mode) = namespace_mode(snapshot, ns, policy);
     let mut verdict = Verdict::new(&workload.kind, ns, &workload.name, ns_mode);
@@ -152,7 +154,7 @@ pub fn evaluate_workload(
             return verdict.settle();
         }
     };
-    verdict.system = Some(system_name.to_string());
+    verdict.system = Some(Cow::Borrowed(system_name));
     let Some(system) = snapshot.system(ns, system_name) else {
         verdict.findings.push(Finding::new(
             Rule::SystemNotRegistered,
@@ -180,7 +182,12 @@ fn patch_cmd(system: &AISystem, patch: &str) -> String {
 }
 
 /// Rules about the system's register entry: owner, stage and tier, monitoring.
-fn check_system(verdict: &mut Verdict, snapshot: &Snapshot, system: &AISystem, policy: &Policy) {
+fn check_system(
+    verdict: &mut Verdict<'_>,
+    snapshot: &Snapshot,
+    system: &AISystem,
+    policy: &Policy,
+) {
     let name = name_of(system);
     if !has_owner(system) {
         verdict.findings.push(Finding::new(
@@ -234,13 +241,13 @@ fn check_system(verdict: &mut Verdict, snapshot: &Snapshot, system: &AISystem, p
 
 /// The model identity from labels, falling back to the system's declared models matched by
 /// image or storage URI.
-fn resolve_model(
-    verdict: &mut Verdict,
+fn resolve_model<'a>(
+    verdict: &mut Verdict<'_>,
     system: &AISystem,
-    workload: &Workload,
-) -> Option<ModelRef> {
+    workload: &'a Workload<'_>,
+) -> Option<ModelRef<'a>> {
     let mut label = |key: &str| match workload.label(key) {
-        Ok(value) => value.filter(|v| !v.is_empty()).map(str::to_string),
+        Ok(value) => value.filter(|v| !v.is_empty()).map(Cow::Borrowed),
         Err((a, b)) => {
             verdict.findings.push(Finding::new(
                 Rule::ModelVersionUnknown,
@@ -268,19 +275,15 @@ fn resolve_model(
     };
     let models = &system.spec.models;
     let name = name_label.or_else(|| {
-        let matched: Vec<&str> = models
-            .iter()
-            .filter(|m| deployed(m))
-            .map(|m| m.name.as_str())
-            .collect();
-        match matched.as_slice() {
-            [one, rest @ ..] if rest.iter().all(|n| n == one) => Some(one.to_string()),
+        let mut matched = models.iter().filter(|m| deployed(m)).map(|m| &m.name);
+        match matched.next() {
+            Some(one) if matched.all(|n| n == one) => Some(Cow::Owned(one.clone())),
             // One model name (possibly in several versions) identifies the model.
             _ if models
                 .first()
                 .is_some_and(|first| models.iter().all(|m| m.name == first.name)) =>
             {
-                models.first().map(|m| m.name.clone())
+                models.first().map(|m| Cow::Owned(m.name.clone()))
             }
             _ => None,
         }
@@ -300,7 +303,7 @@ fn resolve_model(
             .filter(exact)
             .filter(|m| name.as_deref().is_none_or(|n| n == m.name));
         match (candidates.next(), candidates.next()) {
-            (Some(m), None) => Some(m.version.clone()),
+            (Some(m), None) => Some(Cow::Owned(m.version.clone())),
             _ => None,
         }
     });
@@ -321,18 +324,17 @@ fn resolve_model(
 }
 
 /// Assessment coverage and digest pinning for the deployed model.
-fn check_model(
-    verdict: &mut Verdict,
+fn check_model<'a>(
+    verdict: &mut Verdict<'a>,
     snapshot: &Snapshot,
     system: &AISystem,
-    workload: &Workload,
+    workload: &'a Workload<'_>,
     policy: &Policy,
     now: Timestamp,
 ) {
     let ns = workload.namespace.as_ref();
     let system_name = name_of(system);
     let model = resolve_model(verdict, system, workload);
-    verdict.model = model.clone();
 
     let require_digest = system.spec.require_image_digest.unwrap_or_else(|| {
         policy
@@ -455,11 +457,12 @@ fn check_model(
             ));
         }
     }
+    verdict.model = Some(model);
 }
 
 /// Controls the risk tier requires.
 fn check_controls(
-    verdict: &mut Verdict,
+    verdict: &mut Verdict<'_>,
     snapshot: &Snapshot,
     system: &AISystem,
     policy: &Policy,

@@ -239,9 +239,13 @@ fn phase_reason<'a>(
 /// Whether a version pattern covers a version. Patterns are exact (`2.3.1`) or end in a
 /// wildcard segment (`2.3.x`, `2.3.*`, `*`) that matches one or more remaining segments.
 pub fn version_matches(pattern: &str, version: &str) -> bool {
-    let is_wild = |s: &str| s == "x" || s == "X" || s == "*";
-    let mut patterns = pattern.split('.').peekable();
-    let mut versions = version.split('.');
+    // Most entries name the deployed version exactly.
+    if pattern == version {
+        return true;
+    }
+    let is_wild = |s: &[u8]| matches!(s, b"x" | b"X" | b"*");
+    let mut patterns = pattern.as_bytes().split(|&b| b == b'.').peekable();
+    let mut versions = version.as_bytes().split(|&b| b == b'.');
     while let Some(p) = patterns.next() {
         // A trailing wildcard stands for one or more parts.
         if is_wild(p) && patterns.peek().is_none() {

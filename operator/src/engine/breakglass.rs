@@ -85,14 +85,14 @@ pub enum BreakGlassOutcome {
 
 /// Applies break-glass to a verdict for a request by `user` in `groups`. Only a refusal can
 /// be lifted; a compliant workload's annotations are simply not needed.
-pub fn apply_break_glass(
-    mut verdict: Verdict,
+pub fn apply_break_glass<'a>(
+    mut verdict: Verdict<'a>,
     workload: &Workload,
     user: &str,
     groups: &[impl AsRef<str>],
     policy: &Policy,
     now: Timestamp,
-) -> Verdict {
+) -> Verdict<'a> {
     if verdict.findings.is_empty() {
         return verdict;
     }

@@ -1,11 +1,13 @@
 //! The decision for one workload, and the message a developer reads at `kubectl apply`.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
 use super::breakglass::BreakGlassOutcome;
 use super::rules::Finding;
+use super::workload::owned;
 use crate::resources::EnforcementMode;
 
 /// Whether the engine judged a workload at all.
@@ -18,17 +20,28 @@ pub enum Scope {
     NotJudged(String),
 }
 
-/// The model a workload deploys, as far as it could be determined.
+/// The model a workload deploys, as far as it could be determined: its words borrowed from
+/// the workload's labels where they come from there.
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
-pub struct ModelRef {
+pub struct ModelRef<'a> {
     /// Model name, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Cow<'a, str>>,
     /// Model version.
-    pub version: String,
+    pub version: Cow<'a, str>,
 }
 
-impl std::fmt::Display for ModelRef {
+impl ModelRef<'_> {
+    /// The same model reference, owned.
+    pub fn into_owned(self) -> ModelRef<'static> {
+        ModelRef {
+            name: self.name.map(owned),
+            version: owned(self.version),
+        }
+    }
+}
+
+impl std::fmt::Display for ModelRef<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.name {
             Some(name) => write!(f, "{name} {}", self.version),
@@ -37,25 +50,27 @@ impl std::fmt::Display for ModelRef {
     }
 }
 
-/// The engine's answer for one workload.
+/// The engine's answer for one workload. Its names are borrowed from the workload judged
+/// (the webhook judges one per review and every allocation counts); [`Verdict::into_owned`]
+/// keeps one beyond it.
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-pub struct Verdict {
+pub struct Verdict<'a> {
     /// Kind of the workload.
-    pub kind: String,
+    pub kind: Cow<'a, str>,
     /// Namespace of the workload.
-    pub namespace: String,
+    pub namespace: Cow<'a, str>,
     /// Name of the workload.
-    pub name: String,
+    pub name: Cow<'a, str>,
     /// Whether it was judged.
     #[serde(flatten)]
     pub scope: Scope,
     /// The AI system it belongs to, from its `aims.io/system` label.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub system: Option<String>,
+    pub system: Option<Cow<'a, str>>,
     /// The model it deploys.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub model: Option<ModelRef>,
+    pub model: Option<ModelRef<'a>>,
     /// The approved assessment that covers it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assessment: Option<String>,
@@ -70,12 +85,17 @@ pub struct Verdict {
     pub break_glass: Option<BreakGlassOutcome>,
 }
 
-impl Verdict {
-    pub(crate) fn new(kind: &str, namespace: &str, name: &str, mode: EnforcementMode) -> Self {
+impl<'a> Verdict<'a> {
+    pub(crate) fn new(
+        kind: &'a str,
+        namespace: &'a str,
+        name: &'a str,
+        mode: EnforcementMode,
+    ) -> Self {
         Self {
-            kind: kind.to_string(),
-            namespace: namespace.to_string(),
-            name: name.to_string(),
+            kind: Cow::Borrowed(kind),
+            namespace: Cow::Borrowed(namespace),
+            name: Cow::Borrowed(name),
             scope: Scope::Judged,
             system: None,
             model: None,
@@ -84,6 +104,23 @@ impl Verdict {
             findings: Vec::new(),
             allowed: true,
             break_glass: None,
+        }
+    }
+
+    /// The same verdict, owned, to be kept beyond the workload it judged.
+    pub fn into_owned(self) -> Verdict<'static> {
+        Verdict {
+            kind: owned(self.kind),
+            namespace: owned(self.namespace),
+            name: owned(self.name),
+            scope: self.scope,
+            system: self.system.map(owned),
+            model: self.model.map(ModelRef::into_owned),
+            assessment: self.assessment,
+            mode: self.mode,
+            findings: self.findings,
+            allowed: self.allowed,
+            break_glass: self.break_glass,
         }
     }
 

@@ -106,7 +106,8 @@ fn owned_labels(labels: Labels<'_>) -> Labels<'static> {
         .collect()
 }
 
-fn owned(text: Cow<'_, str>) -> Cow<'static, str> {
+/// The same text, owned.
+pub(crate) fn owned(text: Cow<'_, str>) -> Cow<'static, str> {
     Cow::Owned(text.into_owned())
 }
 
@@ -141,13 +142,24 @@ pub fn image_digest(image: &str) -> Option<&str> {
 
 /// The repository of an image reference, without tag or digest.
 pub fn image_repository(image: &str) -> &str {
-    let without_digest = image.split_once('@').map_or(image, |(r, _)| r);
-    // A tag follows the last ':' only when that ':' comes after the last '/' (a registry
-    // port such as `registry:5000/x` is not a tag).
-    match (without_digest.rfind(':'), without_digest.rfind('/')) {
-        (Some(colon), Some(slash)) if colon > slash => &without_digest[..colon],
-        (Some(colon), None) => &without_digest[..colon],
-        _ => without_digest,
+    // One pass up to the digest: a tag follows the last ':' only when that ':' comes after
+    // the last '/' (a registry port such as `registry:5000/x` is not a tag).
+    let (mut end, mut colon, mut slash) = (image.len(), None, None);
+    for (at, byte) in image.bytes().enumerate() {
+        match byte {
+            b'@' => {
+                end = at;
+                break;
+            }
+            b':' => colon = Some(at),
+            b'/' => slash = Some(at),
+            _ => {}
+        }
+    }
+    match (colon, slash) {
+        (Some(colon), Some(slash)) if colon > slash => &image[..colon],
+        (Some(colon), None) => &image[..colon],
+        _ => &image[..end],
     }
 }
 

@@ -30,7 +30,7 @@ pub struct LocatedVerdict {
     pub location: Location,
     /// The verdict.
     #[serde(flatten)]
-    pub verdict: Verdict,
+    pub verdict: Verdict<'static>,
 }
 
 /// Counts of the report.
@@ -98,7 +98,7 @@ impl CheckReport {
     }
 }
 
-fn status_word(v: &Verdict) -> &'static str {
+fn status_word(v: &Verdict<'_>) -> &'static str {
     match (&v.scope, v.findings.is_empty(), v.allowed, v.mode) {
         (Scope::NotJudged(_), _, _, _) => "SKIP ",
         (_, true, _, _) => "ALLOW",

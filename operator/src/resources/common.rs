@@ -36,12 +36,9 @@ pub enum EnforcementMode {
 impl EnforcementMode {
     /// Parses the value of the namespace label `aims.io/enforcement` (case-insensitive).
     pub fn from_label(value: &str) -> Option<Self> {
-        match value.to_ascii_lowercase().as_str() {
-            "enforce" => Some(Self::Enforce),
-            "warn" => Some(Self::Warn),
-            "audit" => Some(Self::Audit),
-            _ => None,
-        }
+        [Self::Enforce, Self::Warn, Self::Audit]
+            .into_iter()
+            .find(|mode| mode.as_str().eq_ignore_ascii_case(value))
     }
 
     /// Lower-case name as used in labels and output.
@@ -57,4 +54,23 @@ impl EnforcementMode {
 /// Status values of a condition, as strings the API expects.
 pub fn condition_status(met: bool) -> &'static str {
     if met { "True" } else { "False" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EnforcementMode;
+
+    #[test]
+    fn enforcement_labels_are_read_whatever_their_case_and_nothing_else_is_a_mode() {
+        for (value, mode) in [
+            ("enforce", Some(EnforcementMode::Enforce)),
+            ("Warn", Some(EnforcementMode::Warn)),
+            ("AUDIT", Some(EnforcementMode::Audit)),
+            ("warning", None),
+            ("", None),
+            ("audit ", None),
+        ] {
+            assert_eq!(EnforcementMode::from_label(value), mode, "{value:?}");
+        }
+    }
 }

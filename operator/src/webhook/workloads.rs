@@ -84,7 +84,9 @@ pub fn review_workload<'a>(
     };
     let read = match (&request.object, &tree) {
         (Some(ReviewObject::Workload(workload)), _) => Ok(Cow::Borrowed(workload)),
-        (_, Some(object)) => Workload::from_value(object, namespace).map(Cow::Owned),
+        (_, Some(object)) => {
+            Workload::from_value(object, namespace).map(|w| Cow::Owned(w.into_owned()))
+        }
         (_, None) => {
             return Decision::new(
                 refuse(request, "the review carries no object to judge"),
@@ -95,26 +97,22 @@ pub fn review_workload<'a>(
     if !ctx.cache.is_synced() {
         return starting(ctx, request);
     }
+    // Only the built-in controllers create objects judged at their owner; from anyone else
+    // an owner reference is a claim, and the object is judged itself.
+    let claims_owner = |workload: &Workload<'_>| {
+        workload.controller.is_some() && !ctx.policy.is_trusted_controller(request.username())
+    };
     let verdict = match read {
-        Ok(mut workload) => {
-            // Only the built-in controllers create objects judged at their owner; from anyone
-            // else an owner reference is a claim, and the object is judged itself.
-            if workload.controller.is_some()
-                && !ctx.policy.is_trusted_controller(request.username())
-            {
-                workload.to_mut().controller = None;
+        // The usual case: the verdict borrows its names from the workload read in the body.
+        Ok(Cow::Borrowed(workload)) if !claims_owner(workload) => {
+            judge(ctx, request, workload, now)
+        }
+        Ok(workload) => {
+            let mut workload = workload.into_owned();
+            if claims_owner(&workload) {
+                workload.controller = None;
             }
-            let verdict = ctx
-                .cache
-                .read(|s| evaluate_workload(s, &workload, &ctx.policy, now));
-            apply_break_glass(
-                verdict,
-                &workload,
-                request.username(),
-                request.groups(),
-                &ctx.policy,
-                now,
-            )
+            judge(ctx, request, &workload, now).into_owned()
         }
         Err(WorkloadError::NotAWorkload(kind)) => {
             return not_judged(request, &format!("{kind} is not a workload kind"));
@@ -129,6 +127,20 @@ pub fn review_workload<'a>(
         }
     };
     from_verdict(request, verdict)
+}
+
+/// The engine's verdict on a workload, with break-glass applied for the requesting user.
+fn judge<'w>(
+    ctx: &Context,
+    request: &ReviewRequest<'_>,
+    workload: &'w Workload<'_>,
+    now: Timestamp,
+) -> Verdict<'w> {
+    let verdict = ctx
+        .cache
+        .read(|s| evaluate_workload(s, workload, &ctx.policy, now));
+    let (user, groups) = (request.username(), request.groups());
+    apply_break_glass(verdict, workload, user, groups, &ctx.policy, now)
 }
 
 fn replicas(object: Option<&Value>) -> Option<i64> {
@@ -166,7 +178,7 @@ fn review_scale<'a>(
         s.workload(kind, namespace, &request.name).map(|workload| {
             let verdict = evaluate_workload(s, workload, &ctx.policy, now);
             let (user, groups) = (request.username(), request.groups());
-            apply_break_glass(verdict, workload, user, groups, &ctx.policy, now)
+            apply_break_glass(verdict, workload, user, groups, &ctx.policy, now).into_owned()
         })
     });
     match verdict {
@@ -191,7 +203,7 @@ fn audit_result(result: &'static str) -> &'static str {
 }
 
 /// The result label of a verdict for metrics and audit.
-fn result_of(verdict: &Verdict) -> &'static str {
+fn result_of(verdict: &Verdict<'_>) -> &'static str {
     use crate::resources::EnforcementMode;
     match (&verdict.scope, verdict.findings.is_empty(), verdict.allowed) {
         (Scope::NotJudged(_), _, _) => "not_judged",
@@ -212,7 +224,7 @@ fn result_of(verdict: &Verdict) -> &'static str {
 /// Turns the engine's verdict into the admission response: the message in `status.message`,
 /// warnings when admitted in spite of findings, and audit annotations on every decision. The
 /// verdict's names move into the annotations rather than being copied.
-pub fn from_verdict<'a>(request: &'a ReviewRequest<'_>, mut verdict: Verdict) -> Decision<'a> {
+pub fn from_verdict<'a>(request: &'a ReviewRequest<'_>, mut verdict: Verdict<'a>) -> Decision<'a> {
     let result = result_of(&verdict);
     let mut response = if verdict.allowed {
         Answer::allow(request)
@@ -253,9 +265,9 @@ pub fn from_verdict<'a>(request: &'a ReviewRequest<'_>, mut verdict: Verdict) ->
             .response
             .audit("break-glass", format!("{by} until {expires}: {reason}"));
         decision.break_glass = Some(super::BreakGlassUse {
-            kind: verdict.kind.clone(),
-            namespace: verdict.namespace.clone(),
-            name: verdict.name.clone(),
+            kind: verdict.kind.to_string(),
+            namespace: verdict.namespace.to_string(),
+            name: verdict.name.to_string(),
             by: by.clone(),
             reason: reason.clone(),
             expires: *expires,
