@@ -627,15 +627,46 @@ fn the_workload_path_reads_a_recorded_deployment_in_one_pass() {
 #[test]
 fn a_repeated_key_reads_the_same_in_both_readers() {
     use aims_operator::engine::Workload;
-    for text in [
-        r#"{"kind":"Pod","metadata":{"labels":{"aims.io/system":"a"},"labels":{"aims.io/system":"b"}}}"#,
-        r#"{"kind":"Pod","metadata":{"labels":{"aims.io/system":"a","aims.io/system":"b"}}}"#,
-        r#"{"kind":"ConfigMap","kind":"Pod","metadata":{"name":"x"}}"#,
+    use aims_operator::webhook::review::{ObjectReading, ReviewObject, read_review};
+    // Whether the one pass over a review reads the object itself: it gives way to the
+    // general reader at a repeated field, not at a repeated label.
+    for (text, one_pass) in [
+        (
+            r#"{"kind":"Pod","metadata":{"labels":{"aims.io/system":"a"},"labels":{"aims.io/system":"b"}}}"#,
+            false,
+        ),
+        (
+            r#"{"kind":"Pod","metadata":{"labels":{"aims.io/system":"a","aims.io/system":"b"}}}"#,
+            true,
+        ),
+        (
+            r#"{"kind":"ConfigMap","kind":"Pod","metadata":{"name":"x"}}"#,
+            false,
+        ),
+        (
+            r#"{"kind":"Pod","metadata":{"labels":{"z":"1","aims.io/system":"a","m":"2","aims.io/system":"b"}}}"#,
+            true,
+        ),
     ] {
         let tree: serde_json::Value = serde_json::from_str(text).unwrap();
         let read = Workload::from_json(text, "ns");
         assert_eq!(read, Workload::from_value(&tree, "ns"), "{text}");
-        assert!(read.is_ok(), "{text}");
+        let read = read.expect(text);
+        if text.contains("labels") {
+            assert_eq!(read.label("aims.io/system"), Ok(Some("b")), "{text}");
+        }
+        let body = format!(
+            r#"{{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{{"uid":"u","kind":{{"group":"","version":"v1","kind":"Pod"}},"resource":{{"group":"","version":"v1","resource":"pods"}},"operation":"CREATE","userInfo":{{"username":"alice"}},"namespace":"ns","object":{text}}}}}"#
+        );
+        let request = read_review("application/json", body.as_bytes(), ObjectReading::Workload)
+            .expect("review");
+        match &request.object {
+            Some(ReviewObject::Workload(scanned)) => {
+                assert!(one_pass, "{text}");
+                assert_eq!(scanned, &read, "{text}");
+            }
+            _ => assert!(!one_pass, "{text}"),
+        }
     }
 }
 

@@ -2,7 +2,6 @@
 //! labels (object and pod template), images with digests, model storage URIs.
 
 use std::borrow::{Borrow, Cow};
-use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -96,14 +95,112 @@ impl<'a> From<&'a str> for Text<'a> {
     }
 }
 
-/// Labels or annotations of an object.
-pub type Labels<'a> = BTreeMap<Text<'a>, Text<'a>>;
+/// Labels or annotations of an object, sorted by key, each key once: of a key written
+/// twice the last value counts, as when JSON is read into a map. An object carries a
+/// handful, so one list serves where a tree would allocate a node per object and cost more
+/// to fill, search and drop.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Labels<'a>(Vec<(Text<'a>, Text<'a>)>);
 
-fn owned_labels(labels: Labels<'_>) -> Labels<'static> {
-    labels
-        .into_iter()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+impl<'a> Labels<'a> {
+    /// The pairs in the order written, settled into key order.
+    fn settled(mut pairs: Vec<(Text<'a>, Text<'a>)>) -> Self {
+        // A stable sort keeps a repeated key's values in written order; the dedup then moves
+        // the later value into the place it keeps.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.dedup_by(|later, kept| {
+            let repeated = later.0 == kept.0;
+            if repeated {
+                std::mem::swap(later, kept);
+            }
+            repeated
+        });
+        Self(pairs)
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Text<'a>> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_ref().cmp(key))
+            .ok()
+            .map(|at| &self.0[at].1)
+    }
+
+    /// Whether `key` is set.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Key and value pairs in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Text<'a>, &Text<'a>)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// How many keys are set.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether none is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The same labels with every string owned.
+    pub fn into_owned(self) -> Labels<'static> {
+        Labels(
+            self.0
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+}
+
+impl<'a> FromIterator<(Text<'a>, Text<'a>)> for Labels<'a> {
+    fn from_iter<I: IntoIterator<Item = (Text<'a>, Text<'a>)>>(pairs: I) -> Self {
+        Self::settled(pairs.into_iter().collect())
+    }
+}
+
+impl<'a> IntoIterator for Labels<'a> {
+    type Item = (Text<'a>, Text<'a>);
+    type IntoIter = std::vec::IntoIter<Self::Item>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> Extend<(Text<'a>, Text<'a>)> for Labels<'a> {
+    /// Adds pairs; a key already set takes the new value.
+    fn extend<I: IntoIterator<Item = (Text<'a>, Text<'a>)>>(&mut self, pairs: I) {
+        let mut all = std::mem::take(&mut self.0);
+        all.extend(pairs);
+        *self = Self::settled(all);
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Labels<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Pairs<'a>(std::marker::PhantomData<Labels<'a>>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Pairs<'a> {
+            type Value = Labels<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Self::Value, M::Error> {
+                let mut pairs = Vec::new();
+                while let Some(pair) = map.next_entry()? {
+                    pairs.push(pair);
+                }
+                Ok(Labels::settled(pairs))
+            }
+        }
+        deserializer.deserialize_map(Pairs(std::marker::PhantomData))
+    }
 }
 
 /// The same text, owned.
@@ -209,15 +306,13 @@ pub enum WorkloadError {
 }
 
 fn string_map<'a>(value: Option<&'a Value>, path: &str) -> Result<Labels<'a>, WorkloadError> {
-    let mut out = BTreeMap::new();
+    let mut out = Vec::new();
     match value {
         None | Some(Value::Null) => {}
         Some(Value::Object(map)) => {
             for (k, v) in map {
                 match v {
-                    Value::String(s) => {
-                        out.insert(Text::from(k.as_str()), Text::from(s.as_str()));
-                    }
+                    Value::String(s) => out.push((Text::from(k.as_str()), Text::from(s.as_str()))),
                     _ => {
                         return Err(WorkloadError::WrongType {
                             path: format!("{path}.{k}"),
@@ -234,7 +329,7 @@ fn string_map<'a>(value: Option<&'a Value>, path: &str) -> Result<Labels<'a>, Wo
             });
         }
     }
-    Ok(out)
+    Ok(Labels::settled(out))
 }
 
 fn get_path<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
@@ -472,12 +567,12 @@ mod scanned {
 
     fn labels<'a>(s: &mut Scanner<'a>) -> Field<Labels<'a>> {
         s.optional(|s| {
-            let mut labels = Labels::new();
+            let mut pairs = Vec::new();
             s.object(|s, key| {
-                labels.insert(Text(key), Text(s.string()?));
+                pairs.push((Text(key), Text(s.string()?)));
                 Some(())
             })?;
-            Some(labels)
+            Some(pairs.into_iter().collect())
         })
     }
 
@@ -661,9 +756,9 @@ impl<'a> Workload<'a> {
             kind: owned(self.kind),
             namespace: owned(self.namespace),
             name: owned(self.name),
-            labels: owned_labels(self.labels),
-            annotations: owned_labels(self.annotations),
-            template_labels: owned_labels(self.template_labels),
+            labels: self.labels.into_owned(),
+            annotations: self.annotations.into_owned(),
+            template_labels: self.template_labels.into_owned(),
             images: self
                 .images
                 .into_iter()
