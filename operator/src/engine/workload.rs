@@ -131,21 +131,6 @@ impl<'a> Labels<'a> {
         self.get(key).is_some()
     }
 
-    /// Key and value pairs in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Text<'a>, &Text<'a>)> {
-        self.0.iter().map(|(k, v)| (k, v))
-    }
-
-    /// How many keys are set.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether none is set.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// The same labels with every string owned.
     pub fn into_owned(self) -> Labels<'static> {
         Labels(
@@ -455,7 +440,7 @@ mod lean {
         }
     }
 
-    #[derive(Deserialize)]
+    #[derive(Default, Deserialize)]
     #[serde(rename_all = "camelCase")]
     pub(super) struct Object<'a> {
         #[serde(borrow)]
@@ -466,7 +451,7 @@ mod lean {
         pub spec: Option<Obj<Spec<'a>>>,
     }
 
-    #[derive(Deserialize)]
+    #[derive(Default, Deserialize)]
     #[serde(rename_all = "camelCase")]
     pub(super) struct Metadata<'a> {
         #[serde(borrow)]
@@ -484,7 +469,7 @@ mod lean {
         pub owner_references: Option<Vec<Obj<OwnerReference<'a>>>>,
     }
 
-    #[derive(Deserialize)]
+    #[derive(Default, Deserialize)]
     pub(super) struct OwnerReference<'a> {
         pub controller: Option<bool>,
         #[serde(borrow)]
@@ -495,7 +480,7 @@ mod lean {
 
     /// A spec as any of the judged kinds has it: a Pod's (or a pod template's) containers,
     /// a controller's template, a CronJob's job template.
-    #[derive(Deserialize)]
+    #[derive(Default, Deserialize)]
     #[serde(rename_all = "camelCase")]
     pub(super) struct Spec<'a> {
         #[serde(borrow)]
@@ -510,13 +495,13 @@ mod lean {
         pub ephemeral_containers: Option<Vec<Obj<Container<'a>>>>,
     }
 
-    #[derive(Deserialize)]
+    #[derive(Default, Deserialize)]
     pub(super) struct JobTemplate<'a> {
         #[serde(borrow)]
         pub spec: Option<Box<Obj<Spec<'a>>>>,
     }
 
-    #[derive(Deserialize)]
+    #[derive(Default, Deserialize)]
     pub(super) struct Template<'a> {
         #[serde(borrow)]
         pub metadata: Option<Obj<TemplateMetadata<'a>>>,
@@ -524,13 +509,13 @@ mod lean {
         pub spec: Option<Box<Obj<Spec<'a>>>>,
     }
 
-    #[derive(Deserialize)]
+    #[derive(Default, Deserialize)]
     pub(super) struct TemplateMetadata<'a> {
         #[serde(borrow)]
         pub labels: Option<super::Labels<'a>>,
     }
 
-    #[derive(Deserialize)]
+    #[derive(Default, Deserialize)]
     pub(super) struct Container<'a> {
         #[serde(borrow)]
         pub name: Option<Cow<'a, str>>,
@@ -576,30 +561,24 @@ mod scanned {
         })
     }
 
-    /// A field holding an object read into `value` field by field; `null` is none.
-    fn record<'a, T>(
+    /// A field holding an object read field by field into an empty `T`; `null` is none.
+    fn record<'a, T: Default>(
         s: &mut Scanner<'a>,
-        value: T,
         field: impl FnMut(&mut Scanner<'a>, &mut Seen, &mut T, &str) -> Option<()>,
     ) -> Field<Obj<T>> {
-        s.optional(|s| s.fields(value, field).map(Obj))
+        s.optional(|s| s.fields(T::default(), field).map(Obj))
     }
 
-    /// A field holding a list of objects, each read into `new()` field by field.
-    fn records<'a, T>(
+    /// A field holding a list of objects, each read field by field into an empty `T`.
+    fn records<'a, T: Default>(
         s: &mut Scanner<'a>,
-        new: impl Fn() -> T,
         mut field: impl FnMut(&mut Scanner<'a>, &mut Seen, &mut T, &str) -> Option<()>,
     ) -> Field<Vec<Obj<T>>> {
-        s.optional(|s| s.list(|s| s.fields(new(), &mut field).map(Obj)))
+        s.optional(|s| s.list(|s| s.fields(T::default(), &mut field).map(Obj)))
     }
 
     fn containers<'a>(s: &mut Scanner<'a>) -> Field<Vec<Obj<Container<'a>>>> {
-        let new = || Container {
-            name: None,
-            image: None,
-        };
-        records(s, new, |s, seen, c, key| match key {
+        records(s, |s, seen, c: &mut Container<'a>, key| match key {
             "name" => seen.set(0, &mut c.name, text(s)),
             "image" => seen.set(1, &mut c.image, text(s)),
             _ => s.skip(),
@@ -607,14 +586,7 @@ mod scanned {
     }
 
     fn spec<'a>(s: &mut Scanner<'a>) -> Field<Obj<Spec<'a>>> {
-        let spec = Spec {
-            template: None,
-            job_template: None,
-            init_containers: None,
-            containers: None,
-            ephemeral_containers: None,
-        };
-        record(s, spec, |s, seen, spec, key| match key {
+        record(s, |s, seen, spec: &mut Spec<'a>, key| match key {
             "template" => seen.set(0, &mut spec.template, template(s)),
             "jobTemplate" => seen.set(1, &mut spec.job_template, job_template(s)),
             "initContainers" => seen.set(2, &mut spec.init_containers, containers(s)),
@@ -629,21 +601,12 @@ mod scanned {
     }
 
     fn template<'a>(s: &mut Scanner<'a>) -> Field<Obj<Template<'a>>> {
-        let template = Template {
-            metadata: None,
-            spec: None,
-        };
-        record(s, template, |s, seen, template, key| match key {
+        record(s, |s, seen, template: &mut Template<'a>, key| match key {
             "metadata" => {
-                let metadata =
-                    record(
-                        s,
-                        TemplateMetadata { labels: None },
-                        |s, seen, m, key| match key {
-                            "labels" => seen.set(0, &mut m.labels, labels(s)),
-                            _ => s.skip(),
-                        },
-                    );
+                let metadata = record(s, |s, seen, m: &mut TemplateMetadata<'a>, key| match key {
+                    "labels" => seen.set(0, &mut m.labels, labels(s)),
+                    _ => s.skip(),
+                });
                 seen.set(0, &mut template.metadata, metadata)
             }
             "spec" => seen.set(1, &mut template.spec, boxed_spec(s)),
@@ -652,41 +615,26 @@ mod scanned {
     }
 
     fn job_template<'a>(s: &mut Scanner<'a>) -> Field<Obj<JobTemplate<'a>>> {
-        record(
+        record(s, |s, seen, job: &mut JobTemplate<'a>, key| match key {
+            "spec" => seen.set(0, &mut job.spec, boxed_spec(s)),
+            _ => s.skip(),
+        })
+    }
+
+    fn owner_references<'a>(s: &mut Scanner<'a>) -> Field<Vec<Obj<OwnerReference<'a>>>> {
+        records(
             s,
-            JobTemplate { spec: None },
-            |s, seen, job, key| match key {
-                "spec" => seen.set(0, &mut job.spec, boxed_spec(s)),
+            |s, seen, owner: &mut OwnerReference<'a>, key| match key {
+                "controller" => seen.set(0, &mut owner.controller, s.optional(Scanner::boolean)),
+                "kind" => seen.set(1, &mut owner.kind, text(s)),
+                "name" => seen.set(2, &mut owner.name, text(s)),
                 _ => s.skip(),
             },
         )
     }
 
-    fn owner_references<'a>(s: &mut Scanner<'a>) -> Field<Vec<Obj<OwnerReference<'a>>>> {
-        let new = || OwnerReference {
-            controller: None,
-            kind: None,
-            name: None,
-        };
-        records(s, new, |s, seen, owner, key| match key {
-            "controller" => seen.set(0, &mut owner.controller, s.optional(Scanner::boolean)),
-            "kind" => seen.set(1, &mut owner.kind, text(s)),
-            "name" => seen.set(2, &mut owner.name, text(s)),
-            _ => s.skip(),
-        })
-    }
-
     fn metadata<'a>(s: &mut Scanner<'a>) -> Field<Obj<Metadata<'a>>> {
-        let metadata = Metadata {
-            name: None,
-            generate_name: None,
-            namespace: None,
-            labels: None,
-            annotations: None,
-            deletion_timestamp: None,
-            owner_references: None,
-        };
-        record(s, metadata, |s, seen, m, key| match key {
+        record(s, |s, seen, m: &mut Metadata<'a>, key| match key {
             "name" => seen.set(0, &mut m.name, text(s)),
             "generateName" => seen.set(1, &mut m.generate_name, text(s)),
             "namespace" => seen.set(2, &mut m.namespace, text(s)),
@@ -704,12 +652,7 @@ mod scanned {
 
     /// The object at the cursor, which must be a JSON object.
     pub(super) fn object<'a>(s: &mut Scanner<'a>) -> Option<Object<'a>> {
-        let object = Object {
-            kind: None,
-            metadata: None,
-            spec: None,
-        };
-        s.fields(object, |s, seen, object, key| match key {
+        s.fields(Object::default(), |s, seen, object, key| match key {
             "kind" => seen.set(0, &mut object.kind, text(s)),
             "metadata" => seen.set(1, &mut object.metadata, metadata(s)),
             "spec" => seen.set(2, &mut object.spec, spec(s)),

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 
 use super::review::{Answer, ReviewObject, ReviewRequest, refuse};
 use super::{Context, Decision};
+use crate::engine::Snapshot;
 use crate::engine::workload::WorkloadError;
 use crate::engine::{
     BreakGlassOutcome, Scope, Verdict, Workload, apply_break_glass, evaluate_workload,
@@ -84,9 +85,7 @@ pub fn review_workload<'a>(
     };
     let read = match (&request.object, &tree) {
         (Some(ReviewObject::Workload(workload)), _) => Ok(Cow::Borrowed(workload)),
-        (_, Some(object)) => {
-            Workload::from_value(object, namespace).map(|w| Cow::Owned(w.into_owned()))
-        }
+        (_, Some(object)) => Workload::from_value(object, namespace).map(Cow::Owned),
         (_, None) => {
             return Decision::new(
                 refuse(request, "the review carries no object to judge"),
@@ -102,11 +101,13 @@ pub fn review_workload<'a>(
     let claims_owner = |workload: &Workload<'_>| {
         workload.controller.is_some() && !ctx.policy.is_trusted_controller(request.username())
     };
+    // The usual case: the verdict borrows its names from the workload read in the body.
+    if let Some(ReviewObject::Workload(workload)) = &request.object
+        && !claims_owner(workload)
+    {
+        return from_verdict(request, judge(ctx, request, workload, now));
+    }
     let verdict = match read {
-        // The usual case: the verdict borrows its names from the workload read in the body.
-        Ok(Cow::Borrowed(workload)) if !claims_owner(workload) => {
-            judge(ctx, request, workload, now)
-        }
         Ok(workload) => {
             let mut workload = workload.into_owned();
             if claims_owner(&workload) {
@@ -136,9 +137,18 @@ fn judge<'w>(
     workload: &'w Workload<'_>,
     now: Timestamp,
 ) -> Verdict<'w> {
-    let verdict = ctx
-        .cache
-        .read(|s| evaluate_workload(s, workload, &ctx.policy, now));
+    ctx.cache.read(|s| judge_in(s, ctx, request, workload, now))
+}
+
+/// [`judge`] in a snapshot already read.
+fn judge_in<'w>(
+    snapshot: &Snapshot,
+    ctx: &Context,
+    request: &ReviewRequest<'_>,
+    workload: &'w Workload<'_>,
+    now: Timestamp,
+) -> Verdict<'w> {
+    let verdict = evaluate_workload(snapshot, workload, &ctx.policy, now);
     let (user, groups) = (request.username(), request.groups());
     apply_break_glass(verdict, workload, user, groups, &ctx.policy, now)
 }
@@ -175,11 +185,8 @@ fn review_scale<'a>(
         return starting(ctx, request);
     }
     let verdict = ctx.cache.read(|s| {
-        s.workload(kind, namespace, &request.name).map(|workload| {
-            let verdict = evaluate_workload(s, workload, &ctx.policy, now);
-            let (user, groups) = (request.username(), request.groups());
-            apply_break_glass(verdict, workload, user, groups, &ctx.policy, now).into_owned()
-        })
+        s.workload(kind, namespace, &request.name)
+            .map(|workload| judge_in(s, ctx, request, workload, now).into_owned())
     });
     match verdict {
         Some(verdict) => from_verdict(request, verdict),
