@@ -762,3 +762,25 @@ fn objects_without_a_namespace_decide_as_objects_in_default() {
     assert!(unnamed.allowed, "{}", unnamed.message());
     assert_eq!(unnamed.assessment, named.assessment);
 }
+
+#[test]
+fn a_system_with_many_assessments_is_judged_on_every_one_of_them() {
+    // 70 drafts sorted before the one approved assessment: a decision remembers the
+    // approvals of a system's first 64 assessments and must still read the ones after.
+    let mut s = Snapshot::new();
+    opted_in(&mut s, "enforce");
+    s.add_system(system("s"));
+    for i in 0..70 {
+        s.add_assessment(assessment(&format!("a{i:02}"), "s", &["1.0.x"]));
+    }
+    s.add_assessment(assessment("z", "s", &["1.0.x"]).approved_by("bob", "2026-11-01T00:00:00Z"));
+    for round in 0..2 {
+        let v = judge(&s, &ok_deployment());
+        assert!(v.allowed, "round {round}: {}", v.message());
+        assert_eq!(v.assessment.as_deref(), Some("z"));
+    }
+    // Remembered or not, a later change to that assessment counts.
+    s.add_assessment(assessment("z", "s", &["1.0.x"]));
+    let v = judge(&s, &ok_deployment());
+    assert_eq!(rules(&v), ["AIMS-003"], "{}", v.message());
+}

@@ -812,3 +812,140 @@ proptest! {
         prop_assert_eq!(view(&updated), view(&fresh));
     }
 }
+
+/// A step of a register's life: a change, or a decision at an hour offset from `now()`.
+#[derive(Debug, Clone)]
+enum Step {
+    Decide {
+        hours: i64,
+        other_policy: bool,
+    },
+    AddAssessment(AssessmentCase),
+    RemoveAssessment(usize),
+    AddBinding(Vec<ControlEntry>, bool),
+    RemoveBinding(usize),
+    AddMonitor,
+    System {
+        owner: bool,
+        high: bool,
+    },
+    /// A relist of one kind: 0 systems, 1 assessments, 2 bindings.
+    Clear(u8),
+    /// Namespace labels: no fact depends on them.
+    Unrelated,
+}
+
+/// An assessment of system `s` that is approved (and current or not) half the time: the
+/// general case is approved too rarely to exercise what decisions remember about approvals.
+fn often_approved() -> impl Strategy<Value = AssessmentCase> {
+    (assessment_case(), any::<bool>()).prop_map(|(mut case, approved)| {
+        if approved {
+            case.decision = Some(true);
+            case.stamped = true;
+            case.tampered = false;
+            case.self_approved = false;
+            case.other_system = false;
+        }
+        case
+    })
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        6 => (-50i64..50, prop::bool::weighted(0.2))
+            .prop_map(|(hours, other_policy)| Step::Decide { hours, other_policy }),
+        1 => often_approved().prop_map(Step::AddAssessment),
+        1 => (0..4usize).prop_map(Step::RemoveAssessment),
+        1 => (prop::collection::vec(entry_case(), 0..6), any::<bool>())
+            .prop_map(|(entries, all)| Step::AddBinding(entries, all)),
+        1 => (0..3usize).prop_map(Step::RemoveBinding),
+        1 => Just(Step::AddMonitor),
+        1 => (any::<bool>(), any::<bool>()).prop_map(|(owner, high)| Step::System { owner, high }),
+        1 => (0u8..3).prop_map(Step::Clear),
+        1 => Just(Step::Unrelated),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// A decision remembers what it worked out about the system regardless of the workload
+    /// (owner, monitoring, required controls, which assessments are approved) for the next
+    /// one. For any register, any changes and decisions at any times — forwards and back,
+    /// exactly at an expiry, an exclusion's end or evidence falling due, under another
+    /// policy — the decision with remembered facts is the one worked out afresh (on a copy
+    /// of the snapshot, which starts with nothing remembered).
+    #[test]
+    fn remembered_system_facts_decide_as_facts_worked_out_afresh(
+        cases in prop::collection::vec(often_approved(), 0..4),
+        entries in prop::collection::vec(entry_case(), 0..8),
+        steps in prop::collection::vec(step(), 1..32),
+    ) {
+        let mut snapshot = Snapshot::new();
+        snapshot.add_system(system("s").tier(RiskTier::High));
+        let mut assessments = 0;
+        for case in &cases {
+            snapshot.add_assessment(build(case, assessments, now()));
+            assessments += 1;
+        }
+        let mut bindings = 0;
+        let mut b = binding("b0", &["s"], &[]);
+        b.spec.controls = entries;
+        snapshot.add_binding(b);
+        bindings += 1;
+        let workload = deployment("d", Some("s"), Some("1.0.0"), &model_image());
+        let policy = Policy::default();
+        let mut other = Policy::default();
+        other.required_controls.insert(RiskTier::High, vec!["A.5.4".into()]);
+        // Approvals stamped on 2026-11-01 lapse 12 hours before now() under this policy.
+        other.default_validity_days = 22;
+        let mut decided = 0;
+        for step in steps {
+            match step {
+                Step::Decide { hours, other_policy } => {
+                    let at = now().checked_add(SignedDuration::from_hours(hours)).expect("time");
+                    let policy = if other_policy { &other } else { &policy };
+                    let remembered = evaluate_object(&snapshot, &workload, NS, policy, at).expect("workload");
+                    let fresh = evaluate_object(&snapshot.clone(), &workload, NS, policy, at).expect("workload");
+                    prop_assert_eq!(
+                        serde_json::to_value(&remembered).expect("json"),
+                        serde_json::to_value(&fresh).expect("json"),
+                        "at {}", at
+                    );
+                    decided += 1;
+                }
+                Step::AddAssessment(case) => {
+                    snapshot.add_assessment(build(&case, assessments, now()));
+                    assessments += 1;
+                }
+                Step::RemoveAssessment(i) => snapshot.remove_assessment(NS, &format!("a{i}")),
+                Step::AddBinding(entries, all) => {
+                    let mut b = binding(&format!("b{bindings}"), if all { &[] } else { &["s"] }, &[]);
+                    b.spec.all_systems = all.then_some(true);
+                    b.spec.controls = entries;
+                    snapshot.add_binding(b);
+                    bindings += 1;
+                }
+                Step::RemoveBinding(i) => snapshot.remove_binding(NS, &format!("b{i}")),
+                Step::AddMonitor => snapshot.add_monitor(
+                    NS,
+                    aims_operator::engine::snapshot::Monitor {
+                        kind: "ServiceMonitor".into(),
+                        name: "other".into(),
+                        systems: vec!["someone-else".into()],
+                    },
+                ),
+                Step::System { owner, high } => snapshot.add_system(
+                    system("s")
+                        .owned_by(owner.then_some("Owner"))
+                        .tier(if high { RiskTier::High } else { RiskTier::Limited }),
+                ),
+                Step::Clear(0) => snapshot.clear_systems(),
+                Step::Clear(1) => snapshot.clear_assessments(),
+                Step::Clear(_) => snapshot.clear_bindings(),
+                Step::Unrelated => snapshot.add_namespace(NS, Default::default()),
+            }
+        }
+        let _ = decided;
+    }
+}

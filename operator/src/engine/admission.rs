@@ -2,6 +2,7 @@
 //! fix. The webhook, the reconciler and the offline check all call [`evaluate_workload`].
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use kube::ResourceExt;
@@ -10,16 +11,18 @@ use serde_json::Value;
 use super::Snapshot;
 use super::assessment::{coverage_phrase, covering_entry};
 use super::controls::{
-    control_outcome, control_states, has_owner, monitoring_gaps, monitoring_in_place,
+    control_outcome, control_states, has_owner, monitoring_gaps, monitoring_in_place, snapshot_key,
 };
+use super::facts::{SystemFacts, lapses};
 use super::rules::{Finding, Rule};
+use super::snapshot::Registered;
 use super::snapshot::name_of;
 use super::verdict::{ModelRef, Scope, Verdict};
 use super::workload::{Workload, WorkloadError, image_digest, image_repository};
 use crate::policy::Policy;
 use crate::resources::{
-    AISystem, AssessmentPhase, ENFORCEMENT_LABEL, EnforcementMode, MODEL_NAME_LABEL,
-    MODEL_VERSION_LABEL, RiskTier, SYSTEM_LABEL,
+    AISystem, AssessmentPhase, ENFORCEMENT_LABEL, EnforcementMode, ImpactAssessment,
+    MODEL_NAME_LABEL, MODEL_VERSION_LABEL, RiskTier, SYSTEM_LABEL,
 };
 
 /// Whether a namespace opted in to enforcement, and the mode its label chooses. A label value
@@ -155,7 +158,10 @@ pub fn evaluate_workload<'a>(
         }
     };
     verdict.system = Some(Cow::Borrowed(system_name));
-    let Some(system) = snapshot.system(ns, system_name) else {
+    let registered = snapshot.registered(ns, system_name, policy, now, |system, assessments| {
+        system_facts(snapshot, system, assessments, policy, now)
+    });
+    let Some(registered) = registered else {
         verdict.findings.push(Finding::new(
             Rule::SystemNotRegistered,
             format!("no AISystem \"{system_name}\" is registered in namespace {ns}"),
@@ -166,11 +172,46 @@ pub fn evaluate_workload<'a>(
         ));
         return verdict.settle();
     };
-    verdict.mode = system.spec.enforcement.unwrap_or(ns_mode);
-    check_system(&mut verdict, snapshot, system, policy);
-    check_model(&mut verdict, snapshot, system, workload, policy, now);
-    check_controls(&mut verdict, snapshot, system, policy, now);
+    let facts = &registered.facts;
+    verdict.mode = facts.enforcement.unwrap_or(ns_mode);
+    verdict
+        .findings
+        .extend(facts.system_findings.iter().cloned());
+    check_model(&mut verdict, snapshot, &registered, workload, policy, now);
+    verdict
+        .findings
+        .extend(facts.control_findings.iter().cloned());
     verdict.settle()
+}
+
+/// What the rules say about a registered system whatever the workload, at `now`.
+fn system_facts(
+    snapshot: &Snapshot,
+    system: &AISystem,
+    assessments: &[Arc<ImpactAssessment>],
+    policy: &Policy,
+    now: Timestamp,
+) -> SystemFacts {
+    let (ns, name) = snapshot_key(system);
+    let require_digest = system.spec.require_image_digest.unwrap_or_else(|| {
+        policy
+            .digest_required_tiers
+            .contains(&system.spec.risk_tier)
+    });
+    let mut facts = SystemFacts::new(
+        now,
+        lapses(snapshot, ns, name, policy),
+        system.spec.enforcement,
+        require_digest,
+    );
+    facts.record_approvals(
+        assessments
+            .iter()
+            .map(|a| snapshot.is_approved(a, policy, now)),
+    );
+    check_system(&mut facts.system_findings, snapshot, system, policy);
+    check_controls(&mut facts.control_findings, snapshot, system, policy, now);
+    facts
 }
 
 fn patch_cmd(system: &AISystem, patch: &str) -> String {
@@ -183,14 +224,14 @@ fn patch_cmd(system: &AISystem, patch: &str) -> String {
 
 /// Rules about the system's register entry: owner, stage and tier, monitoring.
 fn check_system(
-    verdict: &mut Verdict<'_>,
+    findings: &mut Vec<Finding>,
     snapshot: &Snapshot,
     system: &AISystem,
     policy: &Policy,
 ) {
     let name = name_of(system);
     if !has_owner(system) {
-        verdict.findings.push(Finding::new(
+        findings.push(Finding::new(
             Rule::OwnerMissing,
             format!("AISystem \"{name}\" has no accountable owner"),
             patch_cmd(
@@ -201,7 +242,7 @@ fn check_system(
     }
     let stage = system.spec.lifecycle_stage;
     if policy.forbidden_stages.contains(&stage) {
-        verdict.findings.push(Finding::new(
+        findings.push(Finding::new(
             Rule::DeploymentForbidden,
             format!(
                 "AISystem \"{name}\" is in life-cycle stage {}, which may not run workloads",
@@ -214,7 +255,7 @@ fn check_system(
         ));
     }
     if system.spec.risk_tier == RiskTier::Prohibited {
-        verdict.findings.push(Finding::new(
+        findings.push(Finding::new(
             Rule::DeploymentForbidden,
             format!("AISystem \"{name}\" is classified as a prohibited practice"),
             "do not deploy it; if the classification is wrong, have the risk owner reclassify spec.riskTier",
@@ -222,13 +263,13 @@ fn check_system(
     }
     let gaps = monitoring_gaps(system);
     if !gaps.is_empty() {
-        verdict.findings.push(Finding::new(
+        findings.push(Finding::new(
             Rule::MonitoringMissing,
             format!("monitoring is not declared for AISystem \"{name}\": {} missing", gaps.join(", ")),
             patch_cmd(system, r#"{"spec":{"monitoring":{"metrics":["<metric>"],"driftSignals":["<signal>"],"alertRoute":"<receiver>"}}}"#),
         ));
     } else if let Err(missing) = monitoring_in_place(snapshot, system, policy) {
-        verdict.findings.push(Finding::new(
+        findings.push(Finding::new(
             Rule::MonitoringMissing,
             missing,
             format!(
@@ -327,21 +368,17 @@ fn resolve_model<'a>(
 fn check_model<'a>(
     verdict: &mut Verdict<'a>,
     snapshot: &Snapshot,
-    system: &AISystem,
+    registered: &Registered<'_>,
     workload: &'a Workload<'_>,
     policy: &Policy,
     now: Timestamp,
 ) {
     let ns = workload.namespace.as_ref();
+    let system = registered.system;
     let system_name = name_of(system);
     let model = resolve_model(verdict, system, workload);
 
-    let require_digest = system.spec.require_image_digest.unwrap_or_else(|| {
-        policy
-            .digest_required_tiers
-            .contains(&system.spec.risk_tier)
-    });
-    if require_digest {
+    if registered.facts.require_digest {
         let unpinned: Vec<String> = workload
             .images
             .iter()
@@ -358,13 +395,16 @@ fn check_model<'a>(
     }
 
     let Some(model) = model else { return };
-    let assessments = snapshot.assessments_for(ns, system_name);
+    let assessments = registered.assessments;
     let mut notes = Vec::new();
     let mut covering = None;
-    for assessment in assessments {
+    for (index, assessment) in assessments.iter().enumerate() {
         let entry = covering_entry(&assessment.spec, model.name.as_deref(), &model.version);
         if let Some(entry) = entry
-            && snapshot.is_approved(assessment, policy, now)
+            && registered
+                .facts
+                .approved(index)
+                .unwrap_or_else(|| snapshot.is_approved(assessment, policy, now))
         {
             covering = Some((name_of(assessment.as_ref()), entry));
             break;
@@ -462,7 +502,7 @@ fn check_model<'a>(
 
 /// Controls the risk tier requires.
 fn check_controls(
-    verdict: &mut Verdict<'_>,
+    findings: &mut Vec<Finding>,
     snapshot: &Snapshot,
     system: &AISystem,
     policy: &Policy,
@@ -508,6 +548,6 @@ fn check_controls(
             },
         );
         finding.control = Some(crate::catalog::find(id).map(|c| c.id).unwrap_or("unknown"));
-        verdict.findings.push(finding);
+        findings.push(finding);
     }
 }

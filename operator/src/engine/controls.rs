@@ -459,7 +459,7 @@ pub fn unchecked_namespace<'a, K: kube::Resource>(
 }
 
 /// Namespace and name of a system as the snapshot indexes it, borrowed.
-fn snapshot_key(system: &AISystem) -> (&str, &str) {
+pub(crate) fn snapshot_key(system: &AISystem) -> (&str, &str) {
     let meta = &system.metadata;
     (
         meta.namespace

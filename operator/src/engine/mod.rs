@@ -6,6 +6,7 @@ pub mod approval;
 pub mod assessment;
 pub mod breakglass;
 pub mod controls;
+mod facts;
 pub mod objectives;
 pub mod openreports;
 pub mod rules;

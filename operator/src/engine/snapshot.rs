@@ -9,11 +9,14 @@ use std::collections::BTreeMap;
 /// Its per-process random seed keeps the minimal resistance to crafted keys that names
 /// chosen by cluster users call for.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use jiff::Timestamp;
 use kube::ResourceExt;
 
 use super::Workload;
+use super::facts::{FactsCell, SystemFacts};
+use crate::policy::Policy;
 use crate::resources::{AISystem, ControlBinding, ImpactAssessment, ShrinkToFit};
 
 /// The namespace of an object that names none, as `kubectl apply` with the default context
@@ -49,6 +52,13 @@ pub struct Snapshot {
     monitors_known: bool,
     /// Workload keys by (namespace, system label).
     workloads_by_system: HashMap<(String, String), std::collections::BTreeSet<WorkloadKey>>,
+    /// Counts the changes remembered system facts may depend on: every change to an AI
+    /// system, assessment, binding or monitor. Workloads and namespace labels do not count
+    /// (no fact reads them), so a busy cluster's workload churn keeps the facts.
+    facts_generation: u64,
+    /// The policy facts are remembered for: the first one a decision used. Decisions under
+    /// another policy work everything out afresh.
+    facts_policy: OnceLock<Policy>,
 }
 
 /// What the register holds under one system name in a namespace: the system, when it exists,
@@ -59,6 +69,16 @@ struct SystemEntry {
     /// Sorted by name.
     assessments: Vec<Arc<ImpactAssessment>>,
     bindings: Vec<Arc<ControlBinding>>,
+    /// What the last decision worked out about the system regardless of its workload.
+    facts: FactsCell,
+}
+
+/// A registered system as a decision needs it: the system, its assessments (sorted by name)
+/// and its workload-independent facts.
+pub(crate) struct Registered<'s> {
+    pub system: &'s AISystem,
+    pub assessments: &'s [Arc<ImpactAssessment>],
+    pub facts: Arc<SystemFacts>,
 }
 
 impl SystemEntry {
@@ -139,6 +159,7 @@ impl Snapshot {
 
     /// Adds (or replaces) an AI system.
     pub fn add_system(&mut self, mut system: AISystem) {
+        self.facts_generation += 1;
         system.spec.shrink_to_fit();
         let (namespace, name) = (namespace_of(&system), system.name_any());
         self.entry_mut(namespace, &name).system = Some(Arc::new(system));
@@ -186,11 +207,13 @@ impl Snapshot {
 
     /// Removes the AI system `name` in `namespace`.
     pub fn remove_system(&mut self, namespace: &str, name: &str) {
+        self.facts_generation += 1;
         self.change_entry(namespace, name, |entry| entry.system = None);
     }
 
     /// Removes the impact assessment `name` in `namespace`, whichever system it references.
     pub fn remove_assessment(&mut self, namespace: &str, name: &str) {
+        self.facts_generation += 1;
         let key = (namespace.to_string(), name.to_string());
         let Some(system) = self.assessment_system.remove(&key) else {
             return;
@@ -212,6 +235,7 @@ impl Snapshot {
 
     /// Removes the control binding `name` in `namespace` from every index.
     pub fn remove_binding(&mut self, namespace: &str, name: &str) {
+        self.facts_generation += 1;
         let key = (namespace.to_string(), name.to_string());
         let Some(old) = self
             .binding_seq
@@ -231,6 +255,7 @@ impl Snapshot {
 
     /// Adds (or replaces) an impact assessment, indexed by the system it references.
     pub fn add_assessment(&mut self, mut assessment: ImpactAssessment) {
+        self.facts_generation += 1;
         assessment.spec.shrink_to_fit();
         let ns = namespace_of(&assessment);
         self.remove_assessment(&ns, &assessment.name_any());
@@ -250,6 +275,7 @@ impl Snapshot {
 
     /// Adds (or replaces) a control binding, indexed by each system it binds.
     pub fn add_binding(&mut self, mut binding: ControlBinding) {
+        self.facts_generation += 1;
         binding.spec.shrink_to_fit();
         let ns = namespace_of(&binding);
         self.remove_binding(&ns, &binding.name_any());
@@ -283,11 +309,13 @@ impl Snapshot {
 
     /// Forgets every AI system (before a relist replaces them).
     pub fn clear_systems(&mut self) {
+        self.facts_generation += 1;
         self.change_every_entry(|entry| entry.system = None);
     }
 
     /// Forgets every impact assessment (before a relist replaces them).
     pub fn clear_assessments(&mut self) {
+        self.facts_generation += 1;
         self.change_every_entry(|entry| entry.assessments.clear());
         self.assessment_system.clear();
         self.assessment_hashes.clear();
@@ -295,6 +323,7 @@ impl Snapshot {
 
     /// Forgets every control binding (before a relist replaces them).
     pub fn clear_bindings(&mut self) {
+        self.facts_generation += 1;
         self.bindings.clear();
         self.binding_seq.clear();
         self.bindings_for_all.clear();
@@ -361,6 +390,7 @@ impl Snapshot {
 
     /// Adds (or replaces) a monitor in `namespace`, and marks monitors as followed.
     pub fn add_monitor(&mut self, namespace: &str, monitor: Monitor) {
+        self.facts_generation += 1;
         self.monitors_known = true;
         self.remove_monitor(namespace, &monitor.kind, &monitor.name);
         self.monitors
@@ -371,6 +401,7 @@ impl Snapshot {
 
     /// Removes a monitor.
     pub fn remove_monitor(&mut self, namespace: &str, kind: &str, name: &str) {
+        self.facts_generation += 1;
         if let Some(list) = self.monitors.get_mut(namespace) {
             list.retain(|m| !(m.kind == kind && m.name == name));
         }
@@ -378,6 +409,7 @@ impl Snapshot {
 
     /// Forgets every monitor of `kind`; monitors stay followed.
     pub fn clear_monitors(&mut self, kind: &str) {
+        self.facts_generation += 1;
         self.monitors_known = true;
         for list in self.monitors.values_mut() {
             list.retain(|m| m.kind != kind);
@@ -421,6 +453,36 @@ impl Snapshot {
     /// The AI system `name` in `namespace`.
     pub fn system(&self, namespace: &str, name: &str) -> Option<&AISystem> {
         self.register.get(namespace)?.get(name)?.system.as_deref()
+    }
+
+    /// The AI system `name` in `namespace` as a decision at `now` under `policy` needs it.
+    /// Its facts are the remembered ones while they hold (nothing they depend on changed, the
+    /// same policy, `now` before their next lapse); otherwise `work_out` gives them afresh,
+    /// and they are remembered for the next decision.
+    pub(crate) fn registered(
+        &self,
+        namespace: &str,
+        name: &str,
+        policy: &Policy,
+        now: Timestamp,
+        work_out: impl FnOnce(&AISystem, &[Arc<ImpactAssessment>]) -> SystemFacts,
+    ) -> Option<Registered<'_>> {
+        let entry = self.entry(namespace, name)?;
+        let system = entry.system.as_deref()?;
+        let assessments = entry.assessments.as_slice();
+        let work_out = || work_out(system, assessments);
+        let facts = if self.facts_policy.get_or_init(|| policy.clone()) == policy {
+            entry
+                .facts
+                .get_or_work_out(self.facts_generation, now, work_out)
+        } else {
+            Arc::new(work_out())
+        };
+        Some(Registered {
+            system,
+            assessments,
+            facts,
+        })
     }
 
     /// The system the cached assessment `name` references.

@@ -273,7 +273,7 @@ pub fn evaluate_system(
         )
     });
 
-    let next_change = next_change_for_system(snapshot, system, &states, policy, now);
+    let next_change = next_change_for_system(snapshot, system, policy, now);
     SystemEvaluation {
         summary: AISystemSummary {
             assessment: summary_assessment,
@@ -289,30 +289,18 @@ pub fn evaluate_system(
 fn next_change_for_system(
     snapshot: &Snapshot,
     system: &AISystem,
-    states: &[(&ImpactAssessment, AssessmentState)],
     policy: &Policy,
     now: Timestamp,
 ) -> Option<Timestamp> {
-    let (ns, name) = (system.namespace().unwrap_or_default(), system.name_any());
-    let expiries = states.iter().filter_map(|(_, s)| s.expires_at);
-    let binding_dates = snapshot.bindings_for(&ns, &name).flat_map(|b| {
-        b.spec.controls.iter().flat_map(|c| {
-            let until = c.exclusion.as_ref().and_then(|e| e.until);
-            until
-                .into_iter()
-                .chain(c.evidence.iter().filter_map(|e| e.next_review))
-        })
-    });
+    let (ns, name) = super::controls::snapshot_key(system);
     // A break-glass window ending changes what its workload's nonconformity says.
-    let break_glass_ends = snapshot
-        .workloads_of(&ns, &name)
-        .into_iter()
-        .filter_map(|w| match super::break_glass(w, policy, now) {
+    let break_glass_ends = snapshot.workloads_of(ns, name).into_iter().filter_map(|w| {
+        match super::break_glass(w, policy, now) {
             Some(super::BreakGlass::Active { expires, .. }) => Some(expires),
             _ => None,
-        });
-    expiries
-        .chain(binding_dates)
+        }
+    });
+    super::facts::lapses(snapshot, ns, name, policy)
         .chain(break_glass_ends)
         .filter(|t| *t > now)
         .min()
