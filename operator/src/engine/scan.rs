@@ -271,15 +271,19 @@ impl<'a> Scanner<'a> {
     }
 
     /// An object: `entry` is called with each key, the cursor at its value, which `entry`
-    /// must consume.
+    /// must consume. A key written with escapes (which API servers never write) makes the
+    /// scanner give way: keys are then plain borrowed text, with nothing to decide per key.
     pub fn object(
         &mut self,
-        mut entry: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>,
+        mut entry: impl FnMut(&mut Self, &'a str) -> Option<()>,
     ) -> Option<()> {
         self.sequence(b'{', b'}', |s| {
-            let key = s.string()?;
+            let (start, end, escaped) = s.string_span()?;
+            if escaped {
+                return None;
+            }
             s.expect(b':')?;
-            entry(s, key)
+            entry(s, &s.text[start..end])
         })
     }
 
@@ -331,7 +335,7 @@ impl<'a> Scanner<'a> {
         mut field: impl FnMut(&mut Self, &mut Seen, &mut T, &str) -> Option<()>,
     ) -> Option<T> {
         let mut seen = Seen::default();
-        self.object(|s, key| field(s, &mut seen, &mut value, &key))?;
+        self.object(|s, key| field(s, &mut seen, &mut value, key))?;
         Some(value)
     }
 

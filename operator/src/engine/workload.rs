@@ -554,7 +554,7 @@ mod scanned {
         s.optional(|s| {
             let mut pairs = Vec::new();
             s.object(|s, key| {
-                pairs.push((Text(key), Text(s.string()?)));
+                pairs.push((Text(Cow::Borrowed(key)), Text(s.string()?)));
                 Some(())
             })?;
             Some(pairs.into_iter().collect())

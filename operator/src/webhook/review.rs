@@ -319,7 +319,7 @@ fn read_workload_review(body: &str) -> Option<ReviewRequest<'_>> {
 fn scan_review<'body>(s: &mut Scanner<'body>) -> Option<Review<'body, WorkloadText<'body>>> {
     let (mut api_version, mut kind, mut request) = (None, None, None);
     let mut seen = Seen::default();
-    s.object(|s, key| match &*key {
+    s.object(|s, key| match key {
         "apiVersion" => seen.set(0, &mut api_version, s.string().map(Some)),
         "kind" => seen.set(1, &mut kind, s.string().map(Some)),
         "request" => seen.set(2, &mut request, s.optional(scan_request)),
@@ -337,7 +337,7 @@ fn scan_group_version<'body>(s: &mut Scanner<'body>, third: &str) -> Option<[Cow
     let (mut group, mut version, mut named) = (None, None, None);
     let mut seen = Seen::default();
     s.object(|s, key| {
-        let (bit, slot) = match &*key {
+        let (bit, slot) = match key {
             "group" => (0, &mut group),
             "version" => (1, &mut version),
             other if other == third => (2, &mut named),
@@ -368,7 +368,7 @@ fn scan_request<'body>(
     let (mut sub_resource, mut name, mut namespace) = (None, None, None);
     let (mut object, mut old_object, mut dry_run) = (None, None, None);
     let mut seen = Seen::default();
-    s.object(|s, key| match &*key {
+    s.object(|s, key| match key {
         "uid" => seen.set(0, &mut uid, s.string().map(Some)),
         "kind" => seen.set(
             1,
