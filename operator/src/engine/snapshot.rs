@@ -76,8 +76,11 @@ struct SystemEntry {
 /// A registered system as a decision needs it: the system, its assessments (sorted by name)
 /// and its workload-independent facts.
 pub(crate) struct Registered<'s> {
+    /// The system.
     pub system: &'s AISystem,
+    /// The assessments that reference it, in the order the facts' approvals are recorded.
     pub assessments: &'s [Arc<ImpactAssessment>],
+    /// What holds for it whatever the workload, remembered or worked out just now.
     pub facts: Arc<SystemFacts>,
 }
 
