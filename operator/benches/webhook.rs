@@ -28,7 +28,10 @@ use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use common::{SYSTEMS, percentile, snapshot, workload};
 
 const CONNECTIONS: usize = 4;
-const ROUND: Duration = Duration::from_secs(5);
+/// Rounds are short and alternate (bare first in one pair, webhook first in the next): this
+/// VM's speed drifts over seconds, and finer alternation keeps the drift out of the ratio.
+const ROUND: Duration = Duration::from_millis(2500);
+const PAIRS: usize = 6;
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -253,10 +256,10 @@ fn main() {
         let bodies = Arc::new(bodies());
         let ca = cert.der().clone();
         println!(
-            "{objects} objects cached; RSS {} MiB at start, {} MiB with the cache, {CONNECTIONS} keep-alive connections, {}s rounds",
+            "{objects} objects cached; RSS {} MiB at start, {} MiB with the cache, {CONNECTIONS} keep-alive connections, {:.1} s rounds in {PAIRS} alternating pairs",
             rss_start / 1024,
             rss_cache / 1024,
-            ROUND.as_secs()
+            ROUND.as_secs_f64()
         );
         // `AIMS_BENCH_ONLY=webhook` (or `bare`) loads only one server, warm-up included, so
         // that a profiler attached to the run (`perf record`, `strace -c`) sees one server's
@@ -272,12 +275,16 @@ fn main() {
         println!("warmed up");
         let mut webhook_rounds = Vec::new();
         let mut bare_rounds = Vec::new();
-        for _ in 0..2 {
-            if only != "webhook" {
+        for pair in 0..PAIRS {
+            let bare_first = pair % 2 == 0;
+            if bare_first && only != "webhook" {
                 bare_rounds.push(load(bare, ca.clone(), bodies.clone(), false).await);
             }
             if only != "bare" {
                 webhook_rounds.push(load(server.addr, ca.clone(), bodies.clone(), false).await);
+            }
+            if !bare_first && only != "webhook" {
+                bare_rounds.push(load(bare, ca.clone(), bodies.clone(), false).await);
             }
         }
         let rss_after = rss_kib();
@@ -295,6 +302,22 @@ fn main() {
         let bare_rps = report("bare rustls allow-all", &bare_rounds);
         let webhook_rps = report("aims-operator webhook", &webhook_rounds);
         println!("throughput ratio webhook/bare: {:.2}", webhook_rps / bare_rps);
+        let mut pair_ratios: Vec<f64> = webhook_rounds
+            .iter()
+            .zip(&bare_rounds)
+            .map(|(w, b)| {
+                (w.requests as f64 / w.elapsed.as_secs_f64())
+                    / (b.requests as f64 / b.elapsed.as_secs_f64())
+            })
+            .collect();
+        pair_ratios.sort_by(f64::total_cmp);
+        if let (Some(low), Some(high)) = (pair_ratios.first(), pair_ratios.last()) {
+            let n = pair_ratios.len();
+            let median = (pair_ratios[(n - 1) / 2] + pair_ratios[n / 2]) / 2.0;
+            println!(
+                "ratio per adjacent pair of rounds: median {median:.2}, {low:.2}..{high:.2} over {n} pairs"
+            );
+        }
         println!("handler time (read review, decide, write answer), mean under load: {:.1} µs", handler_mean * 1e6);
         println!("RSS after load: {} MiB (bench process: cache, server, load generator)", rss_after / 1024);
         std::fs::remove_dir_all(&dir).ok();
