@@ -910,7 +910,6 @@ proptest! {
         other.required_controls.insert(RiskTier::High, vec!["A.5.4".into()]);
         // Approvals stamped on 2026-11-01 lapse 12 hours before now() under this policy.
         other.default_validity_days = 22;
-        let mut decided = 0;
         for step in steps {
             match step {
                 Step::Decide { hours, other_policy } => {
@@ -923,7 +922,6 @@ proptest! {
                         serde_json::to_value(&fresh).expect("json"),
                         "at {}", at
                     );
-                    decided += 1;
                 }
                 Step::AddAssessment(case) => {
                     snapshot.add_assessment(build(&case, assessments, now()));
@@ -957,6 +955,5 @@ proptest! {
                 Step::Unrelated => snapshot.add_namespace(NS, Default::default()),
             }
         }
-        let _ = decided;
     }
 }

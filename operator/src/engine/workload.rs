@@ -142,12 +142,6 @@ impl<'a> Labels<'a> {
     }
 }
 
-impl<'a> FromIterator<(Text<'a>, Text<'a>)> for Labels<'a> {
-    fn from_iter<I: IntoIterator<Item = (Text<'a>, Text<'a>)>>(pairs: I) -> Self {
-        Self::settled(pairs.into_iter().collect())
-    }
-}
-
 impl<'a> IntoIterator for Labels<'a> {
     type Item = (Text<'a>, Text<'a>);
     type IntoIter = std::vec::IntoIter<Self::Item>;
@@ -557,7 +551,7 @@ mod scanned {
                 pairs.push((Text(Cow::Borrowed(key)), Text(s.string()?)));
                 Some(())
             })?;
-            Some(pairs.into_iter().collect())
+            Some(Labels::settled(pairs))
         })
     }
 
