@@ -1,6 +1,7 @@
-//! Webhook over HTTPS with keep-alive, against a bare allow-everything rustls server in the
-//! same run: throughput ratio and p50/p99 latency with 10,000 AI systems (30,000 objects)
-//! cached, and the process RSS at that cache size.
+//! Webhook over HTTPS with keep-alive, against two allow-everything rustls servers in the
+//! same run (a bare one answering fixed bytes, and one that reads the review and echoes its
+//! uid as an API server requires): throughput ratios and p50/p99 latency with 10,000 AI
+//! systems (30,000 objects) cached, and the process RSS at that cache size.
 //! Run: `cargo bench -p aims-operator --bench webhook`. Results go to docs/benchmarks.md.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benches fail loudly by design
@@ -28,10 +29,11 @@ use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use common::{SYSTEMS, percentile, snapshot, workload};
 
 const CONNECTIONS: usize = 4;
-/// Rounds are short and alternate (bare first in one pair, webhook first in the next): this
-/// VM's speed drifts over seconds, and finer alternation keeps the drift out of the ratio.
+/// Rounds are short and alternate (each set of rounds, one per server, starts with another
+/// server): this VM's speed drifts over seconds, and finer alternation keeps the drift out of
+/// the ratio.
 const ROUND: Duration = Duration::from_millis(2500);
-const PAIRS: usize = 6;
+const SETS: usize = 6;
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -180,6 +182,46 @@ async fn bare_server(cert: &[u8], key: &[u8]) -> SocketAddr {
             async move { ([("content-type", "application/json")], body) }
         }),
     );
+    serve_tls(app, cert, key)
+}
+
+/// The least a webhook that a real API server accepts must do: read the review (serde_json,
+/// which checks all of it is JSON) and echo its `request.uid` in an allow. The fixed answer of
+/// `bare_server` would be refused by an API server (wrong uid).
+async fn echo_server(cert: &[u8], key: &[u8]) -> SocketAddr {
+    #[derive(serde::Deserialize)]
+    struct Review<'a> {
+        #[serde(borrow)]
+        request: Request<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Request<'a> {
+        #[serde(borrow)]
+        uid: std::borrow::Cow<'a, str>,
+    }
+    let app = axum::Router::new().route(
+        "/validate",
+        post(|body: Bytes| async move {
+            match serde_json::from_slice::<Review>(&body) {
+                Ok(review) => (
+                    axum::http::StatusCode::OK,
+                    [("content-type", "application/json")],
+                    json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                        "response": {"uid": review.request.uid, "allowed": true}})
+                    .to_string(),
+                ),
+                Err(e) => (
+                    axum::http::StatusCode::BAD_REQUEST,
+                    [("content-type", "text/plain")],
+                    e.to_string(),
+                ),
+            }
+        }),
+    );
+    serve_tls(app, cert, key)
+}
+
+fn serve_tls(app: axum::Router, cert: &[u8], key: &[u8]) -> SocketAddr {
     let config = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(
         server_config(cert, key).unwrap(),
     ));
@@ -253,38 +295,37 @@ fn main() {
         .await
         .unwrap();
         let bare = bare_server(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).await;
+        let echo = echo_server(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).await;
         let bodies = Arc::new(bodies());
         let ca = cert.der().clone();
         println!(
-            "{objects} objects cached; RSS {} MiB at start, {} MiB with the cache, {CONNECTIONS} keep-alive connections, {:.1} s rounds in {PAIRS} alternating pairs",
+            "{objects} objects cached; RSS {} MiB at start, {} MiB with the cache, {CONNECTIONS} keep-alive connections, {:.1} s rounds in {SETS} alternating sets",
             rss_start / 1024,
             rss_cache / 1024,
             ROUND.as_secs_f64()
         );
-        // `AIMS_BENCH_ONLY=webhook` (or `bare`) loads only one server, warm-up included, so
-        // that a profiler attached to the run (`perf record`, `strace -c`) sees one server's
-        // work per request.
+        // `AIMS_BENCH_ONLY=webhook` (or `bare`, `echo`) loads only one server, warm-up
+        // included, so that a profiler attached to the run (`perf record`, `strace -c`) sees
+        // one server's work per request.
         let only = std::env::var("AIMS_BENCH_ONLY").unwrap_or_default();
+        let servers = [("bare", bare), ("echo", echo), ("webhook", server.addr)];
+        let loaded = |name: &str| only.is_empty() || only == name;
         // Warm up, checking the webhook really admits (the whole rule path runs).
-        if only != "bare" {
-            load(server.addr, ca.clone(), bodies.clone(), true).await;
-        }
-        if only != "webhook" {
-            load(bare, ca.clone(), bodies.clone(), false).await;
+        for &(name, addr) in &servers {
+            if loaded(name) {
+                load(addr, ca.clone(), bodies.clone(), name == "webhook").await;
+            }
         }
         println!("warmed up");
-        let mut webhook_rounds = Vec::new();
-        let mut bare_rounds = Vec::new();
-        for pair in 0..PAIRS {
-            let bare_first = pair % 2 == 0;
-            if bare_first && only != "webhook" {
-                bare_rounds.push(load(bare, ca.clone(), bodies.clone(), false).await);
-            }
-            if only != "bare" {
-                webhook_rounds.push(load(server.addr, ca.clone(), bodies.clone(), false).await);
-            }
-            if !bare_first && only != "webhook" {
-                bare_rounds.push(load(bare, ca.clone(), bodies.clone(), false).await);
+        // One list of rounds per server; each set of rounds starts with a different server.
+        let mut rounds: [Vec<Round>; 3] = Default::default();
+        for set in 0..SETS {
+            for turn in 0..servers.len() {
+                let at = (set + turn) % servers.len();
+                let (name, addr) = servers[at];
+                if loaded(name) {
+                    rounds[at].push(load(addr, ca.clone(), bodies.clone(), false).await);
+                }
             }
         }
         let rss_after = rss_kib();
@@ -299,24 +340,31 @@ fn main() {
                 .unwrap_or(0.0)
         };
         let handler_mean = metric("aims_webhook_duration_seconds_sum") / metric("aims_webhook_duration_seconds_count");
-        let bare_rps = report("bare rustls allow-all", &bare_rounds);
-        let webhook_rps = report("aims-operator webhook", &webhook_rounds);
-        println!("throughput ratio webhook/bare: {:.2}", webhook_rps / bare_rps);
-        let mut pair_ratios: Vec<f64> = webhook_rounds
-            .iter()
-            .zip(&bare_rounds)
-            .map(|(w, b)| {
-                (w.requests as f64 / w.elapsed.as_secs_f64())
-                    / (b.requests as f64 / b.elapsed.as_secs_f64())
-            })
-            .collect();
-        pair_ratios.sort_by(f64::total_cmp);
-        if let (Some(low), Some(high)) = (pair_ratios.first(), pair_ratios.last()) {
-            let n = pair_ratios.len();
-            let median = (pair_ratios[(n - 1) / 2] + pair_ratios[n / 2]) / 2.0;
-            println!(
-                "ratio per adjacent pair of rounds: median {median:.2}, {low:.2}..{high:.2} over {n} pairs"
-            );
+        let [bare_rounds, echo_rounds, webhook_rounds] = &rounds;
+        let bare_rps = report("bare rustls allow-all", bare_rounds);
+        let echo_rps = report("allow-all echoing the uid", echo_rounds);
+        let webhook_rps = report("aims-operator webhook", webhook_rounds);
+        for (baseline, rps, baseline_rounds) in [
+            ("bare", bare_rps, bare_rounds),
+            ("allow-all echoing the uid", echo_rps, echo_rounds),
+        ] {
+            println!("throughput ratio webhook/{baseline}: {:.2}", webhook_rps / rps);
+            let mut set_ratios: Vec<f64> = webhook_rounds
+                .iter()
+                .zip(baseline_rounds)
+                .map(|(w, b)| {
+                    (w.requests as f64 / w.elapsed.as_secs_f64())
+                        / (b.requests as f64 / b.elapsed.as_secs_f64())
+                })
+                .collect();
+            set_ratios.sort_by(f64::total_cmp);
+            if let (Some(low), Some(high)) = (set_ratios.first(), set_ratios.last()) {
+                let n = set_ratios.len();
+                let median = (set_ratios[(n - 1) / 2] + set_ratios[n / 2]) / 2.0;
+                println!(
+                    "  per set of rounds: median {median:.2}, {low:.2}..{high:.2} over {n} sets"
+                );
+            }
         }
         println!("handler time (read review, decide, write answer), mean under load: {:.1} µs", handler_mean * 1e6);
         println!("RSS after load: {} MiB (bench process: cache, server, load generator)", rss_after / 1024);
