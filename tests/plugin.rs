@@ -131,8 +131,8 @@ async fn the_register_is_read_from_the_cluster() {
         1
     );
     assert_eq!(
-        snapshot.namespace_labels("lending").unwrap()["aims.io/enforcement"],
-        "enforce"
+        snapshot.namespace_enforcement("lending"),
+        Some(aims_operator::resources::EnforcementMode::Enforce)
     );
 }
 

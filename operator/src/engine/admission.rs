@@ -21,25 +21,19 @@ use super::verdict::{ModelRef, Scope, Verdict};
 use super::workload::{Workload, WorkloadError, image_digest, image_repository};
 use crate::policy::Policy;
 use crate::resources::{
-    AISystem, AssessmentPhase, ENFORCEMENT_LABEL, EnforcementMode, ImpactAssessment,
-    MODEL_NAME_LABEL, MODEL_VERSION_LABEL, RiskTier, SYSTEM_LABEL,
+    AISystem, AssessmentPhase, EnforcementMode, ImpactAssessment, MODEL_NAME_LABEL,
+    MODEL_VERSION_LABEL, RiskTier, SYSTEM_LABEL,
 };
 
-/// Whether a namespace opted in to enforcement, and the mode its label chooses. A label value
-/// that is not a known mode counts as enforce: a typo must not switch enforcement off.
+/// Whether a namespace opted in to enforcement, and the mode its label chooses (a label value
+/// that is not a known mode counts as enforce; see `Snapshot::add_namespace`).
 pub fn namespace_mode(
     snapshot: &Snapshot,
     namespace: &str,
     policy: &Policy,
 ) -> (bool, EnforcementMode) {
-    match snapshot
-        .namespace_labels(namespace)
-        .and_then(|l| l.get(ENFORCEMENT_LABEL))
-    {
-        Some(value) => (
-            true,
-            EnforcementMode::from_label(value).unwrap_or(EnforcementMode::Enforce),
-        ),
+    match snapshot.namespace_enforcement(namespace) {
+        Some(mode) => (true, mode),
         None => (false, policy.default_mode),
     }
 }

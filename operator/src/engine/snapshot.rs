@@ -17,7 +17,9 @@ use kube::ResourceExt;
 use super::Workload;
 use super::facts::{FactsCell, SystemFacts};
 use crate::policy::Policy;
-use crate::resources::{AISystem, ControlBinding, ImpactAssessment, ShrinkToFit};
+use crate::resources::{
+    AISystem, ControlBinding, ENFORCEMENT_LABEL, EnforcementMode, ImpactAssessment, ShrinkToFit,
+};
 
 /// The namespace of an object that names none, as `kubectl apply` with the default context
 /// puts it. Every shell and every index reads namespace-less objects as being here.
@@ -43,7 +45,10 @@ pub struct Snapshot {
     bindings: BTreeMap<u64, Arc<ControlBinding>>,
     binding_seq: HashMap<(String, String), u64>,
     next_seq: u64,
-    namespace_labels: HashMap<String, BTreeMap<String, String>>,
+    /// For each namespace recorded, the mode its `aims.io/enforcement` label chooses (`None`:
+    /// no such label, it has not opted in). Read from the labels once, when the namespace is
+    /// recorded, rather than looked up among them at every decision.
+    namespace_modes: HashMap<String, Option<EnforcementMode>>,
     workloads: HashMap<WorkloadKey, Arc<Workload<'static>>>,
     /// ServiceMonitors and PodMonitors by namespace, with the AI systems each is tied to.
     monitors: HashMap<String, Vec<Monitor>>,
@@ -300,14 +305,18 @@ impl Snapshot {
         self.next_seq += 1;
     }
 
-    /// Records a namespace's labels (enforcement opt-in and mode).
+    /// Records a namespace's labels (enforcement opt-in and mode; no other label is read).
+    /// A value of the label that names no mode enforces: a typo must not turn the gate off.
     pub fn add_namespace(&mut self, name: &str, labels: BTreeMap<String, String>) {
-        self.namespace_labels.insert(name.to_string(), labels);
+        let mode = labels
+            .get(ENFORCEMENT_LABEL)
+            .map(|value| EnforcementMode::from_label(value).unwrap_or(EnforcementMode::Enforce));
+        self.namespace_modes.insert(name.to_string(), mode);
     }
 
     /// Forgets a namespace's labels.
     pub fn remove_namespace(&mut self, name: &str) {
-        self.namespace_labels.remove(name);
+        self.namespace_modes.remove(name);
     }
 
     /// Forgets every AI system (before a relist replaces them).
@@ -335,7 +344,7 @@ impl Snapshot {
 
     /// Forgets every namespace (before a relist replaces them).
     pub fn clear_namespaces(&mut self) {
-        self.namespace_labels.clear();
+        self.namespace_modes.clear();
     }
 
     /// Adds (or replaces) a running workload, as last written to the cluster. The webhook
@@ -609,9 +618,10 @@ impl Snapshot {
         self.bindings.values().map(Arc::as_ref)
     }
 
-    /// Labels of a namespace, when the snapshot knows the namespace.
-    pub fn namespace_labels(&self, namespace: &str) -> Option<&BTreeMap<String, String>> {
-        self.namespace_labels.get(namespace)
+    /// The mode a namespace's `aims.io/enforcement` label chooses; `None` when the namespace
+    /// has no such label or is not known.
+    pub fn namespace_enforcement(&self, namespace: &str) -> Option<EnforcementMode> {
+        self.namespace_modes.get(namespace).copied().flatten()
     }
 
     /// Number of AIMS objects held (systems, assessments, bindings).
