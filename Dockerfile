@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# aims-operator image: a static-enough release build on Debian, run on distroless as a
+# aims-operator image: a static-enough build (profile `dist`: release with fat LTO) on Debian, run on distroless as a
 # non-root user (UID 65532) with nothing else in the image: no shell, no package manager.
 #
 #   docker build -t aims-operator:dev .
@@ -16,9 +16,9 @@ COPY examples ./examples
 COPY tests ./tests
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p aims-operator --bin aims-operator --bin kubectl-aims \
-    && install -D -m 0755 target/release/aims-operator /out/aims-operator \
-    && install -D -m 0755 target/release/kubectl-aims /out/kubectl-aims
+    cargo build --profile dist --locked -p aims-operator --bin aims-operator --bin kubectl-aims \
+    && install -D -m 0755 target/dist/aims-operator /out/aims-operator \
+    && install -D -m 0755 target/dist/kubectl-aims /out/kubectl-aims
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 LABEL org.opencontainers.image.title="aims-operator" \
