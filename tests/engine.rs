@@ -784,3 +784,54 @@ fn a_system_with_many_assessments_is_judged_on_every_one_of_them() {
     let v = judge(&s, &ok_deployment());
     assert_eq!(rules(&v), ["AIMS-003"], "{}", v.message());
 }
+
+/// A workload keeps the annotations the rules read (break-glass) and not the others, which
+/// can be kilobytes (kubectl's last-applied configuration), whichever reader reads it; an
+/// annotation that is not a string is still refused by all of them.
+#[test]
+fn workloads_keep_only_the_annotations_the_rules_read() {
+    use aims_operator::engine::Workload;
+    use aims_operator::engine::scan::Scanner;
+    use aims_operator::engine::workload::WorkloadText;
+    const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+    fn scanned(text: &str) -> Option<Workload<'_>> {
+        WorkloadText::scan(&mut Scanner::new(text)).and_then(|w| w.into_workload("default"))
+    }
+    let mut object = deployment("d", Some("s"), Some("1.0.0"), &model_image());
+    object["metadata"]["annotations"] = json!({
+        LAST_APPLIED: "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"d\",\"note\":\"<\u{e9}>\"}}\n",
+        BREAK_GLASS_REASON_ANNOTATION: "INC-1 \"caf\u{e9}\"",
+        BREAK_GLASS_EXPIRES_ANNOTATION: "2026-11-24T00:00:00Z",
+    });
+    let text = object.to_string();
+    let readings = [
+        Workload::from_value(&object, "default").expect("tree reader"),
+        Workload::from_json(&text, "default").expect("typed reader"),
+        scanned(&text).expect("one-pass reader"),
+    ];
+    for workload in &readings {
+        let annotation = |key| {
+            workload
+                .annotations
+                .get(key)
+                .map(|t| t.as_ref().to_string())
+        };
+        assert_eq!(
+            annotation(BREAK_GLASS_REASON_ANNOTATION).as_deref(),
+            Some("INC-1 \"caf\u{e9}\"")
+        );
+        assert_eq!(
+            annotation(BREAK_GLASS_EXPIRES_ANNOTATION).as_deref(),
+            Some("2026-11-24T00:00:00Z")
+        );
+        assert_eq!(annotation(LAST_APPLIED), None);
+    }
+    object["metadata"]["annotations"]["note"] = json!(3);
+    let text = object.to_string();
+    assert!(Workload::from_value(&object, "default").is_err());
+    assert!(Workload::from_json(&text, "default").is_err());
+    assert!(
+        scanned(&text).is_none(),
+        "the one pass gives way to the general reader"
+    );
+}

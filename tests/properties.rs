@@ -254,6 +254,7 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         "predictor",
         "storageUri",
         "aims.io/system",
+        "aims.io/break-glass-reason",
         "model",
     ];
     let leaf = prop_oneof![

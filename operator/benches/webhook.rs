@@ -26,7 +26,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
-use common::{SYSTEMS, percentile, snapshot, workload};
+use common::{NAMESPACES, SYSTEMS, percentile, snapshot, workload};
 
 const CONNECTIONS: usize = 4;
 /// Rounds are short and alternate (each set of rounds, one per server, starts with another
@@ -64,13 +64,35 @@ fn process_cpu() -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
-/// One review body per system: the recorded Deployment review's shape with the bench object.
+const RECORDED: &str = "../tests/fixtures/admission-reviews/deployment-create.json";
+
+/// One review body per system. By default the recorded Deployment review's shell around a
+/// minimal Deployment, re-serialised (1.2 KB, keys sorted). With `AIMS_BENCH_BODIES=recorded`,
+/// the recorded review byte for byte as the API server wrote it (6.7 KB: managedFields,
+/// kubectl's last-applied annotation, the API server's field order), with only the names,
+/// model version and image swapped for each system's.
 fn bodies() -> Vec<Bytes> {
-    let template: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string("../tests/fixtures/admission-reviews/deployment-create.json")
-            .expect("fixture (benches run from operator/)"),
-    )
-    .unwrap();
+    let recorded = std::fs::read_to_string(RECORDED).expect("fixture (benches run from operator/)");
+    if std::env::var("AIMS_BENCH_BODIES").is_ok_and(|v| v == "recorded") {
+        return (0..SYSTEMS)
+            .map(|i| {
+                let image = workload(i)["spec"]["template"]["spec"]["containers"][0]["image"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                let text = recorded
+                    .replace(
+                        "registry.example/credit-scorer@sha256:0000000000000000000000000000000000000000000000000000000000000001",
+                        &image,
+                    )
+                    .replace("credit-scoring", &format!("sys{i}"))
+                    .replace("lending", &format!("ns{}", i % NAMESPACES))
+                    .replace("2.3.1", "1.0.0");
+                Bytes::from(text)
+            })
+            .collect();
+    }
+    let template: serde_json::Value = serde_json::from_str(&recorded).unwrap();
     (0..SYSTEMS)
         .map(|i| {
             let mut review = template.clone();
@@ -299,10 +321,11 @@ fn main() {
         let bodies = Arc::new(bodies());
         let ca = cert.der().clone();
         println!(
-            "{objects} objects cached; RSS {} MiB at start, {} MiB with the cache, {CONNECTIONS} keep-alive connections, {:.1} s rounds in {SETS} alternating sets",
+            "{objects} objects cached; RSS {} MiB at start, {} MiB with the cache, {CONNECTIONS} keep-alive connections, {:.1} s rounds in {SETS} alternating sets, reviews of {} bytes",
             rss_start / 1024,
             rss_cache / 1024,
-            ROUND.as_secs_f64()
+            ROUND.as_secs_f64(),
+            bodies[0].len()
         );
         // `AIMS_BENCH_ONLY=webhook` (or `bare`, `echo`) loads only one server, warm-up
         // included, so that a profiler attached to the run (`perf record`, `strace -c`) sees

@@ -114,6 +114,36 @@ pub fn plain_prefix(bytes: &[u8]) -> usize {
         .unwrap_or(bytes.len() - at)
 }
 
+/// Whether every escape in a string's content is one serde_json reads without question: a
+/// two-character escape or a `\u` escape outside the surrogates. Anything else (surrogates,
+/// which must pair, or an escape that is no escape) is for serde_json to judge.
+fn plain_escapes(content: &[u8]) -> bool {
+    let mut at = 0;
+    while let Some(offset) = content
+        .get(at..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'\\'))
+    {
+        at += offset + 1;
+        match content.get(at) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at += 1,
+            Some(b'u') => {
+                let Some(hex) = content.get(at + 1..at + 5) else {
+                    return false;
+                };
+                let code = hex.iter().try_fold(0u32, |code, &digit| {
+                    char::from(digit).to_digit(16).map(|d| code * 16 + d)
+                });
+                match code {
+                    Some(code) if !(0xD800..=0xDFFF).contains(&code) => at += 5,
+                    _ => return false,
+                }
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
 impl<'a> Scanner<'a> {
     /// A scanner at the start of `text`.
     pub fn new(text: &'a str) -> Self {
@@ -392,11 +422,12 @@ impl<'a> Scanner<'a> {
         self.expect(b':')
     }
 
-    fn skip_string(&mut self) -> Option<()> {
+    /// Steps over a string (and nothing else), checking it as a string is read, not as
+    /// serde skips one: skipping lets a lone surrogate (`\ud800`) pass that reading the
+    /// object as a tree refuses.
+    pub fn skip_string(&mut self) -> Option<()> {
         let (start, end, escaped) = self.string_span()?;
-        // Checked as a string is read, not as serde skips one: skipping lets a lone
-        // surrogate (`\ud800`) pass that reading the object as a tree refuses.
-        if escaped {
+        if escaped && !plain_escapes(&self.text.as_bytes()[start..end]) {
             self.unescaped(start, end)?;
         }
         Some(())
@@ -470,6 +501,32 @@ mod tests {
         assert!(scanner.skip().is_some() && scanner.at_end());
         let crossed = format!("{}1{}", r#"{"a":["#.repeat(70), "}]".repeat(70));
         assert!(Scanner::new(&crossed).skip().is_none());
+    }
+
+    #[test]
+    fn strings_stepped_over_are_refused_exactly_when_serde_refuses_to_read_them() {
+        for text in [
+            r#""plain""#,
+            r#""{\"apiVersion\":\"apps/v1\",\"a\\b\/c\b\f\n\r\t\u003c\u00E9\uFFFF\u0000""#,
+            r#""\ud83d\ude00""#,
+            r#""\uD83D\uDE00""#,
+            r#""\ud800""#,
+            r#""\udc00""#,
+            r#""\ud800\u0041""#,
+            r#""\ud800x""#,
+            r#""\u12""#,
+            r#""\u12G4""#,
+            r#""\u+123""#,
+            r#""\a""#,
+            r#""\x41""#,
+            r#""\""#,
+            r#""\\""#,
+            "\"\\\u{e9}\"",
+        ] {
+            let skipped = Scanner::new(text).skip_string().is_some();
+            let read = serde_json::from_str::<String>(text).is_ok();
+            assert_eq!(skipped, read, "{text}");
+        }
     }
 
     #[test]

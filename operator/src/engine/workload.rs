@@ -95,6 +95,14 @@ impl<'a> From<&'a str> for Text<'a> {
     }
 }
 
+/// The annotations the rules read. A workload keeps only these: the others (kubectl's
+/// last-applied configuration among them, often kilobytes of escaped JSON) are checked to be
+/// strings, as Kubernetes requires, and not kept.
+pub const RULE_ANNOTATIONS: [&str; 2] = [
+    crate::resources::BREAK_GLASS_REASON_ANNOTATION,
+    crate::resources::BREAK_GLASS_EXPIRES_ANNOTATION,
+];
+
 /// Labels or annotations of an object, sorted by key, each key once: of a key written
 /// twice the last value counts, as when JSON is read into a map. An object carries a
 /// handful, so one list serves where a tree would allocate a node per object and cost more
@@ -116,6 +124,13 @@ impl<'a> Labels<'a> {
             repeated
         });
         Self(pairs)
+    }
+
+    /// Only the pairs whose key the rules read (see [`RULE_ANNOTATIONS`]).
+    fn read_by_rules(mut self) -> Self {
+        self.0
+            .retain(|(key, _)| RULE_ANNOTATIONS.contains(&key.as_ref()));
+        self
     }
 
     /// The value of `key`.
@@ -250,7 +265,7 @@ pub struct Workload<'a> {
     pub name: Cow<'a, str>,
     /// Labels of the object itself.
     pub labels: Labels<'a>,
-    /// Annotations of the object itself.
+    /// Annotations of the object itself that the rules read ([`RULE_ANNOTATIONS`]).
     pub annotations: Labels<'a>,
     /// Labels of the pod template (or of the KServe components).
     pub template_labels: Labels<'a>,
@@ -555,6 +570,23 @@ mod scanned {
         })
     }
 
+    /// Annotations, of which only those the rules read are read; the other values are only
+    /// checked to be strings (the general readers refuse any other value).
+    fn rule_annotations<'a>(s: &mut Scanner<'a>) -> Field<Labels<'a>> {
+        s.optional(|s| {
+            let mut pairs = Vec::new();
+            s.object(|s, key| {
+                if super::RULE_ANNOTATIONS.contains(&key) {
+                    pairs.push((Text(Cow::Borrowed(key)), Text(s.string()?)));
+                    Some(())
+                } else {
+                    s.skip_string()
+                }
+            })?;
+            Some(Labels::settled(pairs))
+        })
+    }
+
     /// A field holding an object read field by field into an empty `T`; `null` is none.
     fn record<'a, T: Default>(
         s: &mut Scanner<'a>,
@@ -633,7 +665,7 @@ mod scanned {
             "generateName" => seen.set(1, &mut m.generate_name, text(s)),
             "namespace" => seen.set(2, &mut m.namespace, text(s)),
             "labels" => seen.set(3, &mut m.labels, labels(s)),
-            "annotations" => seen.set(4, &mut m.annotations, labels(s)),
+            "annotations" => seen.set(4, &mut m.annotations, rule_annotations(s)),
             "deletionTimestamp" => seen.set(
                 5,
                 &mut m.deletion_timestamp,
@@ -748,7 +780,8 @@ impl<'a> Workload<'a> {
                     .unwrap_or_default(),
             ),
             labels: string_map(metadata.get("labels"), "metadata.labels")?,
-            annotations: string_map(metadata.get("annotations"), "metadata.annotations")?,
+            annotations: string_map(metadata.get("annotations"), "metadata.annotations")?
+                .read_by_rules(),
             being_deleted: metadata
                 .get("deletionTimestamp")
                 .is_some_and(|v| !v.is_null()),
@@ -816,7 +849,7 @@ impl<'a> Workload<'a> {
                 .or_else(|| text(m.generate_name))
                 .unwrap_or_default();
             workload.labels = m.labels.unwrap_or_default();
-            workload.annotations = m.annotations.unwrap_or_default();
+            workload.annotations = m.annotations.unwrap_or_default().read_by_rules();
             workload.being_deleted = m.deletion_timestamp.is_some();
             workload.controller = m
                 .owner_references
