@@ -12,20 +12,7 @@ use std::time::Instant;
 fn main() {
     let now: jiff::Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
     let snap = common::snapshot(now);
-    let template: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string("../tests/fixtures/admission-reviews/deployment-create.json")
-            .unwrap(),
-    )
-    .unwrap();
-    let bodies: Vec<Vec<u8>> = (0..common::SYSTEMS)
-        .map(|i| {
-            let mut review = template.clone();
-            let o = common::workload(i);
-            review["request"]["namespace"] = o["metadata"]["namespace"].clone();
-            review["request"]["object"] = o;
-            serde_json::to_vec(&review).unwrap()
-        })
-        .collect();
+    let bodies = common::review_bodies();
     // The webhook's policy (the operator's namespace exempt), so that the stages and the
     // handler below share the systems' remembered facts.
     let policy = Policy::default().exempting("aims-system");

@@ -26,7 +26,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
-use common::{NAMESPACES, SYSTEMS, percentile, snapshot, workload};
+use common::{percentile, review_bodies, snapshot};
 
 const CONNECTIONS: usize = 4;
 /// Rounds are short and alternate (each set of rounds, one per server, starts with another
@@ -62,47 +62,6 @@ fn process_cpu() -> Duration {
         })
         .unwrap_or(0);
     Duration::from_millis(ticks * 10)
-}
-
-const RECORDED: &str = "../tests/fixtures/admission-reviews/deployment-create.json";
-
-/// One review body per system. By default the recorded Deployment review's shell around a
-/// minimal Deployment, re-serialised (1.2 KB, keys sorted). With `AIMS_BENCH_BODIES=recorded`,
-/// the recorded review byte for byte as the API server wrote it (6.7 KB: managedFields,
-/// kubectl's last-applied annotation, the API server's field order), with only the names,
-/// model version and image swapped for each system's.
-fn bodies() -> Vec<Bytes> {
-    let recorded = std::fs::read_to_string(RECORDED).expect("fixture (benches run from operator/)");
-    if std::env::var("AIMS_BENCH_BODIES").is_ok_and(|v| v == "recorded") {
-        return (0..SYSTEMS)
-            .map(|i| {
-                let image = workload(i)["spec"]["template"]["spec"]["containers"][0]["image"]
-                    .as_str()
-                    .unwrap()
-                    .to_string();
-                let text = recorded
-                    .replace(
-                        "registry.example/credit-scorer@sha256:0000000000000000000000000000000000000000000000000000000000000001",
-                        &image,
-                    )
-                    .replace("credit-scoring", &format!("sys{i}"))
-                    .replace("lending", &format!("ns{}", i % NAMESPACES))
-                    .replace("2.3.1", "1.0.0");
-                Bytes::from(text)
-            })
-            .collect();
-    }
-    let template: serde_json::Value = serde_json::from_str(&recorded).unwrap();
-    (0..SYSTEMS)
-        .map(|i| {
-            let mut review = template.clone();
-            let object = workload(i);
-            review["request"]["namespace"] = object["metadata"]["namespace"].clone();
-            review["request"]["name"] = object["metadata"]["name"].clone();
-            review["request"]["object"] = object;
-            Bytes::from(serde_json::to_vec(&review).unwrap())
-        })
-        .collect()
 }
 
 async fn connect(
@@ -318,7 +277,7 @@ fn main() {
         .unwrap();
         let bare = bare_server(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).await;
         let echo = echo_server(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).await;
-        let bodies = Arc::new(bodies());
+        let bodies: Arc<Vec<Bytes>> = Arc::new(review_bodies().into_iter().map(Bytes::from).collect());
         let ca = cert.der().clone();
         println!(
             "{objects} objects cached; RSS {} MiB at start, {} MiB with the cache, {CONNECTIONS} keep-alive connections, {:.1} s rounds in {SETS} alternating sets, reviews of {} bytes",

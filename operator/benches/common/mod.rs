@@ -88,3 +88,44 @@ pub fn workload(i: usize) -> Value {
         "spec": { "template": { "metadata": { "labels": { SYSTEM_LABEL: format!("sys{i}"), MODEL_VERSION_LABEL: "1.0.0" } },
             "spec": { "containers": [{ "name": "c", "image": format!("reg/m{i}@sha256:{i:064x}") }] } } } })
 }
+
+const RECORDED: &str = "../tests/fixtures/admission-reviews/deployment-create.json";
+
+/// One Deployment review body per system, each admitted. By default the recorded review's
+/// shell around a minimal Deployment, re-serialised (1.2 KB, keys sorted). With
+/// `AIMS_BENCH_BODIES=recorded`, the recorded review byte for byte as the API server wrote it
+/// (6.7 KB: managedFields, kubectl's last-applied annotation, the API server's field order),
+/// with only the names, model version and image swapped for each system's.
+pub fn review_bodies() -> Vec<Vec<u8>> {
+    let recorded = std::fs::read_to_string(RECORDED).expect("fixture (benches run from operator/)");
+    if std::env::var("AIMS_BENCH_BODIES").is_ok_and(|v| v == "recorded") {
+        return (0..SYSTEMS)
+            .map(|i| {
+                let image = workload(i)["spec"]["template"]["spec"]["containers"][0]["image"]
+                    .as_str()
+                    .expect("image")
+                    .to_string();
+                recorded
+                    .replace(
+                        "registry.example/credit-scorer@sha256:0000000000000000000000000000000000000000000000000000000000000001",
+                        &image,
+                    )
+                    .replace("credit-scoring", &format!("sys{i}"))
+                    .replace("lending", &format!("ns{}", i % NAMESPACES))
+                    .replace("2.3.1", "1.0.0")
+                    .into_bytes()
+            })
+            .collect();
+    }
+    let template: Value = serde_json::from_str(&recorded).expect("fixture");
+    (0..SYSTEMS)
+        .map(|i| {
+            let mut review = template.clone();
+            let object = workload(i);
+            review["request"]["namespace"] = object["metadata"]["namespace"].clone();
+            review["request"]["name"] = object["metadata"]["name"].clone();
+            review["request"]["object"] = object;
+            serde_json::to_vec(&review).expect("json")
+        })
+        .collect()
+}
