@@ -155,6 +155,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// The next byte after any whitespace, not consumed.
+    #[inline]
     fn peek(&mut self) -> Option<u8> {
         let bytes = self.text.as_bytes();
         while let Some(&byte) = bytes.get(self.at) {
@@ -166,6 +167,7 @@ impl<'a> Scanner<'a> {
         None
     }
 
+    #[inline]
     fn expect(&mut self, byte: u8) -> Option<()> {
         (self.peek()? == byte).then(|| self.at += 1)
     }
@@ -216,6 +218,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Steps over a string: where its content starts and ends, and whether it holds escapes.
+    #[inline]
     fn string_span(&mut self) -> Option<(usize, usize, bool)> {
         self.expect(b'"')?;
         let start = self.at;
@@ -417,6 +420,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[inline]
     fn skip_key(&mut self) -> Option<()> {
         self.skip_string()?;
         self.expect(b':')
@@ -425,12 +429,24 @@ impl<'a> Scanner<'a> {
     /// Steps over a string (and nothing else), checking it as a string is read, not as
     /// serde skips one: skipping lets a lone surrogate (`\ud800`) pass that reading the
     /// object as a tree refuses.
+    #[inline]
     pub fn skip_string(&mut self) -> Option<()> {
         let (start, end, escaped) = self.string_span()?;
-        if escaped && !plain_escapes(&self.text.as_bytes()[start..end]) {
-            self.unescaped(start, end)?;
+        if escaped {
+            self.check_escapes(start, end)?;
         }
         Some(())
+    }
+
+    /// The escapes of a string stepped over: plain ones in place, others by serde_json.
+    #[cold]
+    #[inline(never)]
+    fn check_escapes(&self, start: usize, end: usize) -> Option<()> {
+        if plain_escapes(&self.text.as_bytes()[start..end]) {
+            Some(())
+        } else {
+            self.unescaped(start, end).map(drop)
+        }
     }
 
     fn skip_scalar(&mut self) -> Option<()> {
