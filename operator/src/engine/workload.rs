@@ -560,23 +560,16 @@ mod scanned {
     }
 
     fn labels<'a>(s: &mut Scanner<'a>) -> Field<Labels<'a>> {
-        s.optional(|s| {
-            let mut pairs = Vec::new();
-            s.object(|s, key| {
-                pairs.push((Text(Cow::Borrowed(key)), Text(s.string()?)));
-                Some(())
-            })?;
-            Some(Labels::settled(pairs))
-        })
+        string_pairs(s, |_| true)
     }
 
-    /// Annotations, of which only those the rules read are read; the other values are only
-    /// checked to be strings (the general readers refuse any other value).
-    fn rule_annotations<'a>(s: &mut Scanner<'a>) -> Field<Labels<'a>> {
+    /// A map of strings; only the values under keys that `kept` takes are read, the others
+    /// are only checked to be strings (as the general readers check every value).
+    fn string_pairs<'a>(s: &mut Scanner<'a>, kept: fn(&str) -> bool) -> Field<Labels<'a>> {
         s.optional(|s| {
             let mut pairs = Vec::new();
             s.object(|s, key| {
-                if super::RULE_ANNOTATIONS.contains(&key) {
+                if kept(key) {
                     pairs.push((Text(Cow::Borrowed(key)), Text(s.string()?)));
                     Some(())
                 } else {
@@ -585,6 +578,11 @@ mod scanned {
             })?;
             Some(Labels::settled(pairs))
         })
+    }
+
+    /// Annotations: only those the rules read are kept.
+    fn rule_annotations<'a>(s: &mut Scanner<'a>) -> Field<Labels<'a>> {
+        string_pairs(s, |key| super::RULE_ANNOTATIONS.contains(&key))
     }
 
     /// A field holding an object read field by field into an empty `T`; `null` is none.
