@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use aims_operator::engine::evaluate_object;
 use aims_operator::policy::Policy;
-use common::{SYSTEMS, percentile, snapshot, workload};
+use common::{percentile, snapshot, systems, workload};
 use jiff::Timestamp;
 
 fn main() {
@@ -25,7 +25,7 @@ fn main() {
         started.elapsed()
     );
 
-    let workloads: Vec<_> = (0..SYSTEMS).map(workload).collect();
+    let workloads: Vec<_> = (0..systems()).map(workload).collect();
     // Warm up, and check the benchmark measures admitted decisions (the full rule path).
     for w in workloads.iter().take(1000) {
         let v = evaluate_object(&snap, w, "default", &policy, now).expect("workload");
