@@ -423,6 +423,20 @@ async fn unreadable_requests_get_fast_clear_errors_and_never_an_allow() {
     assert_eq!(status, 415);
     assert!(body.contains("Content-Type: application/json"), "{body}");
 
+    // A JSON media type with parameters or in another case is JSON all the same: the same
+    // answer as to the exact header the API server sends.
+    let (_, exact) = h
+        .client
+        .send("POST", "/validate", "application/json", good.clone())
+        .await;
+    for content_type in ["application/json; charset=utf-8", "Application/JSON"] {
+        let (status, body) = h
+            .client
+            .send("POST", "/validate", content_type, good.clone())
+            .await;
+        assert_eq!((status, &body), (200, &exact), "{content_type}");
+    }
+
     let (status, _) = h
         .client
         .send(

@@ -540,8 +540,9 @@ pub fn read_review<'body>(
     body: &'body [u8],
     reading: ObjectReading,
 ) -> Result<ReviewRequest<'body>, BadReview> {
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case("application/json") {
+    // The API server sends exactly this; anything else is parsed as a media type.
+    let plain_json = content_type == "application/json";
+    if !plain_json && !is_json_media_type(content_type) {
         return Err(BadReview::Http(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
@@ -615,6 +616,15 @@ pub fn read_review<'body>(
             "aims-operator could not read the AdmissionReview, so it refuses it: {shape_error}"
         ),
     })
+}
+
+/// Whether a Content-Type names JSON, parameters (`; charset=utf-8`) and case aside. Out of
+/// line: the usual header is matched exactly before this is needed.
+#[cold]
+#[inline(never)]
+fn is_json_media_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
 }
 
 /// Standard base64 with padding, as Go's encoding/json writes and reads `[]byte`.
