@@ -325,21 +325,29 @@ impl<'a> Scanner<'a> {
         // Opening and reading each key are one copy out of line for every object read (a
         // copy inlined per caller made the reader's code twice the instruction cache); the
         // caller's own code is the dispatch on the key.
-        let mut more = self.open(b'{', b'}')?;
-        while more {
-            let name = self.key()?;
-            entry(self, name)?;
-            more = self.after_entry(b'}')?;
-        }
-        Some(())
+        self.sequence(b'{', b'}', |s| {
+            let name = s.key()?;
+            entry(s, name)
+        })
     }
 
     /// An array: `item` is called at each element, which it must consume.
-    pub fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        let mut more = self.open(b'[', b']')?;
+    pub fn array(&mut self, item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.sequence(b'[', b']', item)
+    }
+
+    /// Elements separated by commas between `open` and `close`, each consumed by `element`.
+    #[inline]
+    fn sequence(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut element: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        let mut more = self.open(open, close)?;
         while more {
-            item(self)?;
-            more = self.after_entry(b']')?;
+            element(self)?;
+            more = self.after_entry(close)?;
         }
         Some(())
     }

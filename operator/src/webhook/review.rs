@@ -541,8 +541,7 @@ pub fn read_review<'body>(
     reading: ObjectReading,
 ) -> Result<ReviewRequest<'body>, BadReview> {
     // The API server sends exactly this; anything else is parsed as a media type.
-    let plain_json = content_type == "application/json";
-    if !plain_json && !is_json_media_type(content_type) {
+    if content_type != "application/json" && !is_json_media_type(content_type) {
         return Err(BadReview::Http(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
