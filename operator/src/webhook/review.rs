@@ -190,23 +190,6 @@ pub struct UserInfo<'body> {
 }
 
 impl<'body, O> ReviewRequest<'body, O> {
-    /// The same request with `object` in place of its own.
-    fn with_object<P>(self, object: Option<P>) -> ReviewRequest<'body, P> {
-        ReviewRequest {
-            uid: self.uid,
-            kind: self.kind,
-            resource: self.resource,
-            sub_resource: self.sub_resource,
-            name: self.name,
-            namespace: self.namespace,
-            operation: self.operation,
-            user_info: self.user_info,
-            object,
-            old_object: self.old_object,
-            dry_run: self.dry_run,
-        }
-    }
-
     /// `userInfo.username`, or empty.
     pub fn username(&self) -> &str {
         self.user_info.username.as_deref().unwrap_or_default()
@@ -300,23 +283,16 @@ impl<'body, O> Review<'body, O> {
 /// all of those.
 fn read_workload_review(body: &str) -> Option<ReviewRequest<'_>> {
     let mut scanner = Scanner::new(body);
-    let review = scan_review(&mut scanner)?;
+    let request = scan_review(&mut scanner)?;
     // serde_json refuses anything after the review.
-    if !scanner.at_end() {
-        return None;
-    }
-    let mut request = review.v1_request()?;
-    if request.sub_resource.is_some() {
-        return None;
-    }
-    let text = request.object.take()?;
-    let workload = text.into_workload(request.namespace.as_deref().unwrap_or_default())?;
-    Some(request.with_object(Some(ReviewObject::Workload(workload))))
+    scanner.at_end().then_some(request)
 }
 
-/// The review as serde reads [`Review`], its object as a workload; `None` where serde would
-/// refuse it or the scanner is unsure.
-fn scan_review<'body>(s: &mut Scanner<'body>) -> Option<Review<'body, WorkloadText<'body>>> {
+/// The request of a well-formed v1 review as serde reads [`Review`], its object read as a
+/// workload; `None` where serde would refuse it, the review is not v1, or the scanner is
+/// unsure. The request is built once, in its final shape: it is large, and every move of it
+/// is a copy.
+fn scan_review<'body>(s: &mut Scanner<'body>) -> Option<ReviewRequest<'body>> {
     let (mut api_version, mut kind, mut request) = (None, None, None);
     let mut seen = Seen::default();
     s.object(|s, key| match key {
@@ -325,11 +301,8 @@ fn scan_review<'body>(s: &mut Scanner<'body>) -> Option<Review<'body, WorkloadTe
         "request" => seen.set(2, &mut request, s.optional(scan_request)),
         _ => s.skip(),
     })?;
-    Some(Review {
-        api_version: api_version?,
-        kind: kind?,
-        request,
-    })
+    let request = request?;
+    (api_version?.as_ref() == REVIEW_V1 && kind?.as_ref() == "AdmissionReview").then_some(request)
 }
 
 /// Reads `group`, `version` and the third field of a kind or a resource.
@@ -360,9 +333,9 @@ fn scan_user_info<'body>(s: &mut Scanner<'body>) -> Option<UserInfo<'body>> {
     })
 }
 
-fn scan_request<'body>(
-    s: &mut Scanner<'body>,
-) -> Option<ReviewRequest<'body, WorkloadText<'body>>> {
+/// A request whose object is a workload, with no subresource (anything else is for the
+/// general reader); its uid is not empty.
+fn scan_request<'body>(s: &mut Scanner<'body>) -> Option<ReviewRequest<'body>> {
     let (mut uid, mut kind, mut resource, mut operation, mut user_info) =
         (None, None, None, None, None);
     let (mut sub_resource, mut name, mut namespace) = (None, None, None);
@@ -411,8 +384,13 @@ fn scan_request<'body>(
         "dryRun" => seen.set(10, &mut dry_run, s.optional(Scanner::boolean)),
         _ => s.skip(),
     })?;
+    let uid = uid.filter(|uid| !uid.is_empty())?;
+    if sub_resource.is_some() {
+        return None;
+    }
+    let workload = object?.into_workload(namespace.as_deref().unwrap_or_default())?;
     Some(ReviewRequest {
-        uid: uid?,
+        uid,
         kind: kind?,
         resource: resource?,
         sub_resource,
@@ -420,7 +398,7 @@ fn scan_request<'body>(
         namespace,
         operation: operation?,
         user_info: user_info?,
-        object,
+        object: Some(ReviewObject::Workload(workload)),
         old_object,
         dry_run,
     })
@@ -445,6 +423,11 @@ pub struct AuditAnnotations<'a>(Vec<(&'static str, Cow<'a, str>)>);
 impl<'a> AuditAnnotations<'a> {
     /// Sets `key` to `value`, replacing an earlier value.
     pub fn insert(&mut self, key: &'static str, value: Cow<'a, str>) {
+        debug_assert_eq!(
+            crate::engine::scan::plain_prefix(key.as_bytes()),
+            key.len(),
+            "audit annotation keys are written unescaped"
+        );
         // Room for the usual set at once (decision, mode, rules, system, model, assessment).
         if self.0.capacity() == 0 {
             self.0.reserve_exact(6);
@@ -694,8 +677,11 @@ pub fn write_review(answer: &Answer) -> String {
             ['{', '}'],
             answer.audit_annotations.iter(),
             |out, (key, value)| {
-                push_json_string(out, key);
-                out.push(':');
+                // Keys are this crate's own names (`insert` checks them), so they are written
+                // as they are: escaping is for what came from the request or the cluster.
+                out.push('"');
+                out.push_str(key);
+                out.push_str("\":");
                 push_json_string(out, value);
             },
         );
