@@ -835,3 +835,34 @@ fn workloads_keep_only_the_annotations_the_rules_read() {
         "the one pass gives way to the general reader"
     );
 }
+
+#[test]
+fn the_system_label_is_found_among_few_labels_and_among_many() {
+    // Short label lists are searched by equality, long ones in key order: both must find the
+    // system label wherever it sorts, and an unregistered system is named either way.
+    for extra in [0, 3, 7, 8, 9, 40] {
+        let mut object = ok_deployment();
+        for path in ["/metadata/labels", "/spec/template/metadata/labels"] {
+            let labels = object
+                .pointer_mut(path)
+                .and_then(Value::as_object_mut)
+                .unwrap();
+            for i in 0..extra {
+                // Keys sorting before and after `aims.io/system`.
+                let key = format!("{}-{i}", if i % 2 == 0 { "a" } else { "z" });
+                labels.insert(key, json!("x"));
+            }
+        }
+        let verdict = judge(&compliant(), &object);
+        assert!(
+            verdict.allowed,
+            "{extra} extra labels: {}",
+            verdict.message()
+        );
+        assert_eq!(verdict.system.as_deref(), Some("s"), "{extra} extra labels");
+        object["metadata"]["labels"][SYSTEM_LABEL] = json!("unknown");
+        object["spec"]["template"]["metadata"]["labels"][SYSTEM_LABEL] = json!("unknown");
+        let verdict = judge(&compliant(), &object);
+        assert_eq!(rules(&verdict), ["AIMS-001"], "{extra} extra labels");
+    }
+}

@@ -135,6 +135,15 @@ impl<'a> Labels<'a> {
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Text<'a>> {
+        // Most objects carry a few labels: equality tests lengths first and compares bytes
+        // only for a key of the same length, where a search in order compares every key met.
+        if self.0.len() <= 8 {
+            return self
+                .0
+                .iter()
+                .find(|(k, _)| k.as_ref() == key)
+                .map(|(_, v)| v);
+        }
         self.0
             .binary_search_by(|(k, _)| k.as_ref().cmp(key))
             .ok()
@@ -874,18 +883,23 @@ impl<'a> Workload<'a> {
                 .and_then(|t| template_parts(t.0, &mut workload)),
         };
         if let Some(c) = containers {
+            let image = |lean::Obj(c): lean::Obj<lean::Container<'a>>| {
+                Some(ContainerImage {
+                    image: c.image?,
+                    container: c.name.unwrap_or_default(),
+                })
+            };
             for list in [c.init_containers, c.containers, c.ephemeral_containers]
                 .into_iter()
                 .flatten()
             {
-                workload
-                    .images
-                    .extend(list.into_iter().filter_map(|lean::Obj(c)| {
-                        Some(ContainerImage {
-                            image: c.image?,
-                            container: c.name.unwrap_or_default(),
-                        })
-                    }));
+                if workload.images.is_empty() {
+                    // Collected in place: the list's allocation becomes the images' (the
+                    // usual workload has one list of containers).
+                    workload.images = list.into_iter().filter_map(image).collect();
+                } else {
+                    workload.images.extend(list.into_iter().filter_map(image));
+                }
             }
         }
         Ok(workload)

@@ -8,7 +8,7 @@ use kube::core::admission::Operation;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::review::{Answer, ReviewRequest, refuse};
+use super::review::{Answer, AuditKey, ReviewRequest, refuse};
 use super::{Context, Decision};
 use crate::engine::approval::{
     Requester, approval_after_write, author_after_write, check_approval, check_author,
@@ -86,7 +86,7 @@ fn read_write(request: &ReviewRequest) -> Outcome {
 
 fn skip<'a>(request: &'a ReviewRequest<'_>, why: &str) -> Decision<'a> {
     let mut answer = Answer::allow(request);
-    answer.audit("decision", format!("not-judged: {why}"));
+    answer.audit(AuditKey::Decision, format!("not-judged: {why}"));
     Decision::new(answer, "not_judged")
 }
 
@@ -217,7 +217,7 @@ pub fn mutate<'a>(ctx: &Context, request: &'a ReviewRequest<'_>, now: Timestamp)
     if !notes.is_empty() {
         response.warnings = Some(notes);
     }
-    response.audit("decision", "recorded");
+    response.audit(AuditKey::Decision, "recorded");
     if !patch.0.is_empty() {
         response = match response.with_patch(&patch) {
             Ok(r) => r,

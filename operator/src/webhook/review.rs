@@ -415,19 +415,64 @@ pub struct AnswerStatus {
     pub message: String,
 }
 
+/// The key of an audit annotation (the API server prefixes it with the webhook's name).
+/// Variants are declared in the order of their names, so that sorting by key sorts by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AuditKey {
+    /// The covering impact assessment.
+    Assessment,
+    /// A break-glass use: who, until when, why.
+    BreakGlass,
+    /// What was decided.
+    Decision,
+    /// The enforcement mode applied.
+    Mode,
+    /// The model judged.
+    Model,
+    /// Why the object was not judged.
+    Reason,
+    /// The rules that failed.
+    Rules,
+    /// The AI system judged.
+    System,
+}
+
+impl AuditKey {
+    /// Every key, in order.
+    pub const ALL: [AuditKey; 8] = [
+        AuditKey::Assessment,
+        AuditKey::BreakGlass,
+        AuditKey::Decision,
+        AuditKey::Mode,
+        AuditKey::Model,
+        AuditKey::Reason,
+        AuditKey::Rules,
+        AuditKey::System,
+    ];
+
+    /// The key as written (plain ASCII, so written without escaping).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKey::Assessment => "assessment",
+            AuditKey::BreakGlass => "break-glass",
+            AuditKey::Decision => "decision",
+            AuditKey::Mode => "mode",
+            AuditKey::Model => "model",
+            AuditKey::Reason => "reason",
+            AuditKey::Rules => "rules",
+            AuditKey::System => "system",
+        }
+    }
+}
+
 /// The audit annotations of an answer, sorted by key, each key once. A handful per answer:
 /// a sorted list is one allocation where a map is one per entry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AuditAnnotations<'a>(Vec<(&'static str, Cow<'a, str>)>);
+pub struct AuditAnnotations<'a>(Vec<(AuditKey, Cow<'a, str>)>);
 
 impl<'a> AuditAnnotations<'a> {
     /// Sets `key` to `value`, replacing an earlier value.
-    pub fn insert(&mut self, key: &'static str, value: Cow<'a, str>) {
-        debug_assert_eq!(
-            crate::engine::scan::plain_prefix(key.as_bytes()),
-            key.len(),
-            "audit annotation keys are written unescaped"
-        );
+    pub fn insert(&mut self, key: AuditKey, value: Cow<'a, str>) {
         // Room for the usual set at once (decision, mode, rules, system, model, assessment).
         if self.0.capacity() == 0 {
             self.0.reserve_exact(6);
@@ -439,9 +484,9 @@ impl<'a> AuditAnnotations<'a> {
     }
 
     /// The value of `key`, if set.
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub fn get(&self, key: AuditKey) -> Option<&str> {
         self.0
-            .binary_search_by(|(k, _)| (*k).cmp(key))
+            .binary_search_by(|(k, _)| k.cmp(&key))
             .ok()
             .map(|at| self.0[at].1.as_ref())
     }
@@ -453,7 +498,7 @@ impl<'a> AuditAnnotations<'a> {
 
     /// Key and value pairs, sorted by key.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        self.0.iter().map(|(k, v)| (*k, v.as_ref()))
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_ref()))
     }
 }
 
@@ -512,7 +557,7 @@ impl<'a> Answer<'a> {
     }
 
     /// Records an audit annotation.
-    pub fn audit(&mut self, key: &'static str, value: impl Into<Cow<'a, str>>) {
+    pub fn audit(&mut self, key: AuditKey, value: impl Into<Cow<'a, str>>) {
         self.audit_annotations.insert(key, value.into());
     }
 }
@@ -677,8 +722,8 @@ pub fn write_review(answer: &Answer) -> String {
             ['{', '}'],
             answer.audit_annotations.iter(),
             |out, (key, value)| {
-                // Keys are this crate's own names (`insert` checks them), so they are written
-                // as they are: escaping is for what came from the request or the cluster.
+                // Keys are this crate's own plain names (`AuditKey`), so they are written as
+                // they are: escaping is for what came from the request or the cluster.
                 out.push('"');
                 out.push_str(key);
                 out.push_str("\":");
@@ -782,7 +827,7 @@ mod tests {
             audit in proptest::collection::vec((0..4usize, any_text()), 0..5),
             warnings in proptest::option::of(proptest::collection::vec(any_text(), 0..3)),
         ) {
-            const KEYS: [&str; 4] = ["decision", "mode", "rules", "system"];
+            const KEYS: [AuditKey; 4] = [AuditKey::Decision, AuditKey::Mode, AuditKey::Rules, AuditKey::System];
             let mut answer = Answer {
                 uid: &uid,
                 allowed,
@@ -808,15 +853,35 @@ mod tests {
     #[test]
     fn an_audit_annotation_set_twice_keeps_the_last_value_once() {
         let mut annotations = AuditAnnotations::default();
-        annotations.insert("mode", "warn".into());
-        annotations.insert("decision", "allowed".into());
-        annotations.insert("mode", "enforce".into());
+        annotations.insert(AuditKey::Mode, "warn".into());
+        annotations.insert(AuditKey::Decision, "allowed".into());
+        annotations.insert(AuditKey::Mode, "enforce".into());
         assert_eq!(
             annotations.iter().collect::<Vec<_>>(),
             [("decision", "allowed"), ("mode", "enforce")]
         );
-        assert_eq!(annotations.get("mode"), Some("enforce"));
-        assert_eq!(annotations.get("rules"), None);
+        assert_eq!(annotations.get(AuditKey::Mode), Some("enforce"));
+        assert_eq!(annotations.get(AuditKey::Rules), None);
+    }
+
+    #[test]
+    fn audit_keys_sort_as_their_names_and_need_no_escaping() {
+        let names: Vec<&str> = AuditKey::ALL.iter().map(|k| k.as_str()).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(
+            names, sorted,
+            "variants must be declared in the order of their names"
+        );
+        assert!(AuditKey::ALL.windows(2).all(|w| w[0] < w[1]));
+        for name in names {
+            assert_eq!(
+                crate::engine::scan::plain_prefix(name.as_bytes()),
+                name.len(),
+                "{name}"
+            );
+        }
     }
 
     #[test]

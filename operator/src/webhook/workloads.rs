@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use std::borrow::Cow;
 
-use super::review::{Answer, ReviewObject, ReviewRequest, refuse};
+use super::review::{Answer, AuditKey, ReviewObject, ReviewRequest, refuse};
 use super::{Context, Decision};
 use crate::engine::Snapshot;
 use crate::engine::workload::WorkloadError;
@@ -28,8 +28,8 @@ pub(super) fn subject(request: &ReviewRequest) -> String {
 
 fn not_judged<'a>(request: &'a ReviewRequest<'_>, why: &str) -> Decision<'a> {
     let mut answer = Answer::allow(request);
-    answer.audit("decision", "not-judged");
-    answer.audit("reason", why.to_string());
+    answer.audit(AuditKey::Decision, "not-judged");
+    answer.audit(AuditKey::Reason, why.to_string());
     Decision::new(answer, "not_judged")
 }
 
@@ -243,22 +243,22 @@ pub fn from_verdict<'a>(request: &'a ReviewRequest<'_>, mut verdict: Verdict<'a>
         warnings.extend(verdict.warnings());
         response.warnings = Some(warnings);
     }
-    response.audit("decision", audit_result(result));
-    response.audit("mode", verdict.mode.as_str());
+    response.audit(AuditKey::Decision, audit_result(result));
+    response.audit(AuditKey::Mode, verdict.mode.as_str());
     if let Scope::NotJudged(reason) = &mut verdict.scope {
-        response.audit("reason", std::mem::take(reason));
+        response.audit(AuditKey::Reason, std::mem::take(reason));
     }
     if !verdict.findings.is_empty() {
-        response.audit("rules", verdict.rule_ids());
+        response.audit(AuditKey::Rules, verdict.rule_ids());
     }
     if let Some(system) = verdict.system.take() {
-        response.audit("system", system);
+        response.audit(AuditKey::System, system);
     }
     if let Some(model) = &verdict.model {
-        response.audit("model", model.to_string());
+        response.audit(AuditKey::Model, model.to_string());
     }
     if let Some(assessment) = verdict.assessment.take() {
-        response.audit("assessment", assessment);
+        response.audit(AuditKey::Assessment, assessment);
     }
     let mut decision = Decision::new(response, result);
     decision.rules = verdict.findings.iter().map(|f| f.rule.id()).collect();
@@ -268,9 +268,10 @@ pub fn from_verdict<'a>(request: &'a ReviewRequest<'_>, mut verdict: Verdict<'a>
         by,
     }) = &verdict.break_glass
     {
-        decision
-            .response
-            .audit("break-glass", format!("{by} until {expires}: {reason}"));
+        decision.response.audit(
+            AuditKey::BreakGlass,
+            format!("{by} until {expires}: {reason}"),
+        );
         decision.break_glass = Some(super::BreakGlassUse {
             kind: verdict.kind.to_string(),
             namespace: verdict.namespace.to_string(),
