@@ -866,3 +866,29 @@ fn the_system_label_is_found_among_few_labels_and_among_many() {
         assert_eq!(rules(&verdict), ["AIMS-001"], "{extra} extra labels");
     }
 }
+
+#[test]
+fn a_model_reads_the_same_in_audit_annotations_and_in_messages() {
+    use aims_operator::engine::verdict::ModelRef;
+    for name in [Some("scorer"), None] {
+        let model = ModelRef {
+            name: name.map(Into::into),
+            version: "2.4.0".into(),
+        };
+        assert_eq!(model.text(), model.to_string());
+    }
+}
+
+#[test]
+fn image_digests_are_found_after_the_at_sign_only_when_sha256() {
+    use aims_operator::engine::workload::image_digest;
+    let sha = format!("sha256:{}", "a".repeat(64));
+    assert_eq!(
+        image_digest(&format!("reg:5000/m@{sha}")),
+        Some(sha.as_str())
+    );
+    assert_eq!(image_digest("reg/m:1.0"), None);
+    assert_eq!(image_digest("reg/m@md5:abc"), None);
+    assert_eq!(image_digest("reg/m@"), None);
+    assert_eq!(image_digest("@sha256:x"), Some("sha256:x"));
+}

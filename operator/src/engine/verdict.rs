@@ -41,6 +41,19 @@ impl ModelRef<'_> {
     }
 }
 
+impl ModelRef<'_> {
+    /// The reference as [`Display`](std::fmt::Display) writes it, built without the
+    /// formatting machinery (it is an audit annotation of every admission).
+    pub fn text(&self) -> String {
+        let lead = self.name.as_deref().unwrap_or("version");
+        let mut text = String::with_capacity(lead.len() + 1 + self.version.len());
+        text.push_str(lead);
+        text.push(' ');
+        text.push_str(&self.version);
+        text
+    }
+}
+
 impl std::fmt::Display for ModelRef<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.name {

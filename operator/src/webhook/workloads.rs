@@ -255,7 +255,7 @@ pub fn from_verdict<'a>(request: &'a ReviewRequest<'_>, mut verdict: Verdict<'a>
         response.audit(AuditKey::System, system);
     }
     if let Some(model) = &verdict.model {
-        response.audit(AuditKey::Model, model.to_string());
+        response.audit(AuditKey::Model, model.text());
     }
     if let Some(assessment) = verdict.assessment.take() {
         response.audit(AuditKey::Assessment, assessment);
