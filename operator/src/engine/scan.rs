@@ -114,34 +114,40 @@ pub fn plain_prefix(bytes: &[u8]) -> usize {
         .unwrap_or(bytes.len() - at)
 }
 
-/// Whether every escape in a string's content is one serde_json reads without question: a
-/// two-character escape or a `\u` escape outside the surrogates. Anything else (surrogates,
-/// which must pair, or an escape that is no escape) is for serde_json to judge.
-fn plain_escapes(content: &[u8]) -> bool {
-    let mut at = 0;
-    while let Some(offset) = content
-        .get(at..)
-        .and_then(|rest| rest.iter().position(|&b| b == b'\\'))
-    {
-        at += offset + 1;
-        match content.get(at) {
-            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at += 1,
-            Some(b'u') => {
-                let Some(hex) = content.get(at + 1..at + 5) else {
-                    return false;
-                };
-                let code = hex.iter().try_fold(0u32, |code, &digit| {
+/// What escapes a string holds: none; only escapes serde_json reads without question (a
+/// two-character escape, or a `\u` escape outside the surrogates); or others (surrogates,
+/// which must pair, or an escape that is no escape), which are for serde_json to judge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Escapes {
+    None,
+    Plain,
+    Other,
+}
+
+/// The escape starting at the backslash at `at`: how many bytes it takes and what it is.
+/// An escape that is not plain is stepped over by its backslash and the byte after it, so
+/// that `\"` does not end the string; serde_json judges it when the string is read or
+/// stepped over. Out of line: escapes are rare, and the string loops stay small.
+#[cold]
+#[inline(never)]
+fn escape_at(bytes: &[u8], at: usize) -> (usize, Escapes) {
+    let plain = match bytes.get(at + 1) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Some(2),
+        Some(b'u') => bytes
+            .get(at + 2..at + 6)
+            .and_then(|hex| {
+                hex.iter().try_fold(0u32, |code, &digit| {
                     char::from(digit).to_digit(16).map(|d| code * 16 + d)
-                });
-                match code {
-                    Some(code) if !(0xD800..=0xDFFF).contains(&code) => at += 5,
-                    _ => return false,
-                }
-            }
-            _ => return false,
-        }
+                })
+            })
+            .filter(|code| !(0xD800..=0xDFFF).contains(code))
+            .map(|_| 6),
+        _ => None,
+    };
+    match plain {
+        Some(length) => (length, Escapes::Plain),
+        None => (2, Escapes::Other),
     }
-    true
 }
 
 impl<'a> Scanner<'a> {
@@ -221,21 +227,21 @@ impl<'a> Scanner<'a> {
 
     /// A string, borrowed from the text unless it holds escapes.
     pub fn string(&mut self) -> Option<Cow<'a, str>> {
-        let (start, end, escaped) = self.string_span()?;
-        if escaped {
+        let (start, end, escapes) = self.string_span()?;
+        if escapes != Escapes::None {
             self.unescaped(start, end).map(Cow::Owned)
         } else {
             Some(Cow::Borrowed(&self.text[start..end]))
         }
     }
 
-    /// Steps over a string: where its content starts and ends, and whether it holds escapes.
+    /// Steps over a string: where its content starts and ends, and what escapes it holds.
     #[inline]
-    fn string_span(&mut self) -> Option<(usize, usize, bool)> {
+    fn string_span(&mut self) -> Option<(usize, usize, Escapes)> {
         self.expect(b'"')?;
         let start = self.at;
-        let (end, escaped) = self.string_end()?;
-        Some((start, end, escaped))
+        let (end, escapes) = self.string_end()?;
+        Some((start, end, escapes))
     }
 
     /// The content between `start` and `end` with its escapes undone. Rare (Go escapes `<`,
@@ -245,25 +251,25 @@ impl<'a> Scanner<'a> {
         serde_json::from_str(&self.text[start - 1..=end]).ok()
     }
 
-    /// From just past a string's opening quote: the index of its closing quote and whether
+    /// From just past a string's opening quote: the index of its closing quote and what
     /// escapes came before it; the cursor is left past the quote. `None` at a control
     /// character or the end of the text.
-    fn string_end(&mut self) -> Option<(usize, bool)> {
+    fn string_end(&mut self) -> Option<(usize, Escapes)> {
         let bytes = self.text.as_bytes();
         let mut at = self.at;
-        let mut escaped = false;
+        let mut escapes = Escapes::None;
         loop {
             at += plain_prefix(bytes.get(at..)?);
             match *bytes.get(at)? {
                 b'"' => {
                     self.at = at + 1;
-                    return Some((at, escaped));
+                    return Some((at, escapes));
                 }
-                // Skips the escaped byte, so that `\"` does not end the string; whether the
-                // escape is valid is serde_json's to say when the string is read or skipped.
+                // Judged as it is passed, so that a string stepped over is read once.
                 b'\\' => {
-                    escaped = true;
-                    at += 2;
+                    let (length, kind) = escape_at(bytes, at);
+                    escapes = escapes.max(kind);
+                    at += length;
                 }
                 0..=0x1f => return None,
                 _ => at += 1,
@@ -387,8 +393,8 @@ impl<'a> Scanner<'a> {
     /// An object's key and its colon; `None` at an escaped key (see [`Scanner::object`]).
     #[inline(never)]
     fn key(&mut self) -> Option<&'a str> {
-        let (start, end, escaped) = self.string_span()?;
-        if escaped {
+        let (start, end, escapes) = self.string_span()?;
+        if escapes != Escapes::None {
             return None;
         }
         self.expect(b':')?;
@@ -471,24 +477,13 @@ impl<'a> Scanner<'a> {
     /// Steps over a string (and nothing else), checking it as a string is read, not as
     /// serde skips one: skipping lets a lone surrogate (`\ud800`) pass that reading the
     /// object as a tree refuses.
-    #[inline]
+    #[inline(always)]
     pub fn skip_string(&mut self) -> Option<()> {
-        let (start, end, escaped) = self.string_span()?;
-        if escaped {
-            self.check_escapes(start, end)?;
+        let (start, end, escapes) = self.string_span()?;
+        if escapes == Escapes::Other {
+            self.unescaped(start, end)?;
         }
         Some(())
-    }
-
-    /// The escapes of a string stepped over: plain ones in place, others by serde_json.
-    #[cold]
-    #[inline(never)]
-    fn check_escapes(&self, start: usize, end: usize) -> Option<()> {
-        if plain_escapes(&self.text.as_bytes()[start..end]) {
-            Some(())
-        } else {
-            self.unescaped(start, end).map(drop)
-        }
     }
 
     fn skip_scalar(&mut self) -> Option<()> {
