@@ -39,13 +39,16 @@ impl ModelRef<'_> {
             version: owned(self.version),
         }
     }
-}
 
-impl ModelRef<'_> {
+    /// The word before the version: the model's name, or "version" when it is unknown.
+    fn lead(&self) -> &str {
+        self.name.as_deref().unwrap_or("version")
+    }
+
     /// The reference as [`Display`](std::fmt::Display) writes it, built without the
     /// formatting machinery (it is an audit annotation of every admission).
     pub fn text(&self) -> String {
-        let lead = self.name.as_deref().unwrap_or("version");
+        let lead = self.lead();
         let mut text = String::with_capacity(lead.len() + 1 + self.version.len());
         text.push_str(lead);
         text.push(' ');
@@ -56,10 +59,7 @@ impl ModelRef<'_> {
 
 impl std::fmt::Display for ModelRef<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.name {
-            Some(name) => write!(f, "{name} {}", self.version),
-            None => write!(f, "version {}", self.version),
-        }
+        write!(f, "{} {}", self.lead(), self.version)
     }
 }
 

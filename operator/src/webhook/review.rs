@@ -385,6 +385,7 @@ fn scan_request<'body>(s: &mut Scanner<'body>) -> Option<ReviewRequest<'body>> {
         _ => s.skip(),
     })?;
     let uid = uid.filter(|uid| !uid.is_empty())?;
+    // A subresource (`scale`, `status`) is not the workload itself: the general reader.
     if sub_resource.is_some() {
         return None;
     }
@@ -393,7 +394,7 @@ fn scan_request<'body>(s: &mut Scanner<'body>) -> Option<ReviewRequest<'body>> {
         uid,
         kind: kind?,
         resource: resource?,
-        sub_resource,
+        sub_resource: None,
         name: name.unwrap_or_default(),
         namespace,
         operation: operation?,
