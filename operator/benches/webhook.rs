@@ -1,7 +1,9 @@
 //! Webhook over HTTPS with keep-alive, against two allow-everything rustls servers in the
 //! same run (a bare one answering fixed bytes, and one that reads the review and echoes its
 //! uid as an API server requires): throughput ratios and p50/p99 latency with 10,000 AI
-//! systems (30,000 objects) cached, and the process RSS at that cache size.
+//! systems (30,000 objects) cached, and the process RSS at that cache size. With
+//! `AIMS_BENCH_SPIN_US=N`, a fourth server answers fixed bytes after N µs of busy work: what
+//! a handler of that cost would read.
 //! Run: `cargo bench -p aims-operator --bench webhook`. Results go to docs/benchmarks.md.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benches fail loudly by design
@@ -152,7 +154,11 @@ async fn load(
     }
 }
 
-async fn bare_server(cert: &[u8], key: &[u8]) -> SocketAddr {
+/// Answers every review with the same fixed bytes, after `work` of busy CPU (none for the
+/// bare baseline). With `AIMS_BENCH_SPIN_US` set, a second copy that works that many µs per
+/// review joins the run: it tells what a handler of that cost does to the ratio on this
+/// machine, serving path and load generator included.
+async fn fixed_answer_server(cert: &[u8], key: &[u8], work: Duration) -> SocketAddr {
     let body = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
         "response": {"uid": "x", "allowed": true}})
     .to_string();
@@ -160,7 +166,15 @@ async fn bare_server(cert: &[u8], key: &[u8]) -> SocketAddr {
         "/validate",
         post(move |_body: Bytes| {
             let body = body.clone();
-            async move { ([("content-type", "application/json")], body) }
+            async move {
+                if !work.is_zero() {
+                    let until = Instant::now() + work;
+                    while Instant::now() < until {
+                        std::hint::spin_loop();
+                    }
+                }
+                ([("content-type", "application/json")], body)
+            }
         }),
     );
     serve_tls(app, cert, key)
@@ -240,6 +254,34 @@ fn report(name: &str, rounds: &[Round]) -> f64 {
     rps
 }
 
+/// Prints the throughput ratio of server `name` to `baseline`, pooled over the run and per
+/// set of rounds (the two were loaded in the same sets).
+fn compare(
+    name: &str,
+    rps: f64,
+    rounds: &[Round],
+    baseline: &str,
+    baseline_rps: f64,
+    baseline_rounds: &[Round],
+) {
+    println!(
+        "throughput ratio {name}/{baseline}: {:.2}",
+        rps / baseline_rps
+    );
+    let per_second = |r: &Round| r.requests as f64 / r.elapsed.as_secs_f64();
+    let mut set_ratios: Vec<f64> = rounds
+        .iter()
+        .zip(baseline_rounds)
+        .map(|(r, b)| per_second(r) / per_second(b))
+        .collect();
+    set_ratios.sort_by(f64::total_cmp);
+    if let (Some(low), Some(high)) = (set_ratios.first(), set_ratios.last()) {
+        let n = set_ratios.len();
+        let median = (set_ratios[(n - 1) / 2] + set_ratios[n / 2]) / 2.0;
+        println!("  per set of rounds: median {median:.2}, {low:.2}..{high:.2} over {n} sets");
+    }
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -275,8 +317,10 @@ fn main() {
         )
         .await
         .unwrap();
-        let bare = bare_server(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).await;
-        let echo = echo_server(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).await;
+        let (cert_pem, key_pem) = (cert.pem(), key.serialize_pem());
+        let bare = fixed_answer_server(cert_pem.as_bytes(), key_pem.as_bytes(), Duration::ZERO).await;
+        let echo = echo_server(cert_pem.as_bytes(), key_pem.as_bytes()).await;
+        let spin = std::env::var("AIMS_BENCH_SPIN_US").ok().and_then(|us| us.parse().ok()).map(Duration::from_micros);
         let bodies: Arc<Vec<Bytes>> = Arc::new(review_bodies().into_iter().map(Bytes::from).collect());
         let ca = cert.der().clone();
         println!(
@@ -286,11 +330,14 @@ fn main() {
             ROUND.as_secs_f64(),
             bodies[0].len()
         );
-        // `AIMS_BENCH_ONLY=webhook` (or `bare`, `echo`) loads only one server, warm-up
+        // `AIMS_BENCH_ONLY=webhook` (or `bare`, `echo`, `spin`) loads only one server, warm-up
         // included, so that a profiler attached to the run (`perf record`, `strace -c`) sees
         // one server's work per request.
         let only = std::env::var("AIMS_BENCH_ONLY").unwrap_or_default();
-        let servers = [("bare", bare), ("echo", echo), ("webhook", server.addr)];
+        let mut servers = vec![("bare", bare), ("echo", echo), ("webhook", server.addr)];
+        if let Some(work) = spin {
+            servers.push(("spin", fixed_answer_server(cert_pem.as_bytes(), key_pem.as_bytes(), work).await));
+        }
         let loaded = |name: &str| only.is_empty() || only == name;
         // Warm up, checking the webhook really admits (the whole rule path runs).
         for &(name, addr) in &servers {
@@ -300,7 +347,7 @@ fn main() {
         }
         println!("warmed up");
         // One list of rounds per server; each set of rounds starts with a different server.
-        let mut rounds: [Vec<Round>; 3] = Default::default();
+        let mut rounds: Vec<Vec<Round>> = servers.iter().map(|_| Vec::new()).collect();
         for set in 0..SETS {
             for turn in 0..servers.len() {
                 let at = (set + turn) % servers.len();
@@ -322,31 +369,16 @@ fn main() {
                 .unwrap_or(0.0)
         };
         let handler_mean = metric("aims_webhook_duration_seconds_sum") / metric("aims_webhook_duration_seconds_count");
-        let [bare_rounds, echo_rounds, webhook_rounds] = &rounds;
+        let (bare_rounds, echo_rounds, webhook_rounds) = (&rounds[0], &rounds[1], &rounds[2]);
         let bare_rps = report("bare rustls allow-all", bare_rounds);
         let echo_rps = report("allow-all echoing the uid", echo_rounds);
         let webhook_rps = report("aims-operator webhook", webhook_rounds);
-        for (baseline, rps, baseline_rounds) in [
-            ("bare", bare_rps, bare_rounds),
-            ("allow-all echoing the uid", echo_rps, echo_rounds),
-        ] {
-            println!("throughput ratio webhook/{baseline}: {:.2}", webhook_rps / rps);
-            let mut set_ratios: Vec<f64> = webhook_rounds
-                .iter()
-                .zip(baseline_rounds)
-                .map(|(w, b)| {
-                    (w.requests as f64 / w.elapsed.as_secs_f64())
-                        / (b.requests as f64 / b.elapsed.as_secs_f64())
-                })
-                .collect();
-            set_ratios.sort_by(f64::total_cmp);
-            if let (Some(low), Some(high)) = (set_ratios.first(), set_ratios.last()) {
-                let n = set_ratios.len();
-                let median = (set_ratios[(n - 1) / 2] + set_ratios[n / 2]) / 2.0;
-                println!(
-                    "  per set of rounds: median {median:.2}, {low:.2}..{high:.2} over {n} sets"
-                );
-            }
+        compare("webhook", webhook_rps, webhook_rounds, "bare", bare_rps, bare_rounds);
+        compare("webhook", webhook_rps, webhook_rounds, "allow-all echoing the uid", echo_rps, echo_rounds);
+        if let (Some(work), Some(spin_rounds)) = (spin, rounds.get(3)) {
+            let name = format!("allow-all after {work:?} of work");
+            let spin_rps = report(&name, spin_rounds);
+            compare(&name, spin_rps, spin_rounds, "bare", bare_rps, bare_rounds);
         }
         println!("handler time (read review, decide, write answer), mean under load: {:.1} µs", handler_mean * 1e6);
         println!("RSS after load: {} MiB (bench process: cache, server, load generator)", rss_after / 1024);
