@@ -785,6 +785,18 @@ fn a_system_with_many_assessments_is_judged_on_every_one_of_them() {
     assert_eq!(rules(&v), ["AIMS-003"], "{}", v.message());
 }
 
+/// A rule that read an annotation the readers drop would never see it; debug builds (the
+/// test suite) stop at the read instead.
+#[cfg(debug_assertions)]
+#[test]
+#[should_panic(expected = "add it to RULE_ANNOTATIONS")]
+fn reading_an_annotation_that_workloads_do_not_keep_stops_the_tests() {
+    let object = deployment("d", Some("s"), Some("1.0.0"), &model_image());
+    let workload =
+        aims_operator::engine::Workload::from_value(&object, "default").expect("workload");
+    let _ = workload.annotation("kubectl.kubernetes.io/last-applied-configuration");
+}
+
 /// A workload keeps the annotations the rules read (break-glass) and not the others, which
 /// can be kilobytes (kubectl's last-applied configuration), whichever reader reads it; an
 /// annotation that is not a string is still refused by all of them.
@@ -810,21 +822,15 @@ fn workloads_keep_only_the_annotations_the_rules_read() {
         scanned(&text).expect("one-pass reader"),
     ];
     for workload in &readings {
-        let annotation = |key| {
-            workload
-                .annotations
-                .get(key)
-                .map(|t| t.as_ref().to_string())
-        };
         assert_eq!(
-            annotation(BREAK_GLASS_REASON_ANNOTATION).as_deref(),
+            workload.annotation(BREAK_GLASS_REASON_ANNOTATION),
             Some("INC-1 \"caf\u{e9}\"")
         );
         assert_eq!(
-            annotation(BREAK_GLASS_EXPIRES_ANNOTATION).as_deref(),
+            workload.annotation(BREAK_GLASS_EXPIRES_ANNOTATION),
             Some("2026-11-24T00:00:00Z")
         );
-        assert_eq!(annotation(LAST_APPLIED), None);
+        assert_eq!(workload.annotations.get(LAST_APPLIED), None);
     }
     object["metadata"]["annotations"]["note"] = json!(3);
     let text = object.to_string();

@@ -30,8 +30,8 @@ pub enum BreakGlass {
 
 /// Reads the break-glass annotations. `None` when the workload carries neither.
 pub fn break_glass(workload: &Workload, policy: &Policy, now: Timestamp) -> Option<BreakGlass> {
-    let reason = workload.annotations.get(BREAK_GLASS_REASON_ANNOTATION);
-    let expires = workload.annotations.get(BREAK_GLASS_EXPIRES_ANNOTATION);
+    let reason = workload.annotation(BREAK_GLASS_REASON_ANNOTATION);
+    let expires = workload.annotation(BREAK_GLASS_EXPIRES_ANNOTATION);
     if reason.is_none() && expires.is_none() {
         return None;
     }

@@ -276,7 +276,8 @@ pub struct Workload<'a> {
     pub name: Cow<'a, str>,
     /// Labels of the object itself.
     pub labels: Labels<'a>,
-    /// Annotations of the object itself that the rules read ([`RULE_ANNOTATIONS`]).
+    /// Annotations of the object itself that the rules read ([`RULE_ANNOTATIONS`]); rules
+    /// read them through [`Workload::annotation`].
     pub annotations: Labels<'a>,
     /// Labels of the pod template (or of the KServe components).
     pub template_labels: Labels<'a>,
@@ -916,6 +917,17 @@ impl<'a> Workload<'a> {
             (None, Some(b)) => Ok(Some(b.as_ref())),
             (None, None) => Ok(None),
         }
+    }
+
+    /// An annotation of the object itself. Only those in [`RULE_ANNOTATIONS`] are kept when
+    /// a workload is read, so a rule reading any other would never see it: debug builds, and
+    /// so the test suite, stop at such a read.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        debug_assert!(
+            RULE_ANNOTATIONS.contains(&key),
+            "annotation {key} is read by a rule but not kept when workloads are read: add it to RULE_ANNOTATIONS"
+        );
+        self.annotations.get(key).map(|value| value.as_ref())
     }
 
     /// Why the workload looks like model serving, when it does.
