@@ -88,11 +88,13 @@ const HIGHS: u64 = ONES << 7;
 /// string's plain run is: a quote, a backslash or a control character. The tests may flag
 /// bytes after a true match too, never before one, so the lowest flag is exact.
 fn first_special_byte(word: u64) -> Option<usize> {
-    let zero_in = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    let quote = zero_in(word ^ (ONES * u64::from(b'"')));
-    let backslash = zero_in(word ^ (ONES * u64::from(b'\\')));
-    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-    let flags = quote | backslash | control;
+    // Each test sets the high bit of a byte below the bound (zero, or 0x20); the high bits
+    // are kept once, for the three together.
+    let below = |v: u64, bound: u64| v.wrapping_sub(ONES * bound) & !v;
+    let quote = below(word ^ (ONES * u64::from(b'"')), 1);
+    let backslash = below(word ^ (ONES * u64::from(b'\\')), 1);
+    let control = below(word, 0x20);
+    let flags = (quote | backslash | control) & HIGHS;
     (flags != 0).then(|| flags.trailing_zeros() as usize / 8)
 }
 
