@@ -281,28 +281,40 @@ impl<'body, O> Review<'body, O> {
 /// subresource, an object that is not a cleanly read workload, a malformed review, anything
 /// the scanner is unsure of): the caller then reads the review the general way, which judges
 /// all of those.
-fn read_workload_review(body: &str) -> Option<ReviewRequest<'_>> {
+/// The request of a well-formed v1 review, written into `request`; `None` where serde would
+/// refuse the body, the review is not v1, or the scanner is unsure (`request` then means
+/// nothing). The request is large and every move of it is a copy, so it is built once, in
+/// its final shape, in the caller's place.
+fn read_workload_review<'body>(
+    body: &'body str,
+    request: &mut Option<ReviewRequest<'body>>,
+) -> Option<()> {
     let mut scanner = Scanner::new(body);
-    let request = scan_review(&mut scanner)?;
+    scan_review(&mut scanner, request)?;
     // serde_json refuses anything after the review.
-    scanner.at_end().then_some(request)
+    scanner.at_end().then_some(())
 }
 
-/// The request of a well-formed v1 review as serde reads [`Review`], its object read as a
-/// workload; `None` where serde would refuse it, the review is not v1, or the scanner is
-/// unsure. The request is built once, in its final shape: it is large, and every move of it
-/// is a copy.
-fn scan_review<'body>(s: &mut Scanner<'body>) -> Option<ReviewRequest<'body>> {
-    let (mut api_version, mut kind, mut request) = (None, None, None);
+/// A review as serde reads [`Review`], its request's object read as a workload.
+fn scan_review<'body>(
+    s: &mut Scanner<'body>,
+    request: &mut Option<ReviewRequest<'body>>,
+) -> Option<()> {
+    let (mut api_version, mut kind, mut request_read) = (None, None, None);
     let mut seen = Seen::default();
     s.object(|s, key| match key {
         "apiVersion" => seen.set(0, &mut api_version, s.string().map(Some)),
         "kind" => seen.set(1, &mut kind, s.string().map(Some)),
-        "request" => seen.set(2, &mut request, s.optional(scan_request)),
+        "request" => seen.set(
+            2,
+            &mut request_read,
+            s.optional(|s| scan_request(s, request)).map(Some),
+        ),
         _ => s.skip(),
     })?;
-    let request = request?;
-    (api_version?.as_ref() == REVIEW_V1 && kind?.as_ref() == "AdmissionReview").then_some(request)
+    // A `null` request is for the general reader to refuse.
+    request_read??;
+    (api_version?.as_ref() == REVIEW_V1 && kind?.as_ref() == "AdmissionReview").then_some(())
 }
 
 /// Reads `group`, `version` and the third field of a kind or a resource.
@@ -334,8 +346,11 @@ fn scan_user_info<'body>(s: &mut Scanner<'body>) -> Option<UserInfo<'body>> {
 }
 
 /// A request whose object is a workload, with no subresource (anything else is for the
-/// general reader); its uid is not empty.
-fn scan_request<'body>(s: &mut Scanner<'body>) -> Option<ReviewRequest<'body>> {
+/// general reader); its uid is not empty. Written into `request`.
+fn scan_request<'body>(
+    s: &mut Scanner<'body>,
+    request: &mut Option<ReviewRequest<'body>>,
+) -> Option<()> {
     let (mut uid, mut kind, mut resource, mut operation, mut user_info) =
         (None, None, None, None, None);
     let (mut sub_resource, mut name, mut namespace) = (None, None, None);
@@ -390,7 +405,7 @@ fn scan_request<'body>(s: &mut Scanner<'body>) -> Option<ReviewRequest<'body>> {
         return None;
     }
     let workload = object?.into_workload(namespace.as_deref().unwrap_or_default())?;
-    Some(ReviewRequest {
+    *request = Some(ReviewRequest {
         uid,
         kind: kind?,
         resource: resource?,
@@ -402,7 +417,8 @@ fn scan_request<'body>(s: &mut Scanner<'body>) -> Option<ReviewRequest<'body>> {
         object: Some(ReviewObject::Workload(workload)),
         old_object,
         dry_run,
-    })
+    });
+    Some(())
 }
 
 /// Why an answer refuses.
@@ -595,8 +611,10 @@ pub fn read_review<'body>(
             e.valid_up_to()
         ))
     })?;
+    let mut scanned = None;
     if reading == ObjectReading::Workload
-        && let Some(request) = read_workload_review(body)
+        && read_workload_review(body, &mut scanned).is_some()
+        && let Some(request) = scanned
     {
         return Ok(request);
     }
