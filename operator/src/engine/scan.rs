@@ -256,9 +256,23 @@ impl<'a> Scanner<'a> {
     /// From just past a string's opening quote: the index of its closing quote and what
     /// escapes came before it; the cursor is left past the quote. `None` at a control
     /// character or the end of the text.
+    #[inline(always)]
     fn string_end(&mut self) -> Option<(usize, Escapes)> {
         let bytes = self.text.as_bytes();
-        let mut at = self.at;
+        let at = self.at + plain_prefix(bytes.get(self.at..)?);
+        if *bytes.get(at)? == b'"' {
+            self.at = at + 1;
+            return Some((at, Escapes::None));
+        }
+        self.escaped_string_end(at)
+    }
+
+    /// [`Scanner::string_end`] from `at`, where the string's plain run ends short of its
+    /// closing quote. Out of line: most strings have no escapes, and the loop with its call
+    /// would otherwise weigh on every caller.
+    #[inline(never)]
+    fn escaped_string_end(&mut self, mut at: usize) -> Option<(usize, Escapes)> {
+        let bytes = self.text.as_bytes();
         let mut escapes = Escapes::None;
         loop {
             at += plain_prefix(bytes.get(at..)?);
@@ -392,13 +406,18 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// An object's key and its colon; `None` at an escaped key (see [`Scanner::object`]).
+    /// An object's key and its colon; `None` at an escaped key (see [`Scanner::object`]), so
+    /// the key ends where its plain run does or not at all.
     #[inline(never)]
     fn key(&mut self) -> Option<&'a str> {
-        let (start, end, escapes) = self.string_span()?;
-        if escapes != Escapes::None {
+        self.expect(b'"')?;
+        let start = self.at;
+        let bytes = self.text.as_bytes();
+        let end = start + plain_prefix(bytes.get(start..)?);
+        if *bytes.get(end)? != b'"' {
             return None;
         }
+        self.at = end + 1;
         self.expect(b':')?;
         Some(&self.text[start..end])
     }
