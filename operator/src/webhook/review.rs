@@ -277,14 +277,12 @@ impl<'body, O> Review<'body, O> {
 }
 
 /// The workload path's one pass: the review and the workload its object is, read together
-/// with the [`Scanner`]. `None` whenever anything would need the general reader's care (a
-/// subresource, an object that is not a cleanly read workload, a malformed review, anything
-/// the scanner is unsure of): the caller then reads the review the general way, which judges
-/// all of those.
-/// The request of a well-formed v1 review, written into `request`; `None` where serde would
-/// refuse the body, the review is not v1, or the scanner is unsure (`request` then means
-/// nothing). The request is large and every move of it is a copy, so it is built once, in
-/// its final shape, in the caller's place.
+/// with the [`Scanner`], the request written into `request`. `None` whenever anything would
+/// need the general reader's care (a subresource, an object that is not a cleanly read
+/// workload, a malformed review, anything the scanner is unsure of); `request` then means
+/// nothing, and the caller reads the review the general way, which judges all of those. The
+/// request is large and every move of it is a copy, so it is built once, in its final shape,
+/// in the caller's place.
 fn read_workload_review<'body>(
     body: &'body str,
     request: &mut Option<ReviewRequest<'body>>,
