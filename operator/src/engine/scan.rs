@@ -274,8 +274,8 @@ impl<'a> Scanner<'a> {
     fn escaped_string_end(&mut self, mut at: usize) -> Option<(usize, Escapes)> {
         let bytes = self.text.as_bytes();
         let mut escapes = Escapes::None;
+        // `at` is where the plain run stopped: the byte there is judged first.
         loop {
-            at += plain_prefix(bytes.get(at..)?);
             match *bytes.get(at)? {
                 b'"' => {
                     self.at = at + 1;
@@ -290,6 +290,7 @@ impl<'a> Scanner<'a> {
                 0..=0x1f => return None,
                 _ => at += 1,
             }
+            at += plain_prefix(bytes.get(at..)?);
         }
     }
 
