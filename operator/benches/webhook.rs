@@ -2,8 +2,9 @@
 //! same run (a bare one answering fixed bytes, and one that reads the review and echoes its
 //! uid as an API server requires): throughput ratios and p50/p99 latency with 10,000 AI
 //! systems (30,000 objects) cached, and the process RSS at that cache size. With
-//! `AIMS_BENCH_SPIN_US=N`, a fourth server answers fixed bytes after N µs of busy work: what
-//! a handler of that cost would read.
+//! `AIMS_BENCH_SPIN_US=N`, another server answers fixed bytes after N µs of busy work: what
+//! a handler of that cost would read. The webhook is also loaded a second time as if it were
+//! another server: that ratio shows how far chance alone moves the others in this run.
 //! Run: `cargo bench -p aims-operator --bench webhook`. Results go to docs/benchmarks.md.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benches fail loudly by design
@@ -33,9 +34,11 @@ use common::{percentile, review_bodies, snapshot};
 const CONNECTIONS: usize = 4;
 /// Rounds are short and alternate (each set of rounds, one per server, starts with another
 /// server): this VM's speed drifts over seconds, and finer alternation keeps the drift out of
-/// the ratio.
-const ROUND: Duration = Duration::from_millis(2500);
-const SETS: usize = 6;
+/// the ratio. Connections stay open across rounds, so short rounds cost no handshakes; many
+/// sets give the median ratio a confidence interval narrow enough to judge the target by.
+const ROUND: Duration = Duration::from_millis(250);
+const SETS: usize = 40;
+const WARM_UP: Duration = Duration::from_secs(1);
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -100,23 +103,34 @@ struct Round {
     cpu: Duration,
 }
 
+/// One server's keep-alive connections, opened once and kept across its rounds.
+type Connections = Vec<hyper::client::conn::http1::SendRequest<Full<Bytes>>>;
+
+async fn open_connections(addr: SocketAddr, ca: &CertificateDer<'static>) -> Connections {
+    let mut connections = Vec::new();
+    for _ in 0..CONNECTIONS {
+        connections.push(connect(addr, ca.clone()).await);
+    }
+    connections
+}
+
+/// Loads a server over its open connections for `length`; each connection sends its next
+/// review as soon as the previous answer is in.
 async fn load(
-    addr: SocketAddr,
-    ca: CertificateDer<'static>,
+    connections: &mut Connections,
     bodies: Arc<Vec<Bytes>>,
+    length: Duration,
     check: bool,
 ) -> Round {
     let started = Instant::now();
     let cpu_at_start = process_cpu();
     let mut tasks = Vec::new();
-    for c in 0..CONNECTIONS {
+    for (c, mut sender) in connections.drain(..).enumerate() {
         let bodies = bodies.clone();
-        let ca = ca.clone();
         tasks.push(tokio::spawn(async move {
-            let mut sender = connect(addr, ca).await;
             let mut latencies = Vec::new();
             let mut i = c;
-            let until = Instant::now() + ROUND;
+            let until = Instant::now() + length;
             while Instant::now() < until {
                 let request = hyper::Request::post("/validate")
                     .header("host", "localhost")
@@ -138,18 +152,20 @@ async fn load(
                 }
                 i += CONNECTIONS;
             }
-            latencies
+            (sender, latencies)
         }));
     }
     let mut latencies = Vec::new();
     for t in tasks {
-        latencies.extend(t.await.unwrap());
+        let (sender, done) = t.await.unwrap();
+        connections.push(sender);
+        latencies.extend(done);
     }
-    latencies.sort();
+    let elapsed = started.elapsed();
     Round {
         requests: latencies.len(),
         latencies,
-        elapsed: started.elapsed(),
+        elapsed,
         cpu: process_cpu().saturating_sub(cpu_at_start),
     }
 }
@@ -278,8 +294,31 @@ fn compare(
     if let (Some(low), Some(high)) = (set_ratios.first(), set_ratios.last()) {
         let n = set_ratios.len();
         let median = (set_ratios[(n - 1) / 2] + set_ratios[n / 2]) / 2.0;
-        println!("  per set of rounds: median {median:.2}, {low:.2}..{high:.2} over {n} sets");
+        let interval = median_interval(&set_ratios)
+            .map(|(lower, upper)| format!(" (95 % interval {lower:.2}..{upper:.2})"))
+            .unwrap_or_default();
+        println!(
+            "  per set of rounds: median {median:.2}{interval}, {low:.2}..{high:.2} over {n} sets"
+        );
     }
+}
+
+/// A distribution-free 95 % confidence interval for the median of `sorted`: the order
+/// statistics that a Binomial(n, 1/2) count of values below the true median puts around it.
+/// `None` when there are too few values for one (n < 6).
+fn median_interval(sorted: &[f64]) -> Option<(f64, f64)> {
+    let n = sorted.len();
+    // The first count `j` with P(count <= j) above 2.5 %: the interval is from the j-th
+    // smallest value to the j-th largest.
+    let (mut below, mut pmf) = (0.0, 0.5f64.powi(i32::try_from(n).ok()?));
+    for j in 0..n {
+        below += pmf;
+        if below > 0.025 {
+            return (j > 0).then(|| (sorted[j - 1], sorted[n - j]));
+        }
+        pmf *= (n - j) as f64 / (j + 1) as f64;
+    }
+    None
 }
 
 fn main() {
@@ -324,10 +363,10 @@ fn main() {
         let bodies: Arc<Vec<Bytes>> = Arc::new(review_bodies().into_iter().map(Bytes::from).collect());
         let ca = cert.der().clone();
         println!(
-            "{objects} objects cached; RSS {} MiB at start, {} MiB with the cache, {CONNECTIONS} keep-alive connections, {:.1} s rounds in {SETS} alternating sets, reviews of {} bytes",
+            "{objects} objects cached; RSS {} MiB at start, {} MiB with the cache, {CONNECTIONS} keep-alive connections per server, {} ms rounds in {SETS} alternating sets, reviews of {} bytes",
             rss_start / 1024,
             rss_cache / 1024,
-            ROUND.as_secs_f64(),
+            ROUND.as_millis(),
             bodies[0].len()
         );
         // `AIMS_BENCH_ONLY=webhook` (or `bare`, `echo`, `spin`) loads only one server, warm-up
@@ -338,11 +377,19 @@ fn main() {
         if let Some(work) = spin {
             servers.push(("spin", fixed_answer_server(cert_pem.as_bytes(), key_pem.as_bytes(), work).await));
         }
+        // The noise floor: the same webhook loaded again as if it were another server, over its
+        // own connections, in its own rounds. Its ratio to the webhook would be 1.00 on a quiet
+        // machine; how far it strays is how far this run's other ratios can stray by chance.
+        servers.push(("webhook again", server.addr));
         let loaded = |name: &str| only.is_empty() || only == name;
-        // Warm up, checking the webhook really admits (the whole rule path runs).
+        let mut connections = Vec::new();
         for &(name, addr) in &servers {
+            connections.push(if loaded(name) { open_connections(addr, &ca).await } else { Vec::new() });
+        }
+        // Warm up, checking the webhook really admits (the whole rule path runs).
+        for (at, &(name, _)) in servers.iter().enumerate() {
             if loaded(name) {
-                load(addr, ca.clone(), bodies.clone(), name == "webhook").await;
+                load(&mut connections[at], bodies.clone(), WARM_UP, name == "webhook").await;
             }
         }
         println!("warmed up");
@@ -351,9 +398,8 @@ fn main() {
         for set in 0..SETS {
             for turn in 0..servers.len() {
                 let at = (set + turn) % servers.len();
-                let (name, addr) = servers[at];
-                if loaded(name) {
-                    rounds[at].push(load(addr, ca.clone(), bodies.clone(), false).await);
+                if loaded(servers[at].0) {
+                    rounds[at].push(load(&mut connections[at], bodies.clone(), ROUND, false).await);
                 }
             }
         }
@@ -375,11 +421,14 @@ fn main() {
         let webhook_rps = report("aims-operator webhook", webhook_rounds);
         compare("webhook", webhook_rps, webhook_rounds, "bare", bare_rps, bare_rounds);
         compare("webhook", webhook_rps, webhook_rounds, "allow-all echoing the uid", echo_rps, echo_rounds);
-        if let (Some(work), Some(spin_rounds)) = (spin, rounds.get(3)) {
+        let again = servers.len() - 1;
+        if let (Some(work), Some(spin_rounds)) = (spin, rounds.get(3).filter(|_| again > 3)) {
             let name = format!("allow-all after {work:?} of work");
             let spin_rps = report(&name, spin_rounds);
             compare(&name, spin_rps, spin_rounds, "bare", bare_rps, bare_rounds);
         }
+        let again_rps = report("the same webhook again", &rounds[again]);
+        compare("webhook again", again_rps, &rounds[again], "webhook", webhook_rps, webhook_rounds);
         println!("handler time (read review, decide, write answer), mean under load: {:.1} µs", handler_mean * 1e6);
         println!("RSS after load: {} MiB (bench process: cache, server, load generator)", rss_after / 1024);
         std::fs::remove_dir_all(&dir).ok();
