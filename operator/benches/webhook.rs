@@ -198,7 +198,7 @@ async fn fixed_answer_server(cert: &[u8], key: &[u8], work: Duration) -> SocketA
 
 /// The least a webhook that a real API server accepts must do: read the review (serde_json,
 /// which checks all of it is JSON) and echo its `request.uid` in an allow. The fixed answer of
-/// `bare_server` would be refused by an API server (wrong uid).
+/// the bare [`fixed_answer_server`] would be refused by an API server (wrong uid).
 async fn echo_server(cert: &[u8], key: &[u8]) -> SocketAddr {
     #[derive(serde::Deserialize)]
     struct Review<'a> {
@@ -376,7 +376,7 @@ fn main() {
         let mut servers = vec![("bare", bare), ("echo", echo), ("webhook", server.addr)];
         let mut spin_at = None;
         if let Some(work) = spin {
-            spin_at = Some(servers.len());
+            spin_at = Some((servers.len(), work));
             servers.push(("spin", fixed_answer_server(cert_pem.as_bytes(), key_pem.as_bytes(), work).await));
         }
         // The noise floor: the same webhook loaded again as if it were another server, over its
@@ -423,7 +423,7 @@ fn main() {
         let webhook_rps = report("aims-operator webhook", webhook_rounds);
         compare("webhook", webhook_rps, webhook_rounds, "bare", bare_rps, bare_rounds);
         compare("webhook", webhook_rps, webhook_rounds, "allow-all echoing the uid", echo_rps, echo_rounds);
-        if let (Some(work), Some(at)) = (spin, spin_at) {
+        if let Some((at, work)) = spin_at {
             let name = format!("allow-all after {work:?} of work");
             let spin_rps = report(&name, &rounds[at]);
             compare(&name, spin_rps, &rounds[at], "bare", bare_rps, bare_rounds);
