@@ -10,10 +10,101 @@ use crate::resources::{AISystem, ControlBinding, ImpactAssessment};
 /// The three CRDs with the file name each is written to.
 pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
     vec![
-        ("aisystems.aims.io.yaml", AISystem::crd()),
-        ("impactassessments.aims.io.yaml", ImpactAssessment::crd()),
-        ("controlbindings.aims.io.yaml", ControlBinding::crd()),
+        ("aisystems.aims.io.yaml", known_formats(AISystem::crd())),
+        (
+            "impactassessments.aims.io.yaml",
+            known_formats(ImpactAssessment::crd()),
+        ),
+        (
+            "controlbindings.aims.io.yaml",
+            known_formats(ControlBinding::crd()),
+        ),
     ]
+}
+
+/// Integer formats schemars writes for Rust's unsigned and small types, which the API server
+/// does not know (it warns "unrecognized format" at every apply), with the range each stands
+/// for; Kubernetes' own are int32 and int64.
+const INTEGER_FORMATS: [(&str, i64, i64); 5] = [
+    ("uint8", 0, u8::MAX as i64),
+    ("uint16", 0, u16::MAX as i64),
+    ("uint32", 0, u32::MAX as i64),
+    ("uint64", 0, i64::MAX),
+    ("uint", 0, i64::MAX),
+];
+
+/// Formats kube-apiserver validates (kube-openapi's registry) or accepts for numbers.
+const KNOWN_FORMATS: &[&str] = &[
+    "int32",
+    "int64",
+    "float",
+    "double",
+    "byte",
+    "binary",
+    "password",
+    "date",
+    "date-time",
+    "datetime",
+    "duration",
+    "uri",
+    "email",
+    "hostname",
+    "ipv4",
+    "ipv6",
+    "cidr",
+    "mac",
+    "uuid",
+    "uuid3",
+    "uuid4",
+    "uuid5",
+    "bsonobjectid",
+    "isbn",
+    "isbn10",
+    "isbn13",
+    "creditcard",
+    "ssn",
+    "hexcolor",
+    "rgbcolor",
+];
+
+/// `crd` with every integer format the API server does not know replaced by the bounds it
+/// stands for (bounds the type already sets are kept).
+fn known_formats(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    for version in &mut crd.spec.versions {
+        let Some(schema) = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+        else {
+            continue;
+        };
+        let Ok(mut value) = serde_json::to_value(&*schema) else {
+            continue;
+        };
+        replace_integer_formats(&mut value);
+        if let Ok(replaced) = serde_json::from_value(value) {
+            *schema = replaced;
+        }
+    }
+    crd
+}
+
+fn replace_integer_formats(node: &mut Value) {
+    match node {
+        Value::Object(map) => {
+            let format = map.get("format").and_then(Value::as_str);
+            if let Some((_, min, max)) = INTEGER_FORMATS.iter().find(|(f, ..)| Some(*f) == format)
+                && map.get("type").and_then(Value::as_str) == Some("integer")
+            {
+                map.remove("format");
+                map.entry("minimum").or_insert((*min).into());
+                map.entry("maximum").or_insert((*max).into());
+            }
+            map.values_mut().for_each(replace_integer_formats);
+        }
+        Value::Array(items) => items.iter_mut().for_each(replace_integer_formats),
+        _ => {}
+    }
 }
 
 /// YAML of one CRD, with a header saying it is generated.
@@ -99,6 +190,13 @@ fn check_node(node: &Value, path: &str, in_junction: bool, problems: &mut Vec<St
         if map.contains_key(*key) {
             problems.push(format!("{path}: keyword {key} is not allowed"));
         }
+    }
+    if let Some(format) = map.get("format").and_then(Value::as_str)
+        && !KNOWN_FORMATS.contains(&format)
+    {
+        problems.push(format!(
+            "{path}: format {format} is unknown to the API server"
+        ));
     }
     let typed = map.contains_key("type")
         || map.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true))

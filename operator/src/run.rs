@@ -309,6 +309,18 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    operate(client, args, policy, shutdown_signal()).await
+}
+
+/// Runs webhook and reconciler as `client` until `shutdown` completes, then drains and
+/// stops them; `aims-operator run` and `dev run` with SIGTERM as `shutdown`, the e2e suite
+/// with a signal of its own.
+pub async fn operate(
+    client: kube::Client,
+    args: RunArgs,
+    policy: Policy,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> ExitCode {
     let cache = cache::start(client.clone()).await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let wants = |c: Component| args.only.is_none() || args.only == Some(c);
@@ -409,7 +421,7 @@ async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
         registered = false;
     }
     if registered {
-        shutdown_signal().await;
+        shutdown.await;
     }
     tracing::info!("shutting down: readiness off, finishing reviews and reconciles in flight");
     let _ = stop.send(true);

@@ -1,0 +1,127 @@
+//! The auditor: the Statement of Applicability from the live cluster is the one
+//! `aims-operator soa` gives over the same objects, format by format, and the aims-auditor
+//! role reads everything and writes nothing.
+
+use std::time::Duration;
+
+use crate::cluster::User;
+use crate::env::{Journey, eventually};
+use crate::objects::{assessment, deployment, system};
+
+/// The SoA with its generation time and source taken out: those are the only parts that
+/// may differ between the live and the offline reading.
+fn comparable(soa: &str) -> String {
+    soa.lines()
+        .filter(|l| !l.to_lowercase().contains("generated"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn the_live_soa_is_the_offline_soa_and_auditors_only_read() {
+    let journey = Journey::start("e2e-auditor", "enforce").await;
+    let ns = journey.ns.as_str();
+    journey.apply(User::Admin, &[system(ns, "scoring")]).ok();
+    journey
+        .apply(
+            User::Alice,
+            &[assessment(ns, "scoring-ia", "scoring", None)],
+        )
+        .ok();
+    journey
+        .kubectl(User::Bob, &["aims", "approve", "scoring-ia", "-n", ns])
+        .ok();
+    journey
+        .apply(User::Alice, &[deployment(ns, "scorer", "scoring", "1.0.0")])
+        .ok();
+    eventually(
+        "the system is evaluated",
+        Duration::from_secs(30),
+        || async {
+            let compliant = journey
+                .kubectl(
+                    User::Erin,
+                    &[
+                        "get",
+                        "aisystem",
+                        "scoring",
+                        "-o",
+                        "jsonpath={.status.summary.compliant}",
+                    ],
+                )
+                .ok();
+            if compliant.is_empty() {
+                Err(compliant)
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .await;
+
+    // The same objects as manifests, exported by the auditor.
+    let exported = journey
+        .kubectl(
+            User::Erin,
+            &[
+                "get",
+                "aisystems,impactassessments,controlbindings",
+                "-o",
+                "yaml",
+            ],
+        )
+        .ok();
+    let file = journey.plane.dir.join("auditor-export.yaml");
+    std::fs::write(&file, exported).unwrap();
+    let now = jiff::Timestamp::now().to_string();
+    for format in ["markdown", "html", "json", "csv"] {
+        let live = journey
+            .plane
+            .kubectl(User::Erin, &["aims", "soa", "-n", ns, "--format", format])
+            .ok();
+        let offline = std::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
+            .args(["soa", "--format", format, "--now", &now])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            offline.status.success(),
+            "{}",
+            String::from_utf8_lossy(&offline.stderr)
+        );
+        let offline = String::from_utf8(offline.stdout).unwrap();
+        assert!(live.contains("scoring"), "{format}: {live}");
+        assert_eq!(comparable(&live), comparable(&offline), "{format} differs");
+    }
+
+    // Reads everything, writes nothing.
+    for kind in [
+        "aisystems",
+        "impactassessments",
+        "controlbindings",
+        "reports.openreports.io",
+    ] {
+        let can = journey
+            .plane
+            .kubectl(User::Erin, &["auth", "can-i", "list", kind, "-A"]);
+        assert_eq!(can.stdout.trim(), "yes", "{kind}: {can:?}");
+    }
+    for verb in ["create", "update", "patch", "delete"] {
+        for kind in [
+            "aisystems",
+            "impactassessments",
+            "controlbindings",
+            "aisystems/status",
+        ] {
+            let can = journey
+                .plane
+                .kubectl(User::Erin, &["auth", "can-i", verb, kind, "-A"]);
+            assert_eq!(can.stdout.trim(), "no", "{verb} {kind}: {can:?}");
+        }
+    }
+    let refused = journey
+        .kubectl(User::Erin, &["delete", "aisystem", "scoring"])
+        .refused();
+    assert!(refused.contains("forbidden"), "{refused}");
+    journey.finish().await;
+}

@@ -1,0 +1,374 @@
+//! What every journey stands on: the control plane with the CRDs and the chart's RBAC
+//! applied as a platform team would, the operator running in this process as the chart's
+//! ServiceAccount, and a namespace of the journey's own.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use aims_operator::dev::{DevSession, local_certificates};
+use aims_operator::policy::Policy;
+use aims_operator::registration::Registration;
+use aims_operator::run::{RunArgs, operate};
+use clap::Parser;
+use serde_json::{Value, json};
+
+use crate::cluster::{ControlPlane, KubectlOutput, User, free_port};
+use crate::tools;
+
+/// The operator's namespace, as the chart installs it.
+pub const OPERATOR_NAMESPACE: &str = "aims-system";
+
+/// Journeys run one at a time: each runs its own operator, and two reconcilers would both
+/// write status.
+fn serial() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// YAML documents as JSON values.
+pub fn documents(yaml: &str) -> Vec<Value> {
+    serde_saphyr::from_multiple::<Value>(yaml)
+        .unwrap()
+        .into_iter()
+        .filter(|d| !d.is_null())
+        .collect()
+}
+
+/// `objects` as one YAML stream (JSON is YAML).
+pub fn stream(objects: &[Value]) -> String {
+    objects
+        .iter()
+        .map(|o| o.to_string())
+        .collect::<Vec<_>>()
+        .join("\n---\n")
+}
+
+/// Applies `objects` as the admin with server-side apply.
+pub fn admin_apply(plane: &ControlPlane, objects: &[Value]) {
+    plane
+        .kubectl_with_input(
+            User::Admin,
+            &[
+                "apply",
+                "--server-side",
+                "--field-manager=platform",
+                "-f",
+                "-",
+            ],
+            Some(&stream(objects)),
+        )
+        .ok();
+}
+
+/// The chart rendered with its defaults, as `helm template` prints it.
+pub fn chart() -> Vec<Value> {
+    let rendered = tools::output(
+        &tools::helm(),
+        &[
+            "template",
+            "aims",
+            "charts/aims-operator",
+            "--namespace",
+            OPERATOR_NAMESPACE,
+        ],
+    )
+    .unwrap();
+    documents(&rendered)
+}
+
+/// Once per process: CRDs, the operator's namespace, ServiceAccount and RBAC from the chart,
+/// and the people's roles bound as a platform team binds them. Returns the operator's
+/// kubeconfig (a token of the ServiceAccount, issued by the API server).
+fn prepare() -> &'static PathBuf {
+    static PREPARED: OnceLock<PathBuf> = OnceLock::new();
+    PREPARED.get_or_init(|| {
+        let plane = ControlPlane::shared();
+        let applied = plane.kubectl(
+            User::Admin,
+            &["apply", "--server-side", "--field-manager=platform", "-k", "crds/"],
+        );
+        // The API server warns about what it does not understand (it once warned about
+        // schemars' integer formats): a CRD must apply without a single warning.
+        assert!(
+            applied.success && applied.stderr.is_empty(),
+            "the CRDs did not apply cleanly: {applied:?}"
+        );
+        plane
+            .kubectl(
+                User::Admin,
+                &[
+                    "wait",
+                    "--for=condition=Established",
+                    "--timeout=60s",
+                    "crd/aisystems.aims.io",
+                    "crd/impactassessments.aims.io",
+                    "crd/controlbindings.aims.io",
+                ],
+            )
+            .ok();
+        admin_apply(plane, &[inference_service_crd()]);
+        plane
+            .kubectl(
+                User::Admin,
+                &["wait", "--for=condition=Established", "--timeout=60s",
+                  "crd/inferenceservices.serving.kserve.io"],
+            )
+            .ok();
+        let mut objects = vec![json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": OPERATOR_NAMESPACE}})];
+        objects.extend(chart().into_iter().filter(|o| {
+            matches!(
+                o["kind"].as_str(),
+                Some("ServiceAccount" | "ClusterRole" | "ClusterRoleBinding" | "Role" | "RoleBinding")
+            )
+        }));
+        let bind = |name: &str, role: &str, group: &str| {
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": {"name": name},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                "subjects": [{"kind": "Group", "name": group, "apiGroup": "rbac.authorization.k8s.io"}]})
+        };
+        objects.push(bind("ai-approvers", "aims-approver", "ai-approvers"));
+        objects.push(bind("auditors", "aims-auditor", "auditors"));
+        objects.push(bind("auditors-view", "view", "auditors"));
+        admin_apply(plane, &objects);
+        let token = plane
+            .kubectl(
+                User::Admin,
+                &["create", "token", "aims-operator", "-n", OPERATOR_NAMESPACE, "--duration=6h"],
+            )
+            .ok();
+        plane.write_kubeconfig_with_token("aims-operator", token.trim())
+    })
+}
+
+/// KServe's InferenceService kind, without KServe's schema: the KServe module is not served
+/// by the Go module proxy here (403), and the webhook only needs the kind to exist so that
+/// the API server sends InferenceServices to it as it does in a cluster with KServe.
+fn inference_service_crd() -> Value {
+    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "inferenceservices.serving.kserve.io"},
+        "spec": {"group": "serving.kserve.io", "scope": "Namespaced",
+            "names": {"kind": "InferenceService", "plural": "inferenceservices",
+                "singular": "inferenceservice", "shortNames": ["isvc"]},
+            "versions": [{"name": "v1beta1", "served": true, "storage": true,
+                "subresources": {"status": {}},
+                "schema": {"openAPIV3Schema": {"type": "object",
+                    "x-kubernetes-preserve-unknown-fields": true}}}]}})
+}
+
+/// Arguments of `aims-operator run` as the e2e suite runs it.
+#[derive(Parser)]
+struct RunCli {
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// The operator (webhook and reconciler) running in this process as the chart's
+/// ServiceAccount, its webhooks registered by URL for the journey's namespaces. It runs on a
+/// runtime and thread of its own, as it would in its own process: the journeys block their
+/// threads on kubectl.
+pub struct Operator {
+    port: u16,
+    ca_bundle: String,
+    registered: Vec<String>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Operator {
+    /// Starts webhook and reconciler and waits until the webhook serves.
+    pub async fn start(policy: Policy) -> Operator {
+        let plane = ControlPlane::shared();
+        let kubeconfig = prepare();
+        let dir = plane.dir.join("operator-certs");
+        let bundle = local_certificates(&dir, "127.0.0.1").unwrap();
+        let port = free_port();
+        let cli = RunCli::parse_from([
+            "run".to_string(),
+            format!("--listen=127.0.0.1:{port}"),
+            "--health-listen=127.0.0.1:0".to_string(),
+            format!("--tls-cert={}", dir.join("tls.crt").display()),
+            format!("--tls-key={}", dir.join("tls.key").display()),
+            format!("--namespace={OPERATOR_NAMESPACE}"),
+            "--drain-seconds=1".to_string(),
+        ]);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let client = plane.client_from(kubeconfig).await;
+                operate(client, cli.run, policy, async move {
+                    let _ = stopped.await;
+                })
+                .await;
+            });
+        });
+        let until = tokio::time::Instant::now() + Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                tokio::time::Instant::now() < until && !thread.is_finished(),
+                "the operator's webhook did not start serving on 127.0.0.1:{port}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Operator {
+            port,
+            ca_bundle: bundle.ca_bundle,
+            registered: Vec::new(),
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Registers the installation's webhooks by URL for `namespace` only, fail closed
+    /// where the namespace enforces (as the chart registers them), as the admin.
+    pub async fn register(&mut self, admin: &kube::Client, namespace: &str) {
+        let mut registration = Registration::in_cluster(OPERATOR_NAMESPACE);
+        registration.name = format!("aims-e2e-{namespace}");
+        registration.ca_bundle = Some(self.ca_bundle.clone());
+        registration.only_namespace = Some(namespace.to_string());
+        let session = DevSession {
+            registration,
+            host: "127.0.0.1".into(),
+            fail_open: false,
+        };
+        session.register(admin, self.port).await.unwrap();
+        self.registered.push(session.registration.name);
+        // The API server's view of webhook configurations follows a watch: give it a moment.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+
+    /// Stops webhook and reconciler, as SIGTERM would (the registrations stay).
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+
+    /// Removes the registrations.
+    pub async fn unregister(&mut self, admin: &kube::Client) {
+        for name in self.registered.drain(..) {
+            aims_operator::dev::unregister(admin, &name).await;
+        }
+    }
+}
+
+/// One journey: its namespace (with the people's RoleBindings), the operator serving it,
+/// and exclusive use of the control plane's operator slot while it runs.
+pub struct Journey {
+    /// The control plane.
+    pub plane: &'static ControlPlane,
+    /// The journey's namespace.
+    pub ns: String,
+    /// The admin's client.
+    pub admin: kube::Client,
+    /// The operator serving the namespace.
+    pub operator: Operator,
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl Journey {
+    /// A namespace `name` in `mode` (enforce, warn, audit) served by a new operator with the
+    /// default policy.
+    pub async fn start(name: &str, mode: &str) -> Journey {
+        let serial = serial();
+        let plane = ControlPlane::shared();
+        let admin = plane.client(User::Admin).await;
+        create_namespace(plane, name, mode);
+        let mut operator = Operator::start(Policy::default()).await;
+        operator.register(&admin, name).await;
+        Journey {
+            plane,
+            ns: name.to_string(),
+            admin,
+            operator,
+            _serial: serial,
+        }
+    }
+
+    /// Another namespace for this journey, served by its operator.
+    pub async fn add_namespace(&mut self, name: &str, mode: &str) {
+        create_namespace(self.plane, name, mode);
+        self.operator.register(&self.admin, name).await;
+    }
+
+    /// kubectl as `user` in the journey's namespace (plugins take their own `-n`: kubectl
+    /// passes no flag before a plugin's name).
+    pub fn kubectl(&self, user: User, args: &[&str]) -> KubectlOutput {
+        if args.first() == Some(&"aims") {
+            return self.plane.kubectl(user, args);
+        }
+        let mut all = vec!["-n", self.ns.as_str()];
+        all.extend_from_slice(args);
+        self.plane.kubectl(user, &all)
+    }
+
+    /// `kubectl apply -f -` of `objects` as `user` in the journey's namespace.
+    pub fn apply(&self, user: User, objects: &[Value]) -> KubectlOutput {
+        self.apply_with(user, objects, &[])
+    }
+
+    /// `kubectl apply -f -` with extra flags.
+    pub fn apply_with(&self, user: User, objects: &[Value], flags: &[&str]) -> KubectlOutput {
+        let mut args = vec!["-n", self.ns.as_str(), "apply", "-f", "-"];
+        args.extend_from_slice(flags);
+        self.plane
+            .kubectl_with_input(user, &args, Some(&stream(objects)))
+    }
+
+    /// Stops the operator and removes its registrations.
+    pub async fn finish(mut self) {
+        self.operator.stop().await;
+        self.operator.unregister(&self.admin).await;
+    }
+}
+
+/// A namespace that opted in with `mode`; alice, carol and dave may edit in it (the chart's
+/// aims-author aggregates into `edit`).
+fn create_namespace(plane: &ControlPlane, name: &str, mode: &str) {
+    let users = [User::Alice, User::Carol, User::Dave];
+    admin_apply(
+        plane,
+        &[
+            json!({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": name, "labels": {"aims.io/enforcement": mode}}}),
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": "editors", "namespace": name},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+                "subjects": users.iter().map(|u| json!({"kind": "User", "name": u.name(),
+                    "apiGroup": "rbac.authorization.k8s.io"})).collect::<Vec<_>>()}),
+        ],
+    );
+}
+
+/// Polls `check` every half second until it holds or `within` passes.
+pub async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let until = tokio::time::Instant::now() + within;
+    loop {
+        match check().await {
+            Ok(()) => return,
+            Err(last) if tokio::time::Instant::now() >= until => {
+                panic!("{what}: not within {within:?}; last: {last}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}

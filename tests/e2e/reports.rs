@@ -1,0 +1,197 @@
+//! OpenReports and Argo CD: one bounded Report per AI system that follows changes, and the
+//! shipped Lua health checks (in gopher-lua, as Argo CD runs them) on statuses read back
+//! from the API server.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::cluster::User;
+use crate::env::{Journey, eventually};
+use crate::objects::{assessment, deployment, system};
+
+/// The OpenReports release whose CRDs are installed (from the Go module proxy).
+const OPENREPORTS: &str = "github.com/openreports/reports-api@v0.2.1";
+
+fn openreports_crd() -> PathBuf {
+    let scratch = std::env::temp_dir().join(format!("aims-e2e-go-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let out = std::process::Command::new("go")
+        .args(["mod", "download", "-json", OPENREPORTS])
+        .current_dir(&scratch)
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "-mod=mod")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "go mod download {OPENREPORTS}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    PathBuf::from(info["Dir"].as_str().unwrap()).join("config/crd/openreports.io_reports.yaml")
+}
+
+fn get(journey: &Journey, what: &str) -> Value {
+    serde_json::from_str(
+        &journey
+            .kubectl(User::Erin, &["get", what, "-o", "json"])
+            .ok(),
+    )
+    .unwrap()
+}
+
+fn health(journey: &Journey, kind: &str, object: &Value) -> (String, String) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../charts/aims-operator/argocd")
+        .join(format!("health-{}.lua", kind.to_lowercase()));
+    journey.plane.argo_health(&script, object)
+}
+
+#[tokio::test]
+async fn reports_follow_the_systems_and_argo_cd_health_reads_their_status() {
+    let plane = crate::cluster::ControlPlane::shared();
+    plane
+        .kubectl(
+            User::Admin,
+            &[
+                "apply",
+                "--server-side",
+                "-f",
+                openreports_crd().to_str().unwrap(),
+            ],
+        )
+        .ok();
+    plane
+        .kubectl(
+            User::Admin,
+            &[
+                "wait",
+                "--for=condition=Established",
+                "crd/reports.openreports.io",
+            ],
+        )
+        .ok();
+    let mut journey = Journey::start("e2e-reports", "enforce").await;
+    let ns = journey.ns.clone();
+    let ns = ns.as_str();
+    journey
+        .apply(User::Admin, &[system(ns, "scoring"), system(ns, "ranking")])
+        .ok();
+    journey
+        .apply(
+            User::Alice,
+            &[assessment(ns, "scoring-ia", "scoring", None)],
+        )
+        .ok();
+    journey
+        .kubectl(User::Bob, &["aims", "approve", "scoring-ia", "-n", ns])
+        .ok();
+    journey
+        .apply(User::Alice, &[deployment(ns, "scorer", "scoring", "1.0.0")])
+        .ok();
+
+    // One Report per system, no more, each within the bound.
+    eventually(
+        "a Report per AI system",
+        Duration::from_secs(30),
+        || async {
+            let reports = get(&journey, "reports.openreports.io");
+            let names: Vec<&str> = reports["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|r| r["metadata"]["name"].as_str())
+                .collect();
+            if names == ["aims-ranking", "aims-scoring"] {
+                Ok(())
+            } else {
+                Err(format!("{names:?}"))
+            }
+        },
+    )
+    .await;
+    let scoring = get(&journey, "report.openreports.io/aims-scoring");
+    let results = scoring["results"].as_array().unwrap();
+    assert!(results.len() <= aims_operator::engine::openreports::MAX_RESULTS);
+    assert_eq!(scoring["summary"]["fail"], 0, "{scoring:#}");
+
+    // Argo CD: Healthy while compliant, read back from the API server.
+    let system_now = get(&journey, "aisystem/scoring");
+    let (status, message) = health(&journey, "AISystem", &system_now);
+    assert_eq!(status, "Healthy", "{message}");
+    let (status, _) = health(
+        &journey,
+        "ImpactAssessment",
+        &get(&journey, "impactassessment/scoring-ia"),
+    );
+    assert_eq!(status, "Healthy");
+    let (status, message) = health(&journey, "AISystem", &get(&journey, "aisystem/ranking"));
+    assert_eq!(status, "Degraded");
+    assert!(message.contains("assessment"), "{message}");
+
+    // The owner leaves: the Report and the health follow.
+    journey
+        .kubectl(
+            User::Admin,
+            &[
+                "patch",
+                "aisystem",
+                "scoring",
+                "--type=merge",
+                "-p",
+                &json!({"spec": {"owner": null}}).to_string(),
+            ],
+        )
+        .ok();
+    eventually(
+        "the Report shows the failure",
+        Duration::from_secs(30),
+        || async {
+            let report = get(&journey, "report.openreports.io/aims-scoring");
+            if report["summary"]["fail"].as_u64().unwrap_or(0) > 0 {
+                Ok(())
+            } else {
+                Err(report["summary"].to_string())
+            }
+        },
+    )
+    .await;
+    let (status, message) = health(&journey, "AISystem", &get(&journey, "aisystem/scoring"));
+    assert_eq!(status, "Degraded");
+    assert!(message.contains("owner"), "{message}");
+
+    // An assessment waiting for a person is Suspended; a system the operator has not seen
+    // yet is Progressing.
+    journey
+        .apply(
+            User::Alice,
+            &[assessment(ns, "waiting-ia", "ranking", None)],
+        )
+        .ok();
+    eventually(
+        "the waiting assessment is evaluated",
+        Duration::from_secs(30),
+        || async {
+            let (status, message) = health(
+                &journey,
+                "ImpactAssessment",
+                &get(&journey, "impactassessment/waiting-ia"),
+            );
+            if status == "Suspended" {
+                Ok(())
+            } else {
+                Err(format!("{status}: {message}"))
+            }
+        },
+    )
+    .await;
+    // (Without the operator its webhooks are unregistered too: AIMS writes fail closed.)
+    journey.operator.stop().await;
+    journey.operator.unregister(&journey.admin).await;
+    journey.apply(User::Admin, &[system(ns, "unseen")]).ok();
+    let (status, _) = health(&journey, "AISystem", &get(&journey, "aisystem/unseen"));
+    assert_eq!(status, "Progressing");
+    journey.finish().await;
+}
