@@ -120,11 +120,18 @@ async fn the_author_is_recorded_from_the_authenticated_user_at_creation() {
     assert_eq!(outcome.validate.as_ref().unwrap()["allowed"], true);
     assert_eq!(author_of(outcome.stored.as_ref().unwrap()), Some("alice"));
 
-    // Claiming someone else as author in the manifest changes nothing.
+    // Claiming someone else as author in the manifest is refused, saying why.
     let mut forged = review.clone();
     set_author(&mut forged["request"]["object"], "bob");
     let outcome = h.write(&forged).await;
-    assert_eq!(author_of(outcome.stored.as_ref().unwrap()), Some("alice"));
+    assert!(outcome.stored.is_none());
+    assert!(
+        outcome
+            .refusal()
+            .contains("records who created the object and cannot be set or changed (it is alice, the request says bob)"),
+        "{}",
+        outcome.refusal()
+    );
 }
 
 #[tokio::test]
@@ -225,12 +232,9 @@ async fn stamps_cannot_be_forged_by_field_annotation_status_or_apply() {
     reauthor["request"]["object"] = approved.clone();
     set_author(&mut reauthor["request"]["object"], "carol");
     let outcome = h.write(&reauthor).await;
-    assert_eq!(
-        author_of(outcome.stored.as_ref().unwrap()),
-        Some("alice"),
-        "restored"
-    );
-    // ... and without the mutating webhook, validation refuses it outright.
+    assert!(outcome.stored.is_none(), "refused");
+    assert!(outcome.refusal().contains("records who created the object"));
+    // ... and without the mutating webhook, validation refuses it as well.
     let response = h.validate_only(&reauthor).await;
     assert_eq!(response["allowed"], false);
     assert!(

@@ -72,7 +72,8 @@ fn owner_and_monitoring_conditions_say_what_to_set() {
     assert_eq!(e.summary.assessment, "Missing");
     assert_eq!(
         condition(&e, types::COMPLIANT).message,
-        "not met: OwnerAssigned, AssessmentApproved, MonitoringConfigured"
+        "not met: OwnerAssigned (set spec.owner.name, contact and team); AssessmentApproved (no approved, \
+         current assessment: no ImpactAssessment references this system); MonitoringConfigured (set spec.monitoring)"
     );
 }
 

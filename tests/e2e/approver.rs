@@ -264,7 +264,7 @@ async fn approvals_are_recorded_under_the_approvers_identity_and_cannot_be_forge
 
     // Editing the assessed content keeps the stamps but voids the approval.
     let edit = json!({"spec": {"risks": [{"id": "R1", "description": "bias", "likelihood": 4,
-        "severity": 3, "treatment": "Accept"}]}})
+        "severity": 3, "treatment": "Mitigate"}]}})
     .to_string();
     journey
         .kubectl(

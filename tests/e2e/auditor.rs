@@ -8,13 +8,43 @@ use crate::cluster::User;
 use crate::env::{Journey, eventually};
 use crate::objects::{assessment, deployment, system};
 
-/// The SoA with its generation time and source taken out: those are the only parts that
-/// may differ between the live and the offline reading.
+/// The SoA with its scope line and times taken out: what was read (the cluster or files)
+/// and when are the only parts that may differ between the live and the offline reading.
 fn comparable(soa: &str) -> String {
     soa.lines()
-        .filter(|l| !l.to_lowercase().contains("generated"))
+        .filter(|l| {
+            let l = l.to_lowercase();
+            !l.contains("generated") && !l.contains("\"scope\"")
+        })
+        .map(without_times)
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `line` with every RFC 3339 time (2026-12-02T05:14:48.38Z) replaced by `<time>`.
+fn without_times(line: &str) -> String {
+    let bytes = line.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let is_time = bytes.len() >= i + 11
+            && bytes[i..i + 4].iter().all(u8::is_ascii_digit)
+            && bytes[i + 4] == b'-'
+            && bytes[i + 7] == b'-'
+            && bytes[i + 10] == b'T';
+        if is_time {
+            out.push_str("<time>");
+            i += 11;
+            while i < bytes.len() && (bytes[i].is_ascii_digit() || b":.+-Z".contains(&bytes[i])) {
+                i += 1;
+            }
+        } else {
+            let c = line[i..].chars().next().unwrap();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
 }
 
 #[tokio::test]

@@ -109,12 +109,19 @@ fn prepare() -> &'static PathBuf {
                 ],
             )
             .ok();
+        // Other projects' kinds the operator works with: KServe's and OpenReports'.
         admin_apply(plane, &[inference_service_crd()]);
         plane
             .kubectl(
                 User::Admin,
+                &["apply", "--server-side", "-f", openreports_crd().to_str().unwrap()],
+            )
+            .ok();
+        plane
+            .kubectl(
+                User::Admin,
                 &["wait", "--for=condition=Established", "--timeout=60s",
-                  "crd/inferenceservices.serving.kserve.io"],
+                  "crd/inferenceservices.serving.kserve.io", "crd/reports.openreports.io"],
             )
             .ok();
         let mut objects = vec![json!({"apiVersion": "v1", "kind": "Namespace",
@@ -143,6 +150,28 @@ fn prepare() -> &'static PathBuf {
             .ok();
         plane.write_kubeconfig_with_token("aims-operator", token.trim())
     })
+}
+
+/// The OpenReports release whose CRDs are installed (from the Go module proxy).
+const OPENREPORTS: &str = "github.com/openreports/reports-api@v0.2.1";
+
+pub fn openreports_crd() -> PathBuf {
+    let scratch = std::env::temp_dir().join(format!("aims-e2e-go-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let out = std::process::Command::new("go")
+        .args(["mod", "download", "-json", OPENREPORTS])
+        .current_dir(&scratch)
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "-mod=mod")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "go mod download {OPENREPORTS}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    PathBuf::from(info["Dir"].as_str().unwrap()).join("config/crd/openreports.io_reports.yaml")
 }
 
 /// KServe's InferenceService kind, without KServe's schema: the KServe module is not served

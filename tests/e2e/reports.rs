@@ -11,28 +11,6 @@ use crate::cluster::User;
 use crate::env::{Journey, eventually};
 use crate::objects::{assessment, deployment, system};
 
-/// The OpenReports release whose CRDs are installed (from the Go module proxy).
-const OPENREPORTS: &str = "github.com/openreports/reports-api@v0.2.1";
-
-fn openreports_crd() -> PathBuf {
-    let scratch = std::env::temp_dir().join(format!("aims-e2e-go-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).unwrap();
-    let out = std::process::Command::new("go")
-        .args(["mod", "download", "-json", OPENREPORTS])
-        .current_dir(&scratch)
-        .env("GOTOOLCHAIN", "local")
-        .env("GOFLAGS", "-mod=mod")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "go mod download {OPENREPORTS}: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
-    PathBuf::from(info["Dir"].as_str().unwrap()).join("config/crd/openreports.io_reports.yaml")
-}
-
 fn get(journey: &Journey, what: &str) -> Value {
     serde_json::from_str(
         &journey
@@ -51,28 +29,7 @@ fn health(journey: &Journey, kind: &str, object: &Value) -> (String, String) {
 
 #[tokio::test]
 async fn reports_follow_the_systems_and_argo_cd_health_reads_their_status() {
-    let plane = crate::cluster::ControlPlane::shared();
-    plane
-        .kubectl(
-            User::Admin,
-            &[
-                "apply",
-                "--server-side",
-                "-f",
-                openreports_crd().to_str().unwrap(),
-            ],
-        )
-        .ok();
-    plane
-        .kubectl(
-            User::Admin,
-            &[
-                "wait",
-                "--for=condition=Established",
-                "crd/reports.openreports.io",
-            ],
-        )
-        .ok();
+    // The OpenReports CRD is installed with the others (env::prepare).
     let mut journey = Journey::start("e2e-reports", "enforce").await;
     let ns = journey.ns.clone();
     let ns = ns.as_str();

@@ -244,10 +244,12 @@ pub fn evaluate_system(
         .forbidden_stages
         .contains(&system.spec.lifecycle_stage)
         || system.spec.risk_tier == crate::resources::RiskTier::Prohibited;
-    let unmet: Vec<&str> = conditions
+    // Each unmet condition with its own message: this one message is what Argo CD shows for
+    // a Degraded system, so it must say what to fix, not only which condition failed.
+    let unmet: Vec<String> = conditions
         .iter()
         .filter(|c| !c.met)
-        .map(|c| c.type_)
+        .map(|c| format!("{} ({})", c.type_, c.message))
         .collect();
     let compliant = unmet.is_empty() && !forbidden;
     conditions.push(if compliant {
@@ -269,7 +271,7 @@ pub fn evaluate_system(
             COMPLIANT,
             false,
             "RequirementsUnmet",
-            format!("not met: {}", unmet.join(", ")),
+            format!("not met: {}", unmet.join("; ")),
         )
     });
 

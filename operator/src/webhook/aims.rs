@@ -133,6 +133,18 @@ fn recorded(
     let mut desired = write.new.clone();
     let old_author = write.old.as_ref().and_then(author);
     let new_author = author_after_write(old_author, write.is_create, who);
+    // A request that names an author other than the recorded one is refused, not quietly
+    // corrected: kubectl would otherwise report "annotated" for a change that never happened.
+    // Leaving the annotation out (a manifest that never had it) keeps the recorded author.
+    if let Some(claimed) = author(&write.new).filter(|a| !a.is_empty())
+        && Some(claimed) != new_author.as_deref()
+    {
+        return Err(format!(
+            "the annotation {AUTHOR_ANNOTATION} records who created the object and cannot be set or \
+             changed (it is {}, the request says {claimed}); remove it from the manifest",
+            new_author.as_deref().unwrap_or("unset")
+        ));
+    }
     let metadata = desired
         .get_mut("metadata")
         .and_then(Value::as_object_mut)
