@@ -167,10 +167,7 @@ fn bad_documents_are_reported_and_the_rest_still_judged() {
         Some(2),
         "unreadable input exits 2: {text}"
     );
-    assert!(
-        text.contains("binary.yaml:0 (document 0): not a text file"),
-        "{text}"
-    );
+    assert!(text.contains("binary.yaml: not a text file"), "{text}");
     assert!(
         text.contains("mixed.yaml:") && text.contains("invalid YAML"),
         "{text}"
@@ -192,7 +189,7 @@ fn bad_documents_are_reported_and_the_rest_still_judged() {
 fn a_missing_path_is_an_error_not_a_pass() {
     let out = run(&["check", "no/such/dir"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stdout(&out).contains("no/such/dir:0 (document 0): no such file or folder"));
+    assert!(stdout(&out).contains("ERROR no/such/dir: no such file or folder"));
 }
 
 #[test]
@@ -400,4 +397,82 @@ fn run_without_a_cluster_says_what_is_missing() {
             "{only:?}: {stderr}"
         );
     }
+}
+
+#[test]
+fn paths_with_nothing_to_judge_are_an_error_not_a_pass() {
+    let dir = temp_dir("nothing");
+    let check = run(&["check", dir.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        stderr.contains("nothing to judge")
+            && stderr.contains("no workload and no AIMS resource in 0 file(s)"),
+        "{stderr}"
+    );
+    std::fs::write(
+        dir.join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    )
+    .unwrap();
+    let check = run(&["check", dir.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&check.stderr).contains("(1 document(s) of other kinds)"));
+}
+
+#[test]
+fn soa_writes_nothing_when_an_input_cannot_be_read() {
+    for args in [
+        vec!["soa", "no/such/folder"],
+        vec!["soa", "examples", "no/such/file.yaml"],
+    ] {
+        let soa = run(&args);
+        assert_eq!(soa.status.code(), Some(2), "{args:?}");
+        assert_eq!(stdout(&soa), "", "{args:?}");
+        let stderr = String::from_utf8_lossy(&soa.stderr);
+        assert!(stderr.contains("no such file or folder"), "{stderr}");
+        assert!(
+            stderr.contains("no Statement of Applicability written"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn what_the_api_server_refuses_is_refused_by_check_with_file_and_line() {
+    let dir = temp_dir("strict");
+    let file = dir.join("strict.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: aims.io/v1alpha1\nkind: AISystem\nmetadata: {name: typo, namespace: lending}\n\
+         spec: {displayName: T, riskTier: Minimal, lifecycleStage: Operation, ownr: {name: Dana}}\n\
+         ---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  namespace: lending\n  \
+         labels: {\"aіms.io/system\": typo}\nspec:\n  selector: {matchLabels: {app: d}}\n  template:\n    \
+         metadata: {labels: {app: d}}\n    spec: {containers: [{name: c, image: x, imagePullPolicy: Always}]}\n\
+         ---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: e, namespace: lending}\n\
+         spec: {replicas: two, selector: {matchLabels: {app: e}}, template: {metadata: {labels: {app: e}}, \
+         spec: {containers: [{name: c, image: x}]}}}\n",
+    )
+    .unwrap();
+    let check = run(&["check", file.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(2));
+    let out = stdout(&check);
+    let path = file.display();
+    assert!(
+        out.contains(&format!(
+            "ERROR {path}:1 (document 1): AISystem lending/typo: the API server would refuse it: unknown field \"spec.ownr\""
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "ERROR {path}:6 (document 2): Deployment lending/d: the API server would refuse it: \
+             metadata.labels: invalid key \"aіms.io/system\""
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("ERROR {path}:18 (document 3): Deployment lending/e: the API server would refuse it: invalid type")),
+        "{out}"
+    );
 }

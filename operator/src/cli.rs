@@ -158,15 +158,16 @@ fn load(paths: &[PathBuf], common: &CommonArgs) -> Result<(Loaded, Policy, Times
     Ok((loaded, policy, common.now.unwrap_or_else(Timestamp::now)))
 }
 
+fn list(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn scope_of(paths: &[PathBuf]) -> String {
-    format!(
-        "files {}",
-        paths
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+    format!("files {}", list(paths))
 }
 
 /// Writes to stdout. A reader that goes away (`| head`) ends the output quietly instead of
@@ -215,6 +216,17 @@ pub fn run(cli: Cli) -> ExitCode {
                 Ok(l) => l,
                 Err(e) => return fail(e),
             };
+            if loaded.errors.is_empty() && loaded.workloads.is_empty() && loaded.aims_objects == 0 {
+                return fail(format!(
+                    "nothing to judge in {}: no workload and no AIMS resource in {} file(s){}",
+                    list(&paths),
+                    loaded.files,
+                    match loaded.ignored {
+                        0 => String::new(),
+                        n => format!(" ({n} document(s) of other kinds)"),
+                    }
+                ));
+            }
             let report = check_loaded(loaded, &policy, now);
             let text = match output {
                 CheckFormat::Text => render::check::text(&report, verbose),
@@ -239,12 +251,26 @@ pub fn run(cli: Cli) -> ExitCode {
                 Ok(l) => l,
                 Err(e) => return fail(e),
             };
+            // A statement built from part of the input would misstate the controls: on any
+            // unreadable input nothing is written to stdout.
             for e in &loaded.errors {
                 eprintln!("error: {e}");
             }
+            if !loaded.errors.is_empty() {
+                return fail(format!(
+                    "no Statement of Applicability written: {} document(s) could not be read",
+                    loaded.errors.len()
+                ));
+            }
+            if loaded.aims_objects == 0 {
+                return fail(format!(
+                    "no AIMS resource (AISystem, ImpactAssessment, ControlBinding) in {}: nothing to state",
+                    list(&paths)
+                ));
+            }
             let statement = soa::build(&loaded.snapshot, &policy, &scope_of(&paths), now);
             emit(&render_soa(&statement, format));
-            ExitCode::from(if loaded.errors.is_empty() { 0 } else { 2 })
+            ExitCode::SUCCESS
         }
         Command::Crds { output_dir } => write_crds(output_dir),
         Command::Catalog => {

@@ -20,4 +20,5 @@ pub mod render;
 pub mod resources;
 pub mod run;
 pub mod soa;
+pub mod strict;
 pub mod webhook;

@@ -27,6 +27,10 @@ pub struct Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Document 0 is the file (or folder) itself: it could not be read at all.
+        if self.document == 0 {
+            return write!(f, "{}", self.file);
+        }
         write!(
             f,
             "{}:{} (document {})",
@@ -72,6 +76,8 @@ pub struct Loaded {
     pub ignored: usize,
     /// Files read.
     pub files: usize,
+    /// AIMS objects read into the snapshot.
+    pub aims_objects: usize,
     seen: BTreeSet<(String, String, String)>,
     default_namespace: String,
 }
@@ -276,7 +282,25 @@ impl Loaded {
             .unwrap_or_default()
             .to_string();
 
-        if api_version.split('/').next() == Some(GROUP) {
+        let aims = api_version.split('/').next() == Some(GROUP);
+        if aims || kind == "Namespace" || is_workload_kind(&kind) {
+            let refused = crate::strict::problems(&kind, &api_version, &value);
+            if !refused.is_empty() {
+                return self.error(
+                    location.clone(),
+                    format!(
+                        "{kind} {}: the API server would refuse it: {}",
+                        if kind == "Namespace" {
+                            name.clone()
+                        } else {
+                            format!("{namespace}/{name}")
+                        },
+                        refused.join("; ")
+                    ),
+                );
+            }
+        }
+        if aims {
             return self.read_aims(value, &api_version, &kind, &namespace, &name, location);
         }
         if kind == "Namespace" && api_version == "v1" {
@@ -356,11 +380,12 @@ impl Loaded {
                 "unknown kind {other} in {GROUP}; expected AISystem, ImpactAssessment or ControlBinding"
             )),
         };
-        if let Err(message) = result {
-            self.error(
+        match result {
+            Ok(()) => self.aims_objects += 1,
+            Err(message) => self.error(
                 location.clone(),
                 format!("{kind} {namespace}/{name}: {message}"),
-            );
+            ),
         }
     }
 }

@@ -21,7 +21,9 @@ async fn a_refused_deployment_says_why_and_the_fixed_one_runs() {
     journey.apply(User::Admin, &[unfinished]).ok();
 
     let model = deployment(ns, "scorer", "scoring", "1.0.0");
-    let refused = journey.apply(User::Alice, &[model.clone()]).refused();
+    let refused = journey
+        .apply(User::Alice, std::slice::from_ref(&model))
+        .refused();
     let expected = r#"Error from server (Forbidden): error when creating "STDIN": admission webhook "enforce.workloads.aims.io" denied the request: Deployment e2e-developer/scorer (AI system "scoring", model scorer 1.0.0) is not allowed to run:
 - AIMS-002 AISystem "scoring" has no accountable owner (ISO/IEC 42001 5.3, A.3.2).
   Fix: kubectl -n e2e-developer patch aisystem scoring --type merge -p '{"spec":{"owner":{"name":"<person>","contact":"<e-mail>","team":"<team>"}}}'
@@ -34,7 +36,11 @@ async fn a_refused_deployment_says_why_and_the_fixed_one_runs() {
 
     // A server-side dry run answers the same, and creates nothing.
     let dry = journey
-        .apply_with(User::Alice, &[model.clone()], &["--dry-run=server"])
+        .apply_with(
+            User::Alice,
+            std::slice::from_ref(&model),
+            &["--dry-run=server"],
+        )
         .refused();
     assert_eq!(dry, refused);
     let none = journey

@@ -3,7 +3,7 @@
 //! ServiceAccount, and a namespace of the journey's own.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use aims_operator::dev::{DevSession, local_certificates};
@@ -12,6 +12,7 @@ use aims_operator::registration::Registration;
 use aims_operator::run::{RunArgs, operate};
 use clap::Parser;
 use serde_json::{Value, json};
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::cluster::{ControlPlane, KubectlOutput, User, free_port};
 use crate::tools;
@@ -21,11 +22,9 @@ pub const OPERATOR_NAMESPACE: &str = "aims-system";
 
 /// Journeys run one at a time: each runs its own operator, and two reconcilers would both
 /// write status.
-fn serial() -> MutexGuard<'static, ()> {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+async fn serial() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::const_new(());
+    SERIAL.lock().await
 }
 
 /// YAML documents as JSON values.
@@ -314,7 +313,7 @@ impl Journey {
     /// A namespace `name` in `mode` (enforce, warn, audit) served by a new operator with the
     /// default policy.
     pub async fn start(name: &str, mode: &str) -> Journey {
-        let serial = serial();
+        let serial = serial().await;
         let plane = ControlPlane::shared();
         let admin = plane.client(User::Admin).await;
         create_namespace(plane, name, mode);

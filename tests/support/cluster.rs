@@ -254,7 +254,7 @@ fn build() -> PathBuf {
     {
         if !line.starts_with("go: ") && !line.contains(' ') {
             compiled += 1;
-            if compiled % 200 == 0 {
+            if compiled.is_multiple_of(200) {
                 progress(&format!(
                     "{compiled} packages compiled ({} s)",
                     started.elapsed().as_secs()
