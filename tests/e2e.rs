@@ -27,6 +27,8 @@ mod breakglass;
 mod developer;
 #[path = "e2e/objects.rs"]
 mod objects;
+#[path = "e2e/offline.rs"]
+mod offline;
 #[path = "e2e/platform.rs"]
 mod platform;
 #[path = "e2e/reports.rs"]

@@ -109,7 +109,19 @@ fn prepare() -> &'static PathBuf {
             )
             .ok();
         // Other projects' kinds the operator works with: KServe's and OpenReports'.
-        admin_apply(plane, &[inference_service_crd()]);
+        admin_apply(
+            plane,
+            &[
+                inference_service_crd(),
+                // As KServe's own install does: editors of a namespace may edit its
+                // InferenceServices.
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                    "metadata": {"name": "kserve-edit",
+                        "labels": {"rbac.authorization.k8s.io/aggregate-to-edit": "true"}},
+                    "rules": [{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"],
+                        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}]}),
+            ],
+        );
         plane
             .kubectl(
                 User::Admin,
@@ -365,20 +377,28 @@ impl Journey {
     }
 }
 
-/// A namespace that opted in with `mode`; alice, carol and dave may edit in it (the chart's
-/// aims-author aggregates into `edit`).
+/// A namespace that opted in with `mode`, with [`grant_editors`].
 fn create_namespace(plane: &ControlPlane, name: &str, mode: &str) {
+    admin_apply(
+        plane,
+        &[json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {"aims.io/enforcement": mode}}})],
+    );
+    grant_editors(plane, name);
+}
+
+/// alice, carol and dave may edit in `namespace` (the chart's aims-author aggregates into
+/// `edit`), as a platform team grants a team its namespace.
+pub fn grant_editors(plane: &ControlPlane, namespace: &str) {
     let users = [User::Alice, User::Carol, User::Dave];
     admin_apply(
         plane,
         &[
-            json!({"apiVersion": "v1", "kind": "Namespace",
-                "metadata": {"name": name, "labels": {"aims.io/enforcement": mode}}}),
             json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-                "metadata": {"name": "editors", "namespace": name},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
-                "subjects": users.iter().map(|u| json!({"kind": "User", "name": u.name(),
-                    "apiGroup": "rbac.authorization.k8s.io"})).collect::<Vec<_>>()}),
+            "metadata": {"name": "editors", "namespace": namespace},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+            "subjects": users.iter().map(|u| json!({"kind": "User", "name": u.name(),
+                "apiGroup": "rbac.authorization.k8s.io"})).collect::<Vec<_>>()}),
         ],
     );
 }

@@ -106,7 +106,8 @@ async fn kubectl_get_shows_the_printer_columns() {
     journey.finish().await;
 }
 
-/// Server-side dry run: the API server validates and admits without storing.
+/// Server-side dry run: the API server validates and admits without storing (forcing
+/// conflicts: other journeys may have written the examples' objects under other managers).
 fn dry_run(plane: &ControlPlane, objects: &[Value]) -> Result<String, String> {
     let out = plane.kubectl_with_input(
         User::Admin,
@@ -114,6 +115,7 @@ fn dry_run(plane: &ControlPlane, objects: &[Value]) -> Result<String, String> {
             "apply",
             "--server-side",
             "--dry-run=server",
+            "--force-conflicts",
             "--field-manager=platform",
             "-f",
             "-",
@@ -159,5 +161,66 @@ async fn examples_chart_and_kustomize_are_accepted_by_the_api_server() {
     let accepted =
         dry_run(plane, &kustomized).unwrap_or_else(|e| panic!("kustomize build refused: {e}"));
     assert_eq!(accepted.lines().count(), kustomized.len(), "{accepted}");
+    journey.finish().await;
+}
+
+#[tokio::test]
+async fn the_operator_runs_with_exactly_the_charts_rights() {
+    let journey = Journey::start("e2e-platform-rbac", "audit").await;
+    let plane = journey.plane;
+    let operator = plane.dir.join("kubeconfig-aims-operator");
+    let can = |args: &[&str]| {
+        let mut all = vec!["auth", "can-i"];
+        all.extend_from_slice(args);
+        plane
+            .kubectl_as(&operator, &all, None)
+            .stdout
+            .trim()
+            .to_string()
+    };
+    // What it needs: read what it judges, write status, Events and its own Lease.
+    for args in [
+        &["list", "aisystems.aims.io", "-A"][..],
+        &[
+            "patch",
+            "aisystems.aims.io",
+            "--subresource=status",
+            "-n",
+            "e2e-platform-rbac",
+        ],
+        &["create", "events", "-n", "e2e-platform-rbac"],
+        &["watch", "deployments.apps", "-A"],
+        &[
+            "update",
+            "leases.coordination.k8s.io/aims-operator-reconciler",
+            "-n",
+            "aims-system",
+        ],
+    ] {
+        assert_eq!(can(args), "yes", "{args:?}");
+    }
+    // Nothing more: no spec, no workloads, no other Secrets or webhook configurations.
+    for args in [
+        &["update", "aisystems.aims.io", "-n", "e2e-platform-rbac"][..],
+        &[
+            "delete",
+            "impactassessments.aims.io",
+            "-n",
+            "e2e-platform-rbac",
+        ],
+        &["create", "deployments.apps", "-n", "e2e-platform-rbac"],
+        &["get", "secrets", "-n", "kube-system"],
+        &["get", "secrets/other", "-n", "aims-system"],
+        &["patch", "validatingwebhookconfigurations/someone-elses"],
+        &["create", "validatingwebhookconfigurations"],
+    ] {
+        assert_eq!(can(args), "no", "{args:?}");
+    }
+    let version = plane.kubectl(User::Erin, &["version", "-o", "json"]).ok();
+    let version: Value = serde_json::from_str(&version).unwrap();
+    assert_eq!(
+        version["serverVersion"]["gitVersion"],
+        plane.version.as_str()
+    );
     journey.finish().await;
 }

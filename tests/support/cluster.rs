@@ -228,7 +228,7 @@ fn build() -> PathBuf {
         .env("GOTOOLCHAIN", "local")
         .env("GOCACHE", root.join("gocache"))
         .env("GOFLAGS", "-mod=readonly")
-        .args(["build", "-v", "-trimpath"])
+        .args(["build", "-v", "-trimpath", "-buildvcs=false"])
         .arg(format!("-ldflags=-s -w {ldflags}"))
         .arg("-o")
         .arg(format!("{}/", staging.display()))
