@@ -134,6 +134,36 @@ async fn the_author_is_recorded_from_the_authenticated_user_at_creation() {
     );
 }
 
+/// The API server calls a mutating webhook again when a later webhook changed the object
+/// (reinvocationPolicy IfNeeded), with the stamps it wrote the first time: it must accept
+/// its own work, not refuse it as a forgery. (Found on the real control plane, where two
+/// registrations for one namespace had the same effect.)
+#[tokio::test]
+async fn the_mutating_webhook_called_again_keeps_the_stamps_it_wrote() {
+    let mut h = serve().await;
+    let (review, _) = approved_by_bob();
+    let first = h.write(&review).await;
+    let stamped = first.stored.expect("stamped");
+    let mut again = review.clone();
+    again["request"]["object"] = stamped.clone();
+    let second = h.write(&again).await;
+    assert_eq!(second.mutate["allowed"], true, "{}", second.mutate);
+    assert!(
+        second.mutate["patch"].is_null(),
+        "nothing to change: {}",
+        second.mutate
+    );
+    assert_eq!(second.stored.as_ref(), Some(&stamped));
+
+    // The same stamps from someone else, or on other content, are still refused.
+    let mut by_alice = again.clone();
+    by_alice["request"]["userInfo"]["username"] = "alice".into();
+    assert_eq!(h.write(&by_alice).await.mutate["allowed"], false);
+    let mut edited = again.clone();
+    edited["request"]["object"]["spec"]["purpose"] = "something else".into();
+    assert_eq!(h.write(&edited).await.mutate["allowed"], false);
+}
+
 #[tokio::test]
 async fn an_approver_decision_is_stamped_with_who_when_and_the_content_hash() {
     let mut h = serve().await;

@@ -29,6 +29,8 @@ mod developer;
 mod objects;
 #[path = "e2e/offline.rs"]
 mod offline;
+#[path = "e2e/outage.rs"]
+mod outage;
 #[path = "e2e/platform.rs"]
 mod platform;
 #[path = "e2e/reports.rs"]

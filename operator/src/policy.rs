@@ -65,10 +65,7 @@ impl Default for Policy {
             break_glass_groups: ids(&["aims-break-glass"]),
             max_break_glass_hours: 24,
             require_scrape_monitor: true,
-            trusted_controllers: ids(&[
-                "system:kube-controller-manager",
-                "system:serviceaccount:kube-system:*",
-            ]),
+            trusted_controllers: ids(&crate::registration::BUILT_IN_CONTROLLERS),
         }
     }
 }

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::admissionregistration::v1::{
-    MutatingWebhook, MutatingWebhookConfiguration, RuleWithOperations, ServiceReference,
-    ValidatingWebhook, ValidatingWebhookConfiguration, WebhookClientConfig,
+    MatchCondition, MutatingWebhook, MutatingWebhookConfiguration, RuleWithOperations,
+    ServiceReference, ValidatingWebhook, ValidatingWebhookConfiguration, WebhookClientConfig,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use kube::api::ObjectMeta;
@@ -22,6 +22,37 @@ use crate::resources::{ENFORCEMENT_LABEL, SYSTEM_LABEL};
 /// Namespaces no webhook of aims-operator ever sees (the operator's own is added); also the
 /// policy's default exempt namespaces, so the engine never judges what the API server never sends.
 pub const NEVER_JUDGED: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
+
+/// The built-in controllers (the policy's default `trustedControllers`): only cluster
+/// administrators control these identities.
+pub const BUILT_IN_CONTROLLERS: [&str; 2] = [
+    "system:kube-controller-manager",
+    "system:serviceaccount:kube-system:*",
+];
+
+/// Name of the match condition that keeps the controllers' own objects away from the
+/// workload webhooks.
+pub const NOT_FROM_A_CONTROLLER: &str = "not-made-by-a-built-in-controller";
+
+/// CEL for [`NOT_FROM_A_CONTROLLER`]: a Pod, ReplicaSet or Job that a built-in controller
+/// makes from a template it owns (a controller owner reference) was judged with that
+/// template, so the API server does not send it. That keeps a node drain or a rollout
+/// going while the webhook is down (enforcing namespaces fail closed) and saves a review
+/// per object. Anyone else's objects, owner reference or not, are still sent.
+pub fn not_from_a_controller() -> String {
+    let users: Vec<String> = BUILT_IN_CONTROLLERS
+        .iter()
+        .map(|user| match user.strip_suffix('*') {
+            Some(prefix) => format!("request.userInfo.username.startsWith('{prefix}')"),
+            None => format!("request.userInfo.username == '{user}'"),
+        })
+        .collect();
+    format!(
+        "!(({}) && object != null && has(object.metadata.ownerReferences) && \
+         object.metadata.ownerReferences.exists(r, has(r.controller) && r.controller))",
+        users.join(" || ")
+    )
+}
 
 /// Where the API server sends reviews.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,6 +166,10 @@ impl Registration {
                 namespace_selector: Some(self.namespaces(mode)),
                 object_selector: objects,
                 rules: Some(workload_rules()),
+                match_conditions: Some(vec![MatchCondition {
+                    name: NOT_FROM_A_CONTROLLER.into(),
+                    expression: not_from_a_controller(),
+                }]),
                 failure_policy: Some(failure.into()),
                 // Break-glass records an Event, never on a dry run.
                 side_effects: "NoneOnDryRun".into(),

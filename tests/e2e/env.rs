@@ -289,6 +289,22 @@ impl Operator {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
 
+    /// Registers the webhooks as the chart does, for every namespace (the selectors alone
+    /// decide what is sent), as the admin.
+    pub async fn register_everywhere(&mut self, admin: &kube::Client) {
+        let mut registration = Registration::in_cluster(OPERATOR_NAMESPACE);
+        registration.name = "aims-e2e-everywhere".into();
+        registration.ca_bundle = Some(self.ca_bundle.clone());
+        let session = DevSession {
+            registration,
+            host: "127.0.0.1".into(),
+            fail_open: false,
+        };
+        session.register(admin, self.port).await.unwrap();
+        self.registered.push(session.registration.name);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+
     /// Stops webhook and reconciler, as SIGTERM would (the registrations stay).
     pub async fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -378,7 +394,7 @@ impl Journey {
 }
 
 /// A namespace that opted in with `mode`, with [`grant_editors`].
-fn create_namespace(plane: &ControlPlane, name: &str, mode: &str) {
+pub fn create_namespace(plane: &ControlPlane, name: &str, mode: &str) {
     admin_apply(
         plane,
         &[json!({"apiVersion": "v1", "kind": "Namespace",

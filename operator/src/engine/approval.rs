@@ -56,6 +56,11 @@ fn stamps(a: &Approval) -> (Option<&str>, Option<Timestamp>, Option<&str>) {
     )
 }
 
+/// Whether a decision stamped at `at` can have been stamped for a request handled at `now`.
+fn fresh(at: Timestamp, now: Timestamp) -> bool {
+    at <= now + jiff::SignedDuration::from_secs(5) && now.duration_since(at) <= STAMP_SKEW
+}
+
 /// Why a write is refused, in words the requester can act on.
 pub type Refusal = String;
 
@@ -83,7 +88,13 @@ pub fn approval_after_write(
     }
     let unstamped = stamps(requested) == (None, None, None);
     let stamps_kept = recorded.is_some_and(|r| stamps(r) == stamps(requested));
-    if !unstamped && !stamps_kept {
+    // The API server may call the mutating webhook again after other webhooks changed the
+    // object (reinvocation), with the stamps it just wrote: stamps for this requester, now,
+    // on this content are what it would write again, and still need the authority below.
+    let stamped_for_this_request = requested.decided_by.as_deref() == Some(who.username)
+        && requested.decided_at.is_some_and(|at| fresh(at, now))
+        && requested.content_hash.as_deref() == Some(content_hash(new).as_str());
+    if !unstamped && !stamps_kept && !stamped_for_this_request {
         return Err(
             "spec.approval.decidedBy, decidedAt and contentHash are recorded by the webhook from the \
              authenticated user and cannot be written; remove them and set only decision and comment"
@@ -213,11 +224,8 @@ pub fn check_approval(
     if old.and_then(|o| o.approval.as_ref()) == Some(approval) {
         return Ok(());
     }
-    let fresh = approval.decided_at.is_some_and(|at| {
-        at <= now + jiff::SignedDuration::from_secs(5) && now.duration_since(at) <= STAMP_SKEW
-    });
     let genuine = approval.decided_by.as_deref() == Some(who.username)
-        && fresh
+        && approval.decided_at.is_some_and(|at| fresh(at, now))
         && approval.content_hash.as_deref() == Some(content_hash(new).as_str());
     if !genuine {
         return Err(
