@@ -35,5 +35,7 @@ mod outage;
 mod platform;
 #[path = "e2e/reports.rs"]
 mod reports;
+#[path = "e2e/restart.rs"]
+mod restart;
 #[path = "e2e/time.rs"]
 mod time;

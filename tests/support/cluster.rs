@@ -96,6 +96,7 @@ pub struct ControlPlane {
 /// A process under `supervise`: closing `stdin` ends it.
 struct Supervised {
     name: &'static str,
+    args: Vec<String>,
     child: Child,
     stdin: Option<ChildStdin>,
     log: PathBuf,
@@ -486,8 +487,17 @@ impl ControlPlane {
     }
 
     fn spawn(&self, name: &'static str, args: &[String]) {
+        let supervised = self.start_process(name, args);
+        self.processes.lock().unwrap().push(supervised);
+    }
+
+    fn start_process(&self, name: &'static str, args: &[String]) -> Supervised {
         let log = self.dir.join(format!("{name}.log"));
-        let file = std::fs::File::create(&log).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
         let mut child = Command::new(self.bin.join("supervise"))
             .arg(self.bin.join(name))
             .args(args)
@@ -497,12 +507,33 @@ impl ControlPlane {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
         let stdin = child.stdin.take();
-        self.processes.lock().unwrap().push(Supervised {
+        Supervised {
             name,
+            args: args.to_vec(),
             child,
             stdin,
             log,
-        });
+        }
+    }
+
+    /// Stops the API server (as SIGTERM does), waits `down`, and starts it again on the
+    /// same port and etcd; returns once it is ready.
+    pub fn restart_apiserver(&self, down: Duration) {
+        let args = {
+            let mut processes = self.processes.lock().unwrap();
+            let index = processes
+                .iter()
+                .position(|p| p.name == "kube-apiserver")
+                .expect("a kube-apiserver");
+            let mut old = processes.remove(index);
+            drop(old.stdin.take());
+            let _ = old.child.wait();
+            old.args
+        };
+        std::thread::sleep(down);
+        let restarted = self.start_process("kube-apiserver", &args);
+        self.processes.lock().unwrap().push(restarted);
+        self.wait_ready("the restarted kube-apiserver", Duration::from_secs(120));
     }
 
     /// The last lines of every component's log, for a failure message.

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
 use futures::channel::mpsc;
 use futures::{Stream, StreamExt};
@@ -416,23 +417,41 @@ fn slim<K: Feed>(object: &mut K) {
     }
 }
 
-/// Follows one kind for ever, feeding the cache; errors are logged and retried with backoff.
+/// First and longest pause before a failed watch is started again.
+const RETRY: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(30));
+
+/// Follows one kind for ever, feeding the cache. A watch that fails (the API server
+/// restarted, the connection dropped, the history expired) leaves the kind unsynced until a
+/// fresh list has replaced its view: the view may lack a change made meanwhile, such as a
+/// revoked approval, so until then enforcing namespaces refuse and the webhook is not ready.
+/// Retried with backoff (0.5 s doubling to 30 s, back to 0.5 s after a list succeeds).
 pub async fn follow<K: Feed>(api: Api<K>, config: watcher::Config, cache: Arc<ClusterCache>) {
-    let stream = watcher::watcher(api, config)
-        .default_backoff()
-        .modify(slim::<K>);
-    drive(stream, cache).await;
+    let mut delay = RETRY.0;
+    loop {
+        let stream = watcher::watcher(api.clone(), config.clone()).modify(slim::<K>);
+        if drive(stream, &cache).await {
+            delay = RETRY.0;
+        }
+        cache.expect(K::FEED);
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(RETRY.1);
+    }
 }
 
+/// Feeds the cache until the watch fails; whether it listed (and so synced) meanwhile.
 async fn drive<K: Feed>(
     stream: impl Stream<Item = Result<Event<K>, watcher::Error>>,
-    cache: Arc<ClusterCache>,
-) {
+    cache: &ClusterCache,
+) -> bool {
     let mut stream = std::pin::pin!(stream);
     let mut buffer = Vec::new();
+    let mut listed = false;
     while let Some(item) = stream.next().await {
         match item {
-            Ok(event) => apply_event(&cache, &mut buffer, event),
+            Ok(event) => {
+                listed |= matches!(event, Event::InitDone);
+                apply_event(cache, &mut buffer, event);
+            }
             Err(error) => {
                 let text = error.to_string();
                 let hint = if text.contains("404") || text.contains("NotFound") {
@@ -440,12 +459,14 @@ async fn drive<K: Feed>(
                 } else if text.contains("403") || text.contains("Forbidden") {
                     "the service account may not list or watch this kind: check the ClusterRole"
                 } else {
-                    "the webhook stays not ready until this kind is listed"
+                    "enforcing namespaces refuse and the webhook is not ready until this kind is listed again"
                 };
-                tracing::warn!(feed = K::FEED, %error, hint, "watch failed; retrying with backoff")
+                tracing::warn!(feed = K::FEED, %error, hint, "watch failed; listing again after a pause");
+                return listed;
             }
         }
     }
+    listed
 }
 
 /// Every feed the webhook needs.
