@@ -1,0 +1,182 @@
+//! What a user waits for: the latency the real kube-apiserver adds when it calls the
+//! webhook. 50 concurrent clients send server-side dry-run creates of a model Deployment to
+//! three namespaces of the same control plane, in alternating rounds: one no webhook sees,
+//! one behind a ValidatingAdmissionPolicy (the in-process floor of admission), one the
+//! aims-operator webhook judges (an admitted, compliant deployment: the full evaluation).
+//! Target (docs/benchmarks.md): webhook p99 ≤ no-webhook p99 + 2 ms.
+//!
+//! Run: `cargo bench -p aims-operator --bench apiserver` (builds the control plane like the
+//! e2e suite on first use). `AIMS_BENCH_CLIENTS` (default 50), `AIMS_BENCH_ROUNDS` (default
+//! 6) and `AIMS_BENCH_REQUESTS` (per client per round, default 10) size it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // benches fail loudly by design
+#![allow(dead_code)]
+
+#[path = "../../tests/support/cluster.rs"]
+mod cluster;
+#[path = "../../tests/e2e/env.rs"]
+mod env;
+#[path = "../../tests/support/tools.rs"]
+mod tools;
+
+use std::time::{Duration, Instant};
+
+use aims_operator::resources::{API_VERSION, MODEL_VERSION_LABEL, SYSTEM_LABEL};
+use cluster::{ControlPlane, User};
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::Api;
+use kube::api::PostParams;
+use serde_json::{Value, json};
+
+fn count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The Deployment each request creates: of the registered system where the webhook judges
+/// it; without the system label elsewhere (a labelled one is sent to the webhook in any
+/// namespace without a mode).
+fn model(ns: &str, judged: bool) -> Deployment {
+    let labels = if judged {
+        json!({SYSTEM_LABEL: "scoring", MODEL_VERSION_LABEL: "1.0.0", "app": "scorer"})
+    } else {
+        json!({"app": "scorer"})
+    };
+    serde_json::from_value(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"generateName": "scorer-", "namespace": ns, "labels": labels},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "scorer"}},
+            "template": {"metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "server", "image": "registry.k8s.io/pause:3.10"}]}}}}))
+    .unwrap()
+}
+
+/// A policy as cheap as admission gets: one CEL expression on the object.
+fn admission_policy(ns: &str) -> Vec<Value> {
+    vec![
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": "bench-floor"},
+            "spec": {"failurePolicy": "Fail",
+                "matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"],
+                    "operations": ["CREATE", "UPDATE"], "resources": ["deployments"]}]},
+                "validations": [{"expression": "has(object.metadata.labels) && 'app' in object.metadata.labels"}]}}),
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": "bench-floor"},
+            "spec": {"policyName": "bench-floor", "validationActions": ["Deny"],
+                "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}}}),
+    ]
+}
+
+/// One round: every client sends `requests` dry-run creates to `ns`; the latencies.
+async fn round(
+    clients: &[kube::Client],
+    (ns, judged): (&str, bool),
+    requests: usize,
+) -> Vec<Duration> {
+    let tasks: Vec<_> = clients
+        .iter()
+        .map(|client| {
+            let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
+            let object = model(ns, judged);
+            tokio::spawn(async move {
+                let params = PostParams {
+                    dry_run: true,
+                    ..PostParams::default()
+                };
+                let mut took = Vec::with_capacity(requests);
+                for _ in 0..requests {
+                    let start = Instant::now();
+                    api.create(&params, &object).await.expect("admitted");
+                    took.push(start.elapsed());
+                }
+                took
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    all
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let clients_count = count("AIMS_BENCH_CLIENTS", 50);
+        let rounds = count("AIMS_BENCH_ROUNDS", 6);
+        let requests = count("AIMS_BENCH_REQUESTS", 10);
+        let mut journey = env::Journey::start("bench-webhook", "enforce").await;
+        let plane: &ControlPlane = journey.plane;
+        env::create_namespace(plane, "bench-none", "");
+        plane.kubectl(User::Admin, &["label", "namespace", "bench-none", "aims.io/enforcement-"]).ok();
+        env::create_namespace(plane, "bench-vap", "");
+        plane.kubectl(User::Admin, &["label", "namespace", "bench-vap", "aims.io/enforcement-"]).ok();
+        env::admin_apply(plane, &admission_policy("bench-vap"));
+        let ns = journey.ns.clone();
+        env::admin_apply(plane, &[json!({"apiVersion": API_VERSION, "kind": "AISystem",
+            "metadata": {"name": "scoring", "namespace": ns},
+            "spec": {"displayName": "Scoring", "riskTier": "Minimal", "lifecycleStage": "Operation",
+                "owner": {"name": "Dana", "contact": "dana@example.com", "team": "risk"},
+                "models": [{"name": "scorer", "version": "1.0.0"}],
+                "monitoring": {"metrics": ["auc"], "alertRoute": "risk-oncall"}}})]);
+        plane.kubectl_with_input(User::Alice, &["apply", "-f", "-"], Some(&json!({"apiVersion": API_VERSION,
+            "kind": "ImpactAssessment", "metadata": {"name": "scoring-ia", "namespace": ns},
+            "spec": {"systemRef": "scoring", "models": [{"name": "scorer", "version": "1.0.x"}],
+                "impacts": [{"area": "Individuals", "direction": "Negative", "description": "x"}],
+                "risks": [{"id": "R1", "description": "x", "likelihood": 1, "severity": 1, "treatment": "Mitigate"}]}}).to_string())).ok();
+        plane.kubectl(User::Bob, &["aims", "approve", "scoring-ia", "-n", &ns]).ok();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+
+        let mut clients = Vec::new();
+        for _ in 0..clients_count {
+            clients.push(plane.client(User::Admin).await);
+        }
+        let modes = [
+            ("no webhook", ("bench-none", false)),
+            ("ValidatingAdmissionPolicy", ("bench-vap", false)),
+            ("aims-operator webhook", (ns.as_str(), true)),
+        ];
+        // Warm-up, then rounds in a rotating order so that drift hits every mode alike.
+        for (_, target) in modes {
+            round(&clients, target, 2).await;
+        }
+        let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); modes.len()];
+        for r in 0..rounds {
+            for i in 0..modes.len() {
+                let mode = (i + r) % modes.len();
+                samples[mode].extend(round(&clients, modes[mode].1, requests).await);
+            }
+        }
+        println!(
+            "kube-apiserver {} on {} cores: {clients_count} clients, {rounds} rounds x {requests} dry-run creates each",
+            plane.version,
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+        );
+        let mut p99s = Vec::new();
+        for ((name, _), mut took) in modes.iter().zip(samples) {
+            took.sort();
+            let (p50, p99) = (percentile(&took, 0.50), percentile(&took, 0.99));
+            p99s.push(p99);
+            println!(
+                "  {name:<27} n={:>5}  p50 {:>6.2} ms  p99 {:>6.2} ms",
+                took.len(),
+                p50.as_secs_f64() * 1e3,
+                p99.as_secs_f64() * 1e3
+            );
+        }
+        let added = p99s[2].as_secs_f64() * 1e3 - p99s[0].as_secs_f64() * 1e3;
+        println!("  webhook p99 - no-webhook p99: {added:+.2} ms (target ≤ +2 ms)");
+        journey.operator.stop().await;
+        journey.operator.unregister(&journey.admin).await;
+    });
+}
