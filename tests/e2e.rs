@@ -33,9 +33,13 @@ mod offline;
 mod outage;
 #[path = "e2e/platform.rs"]
 mod platform;
+#[path = "e2e/replicas.rs"]
+mod replicas;
 #[path = "e2e/reports.rs"]
 mod reports;
 #[path = "e2e/restart.rs"]
 mod restart;
+#[path = "e2e/steps.rs"]
+mod steps;
 #[path = "e2e/time.rs"]
 mod time;

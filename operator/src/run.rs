@@ -49,6 +49,10 @@ pub struct RunArgs {
     /// Namespace aims-operator runs in; it is never judged.
     #[arg(long, env = "POD_NAMESPACE", default_value = "aims-system")]
     namespace: String,
+    /// This replica's name: its identity in the reconciler's Lease and the instance of its
+    /// Events (the chart sets it from the pod name).
+    #[arg(long, env = "POD_NAME", value_name = "NAME")]
+    pod_name: Option<String>,
     /// User allowed to write the status of AIMS resources (repeatable). Default: the
     /// operator's service account, system:serviceaccount:<namespace>:aims-operator.
     #[arg(long = "status-writer", value_name = "USER")]
@@ -159,12 +163,14 @@ pub struct Election {
 }
 
 impl Election {
-    /// The election in `namespace` as this pod (`POD_NAME`): 15 s Leases renewed 5 s early.
-    pub fn in_namespace(namespace: &str) -> Self {
+    /// The election in `namespace` as `pod_name` (default: one made from the process id):
+    /// 15 s Leases renewed 5 s early.
+    pub fn in_namespace(namespace: &str, pod_name: Option<&str>) -> Self {
         Self {
             namespace: namespace.to_string(),
-            identity: std::env::var("POD_NAME")
-                .unwrap_or_else(|_| format!("aims-operator-{}", std::process::id())),
+            identity: pod_name
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("aims-operator-{}", std::process::id())),
             lease_seconds: 15,
             grace_seconds: 5,
         }
@@ -329,10 +335,7 @@ pub async fn operate(
     if !args.status_writers.is_empty() {
         ctx.status_writers = args.status_writers.clone();
     }
-    ctx.events = Arc::new(KubeEvents::new(
-        client.clone(),
-        std::env::var("POD_NAME").ok(),
-    ));
+    ctx.events = Arc::new(KubeEvents::new(client.clone(), args.pod_name.clone()));
     let cluster_metrics = ctx.cluster_metrics.clone();
     let ctx = Arc::new(ctx);
 
@@ -360,13 +363,13 @@ pub async fn operate(
                 client.clone(),
                 kube::runtime::events::Reporter {
                     controller: "aims-operator".into(),
-                    instance: std::env::var("POD_NAME").ok(),
+                    instance: args.pod_name.clone(),
                 },
             )),
         });
         tokio::spawn(lead_and_reconcile(
             client.clone(),
-            Election::in_namespace(&args.namespace),
+            Election::in_namespace(&args.namespace, args.pod_name.as_deref()),
             reconcile_ctx,
             stopped.clone(),
         ))

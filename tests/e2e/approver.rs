@@ -20,22 +20,12 @@ fn approval(journey: &Journey, name: &str) -> Value {
 }
 
 async fn phase_becomes(journey: &Journey, name: &str, phase: &str) {
+    let object = format!("impactassessment/{name}");
     eventually(
         &format!("{name} phase {phase}"),
         Duration::from_secs(30),
         || async {
-            let got = journey
-                .kubectl(
-                    User::Erin,
-                    &[
-                        "get",
-                        "impactassessment",
-                        name,
-                        "-o",
-                        "jsonpath={.status.phase}",
-                    ],
-                )
-                .ok();
+            let got = crate::steps::field(journey, &object, "{.status.phase}");
             if got == phase { Ok(()) } else { Err(got) }
         },
     )
@@ -108,52 +98,21 @@ async fn approvals_are_recorded_under_the_approvers_identity_and_cannot_be_forge
     let moved = json!({"spec": {"approval": stamp}}).to_string();
     let merge = json!({"spec": {"approval": forged}}).to_string();
     let json_patch = json!([{"op": "add", "path": "/spec/approval", "value": forged}]).to_string();
-    for (who, args) in [
-        (
-            User::Alice,
-            vec![
-                "patch",
-                "impactassessment",
-                "other-ia",
-                "--type=merge",
-                "-p",
-                &merge,
-            ],
-        ),
-        (
-            User::Carol,
-            vec![
-                "patch",
-                "impactassessment",
-                "other-ia",
-                "--type=merge",
-                "-p",
-                &merge,
-            ],
-        ),
-        (
-            User::Alice,
-            vec![
-                "patch",
-                "impactassessment",
-                "other-ia",
-                "--type=json",
-                "-p",
-                &json_patch,
-            ],
-        ),
-        (
-            User::Admin,
-            vec![
-                "patch",
-                "impactassessment",
-                "other-ia",
-                "--type=merge",
-                "-p",
-                &moved,
-            ],
-        ),
+    for (who, patch_type, patch) in [
+        (User::Alice, "merge", &merge),
+        (User::Carol, "merge", &merge),
+        (User::Alice, "json", &json_patch),
+        (User::Admin, "merge", &moved),
     ] {
+        let patch_type = format!("--type={patch_type}");
+        let args = [
+            "patch",
+            "impactassessment",
+            "other-ia",
+            patch_type.as_str(),
+            "-p",
+            patch,
+        ];
         let refused = journey.kubectl(who, &args).refused();
         assert!(
             refused.contains("recorded by the webhook from the authenticated user"),
@@ -193,35 +152,25 @@ async fn approvals_are_recorded_under_the_approvers_identity_and_cannot_be_forge
 
     // The status subresource: not alice's by RBAC, not the admin's by the webhook.
     let status = json!({"status": {"phase": "Approved"}}).to_string();
-    let rbac = journey
-        .kubectl(
-            User::Alice,
-            &[
-                "patch",
-                "impactassessment",
-                "other-ia",
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                &status,
-            ],
-        )
-        .refused();
+    let patch_status = |who: User| {
+        journey
+            .kubectl(
+                who,
+                &[
+                    "patch",
+                    "impactassessment",
+                    "other-ia",
+                    "--subresource=status",
+                    "--type=merge",
+                    "-p",
+                    &status,
+                ],
+            )
+            .refused()
+    };
+    let rbac = patch_status(User::Alice);
     assert!(rbac.contains("forbidden"), "{rbac}");
-    let webhook = journey
-        .kubectl(
-            User::Admin,
-            &[
-                "patch",
-                "impactassessment",
-                "other-ia",
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                &status,
-            ],
-        )
-        .refused();
+    let webhook = patch_status(User::Admin);
     assert!(webhook.contains("denied the request"), "{webhook}");
 
     // The author annotation cannot be changed to pass carol's assessment off as alice's.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::cluster::User;
 use crate::env::{Journey, eventually};
-use crate::objects::{assessment, deployment, system};
+use crate::objects::deployment;
 
 /// The SoA with its scope line and times taken out: what was read (the cluster or files)
 /// and when are the only parts that may differ between the live and the offline reading.
@@ -51,16 +51,7 @@ fn without_times(line: &str) -> String {
 async fn the_live_soa_is_the_offline_soa_and_auditors_only_read() {
     let journey = Journey::start("e2e-auditor", "enforce").await;
     let ns = journey.ns.as_str();
-    journey.apply(User::Admin, &[system(ns, "scoring")]).ok();
-    journey
-        .apply(
-            User::Alice,
-            &[assessment(ns, "scoring-ia", "scoring", None)],
-        )
-        .ok();
-    journey
-        .kubectl(User::Bob, &["aims", "approve", "scoring-ia", "-n", ns])
-        .ok();
+    crate::steps::approved_system(&journey, "scoring");
     journey
         .apply(User::Alice, &[deployment(ns, "scorer", "scoring", "1.0.0")])
         .ok();

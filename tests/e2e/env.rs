@@ -222,8 +222,29 @@ pub struct Operator {
 impl Operator {
     /// Starts webhook and reconciler and waits until the webhook serves.
     pub async fn start(policy: Policy) -> Operator {
+        Self::start_replica(policy, "aims-operator-0").await
+    }
+
+    /// Starts one replica named `replica` (its identity in the Lease), with a token of the
+    /// chart's ServiceAccount of its own (the audit log tells replicas apart by it).
+    pub async fn start_replica(policy: Policy, replica: &str) -> Operator {
         let plane = ControlPlane::shared();
-        let kubeconfig = prepare();
+        prepare();
+        let token = plane
+            .kubectl(
+                User::Admin,
+                &[
+                    "create",
+                    "token",
+                    "aims-operator",
+                    "-n",
+                    OPERATOR_NAMESPACE,
+                    "--duration=6h",
+                ],
+            )
+            .ok();
+        let kubeconfig =
+            plane.write_kubeconfig_with_token(&format!("aims-operator-{replica}"), token.trim());
         let dir = plane.dir.join("operator-certs");
         let bundle = local_certificates(&dir, "127.0.0.1").unwrap();
         let port = free_port();
@@ -235,6 +256,7 @@ impl Operator {
             format!("--tls-key={}", dir.join("tls.key").display()),
             format!("--namespace={OPERATOR_NAMESPACE}"),
             "--drain-seconds=1".to_string(),
+            format!("--pod-name={replica}"),
         ]);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -244,7 +266,7 @@ impl Operator {
                 .build()
                 .unwrap();
             runtime.block_on(async move {
-                let client = plane.client_from(kubeconfig).await;
+                let client = plane.client_from(&kubeconfig).await;
                 operate(client, cli.run, policy, async move {
                     let _ = stopped.await;
                 })
@@ -274,34 +296,29 @@ impl Operator {
     /// Registers the installation's webhooks by URL for `namespace` only, fail closed
     /// where the namespace enforces (as the chart registers them), as the admin.
     pub async fn register(&mut self, admin: &kube::Client, namespace: &str) {
-        let mut registration = Registration::in_cluster(OPERATOR_NAMESPACE);
-        registration.name = format!("aims-e2e-{namespace}");
-        registration.ca_bundle = Some(self.ca_bundle.clone());
-        registration.only_namespace = Some(namespace.to_string());
-        let session = DevSession {
-            registration,
-            host: "127.0.0.1".into(),
-            fail_open: false,
-        };
-        session.register(admin, self.port).await.unwrap();
-        self.registered.push(session.registration.name);
-        // The API server's view of webhook configurations follows a watch: give it a moment.
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        self.register_as(admin, &format!("aims-e2e-{namespace}"), Some(namespace))
+            .await;
     }
 
     /// Registers the webhooks as the chart does, for every namespace (the selectors alone
     /// decide what is sent), as the admin.
     pub async fn register_everywhere(&mut self, admin: &kube::Client) {
+        self.register_as(admin, "aims-e2e-everywhere", None).await;
+    }
+
+    async fn register_as(&mut self, admin: &kube::Client, name: &str, only: Option<&str>) {
         let mut registration = Registration::in_cluster(OPERATOR_NAMESPACE);
-        registration.name = "aims-e2e-everywhere".into();
+        registration.name = name.to_string();
         registration.ca_bundle = Some(self.ca_bundle.clone());
+        registration.only_namespace = only.map(str::to_string);
         let session = DevSession {
             registration,
             host: "127.0.0.1".into(),
             fail_open: false,
         };
         session.register(admin, self.port).await.unwrap();
-        self.registered.push(session.registration.name);
+        self.registered.push(name.to_string());
+        // The API server's view of webhook configurations follows a watch: give it a moment.
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
 

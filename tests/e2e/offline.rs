@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::User;
 use crate::env::{Journey, documents, stream};
-use crate::objects::{assessment, deployment, system};
+use crate::objects::{deployment, system};
 
 /// What happened to a manifest.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
@@ -176,16 +176,7 @@ fn adversarial(ns: &str) -> Vec<(&'static str, Value, Outcome)> {
 async fn check_gives_the_clusters_answer_for_adversarial_manifests() {
     let journey = Journey::start("e2e-offline", "enforce").await;
     let ns = journey.ns.as_str();
-    journey.apply(User::Admin, &[system(ns, "scoring")]).ok();
-    journey
-        .apply(
-            User::Alice,
-            &[assessment(ns, "scoring-ia", "scoring", None)],
-        )
-        .ok();
-    journey
-        .kubectl(User::Bob, &["aims", "approve", "scoring-ia", "-n", ns])
-        .ok();
+    crate::steps::approved_system(&journey, "scoring");
     let dir = journey.plane.dir.join("offline");
     std::fs::create_dir_all(&dir).unwrap();
     let register = dir.join("register.yaml");

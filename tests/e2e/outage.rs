@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::User;
 use crate::env::{Journey, Operator, create_namespace, eventually};
-use crate::objects::{assessment, deployment, system};
+use crate::objects::deployment;
 
 fn pods(journey: &Journey, ns: &str, app: &str) -> Vec<String> {
     journey
@@ -81,16 +81,7 @@ async fn with_the_webhook_down_only_enforcement_stops_and_rollouts_go_on() {
     journey.operator.unregister(&journey.admin).await;
     journey.operator.register_everywhere(&journey.admin).await;
 
-    journey.apply(User::Admin, &[system(ns, "scoring")]).ok();
-    journey
-        .apply(
-            User::Alice,
-            &[assessment(ns, "scoring-ia", "scoring", None)],
-        )
-        .ok();
-    journey
-        .kubectl(User::Bob, &["aims", "approve", "scoring-ia", "-n", ns])
-        .ok();
+    crate::steps::approved_system(&journey, "scoring");
     let mut scorer = deployment(ns, "scorer", "scoring", "1.0.0");
     scorer["spec"]["replicas"] = json!(2);
     journey.apply(User::Alice, &[scorer.clone()]).ok();

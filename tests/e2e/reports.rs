@@ -33,18 +33,8 @@ async fn reports_follow_the_systems_and_argo_cd_health_reads_their_status() {
     let mut journey = Journey::start("e2e-reports", "enforce").await;
     let ns = journey.ns.clone();
     let ns = ns.as_str();
-    journey
-        .apply(User::Admin, &[system(ns, "scoring"), system(ns, "ranking")])
-        .ok();
-    journey
-        .apply(
-            User::Alice,
-            &[assessment(ns, "scoring-ia", "scoring", None)],
-        )
-        .ok();
-    journey
-        .kubectl(User::Bob, &["aims", "approve", "scoring-ia", "-n", ns])
-        .ok();
+    journey.apply(User::Admin, &[system(ns, "ranking")]).ok();
+    crate::steps::approved_system(&journey, "scoring");
     journey
         .apply(User::Alice, &[deployment(ns, "scorer", "scoring", "1.0.0")])
         .ok();

@@ -7,23 +7,14 @@ use serde_json::json;
 
 use crate::cluster::User;
 use crate::env::{Journey, eventually};
-use crate::objects::{assessment, deployment, system};
+use crate::objects::deployment;
 
 #[tokio::test]
 async fn after_an_api_server_restart_no_change_is_missed() {
     let journey = Journey::start("e2e-restart", "enforce").await;
     let ns = journey.ns.clone();
     let ns = ns.as_str();
-    journey.apply(User::Admin, &[system(ns, "scoring")]).ok();
-    journey
-        .apply(
-            User::Alice,
-            &[assessment(ns, "scoring-ia", "scoring", None)],
-        )
-        .ok();
-    journey
-        .kubectl(User::Bob, &["aims", "approve", "scoring-ia", "-n", ns])
-        .ok();
+    crate::steps::approved_system(&journey, "scoring");
     journey
         .apply(User::Alice, &[deployment(ns, "scorer", "scoring", "1.0.0")])
         .ok();
@@ -83,24 +74,12 @@ async fn after_an_api_server_restart_no_change_is_missed() {
     }
 
     // The reconciler is back too: status follows the change.
-    eventually(
-        "AssessmentApproved turns False",
+    crate::steps::condition_becomes(
+        &journey,
+        "aisystem/scoring",
+        "AssessmentApproved",
+        "False",
         Duration::from_secs(30),
-        || async {
-            let got = journey
-                .kubectl(
-                    User::Erin,
-                    &[
-                        "get",
-                        "aisystem",
-                        "scoring",
-                        "-o",
-                        "jsonpath={.status.conditions[?(@.type==\"AssessmentApproved\")].status}",
-                    ],
-                )
-                .ok();
-            if got == "False" { Ok(()) } else { Err(got) }
-        },
     )
     .await;
     journey.finish().await;

@@ -4,25 +4,17 @@
 use std::time::Duration;
 
 use crate::cluster::User;
-use crate::env::{Journey, Operator, eventually};
+use crate::env::{Journey, Operator};
 use crate::objects::{assessment, system};
 
 async fn approved_condition_becomes(journey: &Journey, status: &str, within: Duration) {
-    eventually(&format!("AssessmentApproved={status}"), within, || async {
-        let got = journey
-            .kubectl(
-                User::Erin,
-                &[
-                    "get",
-                    "aisystem",
-                    "scoring",
-                    "-o",
-                    "jsonpath={.status.conditions[?(@.type==\"AssessmentApproved\")].status}",
-                ],
-            )
-            .ok();
-        if got == status { Ok(()) } else { Err(got) }
-    })
+    crate::steps::condition_becomes(
+        journey,
+        "aisystem/scoring",
+        "AssessmentApproved",
+        status,
+        within,
+    )
     .await;
 }
 
@@ -68,18 +60,7 @@ async fn expiry_flips_the_conditions_on_time_and_after_a_restart() {
     approved_condition_becomes(&journey, "True", Duration::from_secs(10)).await;
     journey.operator.stop().await;
     sleep_until(until + jiff::SignedDuration::from_secs(3)).await;
-    let stale = journey
-        .kubectl(
-            User::Erin,
-            &[
-                "get",
-                "aisystem",
-                "scoring",
-                "-o",
-                "jsonpath={.status.conditions[?(@.type==\"AssessmentApproved\")].status}",
-            ],
-        )
-        .ok();
+    let stale = crate::steps::condition(&journey, "aisystem/scoring", "AssessmentApproved");
     assert_eq!(
         stale, "True",
         "nobody updated status while the operator was stopped"
