@@ -33,6 +33,8 @@ mod offline;
 mod outage;
 #[path = "e2e/platform.rs"]
 mod platform;
+#[path = "e2e/quiet.rs"]
+mod quiet;
 #[path = "e2e/replicas.rs"]
 mod replicas;
 #[path = "e2e/reports.rs"]
