@@ -101,6 +101,40 @@ async fn round(
     all
 }
 
+/// What the API server itself measured of its calls to `webhook`
+/// (`apiserver_admission_webhook_admission_duration_seconds`): calls, mean, and the share
+/// answered within each bucket bound.
+fn server_side(metrics: &str, webhook: &str) -> (f64, f64, Vec<(String, f64)>) {
+    let name = "apiserver_admission_webhook_admission_duration_seconds";
+    let ours =
+        |line: &&str| line.starts_with(name) && line.contains(&format!("name=\"{webhook}\""));
+    let value = |line: &str| {
+        line.rsplit(' ')
+            .next()
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let (mut count, mut sum) = (0.0, 0.0);
+    let mut buckets: Vec<(String, f64)> = Vec::new();
+    for line in metrics.lines().filter(ours) {
+        if line.starts_with(&format!("{name}_count")) {
+            count += value(line);
+        } else if line.starts_with(&format!("{name}_sum")) {
+            sum += value(line);
+        } else if let Some(le) = line.split("le=\"").nth(1).and_then(|r| r.split('"').next()) {
+            match buckets.iter_mut().find(|(bound, _)| bound == le) {
+                Some((_, n)) => *n += value(line),
+                None => buckets.push((le.to_string(), value(line))),
+            }
+        }
+    }
+    let shares = buckets
+        .into_iter()
+        .map(|(bound, n)| (bound, if count > 0.0 { n / count } else { 0.0 }))
+        .collect();
+    (count, if count > 0.0 { sum / count } else { 0.0 }, shares)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
@@ -176,6 +210,18 @@ fn main() {
         }
         let added = p99s[2].as_secs_f64() * 1e3 - p99s[0].as_secs_f64() * 1e3;
         println!("  webhook p99 - no-webhook p99: {added:+.2} ms (target ≤ +2 ms)");
+        let metrics = plane.curl(User::Admin, "/metrics").unwrap();
+        let (calls, mean, shares) = server_side(&metrics, "enforce.workloads.aims.io");
+        let shares: Vec<String> = shares
+            .iter()
+            .filter(|(bound, _)| bound != "+Inf")
+            .map(|(bound, share)| format!("≤{bound}s {:.1} %", share * 100.0))
+            .collect();
+        println!(
+            "  the API server's own timing of its webhook calls: {calls} calls, mean {:.2} ms; {}",
+            mean * 1e3,
+            shares.join(", ")
+        );
         journey.operator.stop().await;
         journey.operator.unregister(&journey.admin).await;
     });
