@@ -12,6 +12,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benches fail loudly by design
 #![allow(dead_code)]
 
+mod common;
+
 #[path = "../../tests/support/cluster.rs"]
 mod cluster;
 #[path = "../../tests/e2e/env.rs"]
@@ -23,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use aims_operator::resources::{API_VERSION, MODEL_VERSION_LABEL, SYSTEM_LABEL};
 use cluster::{ControlPlane, User};
+use common::percentile;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::Api;
 use kube::api::PostParams;
@@ -133,10 +136,6 @@ fn server_side(metrics: &str, webhook: &str) -> (f64, f64, Vec<(String, f64)>) {
         .map(|(bound, n)| (bound, if count > 0.0 { n / count } else { 0.0 }))
         .collect();
     (count, if count > 0.0 { sum / count } else { 0.0 }, shares)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
 fn main() {

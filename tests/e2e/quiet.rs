@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::cluster::User;
 use crate::env::Journey;
 
 /// The operator's writes in `events` (Lease renewals aside: that is how it keeps leading).
@@ -47,21 +46,7 @@ async fn once_converged_the_operator_writes_nothing_until_something_changes() {
 
     // One change: the system's status, its assessment's and Report at most, once each.
     let since = events.len();
-    let owner = json!({"spec": {"owner": null}}).to_string();
-    journey
-        .kubectl(
-            User::Admin,
-            &["patch", "aisystem", "ranking", "--type=merge", "-p", &owner],
-        )
-        .ok();
-    crate::steps::condition_becomes(
-        &journey,
-        "aisystem/ranking",
-        "OwnerAssigned",
-        "False",
-        Duration::from_secs(30),
-    )
-    .await;
+    crate::steps::owner_leaves(&journey, "ranking").await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     let events = journey.plane.audit_events();
     let after = operator_writes(&events[since..]);

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::cluster::User;
 use crate::env::{Journey, OPERATOR_NAMESPACE, Operator, eventually};
@@ -47,25 +47,21 @@ fn holder(journey: &Journey) -> String {
         .ok()
 }
 
+async fn leader_becomes(journey: &Journey, replica: &str, within: Duration) {
+    eventually(&format!("{replica} leads"), within, || async {
+        let now = holder(journey);
+        if now == replica { Ok(()) } else { Err(now) }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn of_two_replicas_exactly_one_writes_status_and_the_other_takes_over() {
     let mut journey = Journey::start("e2e-replicas", "enforce").await;
     let ns = journey.ns.clone();
     let mut second =
         Operator::start_replica(aims_operator::policy::Policy::default(), "aims-operator-1").await;
-    eventually(
-        "the first replica leads",
-        Duration::from_secs(20),
-        || async {
-            let now = holder(&journey);
-            if now == "aims-operator-0" {
-                Ok(())
-            } else {
-                Err(now)
-            }
-        },
-    )
-    .await;
+    leader_becomes(&journey, "aims-operator-0", Duration::from_secs(20)).await;
 
     let since = journey.plane.audit_events().len();
     crate::steps::approved_system(&journey, "scoring");
@@ -85,35 +81,9 @@ async fn of_two_replicas_exactly_one_writes_status_and_the_other_takes_over() {
     // (here: the registration points at it), which takes the Lease and writes.
     journey.operator.stop().await;
     second.register(&journey.admin, &ns).await;
-    eventually(
-        "the second replica leads",
-        Duration::from_secs(30),
-        || async {
-            let now = holder(&journey);
-            if now == "aims-operator-1" {
-                Ok(())
-            } else {
-                Err(now)
-            }
-        },
-    )
-    .await;
+    leader_becomes(&journey, "aims-operator-1", Duration::from_secs(30)).await;
     let since = journey.plane.audit_events().len();
-    let owner = json!({"spec": {"owner": null}}).to_string();
-    journey
-        .kubectl(
-            User::Admin,
-            &["patch", "aisystem", "ranking", "--type=merge", "-p", &owner],
-        )
-        .ok();
-    crate::steps::condition_becomes(
-        &journey,
-        "aisystem/ranking",
-        "OwnerAssigned",
-        "False",
-        Duration::from_secs(30),
-    )
-    .await;
+    crate::steps::owner_leaves(&journey, "ranking").await;
     let after = status_writers(&journey.plane.audit_events()[since..], &ns);
     assert_eq!(after.len(), 1, "status written with {after:?}");
     assert!(

@@ -53,3 +53,23 @@ pub async fn condition_becomes(
     })
     .await;
 }
+
+/// The owner of `system` leaves (the platform team clears spec.owner), and the operator has
+/// seen it: OwnerAssigned is False.
+pub async fn owner_leaves(journey: &Journey, system: &str) {
+    let owner = serde_json::json!({"spec": {"owner": null}}).to_string();
+    journey
+        .kubectl(
+            User::Admin,
+            &["patch", "aisystem", system, "--type=merge", "-p", &owner],
+        )
+        .ok();
+    condition_becomes(
+        journey,
+        &format!("aisystem/{system}"),
+        "OwnerAssigned",
+        "False",
+        Duration::from_secs(30),
+    )
+    .await;
+}
