@@ -41,6 +41,8 @@ mod replicas;
 mod reports;
 #[path = "e2e/restart.rs"]
 mod restart;
+#[path = "e2e/rotation.rs"]
+mod rotation;
 #[path = "e2e/steps.rs"]
 mod steps;
 #[path = "e2e/time.rs"]

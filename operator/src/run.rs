@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::certs::CertSettings;
 use crate::certs::secret::SelfManaged;
 use crate::election::{Elector, LeaseFence, Round};
 use crate::policy::Policy;
@@ -57,25 +56,9 @@ pub struct RunArgs {
     /// operator's service account, system:serviceaccount:<namespace>:aims-operator.
     #[arg(long = "status-writer", value_name = "USER")]
     status_writers: Vec<String>,
-    /// Make and rotate the webhook's CA and serving certificate here instead of taking them
-    /// from cert-manager: kept in --cert-secret, mirrored to --tls-cert/--tls-key, and the
-    /// caBundle of each --webhook-configuration kept equal to the trusted CAs.
-    #[arg(long)]
-    self_managed_certs: bool,
-    /// Secret that holds the self-managed certificates (in --namespace).
-    #[arg(long, default_value = "aims-operator-webhook-tls", value_name = "NAME")]
-    cert_secret: String,
-    /// Service the API server calls; its DNS names go into the self-managed certificate.
-    #[arg(long, default_value = "aims-operator-webhook", value_name = "NAME")]
-    webhook_service: String,
-    /// Validating and mutating webhook configuration whose caBundle follows the
-    /// self-managed CA (repeatable).
-    #[arg(
-        long = "webhook-configuration",
-        default_value = "aims-operator",
-        value_name = "NAME"
-    )]
-    webhook_configurations: Vec<String>,
+    /// The self-managed certificates.
+    #[command(flatten)]
+    certs: crate::certs::args::SelfManagedArgs,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -95,7 +78,7 @@ impl RunArgs {
     pub(crate) fn use_dev_certificates(&mut self, dir: &std::path::Path) {
         self.tls_cert = dir.join("tls.crt");
         self.tls_key = dir.join("tls.key");
-        self.self_managed_certs = false;
+        self.certs.self_managed_certs = false;
     }
 }
 
@@ -383,9 +366,16 @@ pub async fn operate(
         }
     };
     let server = if wants(Component::Webhook) {
-        if args.self_managed_certs {
+        if args.certs.self_managed_certs {
+            let managed = match args.certs.managed(&args.namespace, cert_files(&args)) {
+                Ok(managed) => managed,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    health.shutdown().await;
+                    return ExitCode::from(2);
+                }
+            };
             ctx.certificate_pending.store(true, Ordering::Release);
-            let managed = self_managed(&args);
             if !first_certificate(&managed, &client, stopped.clone()).await {
                 health.shutdown().await;
                 return ExitCode::SUCCESS;
@@ -448,19 +438,6 @@ fn cert_files(args: &RunArgs) -> CertFiles {
     CertFiles {
         cert: args.tls_cert.clone(),
         key: args.tls_key.clone(),
-    }
-}
-
-fn self_managed(args: &RunArgs) -> SelfManaged {
-    SelfManaged {
-        namespace: args.namespace.clone(),
-        secret: args.cert_secret.clone(),
-        webhook_configurations: args.webhook_configurations.clone(),
-        settings: CertSettings::for_names(CertSettings::service_names(
-            &args.webhook_service,
-            &args.namespace,
-        )),
-        files: cert_files(args),
     }
 }
 

@@ -200,6 +200,19 @@ fn inference_service_crd() -> Value {
                     "x-kubernetes-preserve-unknown-fields": true}}}]}})
 }
 
+/// The Secret of [`Operator::start_self_managed`].
+/// (the chart's name: its Role lets the operator write only that Secret).
+pub const SELF_MANAGED_SECRET: &str = "aims-operator-webhook-tls";
+
+/// The trusted CAs in the self-managed certificates' Secret.
+pub async fn self_managed_ca(plane: &ControlPlane) -> String {
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(plane.client(User::Admin).await, OPERATOR_NAMESPACE);
+    let secret = secrets.get(SELF_MANAGED_SECRET).await.unwrap();
+    let data = secret.data.unwrap_or_default();
+    String::from_utf8(data["ca.crt"].0.clone()).unwrap()
+}
+
 /// Arguments of `aims-operator run` as the e2e suite runs it.
 #[derive(Parser)]
 struct RunCli {
@@ -228,6 +241,17 @@ impl Operator {
     /// Starts one replica named `replica` (its identity in the Lease), with a token of the
     /// chart's ServiceAccount of its own (the audit log tells replicas apart by it).
     pub async fn start_replica(policy: Policy, replica: &str) -> Operator {
+        Self::launch(policy, replica, None).await
+    }
+
+    /// Starts the operator with self-managed certificates kept in the Secret
+    /// [`SELF_MANAGED_SECRET`], naming 127.0.0.1 (the URL it is registered at), with `flags`
+    /// besides (lifetimes, `--webhook-configuration`); it registers with the CA it made.
+    pub async fn start_self_managed(policy: Policy, flags: &[&str]) -> Operator {
+        Self::launch(policy, "aims-operator-0", Some(flags)).await
+    }
+
+    async fn launch(policy: Policy, replica: &str, self_managed: Option<&[&str]>) -> Operator {
         let plane = ControlPlane::shared();
         prepare();
         let token = plane
@@ -245,19 +269,41 @@ impl Operator {
             .ok();
         let kubeconfig =
             plane.write_kubeconfig_with_token(&format!("aims-operator-{replica}"), token.trim());
-        let dir = plane.dir.join("operator-certs");
-        let bundle = local_certificates(&dir, "127.0.0.1").unwrap();
         let port = free_port();
-        let cli = RunCli::parse_from([
+        let mut args = vec![
             "run".to_string(),
             format!("--listen=127.0.0.1:{port}"),
             "--health-listen=127.0.0.1:0".to_string(),
-            format!("--tls-cert={}", dir.join("tls.crt").display()),
-            format!("--tls-key={}", dir.join("tls.key").display()),
             format!("--namespace={OPERATOR_NAMESPACE}"),
             "--drain-seconds=1".to_string(),
             format!("--pod-name={replica}"),
-        ]);
+        ];
+        let (dir, dev_bundle) = match self_managed {
+            None => {
+                let dir = plane.dir.join("operator-certs");
+                let bundle = local_certificates(&dir, "127.0.0.1").unwrap();
+                (dir, Some(bundle.ca_bundle))
+            }
+            Some(flags) => {
+                let dir = plane.dir.join("self-managed-certs");
+                let _ = std::fs::remove_dir_all(&dir);
+                args.extend(
+                    [
+                        "--self-managed-certs",
+                        "--cert-ip-address=127.0.0.1",
+                        "--cert-reload-seconds=1",
+                    ]
+                    .iter()
+                    .chain(flags)
+                    .map(|f| f.to_string()),
+                );
+                args.push(format!("--cert-secret={SELF_MANAGED_SECRET}"));
+                (dir, None)
+            }
+        };
+        args.push(format!("--tls-cert={}", dir.join("tls.crt").display()));
+        args.push(format!("--tls-key={}", dir.join("tls.key").display()));
+        let cli = RunCli::parse_from(args);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -284,9 +330,13 @@ impl Operator {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        let ca_bundle = match dev_bundle {
+            Some(bundle) => bundle,
+            None => self_managed_ca(plane).await,
+        };
         Operator {
             port,
-            ca_bundle: bundle.ca_bundle,
+            ca_bundle,
             registered: Vec::new(),
             stop: Some(stop),
             thread: Some(thread),
@@ -297,6 +347,13 @@ impl Operator {
     /// where the namespace enforces (as the chart registers them), as the admin.
     pub async fn register(&mut self, admin: &kube::Client, namespace: &str) {
         self.register_as(admin, &format!("aims-e2e-{namespace}"), Some(namespace))
+            .await;
+    }
+
+    /// Registers the webhooks for `namespace` only under the chart's name, `aims-operator`
+    /// (the only webhook configurations the chart's role lets the operator patch).
+    pub async fn register_as_the_chart(&mut self, admin: &kube::Client, namespace: &str) {
+        self.register_as(admin, "aims-operator", Some(namespace))
             .await;
     }
 

@@ -89,6 +89,7 @@ pub struct ControlPlane {
     pub version: String,
     /// Folder of the built binaries.
     pub bin: PathBuf,
+    etcd_url: String,
     tokens: BTreeMap<User, String>,
     processes: Mutex<Vec<Supervised>>,
 }
@@ -155,11 +156,12 @@ fn kubernetes_version() -> String {
         .expect("tests/cluster/go.mod requires k8s.io/kubernetes")
 }
 
-const BINARIES: [&str; 6] = [
+const BINARIES: [&str; 7] = [
     "kube-apiserver",
     "kube-controller-manager",
     "kubectl",
     "etcd",
+    "etcdcompact",
     "argohealth",
     "supervise",
 ];
@@ -238,6 +240,7 @@ fn build() -> PathBuf {
             "k8s.io/kubernetes/cmd/kube-controller-manager",
             "k8s.io/kubernetes/cmd/kubectl",
             "./etcd",
+            "./etcdcompact",
             "./argohealth",
             "./supervise",
         ])
@@ -392,16 +395,17 @@ impl ControlPlane {
 
         let (etcd_port, peer_port, api_port) = (free_port(), free_port(), free_port());
         let server = format!("https://127.0.0.1:{api_port}");
+        let etcd_url = format!("http://127.0.0.1:{etcd_port}");
         let plane = ControlPlane {
             dir: dir.clone(),
             server,
             ca_pem,
             version,
             bin,
+            etcd_url: etcd_url.clone(),
             tokens,
             processes: Mutex::new(Vec::new()),
         };
-        let etcd_url = format!("http://127.0.0.1:{etcd_port}");
         let peer_url = format!("http://127.0.0.1:{peer_port}");
         plane.spawn(
             "etcd",
@@ -516,9 +520,24 @@ impl ControlPlane {
         }
     }
 
-    /// Stops the API server (as SIGTERM does), waits `down`, and starts it again on the
-    /// same port and etcd; returns once it is ready.
-    pub fn restart_apiserver(&self, down: Duration) {
+    /// Compacts etcd at its current revision (returned): every older revision is gone, as
+    /// after the API server's periodic compaction.
+    pub fn compact_etcd(&self) -> i64 {
+        let out = Command::new(self.bin.join("etcdcompact"))
+            .arg(&self.etcd_url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "etcd was not compacted: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+
+    /// Stops the API server (as SIGTERM does), runs `while_down`, and starts it again on
+    /// the same port and etcd; returns once it is ready.
+    pub fn restart_apiserver(&self, while_down: impl FnOnce()) {
         let args = {
             let mut processes = self.processes.lock().unwrap();
             let index = processes
@@ -530,7 +549,7 @@ impl ControlPlane {
             let _ = old.child.wait();
             old.args
         };
-        std::thread::sleep(down);
+        while_down();
         let restarted = self.start_process("kube-apiserver", &args);
         self.processes.lock().unwrap().push(restarted);
         self.wait_ready("the restarted kube-apiserver", Duration::from_secs(120));

@@ -11,6 +11,7 @@
 //!    configurations is the serving certificate re-issued by the new CA;
 //! 3. an old CA leaves the bundle only when it has expired.
 
+pub mod args;
 pub mod secret;
 
 use jiff::{SignedDuration, Timestamp};
@@ -357,8 +358,8 @@ fn ca_common_name(key: &KeyPair) -> String {
 
 fn ca_params(
     name: DistinguishedName,
-    now: Timestamp,
-    validity: SignedDuration,
+    not_before: Timestamp,
+    not_after: Timestamp,
 ) -> Result<CertificateParams, CertError> {
     let mut params = CertificateParams::default();
     params.distinguished_name = name;
@@ -368,17 +369,17 @@ fn ca_params(
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    params.not_before = to_offset(now)?;
-    params.not_after = to_offset(now + validity)?;
+    params.not_before = to_offset(not_before)?;
+    params.not_after = to_offset(not_after)?;
     Ok(params)
 }
 
 fn new_ca(settings: &CertSettings, now: Timestamp) -> Result<(String, String), CertError> {
     let key = KeyPair::generate()?;
-    // Back-dated like the serving certificates it signs, which must fall inside its validity.
-    let since = now - BACKDATE;
-    let cert =
-        ca_params(ca_name(ca_common_name(&key)), since, settings.ca_validity)?.self_signed(&key)?;
+    // Back-dated like the serving certificates it signs, which must fall inside its validity;
+    // its lifetime counts from now, as theirs does.
+    let name = ca_name(ca_common_name(&key));
+    let cert = ca_params(name, now - BACKDATE, now + settings.ca_validity)?.self_signed(&key)?;
     Ok((cert.pem(), key.serialize_pem()))
 }
 
@@ -393,7 +394,7 @@ fn issuer_of(ca_bundle: &str, ca_key: &str) -> Result<Issuer<'static, KeyPair>, 
     let common_name = info
         .common_name
         .ok_or_else(|| CertError::Unreadable("the CA has no common name".into()))?;
-    let params = ca_params(ca_name(common_name), info.not_before, SignedDuration::ZERO)?;
+    let params = ca_params(ca_name(common_name), info.not_before, info.not_after)?;
     let key =
         KeyPair::from_pem(ca_key).map_err(|e| CertError::Unreadable(format!("CA key: {e}")))?;
     Ok(Issuer::new(params, key))
