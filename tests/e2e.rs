@@ -19,10 +19,14 @@ mod env;
 
 #[path = "e2e/approver.rs"]
 mod approver;
+#[path = "e2e/audit.rs"]
+mod audit;
 #[path = "e2e/auditor.rs"]
 mod auditor;
 #[path = "e2e/breakglass.rs"]
 mod breakglass;
+#[path = "e2e/churn.rs"]
+mod churn;
 #[path = "e2e/developer.rs"]
 mod developer;
 #[path = "e2e/objects.rs"]

@@ -4,24 +4,8 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
+use crate::audit::operator_writes;
 use crate::env::Journey;
-
-/// The operator's writes in `events` (Lease renewals aside: that is how it keeps leading).
-fn operator_writes(events: &[Value]) -> Vec<&Value> {
-    events
-        .iter()
-        .filter(|e| {
-            e["user"]["username"] == "system:serviceaccount:aims-system:aims-operator"
-                && matches!(
-                    e["verb"].as_str(),
-                    Some("create" | "update" | "patch" | "delete")
-                )
-                && e["objectRef"]["resource"] != "leases"
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn once_converged_the_operator_writes_nothing_until_something_changes() {

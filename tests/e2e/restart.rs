@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::audit::operator_requests;
 use crate::cluster::{ControlPlane, User};
 use crate::env::{Journey, eventually};
 use crate::objects::deployment;
@@ -28,13 +29,9 @@ fn list_version(plane: &ControlPlane, ns: &str) -> String {
 
 /// The operator's lists of `resource` among `events`.
 fn operator_lists(events: &[serde_json::Value], resource: &str) -> usize {
-    events
+    operator_requests(events, &["list"])
         .iter()
-        .filter(|e| {
-            e["user"]["username"] == "system:serviceaccount:aims-system:aims-operator"
-                && e["verb"] == "list"
-                && e["objectRef"]["resource"] == resource
-        })
+        .filter(|e| e["objectRef"]["resource"] == resource)
         .count()
 }
 

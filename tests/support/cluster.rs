@@ -115,7 +115,7 @@ fn target_dir() -> PathBuf {
 
 /// Writes straight to the process's stderr, past the test harness's capture: the first
 /// build takes many minutes and a person waiting should see it move.
-fn progress(line: &str) {
+pub fn progress(line: &str) {
     let _ = writeln!(std::io::stderr(), "[control plane] {line}");
 }
 
