@@ -51,3 +51,5 @@ mod rotation;
 mod steps;
 #[path = "e2e/time.rs"]
 mod time;
+#[path = "e2e/uninstall.rs"]
+mod uninstall;

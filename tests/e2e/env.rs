@@ -135,24 +135,7 @@ fn prepare() -> &'static PathBuf {
                   "crd/inferenceservices.serving.kserve.io", "crd/reports.openreports.io"],
             )
             .ok();
-        let mut objects = vec![json!({"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": OPERATOR_NAMESPACE}})];
-        objects.extend(chart().into_iter().filter(|o| {
-            matches!(
-                o["kind"].as_str(),
-                Some("ServiceAccount" | "ClusterRole" | "ClusterRoleBinding" | "Role" | "RoleBinding")
-            )
-        }));
-        let bind = |name: &str, role: &str, group: &str| {
-            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-                "metadata": {"name": name},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-                "subjects": [{"kind": "Group", "name": group, "apiGroup": "rbac.authorization.k8s.io"}]})
-        };
-        objects.push(bind("ai-approvers", "aims-approver", "ai-approvers"));
-        objects.push(bind("auditors", "aims-auditor", "auditors"));
-        objects.push(bind("auditors-view", "view", "auditors"));
-        admin_apply(plane, &objects);
+        admin_apply(plane, &operator_identity());
         let token = plane
             .kubectl(
                 User::Admin,
@@ -161,6 +144,29 @@ fn prepare() -> &'static PathBuf {
             .ok();
         plane.write_kubeconfig_with_token("aims-operator", token.trim())
     })
+}
+
+/// The operator's namespace with the chart's ServiceAccount and RBAC (user roles included),
+/// and the people's roles bound as a platform team binds them.
+pub fn operator_identity() -> Vec<Value> {
+    let mut objects = vec![json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": OPERATOR_NAMESPACE}})];
+    objects.extend(chart().into_iter().filter(|o| {
+        matches!(
+            o["kind"].as_str(),
+            Some("ServiceAccount" | "ClusterRole" | "ClusterRoleBinding" | "Role" | "RoleBinding")
+        )
+    }));
+    let bind = |name: &str, role: &str, group: &str| {
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"kind": "Group", "name": group, "apiGroup": "rbac.authorization.k8s.io"}]})
+    };
+    objects.push(bind("ai-approvers", "aims-approver", "ai-approvers"));
+    objects.push(bind("auditors", "aims-auditor", "auditors"));
+    objects.push(bind("auditors-view", "view", "auditors"));
+    objects
 }
 
 /// The OpenReports release whose CRDs are installed (from the Go module proxy).
