@@ -1,0 +1,253 @@
+//! Convergence at scale on the real control plane: 10,000 AI systems, each with an
+//! assessment and a ControlBinding, stored in the loopback kube-apiserver across 100
+//! namespaces. The release `aims-operator run` binary starts against them twice: first with
+//! no status written anywhere (every object needs a write), then again after SIGTERM (every
+//! status is current: nothing should be written). Both times: seconds until every object has
+//! been reconciled (its own `aims_reconciles_total`), the writes that took, and the process's
+//! resident memory (VmHWM, the peak, from /proc). Targets (docs/benchmarks.md): converged
+//! ≤ 60 s after a restart, RSS ≤ 64 MiB.
+//!
+//! Run: `cargo bench -p aims-operator --bench converge` (builds the control plane like the
+//! e2e suite on first use). `AIMS_BENCH_SYSTEMS` (default 10000) sizes it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // benches fail loudly by design
+#![allow(dead_code)]
+
+#[path = "../../tests/support/cluster.rs"]
+mod cluster;
+#[path = "../../tests/support/https.rs"]
+mod https;
+#[path = "../../tests/support/tools.rs"]
+mod tools;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use aims_operator::resources::API_VERSION;
+use cluster::{ControlPlane, User};
+use futures::StreamExt;
+use kube::api::{Api, ApiResource, DynamicObject, PostParams};
+use serde_json::{Value, json};
+
+const NAMESPACES: usize = 100;
+const KINDS: [(&str, &str); 3] = [
+    ("AISystem", "aisystems"),
+    ("ImpactAssessment", "impactassessments"),
+    ("ControlBinding", "controlbindings"),
+];
+
+/// System `i`'s three objects in namespace `ns`.
+fn objects(ns: &str, i: usize) -> [Value; 3] {
+    let name = format!("system-{i:05}");
+    let meta = |suffix: &str| json!({"name": format!("{name}{suffix}"), "namespace": ns});
+    [
+        json!({"apiVersion": API_VERSION, "kind": "AISystem", "metadata": meta(""),
+            "spec": {"displayName": name, "riskTier": "Limited", "lifecycleStage": "Operation",
+                "owner": {"name": "Dana", "contact": "dana@example.com", "team": "risk"},
+                "models": [{"name": "scorer", "version": "1.0.0"}],
+                "monitoring": {"metrics": ["auc"], "driftSignals": ["psi"], "alertRoute": "oncall", "eventLog": "loki"}}}),
+        json!({"apiVersion": API_VERSION, "kind": "ImpactAssessment", "metadata": meta("-ia"),
+            "spec": {"systemRef": name, "models": [{"name": "scorer", "version": "1.0.x"}],
+                "impacts": [{"area": "Individuals", "direction": "Negative", "description": "unfair refusals"}],
+                "risks": [{"id": "R1", "description": "bias", "likelihood": 2, "severity": 3, "treatment": "Mitigate"}]}}),
+        json!({"apiVersion": API_VERSION, "kind": "ControlBinding", "metadata": meta("-controls"),
+            "spec": {"systems": [name], "controls": [
+                {"id": "A.8.2", "applicability": "Applicable",
+                 "implementation": {"description": "Drift alerts to on-call.", "status": "Implemented"}}]}}),
+    ]
+}
+
+/// Creates every object, 32 requests in flight; prints progress.
+async fn populate(client: &kube::Client, systems: usize) {
+    let started = Instant::now();
+    let requests = (0..systems).flat_map(|i| {
+        let ns = format!("scale-{:03}", i % NAMESPACES);
+        objects(&ns, i).into_iter().map(move |o| (ns.clone(), o))
+    });
+    let mut done = 0usize;
+    let mut creates = futures::stream::iter(requests)
+        .map(|(ns, object)| {
+            let client = client.clone();
+            async move {
+                let kind = object["kind"].as_str().unwrap().to_string();
+                let plural = KINDS.iter().find(|(k, _)| *k == kind).unwrap().1;
+                let resource = ApiResource {
+                    group: "aims.io".into(),
+                    version: "v1alpha1".into(),
+                    api_version: API_VERSION.into(),
+                    kind: kind.clone(),
+                    plural: plural.into(),
+                };
+                let api: Api<DynamicObject> = Api::namespaced_with(client, &ns, &resource);
+                let object: DynamicObject = serde_json::from_value(object).unwrap();
+                match api.create(&PostParams::default(), &object).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(status)) if status.code == 409 => {} // an earlier run's
+                    Err(e) => panic!("cannot create {kind}: {e}"),
+                }
+            }
+        })
+        .buffer_unordered(32);
+    while creates.next().await.is_some() {
+        done += 1;
+        if done.is_multiple_of(3000) {
+            eprintln!(
+                "[bench] {done} of {} objects stored ({:.0}/s)",
+                systems * 3,
+                done as f64 / started.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
+/// `aims_reconciles_total` by (kind, result).
+fn reconciles(metrics: &str) -> BTreeMap<(String, String), f64> {
+    let label = |line: &str, name: &str| {
+        line.split(&format!("{name}=\""))
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("aims_reconciles_total{"))
+        .map(|l| {
+            let value = l
+                .rsplit(' ')
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0);
+            ((label(l, "kind"), label(l, "result")), value)
+        })
+        .collect()
+}
+
+/// kB of a `/proc/<pid>/status` field.
+fn memory_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+struct Run {
+    converged: Duration,
+    writes: f64,
+    errors: f64,
+    peak_kib: u64,
+    /// Resident memory 5 s after convergence.
+    settled_kib: u64,
+}
+
+/// Starts the operator, waits until every object of every kind has been reconciled, and
+/// stops it again (SIGTERM).
+async fn converge(plane: &ControlPlane, systems: usize, dir: &std::path::Path) -> Run {
+    let health = https::free_port();
+    let started = Instant::now();
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
+        .args(["run", "--namespace=aims-system", "--pod-name=bench-0"])
+        .arg(format!("--listen=127.0.0.1:{}", https::free_port()))
+        .arg(format!("--health-listen=127.0.0.1:{health}"))
+        .arg(format!("--tls-cert={}", dir.join("tls.crt").display()))
+        .arg(format!("--tls-key={}", dir.join("tls.key").display()))
+        .env("KUBECONFIG", plane.kubeconfig(User::Admin))
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let Some((200, metrics)) = https::http_get(health, "/metrics").await else {
+            assert!(
+                started.elapsed() < Duration::from_secs(600),
+                "the operator never served its metrics"
+            );
+            continue;
+        };
+        let counts = reconciles(&metrics);
+        let by = |kind: &str, result: &str| {
+            counts
+                .get(&(kind.to_string(), result.to_string()))
+                .copied()
+                .unwrap_or(0.0)
+        };
+        let all_seen = KINDS
+            .iter()
+            .all(|(kind, _)| by(kind, "written") + by(kind, "unchanged") >= systems as f64);
+        if all_seen {
+            let converged = started.elapsed();
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let run = Run {
+                converged,
+                writes: KINDS.iter().map(|(k, _)| by(k, "written")).sum(),
+                errors: KINDS.iter().map(|(k, _)| by(k, "error")).sum(),
+                peak_kib: memory_kib(pid, "VmHWM:"),
+                settled_kib: memory_kib(pid, "VmRSS:"),
+            };
+            https::terminate(child).await;
+            return run;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1200),
+            "not converged in 20 minutes: {counts:?}"
+        );
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let systems: usize = std::env::var("AIMS_BENCH_SYSTEMS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10_000);
+        let plane = ControlPlane::shared();
+        let crds = plane.kubectl(User::Admin, &["apply", "--server-side", "-k", "crds/"]);
+        assert!(crds.success, "CRDs: {}", crds.stderr);
+        plane
+            .kubectl(
+                User::Admin,
+                &["wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"],
+            )
+            .ok();
+        let mut namespaces = vec!["aims-system".to_string()];
+        namespaces.extend((0..NAMESPACES).map(|n| format!("scale-{n:03}")));
+        for ns in &namespaces {
+            plane.kubectl(User::Admin, &["create", "namespace", ns]);
+        }
+        let dir = plane.dir.join("bench-certs");
+        aims_operator::dev::local_certificates(&dir, "127.0.0.1").unwrap();
+        let client = plane.client(User::Admin).await;
+        populate(&client, systems).await;
+
+        let first = converge(plane, systems, &dir).await;
+        let again = converge(plane, systems, &dir).await;
+
+        println!(
+            "kube-apiserver {} on {} cores: {systems} AI systems, {systems} assessments, {systems} bindings in {NAMESPACES} namespaces",
+            plane.version,
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+        );
+        println!("| start | converged | status writes | errors | peak RSS | RSS 5 s later |");
+        println!("|---|---|---|---|---|---|");
+        for (name, run) in [("first (no status yet)", &first), ("restart", &again)] {
+            println!(
+                "| {name} | {:.1} s | {:.0} | {:.0} | {:.1} MiB | {:.1} MiB |",
+                run.converged.as_secs_f64(),
+                run.writes,
+                run.errors,
+                run.peak_kib as f64 / 1024.0,
+                run.settled_kib as f64 / 1024.0
+            );
+        }
+    });
+}
