@@ -139,12 +139,7 @@ fn server_side(metrics: &str, webhook: &str) -> (f64, f64, Vec<(String, f64)>) {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    common::runtime().block_on(async {
         let clients_count = count("AIMS_BENCH_CLIENTS", 50);
         let rounds = count("AIMS_BENCH_ROUNDS", 6);
         let requests = count("AIMS_BENCH_REQUESTS", 10);

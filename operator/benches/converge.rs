@@ -13,6 +13,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benches fail loudly by design
 #![allow(dead_code)]
 
+mod common;
+
 #[path = "../../tests/support/cluster.rs"]
 mod cluster;
 #[path = "../../tests/support/https.rs"]
@@ -200,12 +202,7 @@ async fn converge(plane: &ControlPlane, systems: usize, dir: &std::path::Path) -
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    common::runtime().block_on(async {
         let systems: usize = std::env::var("AIMS_BENCH_SYSTEMS")
             .ok()
             .and_then(|v| v.parse().ok())

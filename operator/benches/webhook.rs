@@ -322,12 +322,7 @@ fn median_interval(sorted: &[f64]) -> Option<(f64, f64)> {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    common::runtime().block_on(async {
         let rss_start = rss_kib();
         let now: Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
         let snap = snapshot(now);

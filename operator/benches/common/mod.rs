@@ -163,3 +163,13 @@ fn without_indentation(text: &str) -> String {
     }
     out
 }
+
+/// The runtime the benches drive the server or the control plane from: two workers, as
+/// the machine has two cores.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
