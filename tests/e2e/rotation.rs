@@ -13,7 +13,8 @@ use crate::cluster::User;
 use crate::env::{Journey, OPERATOR_NAMESPACE, Operator, SELF_MANAGED_SECRET};
 use crate::objects::deployment;
 
-/// The newest CA (first in the bundle) and the serving certificate the Secret holds now.
+/// The common name of the newest CA (first in the bundle; it carries the key's fingerprint)
+/// and the serving certificate the Secret holds now.
 async fn stored(secrets: &kube::Api<Secret>) -> (String, String) {
     let data = secrets
         .get(SELF_MANAGED_SECRET)
@@ -22,13 +23,8 @@ async fn stored(secrets: &kube::Api<Secret>) -> (String, String) {
         .data
         .unwrap_or_default();
     let text = |key: &str| String::from_utf8(data[key].0.clone()).unwrap();
-    let bundle = text("ca.crt");
-    let newest = bundle
-        .split_inclusive("-----END CERTIFICATE-----")
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let cas = aims_operator::certs::inspect_pem(&text("ca.crt")).unwrap();
+    let newest = cas[0].common_name.clone().unwrap_or_default();
     (newest, text("tls.crt"))
 }
 

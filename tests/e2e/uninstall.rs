@@ -10,6 +10,14 @@ use crate::cluster::User;
 use crate::env::{Journey, admin_apply, chart, eventually, operator_identity, stream};
 use crate::objects::deployment;
 
+/// alice applies the model's Deployment.
+fn apply_model(journey: &Journey) -> crate::cluster::KubectlOutput {
+    journey.apply(
+        User::Alice,
+        &[deployment(&journey.ns, "scorer", "scoring", "1.0.0")],
+    )
+}
+
 /// The webhook configurations named `aims-operator` that exist.
 fn chart_webhooks(journey: &Journey) -> String {
     journey
@@ -30,7 +38,6 @@ fn chart_webhooks(journey: &Journey) -> String {
 #[tokio::test]
 async fn after_uninstall_no_webhook_blocks_and_the_records_remain() {
     let mut journey = Journey::start("e2e-uninstall", "enforce").await;
-    let ns = journey.ns.clone();
     crate::steps::approved_system(&journey, "scoring");
     journey.operator.stop().await;
     journey.operator.unregister(&journey.admin).await;
@@ -48,10 +55,7 @@ async fn after_uninstall_no_webhook_blocks_and_the_records_remain() {
         "the installed webhook refuses (fail closed) while no replica answers",
         Duration::from_secs(20),
         || async {
-            let out = journey.apply(
-                User::Alice,
-                &[deployment(&ns, "scorer", "scoring", "1.0.0")],
-            );
+            let out = apply_model(&journey);
             if !out.success && out.stderr.contains("failed calling webhook") {
                 Ok(())
             } else {
@@ -78,10 +82,7 @@ async fn after_uninstall_no_webhook_blocks_and_the_records_remain() {
         "a model deployment is admitted once uninstalled",
         Duration::from_secs(20),
         || async {
-            let out = journey.apply(
-                User::Alice,
-                &[deployment(&ns, "scorer", "scoring", "1.0.0")],
-            );
+            let out = apply_model(&journey);
             if out.success { Ok(()) } else { Err(out.stderr) }
         },
     )

@@ -68,12 +68,17 @@ impl SelfManagedArgs {
     /// The certificate settings these flags ask for, for the webhook Service in `namespace`;
     /// an error names the flags that contradict each other.
     pub fn settings(&self, namespace: &str) -> Result<CertSettings, String> {
+        let ca_validity = ("--ca-validity", self.ca_validity);
+        let ca_renew_before = ("--ca-renew-before", self.ca_renew_before);
+        let cert_validity = ("--cert-validity", self.cert_validity);
+        let cert_renew_before = ("--cert-renew-before", self.cert_renew_before);
+        let ca_propagation = ("--ca-propagation", self.ca_propagation);
         let durations = [
-            ("--ca-validity", self.ca_validity),
-            ("--ca-renew-before", self.ca_renew_before),
-            ("--cert-validity", self.cert_validity),
-            ("--cert-renew-before", self.cert_renew_before),
-            ("--ca-propagation", self.ca_propagation),
+            ca_validity,
+            ca_renew_before,
+            cert_validity,
+            cert_renew_before,
+            ca_propagation,
         ];
         if let Some((flag, value)) = durations.iter().find(|(_, d)| !d.is_positive()) {
             return Err(format!("{flag} must be longer than zero, not {value:#}"));
@@ -88,9 +93,9 @@ impl SelfManagedArgs {
                 ))
             }
         };
-        shorter(durations[1], durations[0])?;
-        shorter(durations[3], durations[2])?;
-        shorter(durations[4], durations[1])?;
+        shorter(ca_renew_before, ca_validity)?;
+        shorter(cert_renew_before, cert_validity)?;
+        shorter(ca_propagation, ca_renew_before)?;
         let mut settings = CertSettings::for_names(CertSettings::service_names(
             &self.webhook_service,
             namespace,
