@@ -56,6 +56,10 @@ pub struct RunArgs {
     /// operator's service account, system:serviceaccount:<namespace>:aims-operator.
     #[arg(long = "status-writer", value_name = "USER")]
     status_writers: Vec<String>,
+    /// Most reconciles of one kind in flight at once. Each may write a status, so this
+    /// bounds the requests the reconciler sends the API server after a start or a relist.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    concurrent_reconciles: u16,
     /// The self-managed certificates.
     #[command(flatten)]
     certs: crate::certs::args::SelfManagedArgs,
@@ -334,6 +338,7 @@ pub async fn operate(
     let reconciler = wants(Component::Reconciler).then(|| {
         let reconcile_ctx = Arc::new(ReconcileContext {
             lease: Some(LeaseFence::default()),
+            concurrency: args.concurrent_reconciles,
             client: client.clone(),
             cache: cache.clone(),
             // The webhook's policy, which exempts this namespace too: the reconciler must not

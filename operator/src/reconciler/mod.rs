@@ -12,9 +12,9 @@ use futures::{Stream, StreamExt};
 use jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::core::NamespaceResourceScope;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -184,6 +184,10 @@ pub struct ReconcileContext {
     /// always write). Checked right before every write, so a replica whose Lease may have
     /// passed to another writes nothing from reconciles still in flight.
     pub lease: Option<crate::election::LeaseFence>,
+    /// Most reconciles of one kind in flight at once (each may write). Unbounded, a start
+    /// against 10,000 objects would send 10,000 status writes at once, which the API server
+    /// answers with timeouts that are retried, and so on.
+    pub concurrency: u16,
 }
 
 impl ReconcileContext {
@@ -417,8 +421,17 @@ async fn control<K: Reconciled>(
     triggers: impl Stream<Item = ObjectRef<K>> + Send + 'static,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let api = Api::<K>::all(ctx.client.clone());
-    Controller::new(api, watcher::Config::default())
+    let (store, writer) = reflector::store();
+    // The controller's own copy of each object needs its spec and stored status; managed
+    // fields are often most of an object's size, and 10,000 of each kind are held.
+    let watch = watcher::watcher(
+        Api::<K>::all(ctx.client.clone()),
+        watcher::Config::default(),
+    )
+    .modify(|object: &mut K| strip_bookkeeping(object.meta_mut()));
+    let config = controller::Config::default().concurrency(ctx.concurrency);
+    Controller::for_stream(reflector::reflector(writer, watch).applied_objects(), store)
+        .with_config(config)
         .reconcile_on(triggers)
         .graceful_shutdown_on(shutdown)
         .run(reconcile::<K>, error_policy::<K>, ctx)
@@ -428,6 +441,15 @@ async fn control<K: Reconciled>(
             }
         })
         .await;
+}
+
+/// Drops what no AIMS evaluation reads from an object's metadata: the managed fields and
+/// kubectl's last-applied copy, often most of an object's size.
+pub fn strip_bookkeeping(meta: &mut kube::core::ObjectMeta) {
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
 }
 
 /// Runs the three controllers until `shutdown` resolves. Each is triggered by its own

@@ -411,10 +411,7 @@ pub fn apply_event<K: Feed>(cache: &ClusterCache, buffer: &mut Vec<K>, event: Ev
 /// last-applied copy are often most of an object's size.
 fn slim<K: Feed>(object: &mut K) {
     object.slim();
-    object.meta_mut().managed_fields = None;
-    if let Some(annotations) = object.meta_mut().annotations.as_mut() {
-        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-    }
+    crate::reconciler::strip_bookkeeping(object.meta_mut());
 }
 
 /// First and longest pause before a failed watch is started again.
