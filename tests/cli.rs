@@ -400,6 +400,48 @@ fn run_without_a_cluster_says_what_is_missing() {
 }
 
 #[test]
+fn contradictory_certificate_flags_are_refused_before_the_api_server_is_contacted() {
+    // A stand-in API server that only counts who knocks: the operator must not get that far.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    server.set_nonblocking(true).unwrap();
+    let dir = temp_dir("certflags");
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\n\
+             clusters: [{{name: c, cluster: {{server: 'https://{}', insecure-skip-tls-verify: true}}}}]\n\
+             users: [{{name: u, user: {{token: t}}}}]\n\
+             contexts: [{{name: c, context: {{cluster: c, user: u}}}}]\n",
+            server.local_addr().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_aims-operator"))
+        .current_dir(root())
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .args([
+            "run",
+            "--self-managed-certs",
+            "--ca-validity=1h",
+            "--ca-renew-before=2h",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--ca-renew-before (2h) must be shorter than --ca-validity (1h)"),
+        "{stderr}"
+    );
+    assert!(
+        server.accept().is_err(),
+        "the operator connected to the API server before refusing its flags: {stderr}"
+    );
+}
+
+#[test]
 fn paths_with_nothing_to_judge_are_an_error_not_a_pass() {
     let dir = temp_dir("nothing");
     let check = run(&["check", dir.to_str().unwrap()]);

@@ -314,9 +314,21 @@ pub async fn operate(
     policy: Policy,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> ExitCode {
+    let wants = |c: Component| args.only.is_none() || args.only == Some(c);
+    // Contradictory certificate flags are refused before anything connects or starts.
+    let managed = if wants(Component::Webhook) && args.certs.self_managed_certs {
+        match args.certs.managed(&args.namespace, cert_files(&args)) {
+            Ok(managed) => Some(managed),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
+    };
     let cache = cache::start(client.clone()).await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let wants = |c: Component| args.only.is_none() || args.only == Some(c);
 
     let mut ctx = Context::new(cache.clone(), policy, &args.namespace);
     if !args.status_writers.is_empty() {
@@ -371,15 +383,7 @@ pub async fn operate(
         }
     };
     let server = if wants(Component::Webhook) {
-        if args.certs.self_managed_certs {
-            let managed = match args.certs.managed(&args.namespace, cert_files(&args)) {
-                Ok(managed) => managed,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    health.shutdown().await;
-                    return ExitCode::from(2);
-                }
-            };
+        if let Some(managed) = managed {
             ctx.certificate_pending.store(true, Ordering::Release);
             if !first_certificate(&managed, &client, stopped.clone()).await {
                 health.shutdown().await;
