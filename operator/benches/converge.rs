@@ -9,7 +9,8 @@
 //! ≤ 60 s after a restart, RSS ≤ 64 MiB.
 //!
 //! Run: `cargo bench -p aims-operator --bench converge` (builds the control plane like the
-//! e2e suite on first use). `AIMS_BENCH_SYSTEMS` (default 10000) sizes it.
+//! e2e suite on first use). `AIMS_BENCH_SYSTEMS` (default 10000) sizes it; `AIMS_BENCH_LOG`
+//! (default `warn`) is the operator's `RUST_LOG`, its log on the bench's stderr.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benches fail loudly by design
 #![allow(dead_code)]
@@ -139,7 +140,8 @@ fn memory_kib(pid: u32, field: &str) -> u64 {
 
 struct Run {
     converged: Duration,
-    writes: f64,
+    /// Status writes per kind, in the order of KINDS.
+    writes: [f64; 3],
     errors: f64,
     peak_kib: u64,
     /// Resident memory QUIET after convergence.
@@ -160,7 +162,10 @@ async fn converge(plane: &ControlPlane, systems: usize, dir: &std::path::Path) -
         .arg(format!("--tls-cert={}", dir.join("tls.crt").display()))
         .arg(format!("--tls-key={}", dir.join("tls.key").display()))
         .env("KUBECONFIG", plane.kubeconfig(User::Admin))
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("AIMS_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -195,7 +200,7 @@ async fn converge(plane: &ControlPlane, systems: usize, dir: &std::path::Path) -
         if all_seen && started.elapsed() - last.1 >= QUIET {
             let run = Run {
                 converged: last.1,
-                writes: KINDS.iter().map(|(k, _)| by(k, "written")).sum(),
+                writes: KINDS.map(|(k, _)| by(k, "written")),
                 errors: KINDS.iter().map(|(k, _)| by(k, "error")).sum(),
                 peak_kib: memory_kib(pid, "VmHWM:"),
                 settled_kib: memory_kib(pid, "VmRSS:"),
@@ -270,13 +275,15 @@ fn main() {
             plane.version,
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
         );
-        println!("| start | converged | status writes | errors | stale statuses | peak RSS | RSS 10 s later |");
+        println!("| start | converged | status writes (systems / assessments / bindings) | errors | stale statuses | peak RSS | RSS 10 s later |");
         println!("|---|---|---|---|---|---|---|");
         for (name, run) in [("first (no status yet)", &first), ("restart", &again)] {
             println!(
-                "| {name} | {:.1} s | {:.0} | {:.0} | {} | {:.1} MiB | {:.1} MiB |",
+                "| {name} | {:.1} s | {:.0} / {:.0} / {:.0} | {:.0} | {} | {:.1} MiB | {:.1} MiB |",
                 run.converged.as_secs_f64(),
-                run.writes,
+                run.writes[0],
+                run.writes[1],
+                run.writes[2],
                 run.errors,
                 run.stale,
                 run.peak_kib as f64 / 1024.0,

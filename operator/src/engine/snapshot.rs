@@ -167,10 +167,15 @@ impl Snapshot {
 
     /// Adds (or replaces) an AI system.
     pub fn add_system(&mut self, mut system: AISystem) {
-        self.facts_generation += 1;
         system.spec.shrink_to_fit();
-        let (namespace, name) = (namespace_of(&system), system.name_any());
-        self.entry_mut(namespace, &name).system = Some(Arc::new(system));
+        self.add_shared_system(Arc::new(system));
+    }
+
+    /// Adds (or replaces) an AI system held elsewhere too (the reconciler's store).
+    pub fn add_shared_system(&mut self, system: Arc<AISystem>) {
+        self.facts_generation += 1;
+        let (namespace, name) = (namespace_of(&*system), system.name_any());
+        self.entry_mut(namespace, &name).system = Some(system);
     }
 
     /// The register's entry for `system` in `namespace`, created when missing.
@@ -263,15 +268,19 @@ impl Snapshot {
 
     /// Adds (or replaces) an impact assessment, indexed by the system it references.
     pub fn add_assessment(&mut self, mut assessment: ImpactAssessment) {
-        self.facts_generation += 1;
         assessment.spec.shrink_to_fit();
-        let ns = namespace_of(&assessment);
+        self.add_shared_assessment(Arc::new(assessment));
+    }
+
+    /// Adds (or replaces) an impact assessment held elsewhere too (the reconciler's store).
+    pub fn add_shared_assessment(&mut self, assessment: Arc<ImpactAssessment>) {
+        self.facts_generation += 1;
+        let ns = namespace_of(&*assessment);
         self.remove_assessment(&ns, &assessment.name_any());
         self.assessment_system.insert(
             (ns.clone(), assessment.name_any()),
             assessment.spec.system_ref.clone(),
         );
-        let assessment = Arc::new(assessment);
         self.assessment_hashes.insert(
             Arc::as_ptr(&assessment) as usize,
             super::assessment::content_hash(&assessment.spec).into(),
@@ -283,11 +292,15 @@ impl Snapshot {
 
     /// Adds (or replaces) a control binding, indexed by each system it binds.
     pub fn add_binding(&mut self, mut binding: ControlBinding) {
-        self.facts_generation += 1;
         binding.spec.shrink_to_fit();
-        let ns = namespace_of(&binding);
+        self.add_shared_binding(Arc::new(binding));
+    }
+
+    /// Adds (or replaces) a control binding held elsewhere too (the reconciler's store).
+    pub fn add_shared_binding(&mut self, binding: Arc<ControlBinding>) {
+        self.facts_generation += 1;
+        let ns = namespace_of(&*binding);
         self.remove_binding(&ns, &binding.name_any());
-        let binding = Arc::new(binding);
         if binding.spec.all_systems == Some(true) {
             self.bindings_for_all
                 .entry(ns.clone())

@@ -14,7 +14,6 @@ use kube::api::{Patch, PatchParams};
 use kube::core::NamespaceResourceScope;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -35,6 +34,7 @@ pub use status::{
 /// An AIMS kind whose status the reconciler keeps.
 pub trait Reconciled:
     Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + crate::webhook::cache::Feed
     + Clone
     + DeserializeOwned
     + Serialize
@@ -421,20 +421,31 @@ async fn control<K: Reconciled>(
     triggers: impl Stream<Item = ObjectRef<K>> + Send + 'static,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let (store, writer) = reflector::store();
-    // The controller's own copy of each object needs its spec and stored status; managed
-    // fields are often most of an object's size, and 10,000 of each kind are held.
-    let watch = watcher::watcher(
-        Api::<K>::all(ctx.client.clone()),
-        watcher::Config::default(),
-    )
-    .modify(|object: &mut K| strip_bookkeeping(object.meta_mut()));
+    let Some(shared) = K::shared(&ctx.cache) else {
+        tracing::error!(
+            kind = K::KIND,
+            "no shared store for this kind: not reconciled"
+        );
+        return;
+    };
+    // The store's writer lives as long as the cache, so a controller started on a store that
+    // is never listed would wait for it past any shutdown: wait here, where stopping wins.
+    let mut shutdown = Box::pin(shutdown);
+    let reader = shared.reader();
+    tokio::select! {
+        ready = reader.wait_until_ready() => {
+            if ready.is_err() {
+                return;
+            }
+        }
+        () = &mut shutdown => return,
+    }
     let config = controller::Config::default().concurrency(ctx.concurrency);
-    Controller::for_stream(reflector::reflector(writer, watch).applied_objects(), store)
+    Controller::for_shared_stream(shared.subscribe(), reader)
         .with_config(config)
         .reconcile_on(triggers)
         .graceful_shutdown_on(shutdown)
-        .run(reconcile::<K>, error_policy::<K>, ctx)
+        .run(reconcile::<K>, error_policy::<K>, ctx.clone())
         .for_each(|result| async move {
             if let Err(error) = result {
                 tracing::debug!(kind = K::KIND, %error, "reconcile round ended with an error");
@@ -452,8 +463,8 @@ pub fn strip_bookkeeping(meta: &mut kube::core::ObjectMeta) {
     }
 }
 
-/// Runs the three controllers until `shutdown` resolves. Each is triggered by its own
-/// watch, by time (the next expiry), and by the cache announcing the AI systems whose
+/// Runs the three controllers until `shutdown` resolves. Each is triggered by the cache's
+/// watch of its kind (a shared store), by time (the next expiry), and by the cache announcing the AI systems whose
 /// inputs changed, after the cache applied the change, so a reconcile never reads an older
 /// view than the event that caused it.
 pub async fn run(

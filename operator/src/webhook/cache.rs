@@ -17,6 +17,7 @@ use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
+use super::shared::SharedStore;
 use crate::engine::snapshot::namespace_of;
 use crate::engine::{Snapshot, Workload};
 use crate::resources::{AISystem, ControlBinding, ImpactAssessment, SYSTEM_LABEL};
@@ -28,6 +29,12 @@ pub struct ClusterCache {
     synced: AtomicBool,
     /// Where the systems affected by each applied change are announced (the reconciler).
     listeners: Mutex<Vec<mpsc::UnboundedSender<ObjectRef<AISystem>>>>,
+    /// The AI systems as watched, shared with the reconciler.
+    pub systems: SharedStore<AISystem>,
+    /// The impact assessments as watched, shared with the reconciler.
+    pub assessments: SharedStore<ImpactAssessment>,
+    /// The control bindings as watched, shared with the reconciler.
+    pub bindings: SharedStore<ControlBinding>,
 }
 
 impl ClusterCache {
@@ -38,6 +45,9 @@ impl ClusterCache {
             pending: Mutex::new(feeds.iter().copied().collect()),
             synced: AtomicBool::new(feeds.is_empty()),
             listeners: Mutex::new(Vec::new()),
+            systems: SharedStore::default(),
+            assessments: SharedStore::default(),
+            bindings: SharedStore::default(),
         }
     }
 
@@ -48,6 +58,9 @@ impl ClusterCache {
             pending: Mutex::new(BTreeSet::new()),
             synced: AtomicBool::new(true),
             listeners: Mutex::new(Vec::new()),
+            systems: SharedStore::default(),
+            assessments: SharedStore::default(),
+            bindings: SharedStore::default(),
         }
     }
 
@@ -137,14 +150,24 @@ pub trait Feed:
     fn remove(snapshot: &mut Snapshot, object: &Self);
     /// The AI systems (namespace, name) whose evaluation depends on this object.
     fn affected(snapshot: &Snapshot, object: &Self) -> Vec<(String, String)>;
-    /// Drops what the engine never reads before the object is cached.
-    fn slim(&mut self) {}
+    /// The store this kind shares with the reconciler, for the kinds it keeps status on.
+    fn shared(_cache: &ClusterCache) -> Option<&SharedStore<Self>> {
+        None
+    }
+    /// Adds one object held in the shared store.
+    fn add_shared(snapshot: &mut Snapshot, object: Arc<Self>) {
+        Self::add(snapshot, Arc::unwrap_or_clone(object));
+    }
 }
 
 impl Feed for AISystem {
-    // Status is computed from spec; the engine never reads the stored one.
-    fn slim(&mut self) {
-        self.status = None;
+    // The stored status stays: the reconciler compares it with the one it works out. The
+    // engine never reads it.
+    fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
+        Some(&cache.systems)
+    }
+    fn add_shared(snapshot: &mut Snapshot, object: Arc<Self>) {
+        snapshot.add_shared_system(object);
     }
     const FEED: &'static str = "aisystems";
     fn clear(snapshot: &mut Snapshot) {
@@ -162,9 +185,13 @@ impl Feed for AISystem {
 }
 
 impl Feed for ImpactAssessment {
-    // Status is computed from spec; the engine never reads the stored one.
-    fn slim(&mut self) {
-        self.status = None;
+    // The stored status stays: the reconciler compares it with the one it works out. The
+    // engine never reads it.
+    fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
+        Some(&cache.assessments)
+    }
+    fn add_shared(snapshot: &mut Snapshot, object: Arc<Self>) {
+        snapshot.add_shared_assessment(object);
     }
     const FEED: &'static str = "impactassessments";
     fn clear(snapshot: &mut Snapshot) {
@@ -191,9 +218,13 @@ impl Feed for ImpactAssessment {
 }
 
 impl Feed for ControlBinding {
-    // Status is computed from spec; the engine never reads the stored one.
-    fn slim(&mut self) {
-        self.status = None;
+    // The stored status stays: the reconciler compares it with the one it works out. The
+    // engine never reads it.
+    fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
+        Some(&cache.bindings)
+    }
+    fn add_shared(snapshot: &mut Snapshot, object: Arc<Self>) {
+        snapshot.add_shared_binding(object);
     }
     const FEED: &'static str = "controlbindings";
     fn clear(snapshot: &mut Snapshot) {
@@ -366,17 +397,24 @@ workload_feed!(ReplicaSet, "replicasets", "ReplicaSet");
 
 /// Applies one watch event. A relist (`Init` .. `InitDone`) is buffered and swapped in whole,
 /// so objects deleted while the watch was down disappear and readers never see half a list.
+/// A kind with a shared store is buffered there, and the snapshot indexes the store's copies.
 pub fn apply_event<K: Feed>(cache: &ClusterCache, buffer: &mut Vec<K>, event: Event<K>) {
+    let held = K::shared(cache).map(|store| store.apply(&event));
     match event {
         Event::Init => buffer.clear(),
-        Event::InitApply(object) => buffer.push(object),
+        Event::InitApply(object) => {
+            if held.is_none() {
+                buffer.push(object);
+            }
+        }
         Event::InitDone => {
             let objects = std::mem::take(buffer);
             let mut affected = Vec::new();
             cache.write(|s| {
                 K::clear(s);
-                for object in objects {
-                    K::add(s, object);
+                match held {
+                    Some(held) => held.into_iter().for_each(|o| K::add_shared(s, o)),
+                    None => objects.into_iter().for_each(|o| K::add(s, o)),
                 }
                 // After a relist anything may have changed: every system is re-evaluated.
                 affected = s
@@ -392,7 +430,10 @@ pub fn apply_event<K: Feed>(cache: &ClusterCache, buffer: &mut Vec<K>, event: Ev
             let mut affected = Vec::new();
             cache.write(|s| {
                 affected = K::affected(s, &object);
-                K::add(s, object);
+                match held.and_then(|held| held.into_iter().next()) {
+                    Some(held) => K::add_shared(s, held),
+                    None => K::add(s, object),
+                }
             });
             cache.announce(affected);
         }
@@ -407,10 +448,9 @@ pub fn apply_event<K: Feed>(cache: &ClusterCache, buffer: &mut Vec<K>, event: Ev
     }
 }
 
-/// Strips what the engine never reads before an object is cached: managed fields and the
+/// Strips what nothing reads before an object is cached: managed fields and the
 /// last-applied copy are often most of an object's size.
 fn slim<K: Feed>(object: &mut K) {
-    object.slim();
     crate::reconciler::strip_bookkeeping(object.meta_mut());
 }
 

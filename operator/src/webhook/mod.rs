@@ -9,6 +9,7 @@ pub mod events;
 pub mod metrics;
 pub mod review;
 pub mod server;
+pub mod shared;
 pub mod tls;
 pub mod workloads;
 
