@@ -7,7 +7,7 @@
 mod common;
 use aims_operator::engine::{Workload, evaluate_workload};
 use aims_operator::policy::Policy;
-use aims_operator::webhook::review::{ObjectReading, read_review, write_review};
+use aims_operator::webhook::review::{read_review, write_review};
 use std::time::Instant;
 fn main() {
     let now: jiff::Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
@@ -32,7 +32,7 @@ fn main() {
     for _ in 0..if handler_only { 1 } else { rounds } {
         for b in &bodies {
             let t = Instant::now();
-            let req = read_review("application/json", b, ObjectReading::Text).unwrap();
+            let req = read_review("application/json", b).unwrap();
             tp += t.elapsed();
             let t = Instant::now();
             let w = Workload::from_json(req.object_text().unwrap(), "x").unwrap();

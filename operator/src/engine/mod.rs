@@ -10,7 +10,6 @@ mod facts;
 pub mod objectives;
 pub mod openreports;
 pub mod rules;
-pub mod scan;
 pub mod snapshot;
 pub mod status;
 pub mod verdict;

@@ -102,7 +102,6 @@ pub struct Context {
 struct Endpoint {
     path: &'static str,
     webhook: &'static str,
-    reading: review::ObjectReading,
     judge: Judge,
     metrics: metrics::EndpointMetrics,
 }
@@ -117,10 +116,9 @@ impl Context {
         let cluster_metrics = crate::metrics::ClusterMetrics::register(&mut registry);
         let endpoints = ENDPOINTS
             .iter()
-            .map(|&(path, webhook, reading, judge)| Endpoint {
+            .map(|&(path, webhook, judge)| Endpoint {
                 path,
                 webhook,
-                reading,
                 judge,
                 metrics: metrics.endpoint(webhook),
             })
@@ -230,27 +228,11 @@ fn answer(ctx: &Context, endpoint: &Endpoint, content_type: &ContentType, body: 
     (code, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-/// The review paths: each with the webhook's name (in metrics), how it reads the object, and
-/// its judge.
-const ENDPOINTS: [(&str, &str, review::ObjectReading, Judge); 3] = [
-    (
-        "/validate",
-        "workloads",
-        review::ObjectReading::Workload,
-        workloads::review_workload,
-    ),
-    (
-        "/mutate",
-        "aims-mutate",
-        review::ObjectReading::Text,
-        aims::mutate,
-    ),
-    (
-        "/validate-aims",
-        "aims-validate",
-        review::ObjectReading::Text,
-        aims::validate,
-    ),
+/// The review paths: each with the webhook's name (in metrics) and its judge.
+const ENDPOINTS: [(&str, &str, Judge); 3] = [
+    ("/validate", "workloads", workloads::review_workload),
+    ("/mutate", "aims-mutate", aims::mutate),
+    ("/validate-aims", "aims-validate", aims::validate),
 ];
 
 /// The answer to one raw request body at `path` (`/validate`, `/mutate`, `/validate-aims`),
@@ -275,7 +257,7 @@ fn answer_parts(
 ) -> (StatusCode, &'static str, String) {
     let started = Instant::now();
     let webhook = endpoint.webhook;
-    let request = match review::read_review(content_type, body, endpoint.reading) {
+    let request = match review::read_review(content_type, body) {
         Ok(request) => request,
         Err(bad) => {
             endpoint.metrics.decided("invalid");

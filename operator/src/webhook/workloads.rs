@@ -5,9 +5,7 @@ use jiff::Timestamp;
 use kube::core::admission::Operation;
 use serde_json::Value;
 
-use std::borrow::Cow;
-
-use super::review::{Answer, AuditKey, ReviewObject, ReviewRequest, refuse};
+use super::review::{Answer, AuditKey, ReviewRequest, refuse};
 use super::{Context, Decision};
 use crate::engine::Snapshot;
 use crate::engine::workload::WorkloadError;
@@ -70,47 +68,27 @@ pub fn review_workload<'a>(
         // Any other subresource is judged on the object it carries, like an update.
         Some(_) => {}
     }
-    // An object the one pass did not read (an InferenceService, a subresource, a surprise in
-    // shape) is parsed once here; the workload, or the refusal of what cannot be read, both
-    // come from that tree.
-    let tree = match &request.object {
-        Some(ReviewObject::Workload(_)) => None,
-        _ => match request.object() {
-            Ok(tree) => tree,
-            Err(message) => {
-                let message = format!("the object cannot be read, so it is refused: {message}");
-                return Decision::new(refuse(request, message), "invalid");
-            }
-        },
+    let Some(object) = request.object_text() else {
+        return Decision::new(
+            refuse(request, "the review carries no object to judge"),
+            "invalid",
+        );
     };
-    let read = match (&request.object, &tree) {
-        (Some(ReviewObject::Workload(workload)), _) => Ok(Cow::Borrowed(workload)),
-        (_, Some(object)) => Workload::from_value(object, namespace).map(Cow::Owned),
-        (_, None) => {
-            return Decision::new(
-                refuse(request, "the review carries no object to judge"),
-                "invalid",
-            );
-        }
-    };
+    let read = Workload::from_json(object, namespace);
+    if let Err(WorkloadError::NotJson(message)) = &read {
+        let message = format!("the object cannot be read, so it is refused: {message}");
+        return Decision::new(refuse(request, message), "invalid");
+    }
     if !ctx.cache.is_synced() {
         return starting(ctx, request);
     }
-    // Only the built-in controllers create objects judged at their owner; from anyone else
-    // an owner reference is a claim, and the object is judged itself.
-    let claims_owner = |workload: &Workload<'_>| {
-        workload.controller.is_some() && !ctx.policy.is_trusted_controller(request.username())
-    };
-    // The usual case: the verdict borrows its names from the workload read in the body.
-    if let Some(ReviewObject::Workload(workload)) = &request.object
-        && !claims_owner(workload)
-    {
-        return from_verdict(request, judge(ctx, request, workload, now));
-    }
     let verdict = match read {
-        Ok(workload) => {
-            let mut workload = workload.into_owned();
-            if claims_owner(&workload) {
+        Ok(mut workload) => {
+            // Only the built-in controllers create objects judged at their owner; from
+            // anyone else an owner reference is a claim, and the object is judged itself.
+            if workload.controller.is_some()
+                && !ctx.policy.is_trusted_controller(request.username())
+            {
                 workload.controller = None;
             }
             judge(ctx, request, &workload, now).into_owned()
@@ -122,9 +100,10 @@ pub fn review_workload<'a>(
             return Decision::new(refuse(request, "the object has no kind"), "invalid");
         }
         Err(error) => {
-            let object = tree.as_ref().unwrap_or(&Value::Null);
+            // The object is JSON (the review was read), so the tree names it for the refusal.
+            let tree: Value = serde_json::from_str(object).unwrap_or_default();
             ctx.cache
-                .read(|s| unreadable_verdict(s, object, namespace, &error, &ctx.policy))
+                .read(|s| unreadable_verdict(s, &tree, namespace, &error, &ctx.policy))
         }
     };
     from_verdict(request, verdict)

@@ -1,0 +1,249 @@
+//! Recognises model deployments among Kubernetes objects and extracts what the rules need:
+//! labels (object and pod template), images with digests, model storage URIs. One reader
+//! ([`read`]) fills a [`Workload`] from an object's text or its parsed tree alike.
+
+mod labels;
+mod read;
+
+use std::borrow::Cow;
+
+pub(crate) use labels::owned;
+pub use labels::{Labels, RULE_ANNOTATIONS, Text};
+
+/// Kinds the engine judges that run pods from a template (a CronJob's sits in its job
+/// template).
+const POD_TEMPLATE_KINDS: [&str; 6] = [
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+];
+
+/// Kind of a KServe model server; judged from its predictor, transformer and explainer.
+pub const INFERENCE_SERVICE: &str = "InferenceService";
+
+/// Image references of serving runtimes: an unlabelled workload running one of these in an
+/// opted-in namespace is treated as model serving and must belong to an AI system.
+const SERVING_IMAGE_HINTS: &[&str] = &[
+    "vllm",
+    "tritonserver",
+    "triton",
+    "torchserve",
+    "text-generation-inference",
+    "tgi",
+    "kserve",
+    "mlserver",
+    "seldon",
+    "ollama",
+    "tensorflow/serving",
+    "tfserving",
+    "llama.cpp",
+    "llama-cpp",
+    "model_server",
+    "model-server",
+    "sglang",
+    "lmdeploy",
+    "bentoml",
+    "ray-ml",
+    "huggingface",
+    "onnxruntime-server",
+    "localai",
+];
+
+/// Whether the engine judges objects of this kind.
+pub fn is_workload_kind(kind: &str) -> bool {
+    kind == "Pod" || kind == INFERENCE_SERVICE || POD_TEMPLATE_KINDS.contains(&kind)
+}
+
+/// A container image as deployed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerImage<'a> {
+    /// Container name (or the InferenceService component it belongs to).
+    pub container: Cow<'a, str>,
+    /// Image reference as written.
+    pub image: Cow<'a, str>,
+}
+
+impl ContainerImage<'_> {
+    /// The digest (`sha256:…`) when the image is pinned by one.
+    pub fn digest(&self) -> Option<&str> {
+        image_digest(&self.image)
+    }
+
+    /// Image repository without tag or digest.
+    pub fn repository(&self) -> &str {
+        image_repository(&self.image)
+    }
+}
+
+/// The digest of an image reference, when pinned (`repo@sha256:…`).
+pub fn image_digest(image: &str) -> Option<&str> {
+    // A plain loop: the '@' comes a few bytes in, where a general search costs more to set up
+    // than it saves.
+    let at = image.bytes().position(|b| b == b'@')?;
+    image
+        .get(at + 1..)
+        .filter(|digest| digest.starts_with("sha256:"))
+}
+
+/// The repository of an image reference, without tag or digest.
+pub fn image_repository(image: &str) -> &str {
+    // One pass up to the digest: a tag follows the last ':' only when that ':' comes after
+    // the last '/' (a registry port such as `registry:5000/x` is not a tag).
+    let (mut end, mut colon, mut slash) = (image.len(), None, None);
+    for (at, byte) in image.bytes().enumerate() {
+        match byte {
+            b'@' => {
+                end = at;
+                break;
+            }
+            b':' => colon = Some(at),
+            b'/' => slash = Some(at),
+            _ => {}
+        }
+    }
+    match (colon, slash) {
+        (Some(colon), Some(slash)) if colon > slash => &image[..colon],
+        (Some(colon), None) => &image[..colon],
+        _ => &image[..end],
+    }
+}
+
+/// A workload as the rules see it, its strings borrowed from the object it was read from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Workload<'a> {
+    /// Kubernetes kind, e.g. `Deployment`.
+    pub kind: Cow<'a, str>,
+    /// Namespace.
+    pub namespace: Cow<'a, str>,
+    /// Name (or generateName prefix when the server has not named it yet).
+    pub name: Cow<'a, str>,
+    /// Labels of the object itself.
+    pub labels: Labels<'a>,
+    /// Annotations of the object itself that the rules read ([`RULE_ANNOTATIONS`]); rules
+    /// read them through [`Workload::annotation`].
+    pub annotations: Labels<'a>,
+    /// Labels of the pod template (or of the KServe components).
+    pub template_labels: Labels<'a>,
+    /// Every container, init container and KServe component image.
+    pub images: Vec<ContainerImage<'a>>,
+    /// Model storage URIs (KServe `storageUri`).
+    pub storage_uris: Vec<Cow<'a, str>>,
+    /// The object carries a deletionTimestamp.
+    pub being_deleted: bool,
+    /// `Kind/name` of the owner reference marked `controller: true`, if any.
+    pub controller: Option<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+/// Why an object could not be read as a workload.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkloadError {
+    /// The object is not a JSON object or lacks `kind`.
+    #[error("object has no kind")]
+    NoKind,
+    /// The object is not JSON at all (only [`Workload::from_json`] meets text).
+    #[error("object is not JSON: {0}")]
+    NotJson(String),
+    /// The kind is not one the engine judges.
+    #[error("kind {0} is not a workload kind")]
+    NotAWorkload(String),
+    /// A field the rules read cannot be read (the wrong type, most often).
+    #[error("{path}: {problem}")]
+    Unreadable {
+        /// Where, e.g. `spec.template.spec.containers[0].image`.
+        path: String,
+        /// What is wrong there, in serde's words.
+        problem: String,
+    },
+}
+
+impl<'a> Workload<'a> {
+    /// The same workload with every string owned, to be kept beyond the object it was read
+    /// from.
+    pub fn into_owned(self) -> Workload<'static> {
+        Workload {
+            kind: owned(self.kind),
+            namespace: owned(self.namespace),
+            name: owned(self.name),
+            labels: self.labels.into_owned(),
+            annotations: self.annotations.into_owned(),
+            template_labels: self.template_labels.into_owned(),
+            images: self
+                .images
+                .into_iter()
+                .map(|c| ContainerImage {
+                    container: owned(c.container),
+                    image: owned(c.image),
+                })
+                .collect(),
+            storage_uris: self.storage_uris.into_iter().map(owned).collect(),
+            being_deleted: self.being_deleted,
+            controller: self
+                .controller
+                .map(|(kind, name)| (owned(kind), owned(name))),
+        }
+    }
+
+    /// The workload kind that controls this object, when that kind is judged itself: a Pod
+    /// of a ReplicaSet, a ReplicaSet of a Deployment, a Job of a CronJob. Such objects are
+    /// judged once, at their controller, not again when the controller creates them (the
+    /// controller's service account would otherwise meet the developer's refusal).
+    pub fn judged_controller(&self) -> Option<String> {
+        let (kind, name) = self.controller.as_ref()?;
+        is_workload_kind(kind).then(|| format!("{kind} {name}"))
+    }
+
+    /// A label from the object or, failing that, its pod template. `Err` carries both values
+    /// when they disagree: the rules cannot know which one the pods will carry.
+    pub fn label(&self, key: &str) -> Result<Option<&str>, (String, String)> {
+        match (self.labels.get(key), self.template_labels.get(key)) {
+            (Some(a), Some(b)) if a != b => Err((a.to_string(), b.to_string())),
+            (Some(a), _) => Ok(Some(a.as_ref())),
+            (None, Some(b)) => Ok(Some(b.as_ref())),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// An annotation of the object itself. Only those in [`RULE_ANNOTATIONS`] are kept when
+    /// a workload is read, so a rule reading any other would never see it: debug builds, and
+    /// so the test suite, stop at such a read.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        debug_assert!(
+            RULE_ANNOTATIONS.contains(&key),
+            "annotation {key} is read by a rule but not kept when workloads are read: add it to RULE_ANNOTATIONS"
+        );
+        self.annotations.get(key).map(|value| value.as_ref())
+    }
+
+    /// Why the workload looks like model serving, when it does.
+    pub fn model_serving_hint(&self) -> Option<String> {
+        if self.kind == INFERENCE_SERVICE {
+            return Some("it is a KServe InferenceService".to_string());
+        }
+        if let Some(uri) = self.storage_uris.first() {
+            return Some(format!("it loads a model from {uri}"));
+        }
+        for key in [
+            crate::resources::MODEL_VERSION_LABEL,
+            crate::resources::MODEL_NAME_LABEL,
+        ] {
+            if self.labels.contains_key(key) || self.template_labels.contains_key(key) {
+                return Some(format!("it carries the label {key}"));
+            }
+        }
+        self.images.iter().find_map(|c| {
+            let repo = c.repository().to_ascii_lowercase();
+            SERVING_IMAGE_HINTS
+                .iter()
+                .any(|hint| repo.contains(hint))
+                .then(|| {
+                    format!(
+                        "container {} runs the serving image {}",
+                        c.container, c.image
+                    )
+                })
+        })
+    }
+}

@@ -1,0 +1,376 @@
+//! Reading a workload: one typed shape of the parts the rules read, filled by serde from an
+//! object's JSON text (the webhook, inside the review) or from its parsed tree (the CLI and
+//! the reconciler). Everything else in the object (managed fields, status, the pod spec's
+//! other fields) is stepped over unread, and strings are borrowed where they need no
+//! unescaping. A field the rules read that holds the wrong type is an error naming it: the
+//! engine refuses what it cannot check (AIMS-009).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use super::labels::{Labels, RuleAnnotations, Text};
+use super::{ContainerImage, INFERENCE_SERVICE, Workload, WorkloadError, is_workload_kind};
+
+/// A struct read only from a JSON object: serde's derived structs also accept an array of
+/// their fields in order, which no Kubernetes object ever is.
+struct Obj<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectOnly<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectOnly<T> {
+            type Value = Obj<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Obj<T>, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(Obj)
+            }
+        }
+        deserializer.deserialize_map(ObjectOnly(PhantomData))
+    }
+}
+
+#[derive(Deserialize)]
+struct Object<'a> {
+    #[serde(borrow)]
+    kind: Option<Text<'a>>,
+    #[serde(borrow)]
+    metadata: Option<Obj<Metadata<'a>>>,
+    #[serde(borrow)]
+    spec: Option<Obj<Spec<'a>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Metadata<'a> {
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+    #[serde(borrow)]
+    generate_name: Option<Text<'a>>,
+    #[serde(borrow)]
+    namespace: Option<Text<'a>>,
+    #[serde(borrow)]
+    labels: Option<Labels<'a>>,
+    #[serde(borrow)]
+    annotations: Option<RuleAnnotations<'a>>,
+    deletion_timestamp: Option<IgnoredAny>,
+    #[serde(borrow)]
+    owner_references: Option<Vec<Obj<OwnerReference<'a>>>>,
+}
+
+#[derive(Deserialize)]
+struct OwnerReference<'a> {
+    controller: Option<bool>,
+    #[serde(borrow)]
+    kind: Option<Text<'a>>,
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+}
+
+/// A spec as any judged kind has it: a Pod's (or a pod template's) containers, a
+/// controller's template, a CronJob's job template, an InferenceService's components.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Spec<'a> {
+    #[serde(borrow)]
+    template: Option<Obj<Template<'a>>>,
+    #[serde(borrow)]
+    job_template: Option<Obj<JobTemplate<'a>>>,
+    #[serde(borrow)]
+    init_containers: Option<Vec<Obj<Container<'a>>>>,
+    #[serde(borrow)]
+    containers: Option<Vec<Obj<Container<'a>>>>,
+    #[serde(borrow)]
+    ephemeral_containers: Option<Vec<Obj<Container<'a>>>>,
+    #[serde(borrow)]
+    predictor: Option<Component<'a>>,
+    #[serde(borrow)]
+    transformer: Option<Component<'a>>,
+    #[serde(borrow)]
+    explainer: Option<Component<'a>>,
+}
+
+#[derive(Deserialize)]
+struct JobTemplate<'a> {
+    #[serde(borrow)]
+    spec: Option<Box<Obj<Spec<'a>>>>,
+}
+
+#[derive(Deserialize)]
+struct Template<'a> {
+    #[serde(borrow)]
+    metadata: Option<Obj<TemplateMetadata<'a>>>,
+    #[serde(borrow)]
+    spec: Option<Box<Obj<Spec<'a>>>>,
+}
+
+#[derive(Deserialize)]
+struct TemplateMetadata<'a> {
+    #[serde(borrow)]
+    labels: Option<Labels<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Container<'a> {
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+    #[serde(borrow)]
+    image: Option<Text<'a>>,
+}
+
+/// A KServe component (predictor, transformer, explainer): its containers and labels, and
+/// every block in it (a framework such as `sklearn`, or `model`) that names an image or a
+/// model's storage URI.
+#[derive(Default)]
+struct Component<'a> {
+    containers: Vec<Obj<Container<'a>>>,
+    labels: Labels<'a>,
+    storage_uri: Option<Text<'a>>,
+    /// Each block's name, storage URI and image.
+    blocks: Vec<(Text<'a>, Block<'a>)>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Component<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<'a>(PhantomData<Component<'a>>);
+        impl<'de: 'a, 'a> Visitor<'de> for Fields<'a> {
+            type Value = Component<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a KServe component")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut component = Component::default();
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    // A key written twice counts with its last value, as in a parsed tree.
+                    match key.as_ref() {
+                        "containers" => {
+                            component.containers =
+                                map.next_value::<Option<_>>()?.unwrap_or_default();
+                        }
+                        "labels" => {
+                            component.labels = map.next_value::<Option<_>>()?.unwrap_or_default();
+                        }
+                        "storageUri" => component.storage_uri = map.next_value()?,
+                        _ => {
+                            let block: Block<'de> = map.next_value()?;
+                            component.blocks.retain(|(name, _)| *name != key);
+                            if block.storage_uri.is_some() || block.image.is_some() {
+                                component.blocks.push((key, block));
+                            }
+                        }
+                    }
+                }
+                // Blocks in the order of their names, as a parsed tree holds them.
+                component.blocks.sort_by(|a, b| a.0.cmp(&b.0));
+                Ok(component)
+            }
+        }
+        deserializer.deserialize_map(Fields(PhantomData))
+    }
+}
+
+/// A field of a KServe component: when it is an object, the storage URI and image it names.
+#[derive(Default)]
+struct Block<'a> {
+    storage_uri: Option<Text<'a>>,
+    image: Option<Text<'a>>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Block<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AnyValue<'a>(PhantomData<Block<'a>>);
+        impl<'de: 'a, 'a> Visitor<'de> for AnyValue<'a> {
+            type Value = Block<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut block = Block::default();
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    match key.as_ref() {
+                        "storageUri" => block.storage_uri = map.next_value()?,
+                        "image" => block.image = map.next_value()?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(block)
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Block::default())
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Block::default())
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Block::default())
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Block::default())
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Block::default())
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Block::default())
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Block::default())
+            }
+        }
+        deserializer.deserialize_any(AnyValue(PhantomData))
+    }
+}
+
+impl<'a> Workload<'a> {
+    /// Reads a workload from an object's JSON text (the webhook's review carries it so).
+    /// `default_namespace` applies when the object carries none, as `kubectl apply` does.
+    pub fn from_json(object: &'a str, default_namespace: &str) -> Result<Self, WorkloadError> {
+        match serde_json::from_str::<Obj<Object<'a>>>(object) {
+            Ok(Obj(shape)) => Self::from_shape(shape, default_namespace),
+            // Text the shape refuses is read as a tree, which names the field at fault, and
+            // reads a key written twice by its last value, as the API server does.
+            Err(_) => {
+                let tree: Value = serde_json::from_str(object)
+                    .map_err(|e| WorkloadError::NotJson(e.to_string()))?;
+                Workload::from_value(&tree, default_namespace).map(Workload::into_owned)
+            }
+        }
+    }
+
+    /// Reads a workload from a parsed Kubernetes object (the CLI's manifests, the
+    /// reconciler's cache). `default_namespace` applies when the object carries none.
+    pub fn from_value(object: &'a Value, default_namespace: &str) -> Result<Self, WorkloadError> {
+        match serde_path_to_error::deserialize::<_, Obj<Object<'a>>>(object) {
+            Ok(Obj(shape)) => Self::from_shape(shape, default_namespace),
+            Err(error) => Err(match object.get("kind").and_then(Value::as_str) {
+                None => WorkloadError::NoKind,
+                Some(kind) if !is_workload_kind(kind) => {
+                    WorkloadError::NotAWorkload(kind.to_string())
+                }
+                Some(_) => WorkloadError::Unreadable {
+                    path: error.path().to_string(),
+                    problem: error.into_inner().to_string(),
+                },
+            }),
+        }
+    }
+
+    fn from_shape(object: Object<'a>, default_namespace: &str) -> Result<Self, WorkloadError> {
+        let kind = object.kind.ok_or(WorkloadError::NoKind)?.0;
+        if !is_workload_kind(&kind) {
+            return Err(WorkloadError::NotAWorkload(kind.into_owned()));
+        }
+        let mut workload = Workload {
+            kind,
+            ..Default::default()
+        };
+        if let Some(Obj(metadata)) = object.metadata {
+            workload.read_metadata(metadata);
+        }
+        if workload.namespace.is_empty() {
+            workload.namespace = Cow::Owned(default_namespace.to_string());
+        }
+        let spec = object.spec.map(|Obj(spec)| spec);
+        let pod_spec = match workload.kind.as_ref() {
+            "Pod" => {
+                workload.template_labels = workload.labels.clone();
+                spec
+            }
+            INFERENCE_SERVICE => {
+                if let Some(spec) = spec {
+                    let components = [
+                        ("predictor", spec.predictor),
+                        ("transformer", spec.transformer),
+                        ("explainer", spec.explainer),
+                    ];
+                    for (name, component) in components {
+                        workload.read_component(name, component.unwrap_or_default());
+                    }
+                }
+                None
+            }
+            "CronJob" => spec
+                .and_then(|s| s.job_template?.0.spec?.0.template)
+                .and_then(|Obj(template)| workload.read_template(template)),
+            _ => spec
+                .and_then(|s| s.template)
+                .and_then(|Obj(template)| workload.read_template(template)),
+        };
+        if let Some(pod_spec) = pod_spec {
+            for list in [
+                pod_spec.init_containers,
+                pod_spec.containers,
+                pod_spec.ephemeral_containers,
+            ] {
+                workload.read_containers(list.unwrap_or_default());
+            }
+        }
+        Ok(workload)
+    }
+
+    fn read_metadata(&mut self, metadata: Metadata<'a>) {
+        let text = |field: Option<Text<'a>>| field.map(|t| t.0).filter(|s| !s.is_empty());
+        self.namespace = text(metadata.namespace).unwrap_or_default();
+        self.name = text(metadata.name)
+            .or_else(|| text(metadata.generate_name))
+            .unwrap_or_default();
+        self.labels = metadata.labels.unwrap_or_default();
+        self.annotations = metadata.annotations.unwrap_or_default().0;
+        self.being_deleted = metadata.deletion_timestamp.is_some();
+        self.controller = metadata
+            .owner_references
+            .unwrap_or_default()
+            .into_iter()
+            .map(|Obj(owner)| owner)
+            .find(|owner| owner.controller == Some(true))
+            .and_then(|owner| Some((owner.kind?.0, owner.name?.0)));
+    }
+
+    /// Takes a pod template's labels; returns its pod spec.
+    fn read_template(&mut self, template: Template<'a>) -> Option<Spec<'a>> {
+        self.template_labels = template
+            .metadata
+            .and_then(|Obj(m)| m.labels)
+            .unwrap_or_default();
+        template.spec.map(|spec| spec.0)
+    }
+
+    fn read_containers(&mut self, containers: Vec<Obj<Container<'a>>>) {
+        let images = containers.into_iter().filter_map(|Obj(c)| {
+            Some(ContainerImage {
+                image: c.image?.0,
+                container: c.name.unwrap_or_default().0,
+            })
+        });
+        self.images.extend(images);
+    }
+
+    fn read_component(&mut self, name: &str, component: Component<'a>) {
+        self.read_containers(component.containers);
+        self.template_labels.extend(component.labels);
+        for (block_name, block) in component.blocks {
+            if let Some(uri) = block.storage_uri {
+                self.storage_uris.push(uri.0);
+            }
+            if let Some(image) = block.image {
+                self.images.push(ContainerImage {
+                    container: Cow::Owned(format!("spec.{name}.{block_name}")),
+                    image: image.0,
+                });
+            }
+        }
+        if let Some(uri) = component.storage_uri {
+            self.storage_uris.push(uri.0);
+        }
+    }
+}
