@@ -428,12 +428,16 @@ async fn control<K: Reconciled>(
         );
         return;
     };
-    // The store's writer lives as long as the cache, so a controller started on a store that
-    // is never listed would wait for it past any shutdown: wait here, where stopping wins.
+    // A status reads the other kinds too (an assessment's system, a binding's systems and
+    // monitors): reconciling before every feed has listed would write a status from half a
+    // register, and correct it moments later, at every start. The store's writer lives as
+    // long as the cache, so a store never listed would be waited for past any shutdown: wait
+    // here, where stopping wins.
     let mut shutdown = Box::pin(shutdown);
     let reader = shared.reader();
+    let listed = futures::future::join(reader.wait_until_ready(), ctx.cache.synced());
     tokio::select! {
-        ready = reader.wait_until_ready() => {
+        (ready, ()) = listed => {
             if ready.is_err() {
                 return;
             }

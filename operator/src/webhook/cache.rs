@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -26,7 +25,8 @@ use crate::resources::{AISystem, ControlBinding, ImpactAssessment, SYSTEM_LABEL}
 pub struct ClusterCache {
     snapshot: RwLock<Snapshot>,
     pending: Mutex<BTreeSet<&'static str>>,
-    synced: AtomicBool,
+    /// Whether every feed has listed; a channel, so that the reconciler can wait for it.
+    synced: tokio::sync::watch::Sender<bool>,
     /// Where the systems affected by each applied change are announced (the reconciler).
     listeners: Mutex<Vec<mpsc::UnboundedSender<ObjectRef<AISystem>>>>,
     /// The AI systems as watched, shared with the reconciler.
@@ -43,7 +43,7 @@ impl ClusterCache {
         Self {
             snapshot: RwLock::new(Snapshot::new()),
             pending: Mutex::new(feeds.iter().copied().collect()),
-            synced: AtomicBool::new(feeds.is_empty()),
+            synced: tokio::sync::watch::Sender::new(feeds.is_empty()),
             listeners: Mutex::new(Vec::new()),
             systems: SharedStore::default(),
             assessments: SharedStore::default(),
@@ -56,7 +56,7 @@ impl ClusterCache {
         Self {
             snapshot: RwLock::new(snapshot),
             pending: Mutex::new(BTreeSet::new()),
-            synced: AtomicBool::new(true),
+            synced: tokio::sync::watch::Sender::new(true),
             listeners: Mutex::new(Vec::new()),
             systems: SharedStore::default(),
             assessments: SharedStore::default(),
@@ -66,7 +66,14 @@ impl ClusterCache {
 
     /// Whether every feed has completed its first list.
     pub fn is_synced(&self) -> bool {
-        self.synced.load(Ordering::Acquire)
+        *self.synced.borrow()
+    }
+
+    /// Resolves once every feed has completed its first list (at once if they have).
+    pub async fn synced(&self) {
+        let mut synced = self.synced.subscribe();
+        // The sender lives as long as the cache, which outlives this borrow of it.
+        let _ = synced.wait_for(|synced| *synced).await;
     }
 
     /// Feeds that have not completed their first list yet.
@@ -83,14 +90,14 @@ impl ClusterCache {
     pub fn expect(&self, feed: &'static str) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         pending.insert(feed);
-        self.synced.store(false, Ordering::Release);
+        self.synced.send_replace(false);
     }
 
     fn mark_synced(&self, feed: &'static str) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         pending.remove(feed);
         if pending.is_empty() {
-            self.synced.store(true, Ordering::Release);
+            self.synced.send_replace(true);
         }
     }
 
