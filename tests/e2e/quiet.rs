@@ -11,20 +11,25 @@ use crate::audit::operator_writes;
 use crate::cluster::User;
 use crate::env::{Journey, Operator};
 
-#[tokio::test]
-async fn once_converged_the_operator_writes_nothing_until_something_changes() {
-    let journey = Journey::start("e2e-quiet", "enforce").await;
-    crate::steps::approved_system(&journey, "scoring");
-    crate::steps::approved_system(&journey, "ranking");
+/// An approved system `name`, once its approval shows and the writes it caused are done.
+async fn settled_approved(journey: &Journey, name: &str) {
+    crate::steps::approved_system(journey, name);
     crate::steps::condition_becomes(
-        &journey,
-        "aisystem/ranking",
+        journey,
+        &format!("aisystem/{name}"),
         "AssessmentApproved",
         "True",
         Duration::from_secs(30),
     )
     .await;
     tokio::time::sleep(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn once_converged_the_operator_writes_nothing_until_something_changes() {
+    let journey = Journey::start("e2e-quiet", "enforce").await;
+    crate::steps::approved_system(&journey, "scoring");
+    settled_approved(&journey, "ranking").await;
 
     let since = journey.plane.audit_events().len();
     tokio::time::sleep(Duration::from_secs(20)).await;
@@ -85,16 +90,7 @@ fn operator_may_list(journey: &Journey, resources: &[&str]) {
 async fn a_restart_writes_no_status_before_every_kind_is_listed() {
     let mut journey = Journey::start("e2e-quiet-restart", "enforce").await;
     let ns = journey.ns.clone();
-    crate::steps::approved_system(&journey, "scoring");
-    crate::steps::condition_becomes(
-        &journey,
-        "aisystem/scoring",
-        "AssessmentApproved",
-        "True",
-        Duration::from_secs(30),
-    )
-    .await;
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    settled_approved(&journey, "scoring").await;
     journey.operator.stop().await;
 
     operator_may_list(&journey, &["impactassessments", "controlbindings"]);
