@@ -54,19 +54,25 @@ impl BadReview {
                 message,
             } => (
                 StatusCode::OK,
-                json!({
-                    "apiVersion": api_version,
-                    "kind": "AdmissionReview",
-                    "response": {
-                        "uid": uid,
-                        "allowed": false,
-                        "status": {"status": "Failure", "code": 400, "reason": "BadRequest", "message": message},
-                    }
-                })
-                .to_string(),
+                refusal_review(&api_version, &uid, 400, "BadRequest", &message),
             ),
         }
     }
+}
+
+/// A refusal in an AdmissionReview of `api_version`, built without `Answer` (the review could
+/// not be read, or its answer could not be written).
+fn refusal_review(api_version: &str, uid: &str, code: u16, reason: &str, message: &str) -> String {
+    json!({
+        "apiVersion": api_version,
+        "kind": "AdmissionReview",
+        "response": {
+            "uid": uid,
+            "allowed": false,
+            "status": {"status": "Failure", "code": code, "reason": reason, "message": message},
+        }
+    })
+    .to_string()
 }
 
 fn bad_request(message: impl Into<String>) -> BadReview {
@@ -511,13 +517,8 @@ pub fn write_review(answer: &Answer) -> String {
     // Plain strings, numbers and booleans only: serialising cannot fail, and if it ever did
     // the answer is a refusal, never an allow.
     serde_json::to_string(&review).unwrap_or_else(|e| {
-        json!({
-            "apiVersion": REVIEW_V1,
-            "kind": "AdmissionReview",
-            "response": {"uid": answer.uid, "allowed": false,
-                "status": {"code": 500, "reason": "InternalError", "message": format!("aims-operator could not write its answer: {e}")}},
-        })
-        .to_string()
+        let message = format!("aims-operator could not write its answer: {e}");
+        refusal_review(REVIEW_V1, answer.uid, 500, "InternalError", &message)
     })
 }
 
