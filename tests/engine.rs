@@ -496,12 +496,43 @@ fn a_mistyped_mode_label_enforces() {
 }
 
 #[test]
-fn system_mode_overrides_the_namespace() {
+fn a_system_mode_counts_when_stricter_than_the_namespace_or_approved_by_a_platform_owner() {
     let mut s = Snapshot::new();
     opted_in(&mut s, "enforce");
-    s.add_system(system("s").mode(EnforcementMode::Audit));
+    let mut audit = system("s").mode(EnforcementMode::Audit);
+    s.add_system(audit.clone());
+    let v = judge(&s, &ok_deployment());
+    assert_eq!(
+        v.mode,
+        EnforcementMode::Enforce,
+        "unapproved: counts for nothing"
+    );
+    assert!(!v.allowed && !v.findings.is_empty());
+
+    let stamp = Relaxation {
+        approved_by: "pat".into(),
+        approved_at: now(),
+        enforcement: Some(EnforcementMode::Audit),
+        require_image_digest: None,
+        risk_tier: None,
+        lifecycle_stage: None,
+    };
+    audit
+        .metadata
+        .annotations
+        .get_or_insert_default()
+        .insert(RELAXATION_ANNOTATION.into(), stamp.to_annotation());
+    s.add_system(audit);
     let v = judge(&s, &ok_deployment());
     assert!(v.allowed && !v.findings.is_empty());
+
+    let mut s = Snapshot::new();
+    opted_in(&mut s, "audit");
+    s.add_system(system("s").mode(EnforcementMode::Enforce));
+    assert!(
+        !judge(&s, &ok_deployment()).allowed,
+        "stricter: always counts"
+    );
 }
 
 #[test]

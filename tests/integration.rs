@@ -31,5 +31,6 @@ mod install;
 mod plugin;
 mod properties;
 mod reconciler;
+mod relaxations;
 mod status;
 mod webhook;

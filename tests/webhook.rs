@@ -130,10 +130,34 @@ async fn warn_mode_admits_with_warnings_and_audit_mode_admits_silently() {
 }
 
 #[tokio::test]
-async fn the_ai_system_mode_overrides_the_namespace_mode() {
+async fn an_ai_system_mode_weaker_than_the_namespace_counts_once_a_platform_owner_approved_it() {
     let mut s = lending_unassessed(true);
     let mut system = s.system("lending", "credit-scoring").unwrap().clone();
     system.spec.enforcement = Some(EnforcementMode::Warn);
+    s.add_system(system.clone());
+    let mut h = serve_snapshot(s.clone()).await;
+    let response = h
+        .review("/validate", &fixture("deployment-create.json"))
+        .await;
+    assert_eq!(
+        response["allowed"], false,
+        "unapproved: the namespace's mode"
+    );
+    assert_eq!(audit(&response, "mode"), "enforce");
+
+    let stamp = Relaxation {
+        approved_by: "pat".into(),
+        approved_at: now(),
+        enforcement: Some(EnforcementMode::Warn),
+        require_image_digest: None,
+        risk_tier: None,
+        lifecycle_stage: None,
+    };
+    system
+        .metadata
+        .annotations
+        .get_or_insert_default()
+        .insert(RELAXATION_ANNOTATION.into(), stamp.to_annotation());
     s.add_system(system);
     let mut h = serve_snapshot(s).await;
     let response = h

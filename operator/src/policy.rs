@@ -26,6 +26,10 @@ pub struct Policy {
     pub default_validity_days: u32,
     /// Groups whose members may approve assessments (named in fix messages).
     pub approver_groups: Vec<String>,
+    /// Groups whose members may let an AISystem ask less than its namespace and tier do: an
+    /// enforcement mode weaker than the namespace's, unpinned images where the tier requires
+    /// digests. From anyone else such values are recorded but count for nothing.
+    pub platform_owner_groups: Vec<String>,
     /// Namespaces never judged (the operator's own is added at run time).
     pub exempt_namespaces: Vec<String>,
     /// Groups whose members may invoke break-glass on a workload; from anyone else the
@@ -61,6 +65,7 @@ impl Default for Policy {
             digest_required_tiers: vec![RiskTier::High],
             default_validity_days: 365,
             approver_groups: vec!["ai-approvers".to_string()],
+            platform_owner_groups: ids(&["aims-platform-owners"]),
             exempt_namespaces: ids(&crate::registration::NEVER_JUDGED),
             break_glass_groups: ids(&["aims-break-glass"]),
             max_break_glass_hours: 24,
@@ -147,6 +152,13 @@ impl Policy {
             .any(|g| self.approver_groups.iter().any(|a| a == g.as_ref()))
     }
 
+    /// Whether a user with `groups` may relax enforcement mode and image pinning.
+    pub fn is_platform_owner(&self, groups: &[impl AsRef<str>]) -> bool {
+        groups
+            .iter()
+            .any(|g| self.platform_owner_groups.iter().any(|o| o == g.as_ref()))
+    }
+
     /// Whether `user` is one of the controllers whose objects are judged at their owner.
     pub fn is_trusted_controller(&self, user: &str) -> bool {
         self.trusted_controllers
@@ -164,12 +176,21 @@ impl Policy {
             .any(|g| self.break_glass_groups.iter().any(|b| b == g.as_ref()))
     }
 
-    /// The approver groups as one phrase for messages, e.g. `ai-approvers`.
+    /// The approver groups as one phrase for messages, e.g. `a member of ai-approvers`.
     pub fn approvers_phrase(&self) -> String {
-        if self.approver_groups.is_empty() {
-            "an approver".to_string()
-        } else {
-            format!("a member of {}", self.approver_groups.join(" or "))
-        }
+        members_phrase(&self.approver_groups, "an approver")
+    }
+
+    /// The platform-owner groups as one phrase for messages.
+    pub fn platform_owners_phrase(&self) -> String {
+        members_phrase(&self.platform_owner_groups, "a platform owner")
+    }
+}
+
+fn members_phrase(groups: &[String], nobody: &str) -> String {
+    if groups.is_empty() {
+        nobody.to_string()
+    } else {
+        format!("a member of {}", groups.join(" or "))
     }
 }

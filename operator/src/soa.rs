@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::catalog::{CONTROLS, CheckKind, Control, NistFunction};
 use crate::engine::Snapshot;
 use crate::engine::controls::control_outcome;
-use crate::engine::status::evaluate_system;
+use crate::engine::status::{evaluate_system, types};
 use crate::policy::Policy;
 use crate::resources::{Applicability, ControlState, ModelOrigin};
 
@@ -57,6 +57,9 @@ pub struct RegisterEntry {
     pub suppliers: Vec<String>,
     /// Human oversight: when and who, or empty.
     pub human_oversight: String,
+    /// Values that ask less of the gate than the namespace and tier do: who approved them,
+    /// or that they count for nothing and how to make them count. Empty when there are none.
+    pub relaxations: String,
 }
 
 /// How one control stands for one system.
@@ -244,6 +247,12 @@ pub fn build(
         .into_iter()
         .map(|s| {
             let evaluation = evaluate_system(snapshot, s, policy, now);
+            let relaxations = evaluation
+                .conditions
+                .iter()
+                .find(|c| c.type_ == types::RELAXATIONS_APPROVED && c.reason != "NoneAsked")
+                .map(|c| c.message.clone())
+                .unwrap_or_default();
             let spec = &s.spec;
             RegisterEntry {
                 namespace: s.namespace().unwrap_or_default(),
@@ -280,6 +289,7 @@ pub fn build(
                     .as_ref()
                     .map(|h| format!("{} — by {}", h.when, h.reviewers))
                     .unwrap_or_default(),
+                relaxations,
             }
         })
         .collect();

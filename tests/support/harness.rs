@@ -132,3 +132,62 @@ pub fn as_user(mut review: Value, user: &str, groups: &[&str]) -> Value {
     review["request"]["userInfo"] = json!({"username": user, "groups": groups});
     review
 }
+
+/// What the API server makes of a write: the response of each webhook, and the object
+/// stored when both admit it.
+pub struct Outcome {
+    pub mutate: Value,
+    pub validate: Option<Value>,
+    pub stored: Option<Value>,
+}
+
+impl Outcome {
+    /// The message of the webhook that refused the write.
+    pub fn refusal(&self) -> &str {
+        let failed = if self.mutate["allowed"] == false {
+            &self.mutate
+        } else {
+            self.validate.as_ref().unwrap()
+        };
+        failed["status"]["message"].as_str().unwrap()
+    }
+}
+
+impl Harness {
+    /// Runs a write through /mutate, applies the patch, then /validate-aims.
+    pub async fn write(&mut self, review: &Value) -> Outcome {
+        let mutate = self.review("/mutate", review).await;
+        if mutate["allowed"] == false {
+            return Outcome {
+                mutate,
+                validate: None,
+                stored: None,
+            };
+        }
+        let mut object = review["request"]["object"].clone();
+        if !mutate["patch"].is_null() {
+            assert_eq!(mutate["patchType"], "JSONPatch");
+            // The admission API carries the patch as base64 text.
+            let bytes = base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                mutate["patch"].as_str().expect("base64 patch"),
+            )
+            .expect("base64 patch");
+            let patch: json_patch::Patch = serde_json::from_slice(&bytes).unwrap();
+            json_patch::patch(&mut object, &patch).unwrap();
+        }
+        let mut mutated = review.clone();
+        mutated["request"]["object"] = object.clone();
+        let validate = self.review("/validate-aims", &mutated).await;
+        let stored = (validate["allowed"] == true).then_some(object);
+        Outcome {
+            mutate,
+            validate: Some(validate),
+            stored,
+        }
+    }
+
+    pub async fn validate_only(&mut self, review: &Value) -> Value {
+        self.review("/validate-aims", review).await
+    }
+}

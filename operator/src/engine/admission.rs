@@ -14,6 +14,7 @@ use super::controls::{
     control_outcome, control_states, has_owner, monitoring_gaps, monitoring_in_place, snapshot_key,
 };
 use super::facts::{SystemFacts, lapses};
+use super::relaxation::{approved_relaxation, honoured_digest, honoured_mode};
 use super::rules::{Finding, Rule};
 use super::snapshot::Registered;
 use super::snapshot::name_of;
@@ -167,7 +168,7 @@ pub fn evaluate_workload<'a>(
         return verdict.settle();
     };
     let facts = &registered.facts;
-    verdict.mode = facts.enforcement.unwrap_or(ns_mode);
+    verdict.mode = honoured_mode(facts.enforcement, facts.approved_enforcement, ns_mode);
     verdict
         .findings
         .extend(facts.system_findings.iter().cloned());
@@ -187,16 +188,15 @@ fn system_facts(
     now: Timestamp,
 ) -> SystemFacts {
     let (ns, name) = snapshot_key(system);
-    let require_digest = system.spec.require_image_digest.unwrap_or_else(|| {
-        policy
-            .digest_required_tiers
-            .contains(&system.spec.risk_tier)
-    });
+    let approved = approved_relaxation(system, policy);
     let mut facts = SystemFacts::new(
         now,
         lapses(snapshot, ns, name, policy),
-        system.spec.enforcement,
-        require_digest,
+        (
+            system.spec.enforcement,
+            approved.as_ref().and_then(|r| r.enforcement),
+        ),
+        honoured_digest(&system.spec, approved.as_ref(), policy),
     );
     facts.record_approvals(
         assessments

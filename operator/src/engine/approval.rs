@@ -19,7 +19,8 @@ pub struct Requester<'a> {
 }
 
 impl Requester<'_> {
-    fn groups_phrase(&self) -> String {
+    /// The requester's own groups as a phrase for messages (system groups left out).
+    pub(crate) fn groups_phrase(&self) -> String {
         let own: Vec<&str> = self
             .groups
             .iter()
@@ -57,7 +58,7 @@ fn stamps(a: &Approval) -> (Option<&str>, Option<Timestamp>, Option<&str>) {
 }
 
 /// Whether a decision stamped at `at` can have been stamped for a request handled at `now`.
-fn fresh(at: Timestamp, now: Timestamp) -> bool {
+pub(crate) fn fresh(at: Timestamp, now: Timestamp) -> bool {
     at <= now + jiff::SignedDuration::from_secs(5) && now.duration_since(at) <= STAMP_SKEW
 }
 

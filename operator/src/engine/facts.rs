@@ -31,6 +31,8 @@ pub(crate) struct SystemFacts {
     until: Option<Timestamp>,
     /// The mode the AISystem chooses, if it chooses one.
     pub enforcement: Option<EnforcementMode>,
+    /// The weakest mode an approved relaxation lets it choose.
+    pub approved_enforcement: Option<EnforcementMode>,
     /// Whether the system's images must be pinned by digest.
     pub require_digest: bool,
     /// Which of the entry's first 64 assessments (bit `i` for the `i`th, in their order) are
@@ -48,7 +50,7 @@ impl SystemFacts {
     pub(crate) fn new(
         now: Timestamp,
         lapses: impl Iterator<Item = Timestamp>,
-        enforcement: Option<EnforcementMode>,
+        (enforcement, approved_enforcement): (Option<EnforcementMode>, Option<EnforcementMode>),
         require_digest: bool,
     ) -> Self {
         Self {
@@ -56,6 +58,7 @@ impl SystemFacts {
             from: now,
             until: lapses.filter(|t| *t > now).min(),
             enforcement,
+            approved_enforcement,
             require_digest,
             approved: 0,
             system_findings: Vec::new(),

@@ -9,6 +9,7 @@ pub mod controls;
 mod facts;
 pub mod objectives;
 pub mod openreports;
+pub mod relaxation;
 pub mod rules;
 pub mod snapshot;
 pub mod status;

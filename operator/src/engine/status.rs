@@ -25,6 +25,9 @@ pub mod types {
     pub const CONTROLS_IMPLEMENTED: &str = "ControlsImplemented";
     /// Everything above holds and the stage allows running.
     pub const COMPLIANT: &str = "Compliant";
+    /// No value of the system weakens the gate without an approval (such values count for
+    /// nothing, so this condition does not decide `Compliant`).
+    pub const RELAXATIONS_APPROVED: &str = "RelaxationsApproved";
     /// An assessment is approved and unchanged since.
     pub const APPROVED: &str = "Approved";
     /// An assessment is within its validity.
@@ -275,6 +278,8 @@ pub fn evaluate_system(
         )
     });
 
+    conditions.push(relaxations_condition(snapshot, system, policy));
+
     let next_change = next_change_for_system(snapshot, system, policy, now);
     SystemEvaluation {
         summary: AISystemSummary {
@@ -284,6 +289,43 @@ pub fn evaluate_system(
         },
         conditions,
         next_change,
+    }
+}
+
+/// Whether every value of the system that asks less of the gate counts.
+fn relaxations_condition(
+    snapshot: &Snapshot,
+    system: &AISystem,
+    policy: &Policy,
+) -> ConditionOutcome {
+    use super::relaxation::{approved_relaxation, unapproved, unapproved_message};
+    let ns = system.namespace().unwrap_or_default();
+    let baseline = super::admission::namespace_mode(snapshot, &ns, policy).1;
+    let found = unapproved(system, baseline, policy);
+    if !found.is_empty() {
+        return ConditionOutcome::new(
+            types::RELAXATIONS_APPROVED,
+            false,
+            "NotApproved",
+            unapproved_message(system, &found, policy),
+        );
+    }
+    match approved_relaxation(system, policy) {
+        Some(r) => ConditionOutcome::new(
+            types::RELAXATIONS_APPROVED,
+            true,
+            "Approved",
+            format!(
+                "weakening values approved by {} at {}",
+                r.approved_by, r.approved_at
+            ),
+        ),
+        None => ConditionOutcome::new(
+            types::RELAXATIONS_APPROVED,
+            true,
+            "NoneAsked",
+            "no value asks less of the gate than the namespace and the tier do",
+        ),
     }
 }
 

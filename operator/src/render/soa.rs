@@ -68,13 +68,13 @@ pub fn markdown(soa: &StatementOfApplicability) -> String {
     } else {
         let _ = writeln!(
             out,
-            "| System | Owner | Risk | Stage | Assessment | Compliant | Models | Suppliers | Human oversight |"
+            "| System | Owner | Risk | Stage | Assessment | Compliant | Models | Suppliers | Human oversight | Relaxations |"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
         for s in &soa.register {
             let _ = writeln!(
                 out,
-                "| {}/{} ({}) | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {}/{} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 s.namespace,
                 s.name,
                 md_cell(&s.display_name),
@@ -90,6 +90,7 @@ pub fn markdown(soa: &StatementOfApplicability) -> String {
                 md_cell(&s.models.join(", ")),
                 md_cell(&s.suppliers.join(", ")),
                 md_cell(&s.human_oversight),
+                md_cell(&s.relaxations),
             );
         }
         out.push('\n');
@@ -223,12 +224,12 @@ pub fn html(soa: &StatementOfApplicability) -> String {
     );
     let _ = writeln!(
         out,
-        "<h2>AI system register</h2><table><tr><th>System</th><th>Owner</th><th>Risk</th><th>Stage</th><th>Assessment</th><th>Compliant</th><th>Models</th><th>Suppliers</th><th>Human oversight</th></tr>"
+        "<h2>AI system register</h2><table><tr><th>System</th><th>Owner</th><th>Risk</th><th>Stage</th><th>Assessment</th><th>Compliant</th><th>Models</th><th>Suppliers</th><th>Human oversight</th><th>Relaxations</th></tr>"
     );
     for s in &soa.register {
         let _ = writeln!(
             out,
-            "<tr><td>{}/{}<br><small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}/{}<br><small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             e(&s.namespace),
             e(&s.name),
             e(&s.display_name),
@@ -248,6 +249,7 @@ pub fn html(soa: &StatementOfApplicability) -> String {
             e(&s.models.join(", ")),
             e(&s.suppliers.join(", ")),
             e(&s.human_oversight),
+            e(&s.relaxations),
         );
     }
     let _ = writeln!(

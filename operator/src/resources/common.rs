@@ -41,6 +41,19 @@ impl EnforcementMode {
             .find(|mode| mode.as_str().eq_ignore_ascii_case(value))
     }
 
+    /// Whether this mode lets through more than `other` does (audit < warn < enforce).
+    pub fn is_weaker_than(self, other: Self) -> bool {
+        self.rank() < other.rank()
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            Self::Audit => 0,
+            Self::Warn => 1,
+            Self::Enforce => 2,
+        }
+    }
+
     /// Lower-case name as used in labels and output.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -9,6 +9,7 @@ mod assessment;
 mod binding;
 mod common;
 mod compact;
+mod relaxation;
 mod validate;
 
 pub use aisystem::*;
@@ -16,6 +17,7 @@ pub use assessment::*;
 pub use binding::*;
 pub use common::*;
 pub use compact::ShrinkToFit;
+pub use relaxation::*;
 pub use validate::*;
 
 /// API group of every AIMS resource.

@@ -5,6 +5,7 @@
 
 use jiff::Timestamp;
 use kube::core::admission::Operation;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -14,14 +15,16 @@ use crate::engine::approval::{
     Requester, approval_after_write, author_after_write, check_approval, check_author,
     check_exclusions, exclusions_after_write,
 };
+use crate::engine::relaxation::{SystemWrite, check_relaxation, relaxation_after_write};
 use crate::resources::{
-    AUTHOR_ANNOTATION, ControlBindingSpec, GROUP, ImpactAssessmentSpec, validate_assessment,
-    validate_binding,
+    AISystem, AUTHOR_ANNOTATION, ControlBindingSpec, GROUP, ImpactAssessmentSpec,
+    RELAXATION_ANNOTATION, validate_assessment, validate_binding,
 };
 
 /// The parts of an AIMS write the rules read.
 struct Write {
     kind: String,
+    namespace: String,
     is_create: bool,
     new: Value,
     old: Option<Value>,
@@ -78,6 +81,7 @@ fn read_write(request: &ReviewRequest) -> Outcome {
     };
     Outcome::Write(Write {
         kind: request.kind.kind.to_string(),
+        namespace: request.namespace.as_deref().unwrap_or_default().to_string(),
         is_create: request.operation == Operation::Create,
         new,
         old,
@@ -203,6 +207,26 @@ fn recorded(
                 }
             }
         }
+        "AISystem" => {
+            let (new, old) = systems(write)?;
+            let after = relaxation_after_write(
+                &system_write(write, &new, old.as_ref(), ctx),
+                who,
+                &ctx.policy,
+                now,
+            )?;
+            notes.extend(after.warnings);
+            let metadata = desired
+                .get_mut("metadata")
+                .and_then(Value::as_object_mut)
+                .ok_or("the object has no metadata")?;
+            set_nested(
+                metadata,
+                "annotations",
+                RELAXATION_ANNOTATION,
+                after.annotation,
+            );
+        }
         _ => {}
     }
     Ok((desired, notes))
@@ -295,6 +319,45 @@ fn check_write(write: &Write, who: Requester, ctx: &Context, now: Timestamp) -> 
             validate_binding(&new)?;
             check_exclusions(old.as_ref(), &new, new_author, who, &ctx.policy)
         }
+        "AISystem" => {
+            let (new, old) = systems(write)?;
+            check_relaxation(
+                &system_write(write, &new, old.as_ref(), ctx),
+                who,
+                &ctx.policy,
+                now,
+            )
+        }
         _ => Ok(()),
+    }
+}
+
+/// The new and the previous AISystem of a write, whole: the rules read annotations too.
+fn systems(write: &Write) -> Result<(AISystem, Option<AISystem>), String> {
+    let read = |object: &Value, which: &str| {
+        AISystem::deserialize(object).map_err(|e| format!("the {which} cannot be read: {e}"))
+    };
+    let new = read(&write.new, "AISystem")?;
+    let old = write
+        .old
+        .as_ref()
+        .map(|o| read(o, "previous AISystem"))
+        .transpose()?;
+    Ok((new, old))
+}
+
+fn system_write<'a>(
+    write: &Write,
+    new: &'a AISystem,
+    old: Option<&'a AISystem>,
+    ctx: &Context,
+) -> SystemWrite<'a> {
+    let namespace = write.namespace.as_str();
+    SystemWrite {
+        old,
+        new,
+        baseline: ctx
+            .cache
+            .read(|s| crate::engine::namespace_mode(s, namespace, &ctx.policy).1),
     }
 }
