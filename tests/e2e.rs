@@ -53,3 +53,5 @@ mod steps;
 mod time;
 #[path = "e2e/uninstall.rs"]
 mod uninstall;
+#[path = "e2e/weaken.rs"]
+mod weaken;

@@ -510,12 +510,8 @@ fn a_system_mode_counts_when_stricter_than_the_namespace_or_approved_by_a_platfo
     assert!(!v.allowed && !v.findings.is_empty());
 
     let stamp = Relaxation {
-        approved_by: "pat".into(),
-        approved_at: now(),
-        enforcement: Some(EnforcementMode::Audit),
-        require_image_digest: None,
-        risk_tier: None,
-        lifecycle_stage: None,
+        enforcement: Some(Approved::new(EnforcementMode::Audit, "pat", now())),
+        ..Default::default()
     };
     audit
         .metadata

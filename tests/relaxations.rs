@@ -125,10 +125,13 @@ async fn a_mode_weaker_than_the_namespace_is_honoured_only_once_another_platform
     asked["metadata"]["annotations"][RELAXATION_ANNOTATION] = json!("approve");
     let (approved, _) = stored(&mut h, PAT, Some(&created), asked).await;
     let stamp = relaxation(&approved).expect("stamped");
-    assert_eq!(stamp.approved_by, "pat");
-    assert_eq!(stamp.approved_at, now());
-    assert_eq!(stamp.enforcement, Some(EnforcementMode::Audit));
-    assert_eq!(stamp.risk_tier, None);
+    assert_eq!(
+        stamp,
+        Relaxation {
+            enforcement: Some(Approved::new(EnforcementMode::Audit, "pat", now())),
+            ..Default::default()
+        }
+    );
 
     // The author's later edits keep it, and tightening within it needs nobody.
     let mut edited = approved.clone();
@@ -178,8 +181,8 @@ async fn lowering_the_risk_tier_or_reviving_a_retired_system_is_refused_except_f
     let (lowered, _) = stored(&mut h, BOB, Some(&high), minimal).await;
     let stamp = relaxation(&lowered).expect("stamped");
     assert_eq!(
-        (stamp.approved_by.as_str(), stamp.risk_tier),
-        ("bob", Some(RiskTier::Minimal))
+        stamp.risk_tier,
+        Some(Approved::new(RiskTier::Minimal, "bob", now()))
     );
     // Raising it again is always allowed; coming back down to the approved tier needs nobody.
     let mut raised = lowered.clone();
@@ -205,7 +208,32 @@ async fn lowering_the_risk_tier_or_reviving_a_retired_system_is_refused_except_f
     let (revived, _) = stored(&mut h, BOB, Some(&retired), revived).await;
     assert_eq!(
         relaxation(&revived).unwrap().lifecycle_stage,
-        Some(LifecycleStage::Operation)
+        Some(Approved::new(LifecycleStage::Operation, "bob", now()))
+    );
+
+    // Each value is approved by whoever decides it: bob the tier (the mode he cannot decide
+    // stays unapproved, with a warning), then pat the mode; each entry names its approver.
+    let (both, _) = stored(
+        &mut h,
+        ALICE,
+        None,
+        system_object("High", "Operation", json!({"enforcement": "Audit"})),
+    )
+    .await;
+    let mut lower = both.clone();
+    lower["spec"]["riskTier"] = json!("Limited");
+    let (lower, warned) = stored(&mut h, BOB, Some(&both), lower).await;
+    assert!(warned.contains("spec.enforcement audit (instead of enforce) is decided by a member of aims-platform-owners (bob has groups ai-approvers)"), "{warned}");
+    let mut asked = lower.clone();
+    asked["metadata"]["annotations"][RELAXATION_ANNOTATION] = json!("approve");
+    let (approved, _) = stored(&mut h, PAT, Some(&lower), asked).await;
+    assert_eq!(
+        relaxation(&approved),
+        Some(Relaxation {
+            enforcement: Some(Approved::new(EnforcementMode::Audit, "pat", now())),
+            risk_tier: Some(Approved::new(RiskTier::Limited, "bob", now())),
+            ..Default::default()
+        })
     );
 }
 
@@ -224,12 +252,9 @@ async fn the_relaxation_record_cannot_be_forged_or_asked_for_by_anyone_else() {
     )
     .await;
     let forged_stamp = Relaxation {
-        approved_by: "pat".into(),
-        approved_at: now(),
-        enforcement: Some(EnforcementMode::Audit),
-        require_image_digest: Some(false),
-        risk_tier: None,
-        lifecycle_stage: None,
+        enforcement: Some(Approved::new(EnforcementMode::Audit, "pat", now())),
+        require_image_digest: Some(Approved::new(false, "pat", now())),
+        ..Default::default()
     };
     let with = |value: String| {
         let mut o = created.clone();
@@ -315,13 +340,11 @@ mod engine {
     }
 
     fn stamp_by(who: &str, mode: Option<EnforcementMode>, digest: Option<bool>) -> Relaxation {
+        let at = ts("2026-11-01T00:00:00Z");
         Relaxation {
-            approved_by: who.into(),
-            approved_at: ts("2026-11-01T00:00:00Z"),
-            enforcement: mode,
-            require_image_digest: digest,
-            risk_tier: None,
-            lifecycle_stage: None,
+            enforcement: mode.map(|m| Approved::new(m, who, at)),
+            require_image_digest: digest.map(|d| Approved::new(d, who, at)),
+            ..Default::default()
         }
     }
 

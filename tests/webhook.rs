@@ -146,12 +146,8 @@ async fn an_ai_system_mode_weaker_than_the_namespace_counts_once_a_platform_owne
     assert_eq!(audit(&response, "mode"), "enforce");
 
     let stamp = Relaxation {
-        approved_by: "pat".into(),
-        approved_at: now(),
-        enforcement: Some(EnforcementMode::Warn),
-        require_image_digest: None,
-        risk_tier: None,
-        lifecycle_stage: None,
+        enforcement: Some(Approved::new(EnforcementMode::Warn, "pat", now())),
+        ..Default::default()
     };
     system
         .metadata

@@ -164,6 +164,12 @@ pub fn operator_identity() -> Vec<Value> {
             "subjects": [{"kind": "Group", "name": group, "apiGroup": "rbac.authorization.k8s.io"}]})
     };
     objects.push(bind("ai-approvers", "aims-approver", "ai-approvers"));
+    // Platform owners change what they decide (modes) on systems others registered.
+    objects.push(bind(
+        "aims-platform-owners",
+        "aims-approver",
+        "aims-platform-owners",
+    ));
     objects.push(bind("auditors", "aims-auditor", "auditors"));
     objects.push(bind("auditors-view", "view", "auditors"));
     objects

@@ -35,19 +35,22 @@ pub enum User {
     Dave,
     /// An auditor (`auditors`).
     Erin,
+    /// A platform owner (`aims-platform-owners`): decides enforcement modes.
+    Pat,
     /// kube-controller-manager's own identity.
     ControllerManager,
 }
 
 impl User {
     /// Every user of the token file.
-    pub const ALL: [User; 7] = [
+    pub const ALL: [User; 8] = [
         User::Admin,
         User::Alice,
         User::Bob,
         User::Carol,
         User::Dave,
         User::Erin,
+        User::Pat,
         User::ControllerManager,
     ];
 
@@ -60,6 +63,7 @@ impl User {
             User::Carol => "carol",
             User::Dave => "dave",
             User::Erin => "erin",
+            User::Pat => "pat",
             User::ControllerManager => "system:kube-controller-manager",
         }
     }
@@ -72,6 +76,7 @@ impl User {
             User::Bob | User::Carol => &["ai-approvers"],
             User::Dave => &["aims-break-glass"],
             User::Erin => &["auditors"],
+            User::Pat => &["aims-platform-owners"],
             User::ControllerManager => &[],
         }
     }

@@ -194,7 +194,9 @@ fn system_facts(
         lapses(snapshot, ns, name, policy),
         (
             system.spec.enforcement,
-            approved.as_ref().and_then(|r| r.enforcement),
+            approved
+                .as_ref()
+                .and_then(|r| r.enforcement.as_ref().map(|a| a.value)),
         ),
         honoured_digest(&system.spec, approved.as_ref(), policy),
     );

@@ -21,7 +21,8 @@ use kube::ResourceExt;
 use super::approval::{Refusal, Requester, fresh};
 use crate::policy::Policy;
 use crate::resources::{
-    AISystem, AISystemSpec, AUTHOR_ANNOTATION, EnforcementMode, RELAXATION_ANNOTATION, Relaxation,
+    AISystem, AISystemSpec, AUTHOR_ANNOTATION, Approved, EnforcementMode, RELAXATION_ANNOTATION,
+    Relaxation,
 };
 
 /// A field of an AISystem through which the gate could be weakened.
@@ -90,20 +91,35 @@ fn annotation<'a>(system: &'a AISystem, key: &str) -> Option<&'a str> {
     system.annotations().get(key).map(String::as_str)
 }
 
-/// The relaxation recorded on a system when it counts: written by the webhook (which does
-/// not look at exempt namespaces) and not approved by the system's own author.
+/// The approvals recorded on a system that count: written by the webhook (which does not
+/// look at exempt namespaces), each by someone other than the system's author.
 pub fn approved_relaxation(system: &AISystem, policy: &Policy) -> Option<Relaxation> {
     if super::controls::unchecked_namespace(system, policy).is_some() {
         return None;
     }
-    let relaxation = Relaxation::parse(annotation(system, RELAXATION_ANNOTATION)?)?;
-    (annotation(system, AUTHOR_ANNOTATION) != Some(relaxation.approved_by.as_str()))
-        .then_some(relaxation)
+    let mut relaxation = Relaxation::parse(annotation(system, RELAXATION_ANNOTATION)?)?;
+    let author = annotation(system, AUTHOR_ANNOTATION);
+    fn not_by<T>(entry: &mut Option<Approved<T>>, author: Option<&str>) {
+        if entry.as_ref().map(|a| a.approved_by.as_str()) == author {
+            *entry = None;
+        }
+    }
+    if author.is_some() {
+        not_by(&mut relaxation.enforcement, author);
+        not_by(&mut relaxation.require_image_digest, author);
+        not_by(&mut relaxation.risk_tier, author);
+        not_by(&mut relaxation.lifecycle_stage, author);
+    }
+    (!relaxation.is_empty()).then_some(relaxation)
+}
+
+fn value<T: Copy>(entry: &Option<Approved<T>>) -> Option<T> {
+    entry.as_ref().map(|a| a.value)
 }
 
 /// The mode the gate applies to a system's workloads: the system's own where it is at least
-/// as strict as `baseline` (the namespace's mode, or the policy's default) or an approved
-/// relaxation covers it; `baseline` otherwise.
+/// as strict as `baseline` (the namespace's mode, or the policy's default) or an approval
+/// covers it; `baseline` otherwise.
 pub fn honoured_mode(
     requested: Option<EnforcementMode>,
     approved: Option<EnforcementMode>,
@@ -117,8 +133,7 @@ pub fn honoured_mode(
 }
 
 /// Whether a system's images must be pinned by digest: the policy's choice for its tier,
-/// unless the system asks otherwise and, where that weakens it, an approved relaxation
-/// covers it.
+/// unless the system asks otherwise and, where that weakens it, an approval covers it.
 pub fn honoured_digest(
     spec: &AISystemSpec,
     approved: Option<&Relaxation>,
@@ -127,7 +142,7 @@ pub fn honoured_digest(
     let tier_requires = policy.digest_required_tiers.contains(&spec.risk_tier);
     match spec.require_image_digest {
         Some(false) if tier_requires => {
-            approved.and_then(|r| r.require_image_digest) != Some(false)
+            approved.and_then(|r| value(&r.require_image_digest)) != Some(false)
         }
         requested => requested.unwrap_or(tier_requires),
     }
@@ -144,7 +159,11 @@ fn weakenings(
 ) -> Vec<Weakening> {
     let mut found = Vec::new();
     if let Some(mode) = new.enforcement
-        && honoured_mode(Some(mode), covered.and_then(|c| c.enforcement), baseline) != mode
+        && honoured_mode(
+            Some(mode),
+            covered.and_then(|c| value(&c.enforcement)),
+            baseline,
+        ) != mode
     {
         found.push(Weakening {
             field: Field::Enforcement,
@@ -167,7 +186,7 @@ fn weakenings(
     };
     if new.risk_tier < old.risk_tier
         && covered
-            .and_then(|c| c.risk_tier)
+            .and_then(|c| value(&c.risk_tier))
             .is_none_or(|floor| new.risk_tier < floor)
     {
         found.push(Weakening {
@@ -179,7 +198,7 @@ fn weakenings(
     let forbidden = |stage| policy.forbidden_stages.contains(&stage);
     if forbidden(old.lifecycle_stage)
         && !forbidden(new.lifecycle_stage)
-        && covered.and_then(|c| c.lifecycle_stage) != Some(new.lifecycle_stage)
+        && covered.and_then(|c| value(&c.lifecycle_stage)) != Some(new.lifecycle_stage)
     {
         found.push(Weakening {
             field: Field::LifecycleStage,
@@ -190,25 +209,33 @@ fn weakenings(
     found
 }
 
-/// The weakening values of a system that count for nothing: no approved relaxation covers
-/// them. Status, `check` and the SoA show them with [`unapproved_message`].
+/// The weakening values of a system that count for nothing: no approval covers them.
+/// Status, `check` and the SoA show them with [`unapproved_message`].
 pub fn unapproved(system: &AISystem, baseline: EnforcementMode, policy: &Policy) -> Vec<Weakening> {
     let approved = approved_relaxation(system, policy);
     weakenings(&system.spec, None, approved.as_ref(), baseline, policy)
 }
 
+fn approve_command(system: &AISystem) -> String {
+    format!(
+        "kubectl -n {} annotate aisystem {} {RELAXATION_ANNOTATION}=approve --overwrite",
+        system.namespace().unwrap_or_default(),
+        system.name_any()
+    )
+}
+
 /// What unapproved weakening values mean and how to make them count.
 pub fn unapproved_message(system: &AISystem, found: &[Weakening], policy: &Policy) -> String {
     let list: Vec<String> = found.iter().map(ToString::to_string).collect();
-    let deciders: Vec<String> = found.iter().map(|w| w.field.deciders(policy)).collect();
+    let deciders = found
+        .first()
+        .map(|w| w.field.deciders(policy))
+        .unwrap_or_default();
     format!(
-        "not approved, so the stricter value applies: {}. {} approves with: \
-         kubectl -n {} annotate aisystem {} {RELAXATION_ANNOTATION}=approve --overwrite \
-         (or remove the value)",
+        "not approved, so the stricter value applies: {}. {} approves with: {} (or remove the value)",
         list.join(", "),
-        capitalised(deciders.first().map_or("", String::as_str)),
-        system.namespace().unwrap_or_default(),
-        system.name_any()
+        capitalised(&deciders),
+        approve_command(system)
     )
 }
 
@@ -221,6 +248,7 @@ fn capitalised(phrase: &str) -> String {
 }
 
 /// A write of an AISystem as the webhook sees it.
+#[derive(Clone, Copy)]
 pub struct SystemWrite<'a> {
     /// The stored object; `None` at creation.
     pub old: Option<&'a AISystem>,
@@ -241,14 +269,15 @@ pub struct AfterWrite {
 
 /// The relaxation annotation a system must carry after this write.
 ///
-/// - The recorded one is kept (a manifest that leaves it out keeps it too) unless the
-///   requester asks for a decision: by writing weakening values the recorded one does not
-///   cover, or by setting the annotation to another value (`approve`).
-/// - A decision is taken only from someone whose groups decide every field concerned and who
-///   did not author the system; it records every weakening value, who and when.
-/// - Without that authority, weakening values the object alone shows (mode, digests) are
-///   kept with a warning and count for nothing; a lowered risk tier or a stage left that
-///   forbids running is refused, as nothing but this write would show it.
+/// - The recorded one is kept (a manifest that leaves it out keeps it too); approvals the
+///   write needs are added to it: for weakening values it does not cover, or for every
+///   weakening value when the requester sets the annotation to another value (`approve`).
+/// - A value is approved only by someone whose groups decide it and who did not author the
+///   system; the entry records the value, who and when.
+/// - Otherwise values the object alone shows to be weaker (mode, digests) are kept with a
+///   warning and count for nothing; a lowered risk tier or a stage left that forbids
+///   running is refused, as nothing but this write would show it. An explicit request for
+///   approval from someone who may not give it is refused.
 pub fn relaxation_after_write(
     write: &SystemWrite,
     who: Requester,
@@ -259,66 +288,29 @@ pub fn relaxation_after_write(
     let recorded = recorded_text.and_then(Relaxation::parse);
     let requested = annotation(write.new, RELAXATION_ANNOTATION);
     let old_spec = write.old.map(|o| &o.spec);
-    let uncovered = weakenings(
-        &write.new.spec,
-        old_spec,
-        recorded.as_ref(),
-        write.baseline,
-        policy,
-    );
     let asks_decision = requested.is_some_and(|r| Some(r) != recorded_text);
-    let keep = AfterWrite {
-        annotation: recorded_text.map(str::to_string),
-        warnings: Vec::new(),
+    let covered = if asks_decision {
+        None
+    } else {
+        recorded.as_ref()
     };
-    if !asks_decision && uncovered.is_empty() {
-        return Ok(keep);
-    }
-    let all = weakenings(&write.new.spec, old_spec, None, write.baseline, policy);
-    let concerned = if asks_decision { &all } else { &uncovered };
-    let author = write
-        .old
-        .and_then(|o| annotation(o, AUTHOR_ANNOTATION))
-        .or(write.old.is_none().then_some(who.username));
-    let lacking: Vec<&Weakening> = concerned
-        .iter()
-        .filter(|w| !w.field.may_decide(policy, who))
-        .collect();
-    if lacking.is_empty() && author != Some(who.username) && !concerned.is_empty() {
-        let value = |field| {
-            all.iter()
-                .find(|w| w.field == field)
-                .map(|w| w.value.as_str())
-        };
-        let stamp = Relaxation {
-            approved_by: who.username.to_string(),
-            approved_at: now,
-            enforcement: write
-                .new
-                .spec
-                .enforcement
-                .filter(|_| value(Field::Enforcement).is_some()),
-            require_image_digest: value(Field::RequireImageDigest).map(|_| false),
-            risk_tier: value(Field::RiskTier)
-                .map(|_| write.new.spec.risk_tier)
-                .or(recorded.as_ref().and_then(|r| r.risk_tier)),
-            lifecycle_stage: value(Field::LifecycleStage)
-                .map(|_| write.new.spec.lifecycle_stage)
-                .or(recorded.as_ref().and_then(|r| r.lifecycle_stage)),
-        };
-        return Ok(AfterWrite {
-            annotation: Some(stamp.to_annotation()),
-            warnings: Vec::new(),
-        });
-    }
+    let concerned = weakenings(&write.new.spec, old_spec, covered, write.baseline, policy);
     if asks_decision && concerned.is_empty() {
         return Err(format!(
             "the annotation {RELAXATION_ANNOTATION} asks to approve weakening values, but no value of this \
              AISystem weakens the gate; remove the annotation"
         ));
     }
+    let author = write
+        .old
+        .and_then(|o| annotation(o, AUTHOR_ANNOTATION))
+        .or(write.old.is_none().then_some(who.username));
+    let own = author == Some(who.username);
+    let (decided, undecided): (Vec<&Weakening>, Vec<&Weakening>) = concerned
+        .iter()
+        .partition(|w| w.field.may_decide(policy, who) && !own);
     let why_not = |w: &Weakening| {
-        if author == Some(who.username) && w.field.may_decide(policy, who) {
+        if own && w.field.may_decide(policy, who) {
             format!(
                 "{} created this AISystem and cannot approve its own {w}; ask another {}",
                 who.username,
@@ -333,42 +325,64 @@ pub fn relaxation_after_write(
             )
         }
     };
-    let blocking: Vec<&Weakening> = concerned
+    let refused: Vec<String> = undecided
         .iter()
-        .filter(|w| matches!(w.field, Field::RiskTier | Field::LifecycleStage))
+        .filter(|w| asks_decision || matches!(w.field, Field::RiskTier | Field::LifecycleStage))
+        .map(|w| why_not(w))
         .collect();
-    if asks_decision || !blocking.is_empty() {
-        let reasons: Vec<String> = if asks_decision {
-            concerned.iter().collect()
-        } else {
-            blocking
-        }
-        .into_iter()
-        .map(why_not)
-        .collect();
+    if !refused.is_empty() {
         let ask = if asks_decision {
             "ask them to approve it"
         } else {
             "ask them to make this change (once they have, the same values from anyone are accepted)"
         };
-        return Err(format!("{}; {ask}", reasons.join("; ")));
+        return Err(format!("{}; {ask}", refused.join("; ")));
     }
-    let reasons: Vec<String> = uncovered.iter().map(why_not).collect();
-    Ok(AfterWrite {
-        warnings: vec![format!(
-            "{}. Until one of them approves, the gate applies the stricter value. They approve with: \
-             kubectl -n {} annotate aisystem {} {RELAXATION_ANNOTATION}=approve --overwrite",
+    let annotation = if decided.is_empty() {
+        recorded_text.map(str::to_string)
+    } else {
+        let spec = &write.new.spec;
+        let mut stamp = recorded.unwrap_or_default();
+        for w in &decided {
+            match w.field {
+                Field::Enforcement => {
+                    stamp.enforcement = spec
+                        .enforcement
+                        .map(|m| Approved::new(m, who.username, now));
+                }
+                Field::RequireImageDigest => {
+                    stamp.require_image_digest = Some(Approved::new(false, who.username, now));
+                }
+                Field::RiskTier => {
+                    stamp.risk_tier = Some(Approved::new(spec.risk_tier, who.username, now));
+                }
+                Field::LifecycleStage => {
+                    stamp.lifecycle_stage =
+                        Some(Approved::new(spec.lifecycle_stage, who.username, now));
+                }
+            }
+        }
+        Some(stamp.to_annotation())
+    };
+    let warnings = if undecided.is_empty() {
+        Vec::new()
+    } else {
+        let reasons: Vec<String> = undecided.iter().map(|w| why_not(w)).collect();
+        vec![format!(
+            "{}. Until one of them approves, the gate applies the stricter value. They approve with: {}",
             reasons.join("; "),
-            write.new.namespace().unwrap_or_default(),
-            write.new.name_any()
-        )],
-        ..keep
+            approve_command(write.new)
+        )]
+    };
+    Ok(AfterWrite {
+        annotation,
+        warnings,
     })
 }
 
-/// Checks the relaxation annotation after all mutation: the recorded one (or none), or one
-/// stamped for this requester, now, with exactly the values [`relaxation_after_write`] would
-/// record. Anything else was not written by the webhook and is refused.
+/// Checks the relaxation annotation after all mutation: the recorded one (or none), or
+/// exactly what [`relaxation_after_write`] records for this requester, now. Anything else
+/// was not written by the webhook and is refused.
 pub fn check_relaxation(
     write: &SystemWrite,
     who: Requester,
@@ -389,25 +403,52 @@ pub fn check_relaxation(
         return relaxation_after_write(write, who, policy, now).map(|_| ());
     }
     let stamp = present.and_then(Relaxation::parse).ok_or_else(forged)?;
-    if stamp.approved_by != who.username || !fresh(stamp.approved_at, now) {
-        return Err(forged());
+    let mine = [
+        stamp
+            .enforcement
+            .as_ref()
+            .map(|a| (&a.approved_by, a.approved_at)),
+        stamp
+            .require_image_digest
+            .as_ref()
+            .map(|a| (&a.approved_by, a.approved_at)),
+        stamp
+            .risk_tier
+            .as_ref()
+            .map(|a| (&a.approved_by, a.approved_at)),
+        stamp
+            .lifecycle_stage
+            .as_ref()
+            .map(|a| (&a.approved_by, a.approved_at)),
+    ];
+    let at = mine
+        .into_iter()
+        .flatten()
+        .find(|(by, at)| by.as_str() == who.username && fresh(*at, now))
+        .map(|(_, at)| at)
+        .ok_or_else(forged)?;
+    // What the mutating webhook records at `at`, whether or not the requester asked.
+    for ask in [recorded_text, Some("approve")] {
+        let mut candidate = write.new.clone();
+        let annotations = candidate.annotations_mut();
+        match ask {
+            Some(value) => annotations.insert(RELAXATION_ANNOTATION.to_string(), value.to_string()),
+            None => annotations.remove(RELAXATION_ANNOTATION),
+        };
+        let after = relaxation_after_write(
+            &SystemWrite {
+                new: &candidate,
+                ..*write
+            },
+            who,
+            policy,
+            at,
+        );
+        if after.is_ok_and(|a| {
+            a.annotation.as_deref().and_then(Relaxation::parse) == Some(stamp.clone())
+        }) {
+            return Ok(());
+        }
     }
-    // The same decision, asked for explicitly, must give exactly these values.
-    let mut asked = write.new.clone();
-    asked
-        .annotations_mut()
-        .insert(RELAXATION_ANNOTATION.to_string(), "approve".to_string());
-    let expected = relaxation_after_write(
-        &SystemWrite {
-            new: &asked,
-            ..*write
-        },
-        who,
-        policy,
-        stamp.approved_at,
-    )?;
-    if expected.annotation.as_deref() != Some(stamp.to_annotation().as_str()) {
-        return Err(forged());
-    }
-    Ok(())
+    Err(forged())
 }

@@ -315,10 +315,7 @@ fn relaxations_condition(
             types::RELAXATIONS_APPROVED,
             true,
             "Approved",
-            format!(
-                "weakening values approved by {} at {}",
-                r.approved_by, r.approved_at
-            ),
+            r.describe().join("; "),
         ),
         None => ConditionOutcome::new(
             types::RELAXATIONS_APPROVED,
