@@ -35,6 +35,10 @@ struct World {
     pinned: bool,
     serving_image: bool,
     mode: Option<&'static str>,
+    /// The system's own mode, unpinned images asked for, and who approved them.
+    system_mode: Option<EnforcementMode>,
+    unpinned: bool,
+    relaxed_by: Option<&'static str>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -82,6 +86,17 @@ fn worlds() -> impl Strategy<Value = World> {
                 Just(None)
             ],
         ),
+        (
+            prop_oneof![
+                Just(None),
+                Just(Some(EnforcementMode::Enforce)),
+                Just(Some(EnforcementMode::Warn)),
+                Just(Some(EnforcementMode::Audit))
+            ],
+            any::<bool>(),
+            // pat is a platform owner; alice wrote the system, so hers counts for nothing.
+            prop_oneof![Just(None), Just(Some("pat")), Just(Some("alice"))],
+        ),
     )
         .prop_map(
             |(
@@ -89,6 +104,7 @@ fn worlds() -> impl Strategy<Value = World> {
                 (retired, assessment, controls),
                 (labelled, version),
                 (pinned, serving_image, mode),
+                (system_mode, unpinned, relaxed_by),
             )| World {
                 owner,
                 monitoring,
@@ -101,6 +117,9 @@ fn worlds() -> impl Strategy<Value = World> {
                 pinned,
                 serving_image,
                 mode,
+                system_mode,
+                unpinned,
+                relaxed_by,
             },
         )
 }
@@ -118,6 +137,21 @@ impl World {
         system.spec.risk_tier = self.tier;
         if self.retired {
             system.spec.lifecycle_stage = LifecycleStage::Retired;
+        }
+        system.spec.enforcement = self.system_mode;
+        if self.unpinned {
+            system.spec.require_image_digest = Some(false);
+        }
+        let annotations = system.metadata.annotations.get_or_insert_default();
+        annotations.insert(AUTHOR_ANNOTATION.into(), "alice".into());
+        if let Some(by) = self.relaxed_by {
+            let at = ts("2026-11-01T00:00:00Z");
+            let relaxation = Relaxation {
+                enforcement: self.system_mode.map(|m| Approved::new(m, by, at)),
+                require_image_digest: self.unpinned.then(|| Approved::new(false, by, at)),
+                ..Default::default()
+            };
+            annotations.insert(RELAXATION_ANNOTATION.into(), relaxation.to_annotation());
         }
         let mut objects = vec![serde_json::to_value(&system).unwrap()];
         let covered = match self.assessment {

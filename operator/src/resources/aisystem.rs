@@ -84,12 +84,14 @@ pub struct AISystemSpec {
     /// People and groups affected by the system's outputs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub affected_parties: Vec<String>,
-    /// Risk tier; it selects the controls a deployment must have (see the policy).
+    /// Risk tier; it selects the controls a deployment must have (see the policy). Only a
+    /// member of the policy's approver groups may lower it.
     pub risk_tier: RiskTier,
     /// Regulations that apply, e.g. "EU AI Act", "GDPR", "HIPAA".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regulations: Vec<String>,
-    /// Where the system is in its life cycle. `Retired` systems cannot be deployed.
+    /// Where the system is in its life cycle. `Retired` systems cannot be deployed; only a
+    /// member of the policy's approver groups may move a system out of `Retired`.
     pub lifecycle_stage: LifecycleStage,
     /// The models the system ships, one entry per name and version.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -104,11 +106,14 @@ pub struct AISystemSpec {
     /// How often the register entry is reviewed, and when it last was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<ReviewSchedule>,
-    /// Overrides the namespace's enforcement mode for this system's workloads.
+    /// Overrides the namespace's enforcement mode for this system's workloads. A stricter
+    /// mode always applies; a weaker one only once a member of the policy's platform-owner
+    /// groups approved it (annotation `aims.io/relaxation`, recorded by the webhook).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enforcement: Option<EnforcementMode>,
     /// Require every container image to be pinned by digest (`image@sha256:...`). Defaults to
-    /// the policy for the risk tier (on for High).
+    /// the policy for the risk tier (on for High); `false` where the tier requires digests
+    /// counts only once a member of the platform-owner groups approved it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_image_digest: Option<bool>,
 }
