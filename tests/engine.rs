@@ -243,6 +243,51 @@ fn default_validity_runs_from_approval() {
     );
 }
 
+/// The policy's default validity applies only when an assessment sets neither `validUntil`
+/// nor `validityDays` (as the field docs say); with both, the earlier end counts.
+#[test]
+fn validity_comes_from_valid_until_or_validity_days_and_the_default_only_without_either() {
+    let approved_at = "2026-09-15T10:00:00Z";
+    let expiry = |valid_until: Option<&str>, days: Option<u32>| {
+        let mut a = assessment("a", "s", &["1.0.x"]);
+        a.spec.validity_days = days;
+        if let Some(until) = valid_until {
+            a = a.valid_until(until);
+        }
+        let a = a.approved_by("bob", approved_at);
+        assessment_state(&a, &Policy::default(), now()).expires_at
+    };
+    // The example credit-scoring-2026q3: valid until 2027-09-30, not the default's 2027-09-15.
+    assert_eq!(
+        expiry(Some("2027-09-30T00:00:00Z"), None),
+        Some(ts("2027-09-30T00:00:00Z"))
+    );
+    assert_eq!(expiry(None, Some(30)), Some(ts("2026-10-15T10:00:00Z")));
+    assert_eq!(
+        expiry(Some("2027-09-30T00:00:00Z"), Some(30)),
+        Some(ts("2026-10-15T10:00:00Z"))
+    );
+    assert_eq!(
+        expiry(Some("2026-10-01T00:00:00Z"), Some(30)),
+        Some(ts("2026-10-01T00:00:00Z"))
+    );
+    assert_eq!(expiry(None, None), Some(ts("2027-09-15T10:00:00Z")));
+
+    // At the boundary: approved one second before validUntil, expired at it, past the default.
+    let a = assessment("a", "s", &["1.0.x"])
+        .valid_until("2027-09-30T00:00:00Z")
+        .approved_by("bob", approved_at);
+    let p = Policy::default();
+    assert_eq!(
+        assessment_state(&a, &p, ts("2027-09-29T23:59:59Z")).phase,
+        AssessmentPhase::Approved
+    );
+    assert_eq!(
+        assessment_state(&a, &p, ts("2027-09-30T00:00:00Z")).phase,
+        AssessmentPhase::Expired
+    );
+}
+
 #[test]
 fn version_patterns() {
     assert!(version_matches("2.3.x", "2.3.1"));

@@ -215,10 +215,16 @@ fn phase_reason<'a>(
     if approved != hash {
         return (PhaseReason::ContentChanged { by, approved }, None);
     }
-    let days = spec.validity_days.unwrap_or(policy.default_validity_days);
-    let by_days = at
-        .checked_add(SignedDuration::from_hours(24 * i64::from(days)))
-        .ok();
+    // The policy's default validity stands in only for an assessment that sets neither end.
+    let days = match (spec.valid_until, spec.validity_days) {
+        (_, Some(days)) => Some(days),
+        (None, None) => Some(policy.default_validity_days),
+        (Some(_), None) => None,
+    };
+    let by_days = days.and_then(|days| {
+        at.checked_add(SignedDuration::from_hours(24 * i64::from(days)))
+            .ok()
+    });
     let expires_at = match (spec.valid_until, by_days) {
         (Some(until), Some(by_days)) => Some(until.min(by_days)),
         (until, by_days) => until.or(by_days),
