@@ -385,6 +385,24 @@ mod engine {
              A member of aims-platform-owners approves with: \
              kubectl -n ml annotate aisystem s aims.io/relaxation=approve --overwrite (or remove the value)"
         );
+        // The refusal says why the system's own mode did not apply, in warn mode too.
+        let judged = |namespace_mode: &str, system: AISystem| {
+            let mut snapshot = namespace_in(namespace_mode);
+            snapshot.add_system(system);
+            let d = deployment("d", Some("s"), Some("1.0.0"), &model_image());
+            evaluate_object(&snapshot, &d, NS, &Policy::default(), now()).unwrap()
+        };
+        let note = "AISystem \"s\" asks for audit mode instead of enforce, which counts only once a member \
+                    of aims-platform-owners approves it: kubectl -n ml annotate aisystem s aims.io/relaxation=approve --overwrite";
+        assert!(judged("enforce", asking(Audit)).message().ends_with(note));
+        let warned = judged("warn", asking(Audit)).warnings();
+        assert!(
+            warned
+                .last()
+                .unwrap()
+                .contains("asks for audit mode instead of warn"),
+            "{warned:?}"
+        );
 
         let approved = |floor| with_relaxation(asking(Audit), &stamp_by("pat", Some(floor), None));
         assert_eq!(outcome("enforce", approved(Audit)).0, Audit);

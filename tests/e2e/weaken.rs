@@ -49,6 +49,14 @@ async fn a_developer_cannot_weaken_enforcement_and_a_platform_owner_can() {
         .apply(User::Alice, std::slice::from_ref(&model))
         .refused();
     assert!(refused.contains("AIMS-003"), "{refused}");
+    assert!(
+        refused.contains(
+            "AISystem \"scoring\" asks for audit mode instead of enforce, which counts only once a member \
+             of aims-platform-owners approves it: kubectl -n e2e-weaken annotate aisystem scoring \
+             aims.io/relaxation=approve --overwrite"
+        ),
+        "{refused}"
+    );
     condition_becomes(
         &journey,
         "aisystem/scoring",

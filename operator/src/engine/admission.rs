@@ -14,7 +14,7 @@ use super::controls::{
     control_outcome, control_states, has_owner, monitoring_gaps, monitoring_in_place, snapshot_key,
 };
 use super::facts::{SystemFacts, lapses};
-use super::relaxation::{approved_relaxation, honoured_digest, honoured_mode};
+use super::relaxation::{approved_relaxation, honoured_digest, honoured_mode, mode_not_approved};
 use super::rules::{Finding, Rule};
 use super::snapshot::Registered;
 use super::snapshot::name_of;
@@ -169,6 +169,10 @@ pub fn evaluate_workload<'a>(
     };
     let facts = &registered.facts;
     verdict.mode = honoured_mode(facts.enforcement, facts.approved_enforcement, ns_mode);
+    if let Some(asked) = facts.enforcement.filter(|m| m.is_weaker_than(verdict.mode)) {
+        verdict.mode_not_approved =
+            Some(mode_not_approved(registered.system, asked, ns_mode, policy));
+    }
     verdict
         .findings
         .extend(facts.system_findings.iter().cloned());

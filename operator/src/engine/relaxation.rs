@@ -247,6 +247,23 @@ fn capitalised(phrase: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Why a workload is judged in `baseline` although its AISystem asks for the weaker `asked`.
+pub fn mode_not_approved(
+    system: &AISystem,
+    asked: EnforcementMode,
+    baseline: EnforcementMode,
+    policy: &Policy,
+) -> String {
+    format!(
+        "AISystem \"{}\" asks for {} mode instead of {}, which counts only once {} approves it: {}",
+        system.name_any(),
+        asked.as_str(),
+        baseline.as_str(),
+        Field::Enforcement.deciders(policy),
+        approve_command(system)
+    )
+}
+
 /// A write of an AISystem as the webhook sees it.
 #[derive(Clone, Copy)]
 pub struct SystemWrite<'a> {

@@ -89,6 +89,10 @@ pub struct Verdict<'a> {
     pub assessment: Option<String>,
     /// Enforcement mode in force for it.
     pub mode: EnforcementMode,
+    /// Why the weaker mode the AISystem asks for is not the one in force, and who can
+    /// approve it (see `engine::relaxation`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode_not_approved: Option<String>,
     /// Every rule it fails.
     pub findings: Vec<Finding>,
     /// Whether it may run.
@@ -114,6 +118,7 @@ impl<'a> Verdict<'a> {
             model: None,
             assessment: None,
             mode,
+            mode_not_approved: None,
             findings: Vec::new(),
             allowed: true,
             break_glass: None,
@@ -131,6 +136,7 @@ impl<'a> Verdict<'a> {
             model: self.model.map(ModelRef::into_owned),
             assessment: self.assessment,
             mode: self.mode,
+            mode_not_approved: self.mode_not_approved,
             findings: self.findings,
             allowed: self.allowed,
             break_glass: self.break_glass,
@@ -216,12 +222,21 @@ impl<'a> Verdict<'a> {
         if let Some(BreakGlassOutcome::Ignored { why }) = &self.break_glass {
             let _ = write!(out, "\nThe break-glass annotations changed nothing: {why}.");
         }
+        if let Some(why) = self
+            .mode_not_approved
+            .as_ref()
+            .filter(|_| !self.findings.is_empty())
+        {
+            let _ = write!(out, "\n{why}");
+        }
         out
     }
 
-    /// One line per finding, for admission warnings.
+    /// One line per finding, for admission warnings, and why the system's own weaker mode
+    /// did not apply.
     pub fn warnings(&self) -> Vec<String> {
-        self.findings
+        let mut lines: Vec<String> = self
+            .findings
             .iter()
             .map(|f| {
                 format!(
@@ -232,6 +247,10 @@ impl<'a> Verdict<'a> {
                     f.fix
                 )
             })
-            .collect()
+            .collect();
+        if !lines.is_empty() {
+            lines.extend(self.mode_not_approved.clone());
+        }
+        lines
     }
 }
