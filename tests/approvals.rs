@@ -14,8 +14,13 @@ use serde_json::{Value, json};
 use harness::{Harness, as_user, serve_snapshot};
 use support::*;
 
+/// The webhook with the assessed system registered (an approval binds its material fields).
 async fn serve() -> Harness {
-    serve_snapshot(Snapshot::new()).await
+    let mut snapshot = Snapshot::new();
+    let mut system = system("credit-scoring");
+    system.metadata.namespace = Some("lending".into());
+    snapshot.add_system(system);
+    serve_snapshot(snapshot).await
 }
 
 fn author_of(object: &Value) -> Option<&str> {
@@ -259,6 +264,112 @@ async fn changing_the_assessed_content_after_approval_voids_it() {
     assert_eq!(
         phase(outcome.stored.as_ref().unwrap()),
         AssessmentPhase::Approved
+    );
+}
+
+/// An approval binds the assessed system's material fields: changing one (or deleting the
+/// system and registering it again differently) voids the approval, in every shell; a
+/// cosmetic change does not. Approving for a system that is not registered is refused.
+#[tokio::test]
+async fn an_approval_binds_the_systems_material_fields_and_a_material_change_voids_it() {
+    let mut h = serve().await;
+    let (approve, _) = approved_by_bob();
+    let approved = h.write(&approve).await.stored.unwrap();
+    let registered = h
+        .cache
+        .read(|s| s.system("lending", "credit-scoring").cloned())
+        .unwrap();
+    let recorded: std::collections::BTreeMap<String, String> =
+        serde_json::from_value(approved["spec"]["approval"]["systemFields"].clone()).unwrap();
+    let policy = Policy::default();
+    assert_eq!(
+        recorded,
+        aims_operator::engine::assessment::material_hashes(&registered.spec, &policy)
+    );
+    assert_eq!(recorded.keys().collect::<Vec<_>>(), {
+        let mut fields: Vec<&String> = policy.material_fields.iter().collect();
+        fields.sort();
+        fields
+    });
+
+    let assessment: ImpactAssessment = serde_json::from_value(approved.clone()).unwrap();
+    let state_with = |system: &AISystem| {
+        let mut snapshot = Snapshot::new();
+        snapshot.add_system(system.clone());
+        snapshot.add_assessment(assessment.clone());
+        snapshot.assessment_state(&assessment, &policy, now())
+    };
+    assert_eq!(state_with(&registered).phase, AssessmentPhase::Approved);
+    // Cosmetic: display name, description, owner's contact.
+    let mut cosmetic = registered.clone();
+    cosmetic.spec.display_name = "Credit scoring (retail)".into();
+    cosmetic.spec.description = Some("reworded".into());
+    cosmetic.spec.owner.as_mut().unwrap().contact = Some("new@example.com".into());
+    assert_eq!(state_with(&cosmetic).phase, AssessmentPhase::Approved);
+    // Material: intended use; tier and stage (also what a system deleted and registered
+    // again with another tier looks like).
+    let mut widened = registered.clone();
+    widened.spec.intended_use = Some("small-business loans too".into());
+    let state = state_with(&widened);
+    assert_eq!(state.phase, AssessmentPhase::Voided);
+    assert_eq!(
+        state.message,
+        "AISystem credit-scoring changed after bob approved this assessment (spec.intendedUse differs); \
+         the approval no longer covers the system as it is: review the assessment against the change \
+         and have a member of ai-approvers approve it again, or restore the previous value"
+    );
+    let mut lowered = registered.clone();
+    lowered.spec.risk_tier = RiskTier::High;
+    lowered.spec.lifecycle_stage = LifecycleStage::Validation;
+    assert!(
+        state_with(&lowered)
+            .message
+            .contains("(spec.lifecycleStage, spec.riskTier differ)")
+    );
+
+    // A re-approval that clears the other stamps and leaves the recorded system fields
+    // behind (a merge patch from an older `kubectl aims`) is a plain request: accepted.
+    let mut again = approve.clone();
+    again["request"]["oldObject"] = approved.clone();
+    let mut leftover = approved.clone();
+    for stamp in ["decidedBy", "decidedAt", "contentHash"] {
+        leftover["spec"]["approval"]
+            .as_object_mut()
+            .unwrap()
+            .remove(stamp);
+    }
+    leftover["spec"]["approval"]["comment"] = json!("re-reviewed");
+    again["request"]["object"] = leftover;
+    let outcome = h.write(&again).await;
+    assert_eq!(
+        phase(outcome.stored.as_ref().expect("accepted")),
+        AssessmentPhase::Approved
+    );
+
+    // Typed-in system fields are refused like any other stamp.
+    let mut forged = approve.clone();
+    forged["request"]["object"]["spec"]["approval"]["systemFields"] =
+        json!({"riskTier": "sha256:00"});
+    let outcome = h.write(&forged).await;
+    assert!(
+        outcome
+            .refusal()
+            .contains("systemFields are recorded by the webhook"),
+        "{}",
+        outcome.refusal()
+    );
+
+    // Nothing registered to bind: refused, saying so.
+    let mut unregistered = approve.clone();
+    unregistered["request"]["object"]["spec"]["systemRef"] = json!("not-yet-registered");
+    unregistered["request"]["oldObject"]["spec"]["systemRef"] = json!("not-yet-registered");
+    let outcome = h.write(&unregistered).await;
+    assert!(
+        outcome
+            .refusal()
+            .starts_with("AISystem not-yet-registered is not registered in this namespace"),
+        "{}",
+        outcome.refusal()
     );
 }
 

@@ -349,6 +349,25 @@ fn a_bad_policy_file_is_refused_clearly() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("A.99 is not an Annex A control ID"));
+
+    std::fs::write(
+        dir.join("m.yaml"),
+        "materialFields: [intendedUse, intended_use]\n",
+    )
+    .expect("write");
+    let out = run(&[
+        "check",
+        "examples",
+        "--policy",
+        dir.join("m.yaml").to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("materialFields: intended_use is not a field of an AISystem's spec"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

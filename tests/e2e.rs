@@ -29,6 +29,8 @@ mod breakglass;
 mod churn;
 #[path = "e2e/developer.rs"]
 mod developer;
+#[path = "e2e/material.rs"]
+mod material;
 #[path = "e2e/objects.rs"]
 mod objects;
 #[path = "e2e/offline.rs"]

@@ -193,7 +193,7 @@ async fn approve_sends_the_decision_without_stamps_and_reports_the_recorded_ones
     assert_eq!(
         body,
         json!({"spec": {"approval": {"decision": "Approved", "comment": "reviewed",
-            "decidedBy": null, "decidedAt": null, "contentHash": null}}})
+            "decidedBy": null, "decidedAt": null, "contentHash": null, "systemFields": null}}})
     );
     let mut stored = assessment("credit-scoring-2026q3", "credit-scoring", &["2.3.x"]);
     stored.metadata.namespace = Some("lending".into());

@@ -83,6 +83,7 @@ fn build(case: &AssessmentCase, i: usize, now: Timestamp) -> ImpactAssessment {
             }),
             decided_at: case.stamped.then(|| ts("2026-11-01T00:00:00Z")),
             content_hash: case.stamped.then_some(hash),
+            system_fields: Default::default(),
         });
     }
     if case.tampered {

@@ -282,7 +282,7 @@ pub async fn decide(
     let patch = json!({"spec": {"approval": {
         "decision": decision,
         "comment": comment,
-        "decidedBy": null, "decidedAt": null, "contentHash": null,
+        "decidedBy": null, "decidedAt": null, "contentHash": null, "systemFields": null,
     }}});
     let stored = api
         .patch(assessment, &PatchParams::default(), &Patch::Merge(&patch))

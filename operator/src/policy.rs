@@ -24,6 +24,9 @@ pub struct Policy {
     pub digest_required_tiers: Vec<RiskTier>,
     /// Validity of an approval when the assessment sets neither validUntil nor validityDays.
     pub default_validity_days: u32,
+    /// AISystem fields (as written in `spec`) an approval binds: change one after approval
+    /// and the assessment no longer covers the system until it is approved again.
+    pub material_fields: Vec<String>,
     /// Groups whose members may approve assessments (named in fix messages).
     pub approver_groups: Vec<String>,
     /// Groups whose members may let an AISystem ask less than its namespace and tier do: an
@@ -64,6 +67,18 @@ impl Default for Policy {
             forbidden_stages: vec![LifecycleStage::Retired],
             digest_required_tiers: vec![RiskTier::High],
             default_validity_days: 365,
+            material_fields: ids(&[
+                "purpose",
+                "intendedUse",
+                "riskTier",
+                "outputType",
+                "affectedParties",
+                "techniques",
+                "trainingData",
+                "inputData",
+                "roles",
+                "lifecycleStage",
+            ]),
             approver_groups: vec!["ai-approvers".to_string()],
             platform_owner_groups: ids(&["aims-platform-owners"]),
             exempt_namespaces: ids(&crate::registration::NEVER_JUDGED),
@@ -108,8 +123,20 @@ impl Policy {
         Ok(policy)
     }
 
-    /// Checks that every control named exists in the catalog.
+    /// Checks that every control named exists in the catalog and every material field is a
+    /// field of an AISystem's spec.
     pub fn validate(&self) -> Result<(), String> {
+        let spec = schemars::schema_for!(crate::resources::AISystemSpec);
+        let fields = spec
+            .get("properties")
+            .and_then(serde_json::Value::as_object);
+        for field in &self.material_fields {
+            if !fields.is_some_and(|f| f.contains_key(field)) {
+                return Err(format!(
+                    "materialFields: {field} is not a field of an AISystem's spec (e.g. intendedUse, riskTier)"
+                ));
+            }
+        }
         for (tier, ids) in &self.required_controls {
             for id in ids {
                 if crate::catalog::find(id).is_none() {

@@ -15,9 +15,23 @@ pub fn approved_system(journey: &Journey, name: &str) {
     journey
         .apply(User::Alice, &[assessment(ns, &ia, name, None)])
         .ok();
+    operator_sees_system(journey, name);
     journey
         .kubectl(User::Bob, &["aims", "approve", &ia, "-n", ns])
         .ok();
+}
+
+/// Blocks until the operator has seen system `name` (it wrote its status): an approval binds
+/// the system as the webhook's view holds it, and refuses while it holds none.
+pub fn operator_sees_system(journey: &Journey, name: &str) {
+    let object = format!("aisystem/{name}");
+    for _ in 0..100 {
+        if !field(journey, &object, "{.status.summary.assessment}").is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("the operator did not write the status of {object} within 20 s");
 }
 
 /// `jsonpath` of `object` in the journey's namespace, as the auditor reads it.

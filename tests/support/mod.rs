@@ -193,6 +193,7 @@ impl AssessmentExt for ImpactAssessment {
             decided_by: Some(by.into()),
             decided_at: Some(ts(at)),
             content_hash: Some(hash),
+            system_fields: Default::default(),
         });
         self
     }

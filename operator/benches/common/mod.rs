@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aims_operator::engine::Snapshot;
-use aims_operator::engine::assessment::content_hash;
+use aims_operator::engine::assessment::{content_hash, material_hashes};
+use aims_operator::policy::Policy;
 use aims_operator::resources::*;
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -51,6 +52,7 @@ pub fn snapshot(now: Timestamp) -> Snapshot {
             tier = tier.as_str()
         );
         let system: AISystem = serde_json::from_str(&yaml).expect("system");
+        let system_fields = material_hashes(&system.spec, &Policy::default());
         s.add_system(system);
         // From text, as a watch delivers objects (lists are grown while read).
         let mut a: ImpactAssessment = serde_json::from_str(&json!({
@@ -68,6 +70,7 @@ pub fn snapshot(now: Timestamp) -> Snapshot {
             decided_by: Some("bob".into()),
             decided_at: Some(now),
             content_hash: Some(content_hash(&a.spec)),
+            system_fields,
         });
         s.add_assessment(a);
         let controls: Vec<_> = ["A.5.4", "A.6.2.4", "A.6.2.8", "A.8.2", "A.9.2", "A.3.2"]

@@ -5,9 +5,11 @@
 
 use jiff::Timestamp;
 
-use super::assessment::content_hash;
+use std::collections::BTreeMap;
+
+use super::assessment::{content_hash, material_hashes};
 use crate::policy::Policy;
-use crate::resources::{Approval, ControlBindingSpec, ImpactAssessmentSpec};
+use crate::resources::{AISystemSpec, Approval, ControlBindingSpec, ImpactAssessmentSpec};
 
 /// The authenticated user behind a request.
 #[derive(Clone, Copy, Debug)]
@@ -49,11 +51,19 @@ pub fn author_after_write(
     }
 }
 
-fn stamps(a: &Approval) -> (Option<&str>, Option<Timestamp>, Option<&str>) {
+type Stamps<'a> = (
+    Option<&'a str>,
+    Option<Timestamp>,
+    Option<&'a str>,
+    &'a BTreeMap<String, String>,
+);
+
+fn stamps(a: &Approval) -> Stamps<'_> {
     (
         a.decided_by.as_deref(),
         a.decided_at,
         a.content_hash.as_deref(),
+        &a.system_fields,
     )
 }
 
@@ -72,9 +82,13 @@ pub type Refusal = String;
 ///   a decision by the requester, accepted only from an approver who is not the author, and
 ///   stamped with who, when and the hash of the assessed content;
 /// - stamps that differ from the recorded ones: refused, whoever sends them.
+///
+/// An approval also records the material fields of `system`, the AISystem assessed as it is
+/// registered now; approving an assessment of a system that is not registered is refused.
 pub fn approval_after_write(
     old: Option<&ImpactAssessmentSpec>,
     new: &ImpactAssessmentSpec,
+    system: Option<&AISystemSpec>,
     author: Option<&str>,
     who: Requester,
     policy: &Policy,
@@ -87,18 +101,28 @@ pub fn approval_after_write(
     if recorded == Some(requested) {
         return Ok(Some(requested.clone()));
     }
-    let unstamped = stamps(requested) == (None, None, None);
+    // Clearing the other stamps (as `kubectl aims approve` does) while the previous system
+    // fields stay behind in a merge patch is still a request without stamps.
+    let unstamped = requested.decided_by.is_none()
+        && requested.decided_at.is_none()
+        && requested.content_hash.is_none()
+        && (requested.system_fields.is_empty()
+            || recorded.is_some_and(|r| r.system_fields == requested.system_fields));
+    let system_fields = system
+        .map(|s| material_hashes(s, policy))
+        .unwrap_or_default();
     let stamps_kept = recorded.is_some_and(|r| stamps(r) == stamps(requested));
     // The API server may call the mutating webhook again after other webhooks changed the
     // object (reinvocation), with the stamps it just wrote: stamps for this requester, now,
     // on this content are what it would write again, and still need the authority below.
     let stamped_for_this_request = requested.decided_by.as_deref() == Some(who.username)
         && requested.decided_at.is_some_and(|at| fresh(at, now))
-        && requested.content_hash.as_deref() == Some(content_hash(new).as_str());
+        && requested.content_hash.as_deref() == Some(content_hash(new).as_str())
+        && requested.system_fields == system_fields;
     if !unstamped && !stamps_kept && !stamped_for_this_request {
         return Err(
-            "spec.approval.decidedBy, decidedAt and contentHash are recorded by the webhook from the \
-             authenticated user and cannot be written; remove them and set only decision and comment"
+            "spec.approval.decidedBy, decidedAt, contentHash and systemFields are recorded by the webhook \
+             from the authenticated user and cannot be written; remove them and set only decision and comment"
                 .to_string(),
         );
     }
@@ -123,10 +147,19 @@ pub fn approval_after_write(
             policy.approver_groups.join(" or ")
         ));
     }
+    if system.is_none() && requested.decision == crate::resources::Decision::Approved {
+        return Err(format!(
+            "AISystem {} is not registered in this namespace, so there is nothing to approve the \
+             assessment for; register it first (an approval binds the system's material fields: {})",
+            new.system_ref,
+            policy.material_fields.join(", ")
+        ));
+    }
     Ok(Some(Approval {
         decided_by: Some(who.username.to_string()),
         decided_at: Some(now),
         content_hash: Some(content_hash(new)),
+        system_fields,
         ..requested.clone()
     }))
 }
@@ -214,6 +247,7 @@ const STAMP_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 pub fn check_approval(
     old: Option<&ImpactAssessmentSpec>,
     new: &ImpactAssessmentSpec,
+    system: Option<&AISystemSpec>,
     author: Option<&str>,
     who: Requester,
     policy: &Policy,
@@ -227,11 +261,16 @@ pub fn check_approval(
     }
     let genuine = approval.decided_by.as_deref() == Some(who.username)
         && approval.decided_at.is_some_and(|at| fresh(at, now))
-        && approval.content_hash.as_deref() == Some(content_hash(new).as_str());
+        && approval.content_hash.as_deref() == Some(content_hash(new).as_str())
+        && approval.system_fields
+            == system
+                .map(|s| material_hashes(s, policy))
+                .unwrap_or_default();
     if !genuine {
         return Err(
             "spec.approval does not carry the stamps aims-operator records (decidedBy, decidedAt, contentHash \
-             for this user, now, on this content); is the aims-operator mutating webhook registered?"
+             and systemFields for this user, now, on this content and system); is the aims-operator \
+             mutating webhook registered?"
                 .to_string(),
         );
     }
@@ -240,13 +279,14 @@ pub fn check_approval(
         decided_by: None,
         decided_at: None,
         content_hash: None,
+        system_fields: BTreeMap::new(),
         ..approval.clone()
     };
     let as_requested = ImpactAssessmentSpec {
         approval: Some(unstamped),
         ..new.clone()
     };
-    approval_after_write(old, &as_requested, author, who, policy, now).map(|_| ())
+    approval_after_write(old, &as_requested, system, author, who, policy, now).map(|_| ())
 }
 
 /// Checks the `acceptedBy` of every excluded control after all mutation (see

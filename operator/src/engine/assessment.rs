@@ -1,12 +1,15 @@
 //! Impact assessment logic: the content hash an approval is bound to, the phase, expiry and
 //! which model versions an assessment covers.
 
+use std::collections::BTreeMap;
+
 use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::policy::Policy;
 use crate::resources::{
-    AUTHOR_ANNOTATION, AssessmentPhase, CoveredModel, Decision, ImpactAssessment,
+    AISystemSpec, AUTHOR_ANNOTATION, AssessmentPhase, CoveredModel, Decision, ImpactAssessment,
     ImpactAssessmentSpec,
 };
 
@@ -21,6 +24,35 @@ pub fn content_hash(spec: &ImpactAssessmentSpec) -> String {
     // no approval carries, so a failure can only void, never approve.
     let bytes = serde_json::to_vec(&assessed).unwrap_or_default();
     format!("sha256:{:x}", Sha256::digest(&bytes))
+}
+
+/// SHA-256 of each of the system's material fields (the policy's `materialFields`), by name:
+/// what an approval binds besides the assessed content. A field left out hashes as `null`.
+pub fn material_hashes(system: &AISystemSpec, policy: &Policy) -> BTreeMap<String, String> {
+    let spec = serde_json::to_value(system).unwrap_or_default();
+    policy
+        .material_fields
+        .iter()
+        .map(|field| (field.clone(), field_hash(&spec, field)))
+        .collect()
+}
+
+fn field_hash(spec: &Value, field: &str) -> String {
+    let bytes = serde_json::to_vec(spec.get(field).unwrap_or(&Value::Null)).unwrap_or_default();
+    format!("sha256:{:x}", Sha256::digest(&bytes))
+}
+
+/// Material fields recorded at approval whose value differs now.
+fn changed_fields<'a>(
+    recorded: &'a BTreeMap<String, String>,
+    system: &AISystemSpec,
+) -> Vec<&'a str> {
+    let spec = serde_json::to_value(system).unwrap_or_default();
+    recorded
+        .iter()
+        .filter(|(field, hash)| field_hash(&spec, field) != **hash)
+        .map(|(field, _)| field.as_str())
+        .collect()
 }
 
 /// Phase of an assessment at `now`, with a message saying why and what to do.
@@ -51,23 +83,33 @@ fn missing_content(spec: &ImpactAssessmentSpec) -> Vec<&'static str> {
     missing
 }
 
-/// Works out the phase of an assessment at `now`.
+/// Works out the phase of an assessment at `now`, without its system: whether the system's
+/// material fields changed since approval is not checked (a [`Snapshot`](super::Snapshot)
+/// checks it).
 pub fn assessment_state(
     assessment: &ImpactAssessment,
     policy: &Policy,
     now: Timestamp,
 ) -> AssessmentState {
-    assessment_state_with_hash(assessment, content_hash(&assessment.spec), policy, now)
+    assessment_state_with_hash(
+        assessment,
+        content_hash(&assessment.spec),
+        None,
+        policy,
+        now,
+    )
 }
 
-/// [`assessment_state`] with the content hash already known (a snapshot caches it).
+/// [`assessment_state`] with the content hash already known (a snapshot caches it) and the
+/// system the assessment references, when registered.
 pub fn assessment_state_with_hash(
     assessment: &ImpactAssessment,
     hash: String,
+    system: Option<&AISystemSpec>,
     policy: &Policy,
     now: Timestamp,
 ) -> AssessmentState {
-    let (reason, expires_at) = phase_reason(assessment, &hash, policy, now);
+    let (reason, expires_at) = phase_reason(assessment, &hash, system, policy, now);
     AssessmentState {
         phase: reason.phase(),
         message: reason.message(&hash, policy),
@@ -81,10 +123,11 @@ pub fn assessment_state_with_hash(
 pub fn assessment_phase(
     assessment: &ImpactAssessment,
     hash: &str,
+    system: Option<&AISystemSpec>,
     policy: &Policy,
     now: Timestamp,
 ) -> (AssessmentPhase, Option<Timestamp>) {
-    let (reason, expires_at) = phase_reason(assessment, hash, policy, now);
+    let (reason, expires_at) = phase_reason(assessment, hash, system, policy, now);
     (reason.phase(), expires_at)
 }
 
@@ -103,6 +146,11 @@ enum PhaseReason<'a> {
     ContentChanged {
         by: &'a str,
         approved: &'a str,
+    },
+    SystemChanged {
+        by: &'a str,
+        system: &'a str,
+        fields: Vec<&'a str>,
     },
     Expired {
         by: &'a str,
@@ -124,7 +172,8 @@ impl PhaseReason<'_> {
             Self::Unstamped
             | Self::Unchecked(_)
             | Self::SelfApproved(_)
-            | Self::ContentChanged { .. } => AssessmentPhase::Voided,
+            | Self::ContentChanged { .. }
+            | Self::SystemChanged { .. } => AssessmentPhase::Voided,
             Self::Expired { .. } => AssessmentPhase::Expired,
             Self::Approved { .. } => AssessmentPhase::Approved,
         }
@@ -158,6 +207,19 @@ impl PhaseReason<'_> {
                 "the assessed content changed after {by} approved it ({approved} approved, \
                  {hash} now); it needs a new approval"
             ),
+            Self::SystemChanged { by, system, fields } => format!(
+                "AISystem {system} changed after {by} approved this assessment ({} differ{}); \
+                 the approval no longer covers the system as it is: review the assessment against \
+                 the change and have {} approve it again, or restore the previous value{}",
+                fields
+                    .iter()
+                    .map(|f| format!("spec.{f}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if fields.len() == 1 { "s" } else { "" },
+                policy.approvers_phrase(),
+                if fields.len() == 1 { "" } else { "s" },
+            ),
             Self::Expired { by, expiry } => format!(
                 "approved by {by} but expired at {expiry}; review it and have it approved again"
             ),
@@ -174,6 +236,7 @@ impl PhaseReason<'_> {
 fn phase_reason<'a>(
     assessment: &'a ImpactAssessment,
     hash: &str,
+    system: Option<&AISystemSpec>,
     policy: &Policy,
     now: Timestamp,
 ) -> (PhaseReason<'a>, Option<Timestamp>) {
@@ -214,6 +277,15 @@ fn phase_reason<'a>(
     }
     if approved != hash {
         return (PhaseReason::ContentChanged { by, approved }, None);
+    }
+    // Approvals recorded before the system's fields were bound carry none and bind nothing
+    // (they keep counting, so an upgrade voids no approval; the next approval binds them).
+    if let Some(system) = system {
+        let fields = changed_fields(&approval.system_fields, system);
+        if !fields.is_empty() {
+            let system = spec.system_ref.as_str();
+            return (PhaseReason::SystemChanged { by, system, fields }, None);
+        }
     }
     // The policy's default validity stands in only for an assessment that sets neither end.
     let days = match (spec.valid_until, spec.validity_days) {

@@ -142,7 +142,7 @@ pub(crate) fn lapses<'s>(
         .filter_map(move |a| {
             let hash = snapshot.content_hash_of(a);
             // When an approval ends does not depend on the instant asked about.
-            super::assessment::assessment_phase(a, &hash, policy, Timestamp::UNIX_EPOCH).1
+            super::assessment::assessment_phase(a, &hash, None, policy, Timestamp::UNIX_EPOCH).1
         });
     let binding_dates = snapshot.bindings_for(namespace, name).flat_map(|b| {
         b.spec.controls.iter().flat_map(|c| {

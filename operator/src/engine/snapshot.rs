@@ -585,9 +585,24 @@ impl Snapshot {
         super::assessment::assessment_state_with_hash(
             assessment,
             self.content_hash_of(assessment).into_owned(),
+            self.assessed_system(assessment),
             policy,
             now,
         )
+    }
+
+    /// The spec of the system an assessment references, when it is registered.
+    fn assessed_system(
+        &self,
+        assessment: &ImpactAssessment,
+    ) -> Option<&crate::resources::AISystemSpec> {
+        let namespace = assessment
+            .metadata
+            .namespace
+            .as_deref()
+            .unwrap_or(DEFAULT_NAMESPACE);
+        self.system(namespace, &assessment.spec.system_ref)
+            .map(|system| &system.spec)
     }
 
     /// Whether an assessment is approved and current at `now` (no words, no copies).
@@ -598,7 +613,8 @@ impl Snapshot {
         now: jiff::Timestamp,
     ) -> bool {
         let hash = self.content_hash_of(assessment);
-        super::assessment::assessment_phase(assessment, &hash, policy, now).0
+        let system = self.assessed_system(assessment);
+        super::assessment::assessment_phase(assessment, &hash, system, policy, now).0
             == crate::resources::AssessmentPhase::Approved
     }
 

@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -190,6 +192,11 @@ pub struct Approval {
     /// void when the content no longer matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_hash: Option<String>,
+    /// Set by the webhook: SHA-256 of each material field of the AISystem (the policy's
+    /// `materialFields`, e.g. `riskTier`, `intendedUse`) at decision time. The approval no
+    /// longer covers the system once one of them changes; cosmetic fields are not recorded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub system_fields: BTreeMap<String, String>,
 }
 
 /// An approval decision.

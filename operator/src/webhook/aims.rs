@@ -163,9 +163,11 @@ fn recorded(
     match write.kind.as_str() {
         "ImpactAssessment" => {
             let (new, old): (ImpactAssessmentSpec, _) = specs(write)?;
+            let system = assessed_system(write, &new, ctx);
             let approval = approval_after_write(
                 old.as_ref(),
                 &new,
+                system.as_ref(),
                 new_author.as_deref(),
                 who,
                 &ctx.policy,
@@ -312,7 +314,16 @@ fn check_write(write: &Write, who: Requester, ctx: &Context, now: Timestamp) -> 
         "ImpactAssessment" => {
             let (new, old): (ImpactAssessmentSpec, _) = specs(write)?;
             validate_assessment(&new)?;
-            check_approval(old.as_ref(), &new, new_author, who, &ctx.policy, now)
+            let system = assessed_system(write, &new, ctx);
+            check_approval(
+                old.as_ref(),
+                &new,
+                system.as_ref(),
+                new_author,
+                who,
+                &ctx.policy,
+                now,
+            )
         }
         "ControlBinding" => {
             let (new, old): (ControlBindingSpec, _) = specs(write)?;
@@ -330,6 +341,18 @@ fn check_write(write: &Write, who: Requester, ctx: &Context, now: Timestamp) -> 
         }
         _ => Ok(()),
     }
+}
+
+/// The spec of the AISystem an assessment references, as the cache holds it now.
+fn assessed_system(
+    write: &Write,
+    assessment: &ImpactAssessmentSpec,
+    ctx: &Context,
+) -> Option<crate::resources::AISystemSpec> {
+    ctx.cache.read(|s| {
+        s.system(&write.namespace, &assessment.system_ref)
+            .map(|system| system.spec.clone())
+    })
 }
 
 /// The new and the previous AISystem of a write, whole: the rules read annotations too.
