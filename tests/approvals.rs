@@ -279,18 +279,25 @@ async fn an_approval_binds_the_systems_material_fields_and_a_material_change_voi
         .cache
         .read(|s| s.system("lending", "credit-scoring").cloned())
         .unwrap();
-    let recorded: std::collections::BTreeMap<String, String> =
-        serde_json::from_value(approved["spec"]["approval"]["systemFields"].clone()).unwrap();
+    let written = &approved["spec"]["approval"]["systemFields"];
+    let recorded: SystemFields = serde_json::from_value(written.clone()).unwrap();
     let policy = Policy::default();
     assert_eq!(
         recorded,
         aims_operator::engine::assessment::material_hashes(&registered.spec, &policy)
     );
-    assert_eq!(recorded.keys().collect::<Vec<_>>(), {
-        let mut fields: Vec<&String> = policy.material_fields.iter().collect();
-        fields.sort();
-        fields
-    });
+    // One short SHA-256 digest per material field, by name, as an auditor reads them.
+    let mut names: Vec<&String> = policy.material_fields.iter().collect();
+    names.sort();
+    assert_eq!(
+        written.as_object().unwrap().keys().collect::<Vec<_>>(),
+        names
+    );
+    let risk_tier = written["riskTier"].as_str().unwrap();
+    assert!(
+        risk_tier.starts_with("sha256:") && risk_tier.len() == 7 + 16,
+        "{risk_tier}"
+    );
 
     let assessment: ImpactAssessment = serde_json::from_value(approved.clone()).unwrap();
     let state_with = |system: &AISystem| {

@@ -201,10 +201,12 @@ async fn lowering_the_risk_tier_or_reviving_a_retired_system_is_refused_except_f
     .await;
     let mut revived = retired.clone();
     revived["spec"]["lifecycleStage"] = json!("Operation");
-    let outcome = h
-        .write(&system_review(DAVE, Some(&retired), revived.clone()))
-        .await;
-    assert!(outcome.refusal().contains("spec.lifecycleStage Operation (instead of Retired) is decided by a member of ai-approvers"), "{}", outcome.refusal());
+    for who in [ALICE, DAVE, PAT, ARGO] {
+        let outcome = h
+            .write(&system_review(who, Some(&retired), revived.clone()))
+            .await;
+        assert!(outcome.refusal().contains("spec.lifecycleStage Operation (instead of Retired) is decided by a member of ai-approvers"), "{}: {}", who.0, outcome.refusal());
+    }
     let (revived, _) = stored(&mut h, BOB, Some(&retired), revived).await;
     assert_eq!(
         relaxation(&revived).unwrap().lifecycle_stage,
@@ -235,6 +237,36 @@ async fn lowering_the_risk_tier_or_reviving_a_retired_system_is_refused_except_f
             ..Default::default()
         })
     );
+}
+
+#[tokio::test]
+async fn unpinned_images_count_only_once_a_platform_owner_who_did_not_write_the_system_approves() {
+    let mut h = serve_snapshot(namespace_in("enforce")).await;
+    let unpinned = || system_object("High", "Operation", json!({"requireImageDigest": false}));
+    let (created, warned) = stored(&mut h, ALICE, None, unpinned()).await;
+    assert!(
+        warned.contains("spec.requireImageDigest false (instead of true, as the policy requires for High risk) is decided by a member of aims-platform-owners"),
+        "{warned}"
+    );
+    for who in [ALICE, DAVE, BOB, ARGO] {
+        let (after, warned) = stored(&mut h, who, Some(&created), unpinned()).await;
+        assert_eq!(relaxation(&after), None, "{}", who.0);
+        assert!(
+            warned.contains("spec.requireImageDigest"),
+            "{}: {warned}",
+            who.0
+        );
+    }
+    // A platform owner's write of the same object approves it (no annotation needed).
+    let (approved, warned) = stored(&mut h, PAT, Some(&created), unpinned()).await;
+    assert_eq!(warned, "null");
+    assert_eq!(
+        relaxation(&approved).and_then(|r| r.require_image_digest),
+        Some(Approved::new(false, "pat", now()))
+    );
+    // The same platform owner's own system: not approved.
+    let (own, _) = stored(&mut h, PAT, None, unpinned()).await;
+    assert_eq!(relaxation(&own), None);
 }
 
 #[tokio::test]

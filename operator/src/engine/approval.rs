@@ -5,11 +5,11 @@
 
 use jiff::Timestamp;
 
-use std::collections::BTreeMap;
-
 use super::assessment::{content_hash, material_hashes};
 use crate::policy::Policy;
-use crate::resources::{AISystemSpec, Approval, ControlBindingSpec, ImpactAssessmentSpec};
+use crate::resources::{
+    AISystemSpec, Approval, ControlBindingSpec, ImpactAssessmentSpec, SystemFields,
+};
 
 /// The authenticated user behind a request.
 #[derive(Clone, Copy, Debug)]
@@ -55,7 +55,7 @@ type Stamps<'a> = (
     Option<&'a str>,
     Option<Timestamp>,
     Option<&'a str>,
-    &'a BTreeMap<String, String>,
+    &'a SystemFields,
 );
 
 fn stamps(a: &Approval) -> Stamps<'_> {
@@ -279,7 +279,7 @@ pub fn check_approval(
         decided_by: None,
         decided_at: None,
         content_hash: None,
-        system_fields: BTreeMap::new(),
+        system_fields: SystemFields::default(),
         ..approval.clone()
     };
     let as_requested = ImpactAssessmentSpec {

@@ -1,16 +1,13 @@
 //! Impact assessment logic: the content hash an approval is bound to, the phase, expiry and
 //! which model versions an assessment covers.
 
-use std::collections::BTreeMap;
-
 use jiff::{SignedDuration, Timestamp};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::policy::Policy;
 use crate::resources::{
     AISystemSpec, AUTHOR_ANNOTATION, AssessmentPhase, CoveredModel, Decision, ImpactAssessment,
-    ImpactAssessmentSpec,
+    ImpactAssessmentSpec, SystemFields,
 };
 
 /// SHA-256 of the assessed content: the whole spec except the approval block, serialised
@@ -26,33 +23,10 @@ pub fn content_hash(spec: &ImpactAssessmentSpec) -> String {
     format!("sha256:{:x}", Sha256::digest(&bytes))
 }
 
-/// SHA-256 of each of the system's material fields (the policy's `materialFields`), by name:
-/// what an approval binds besides the assessed content. A field left out hashes as `null`.
-pub fn material_hashes(system: &AISystemSpec, policy: &Policy) -> BTreeMap<String, String> {
-    let spec = serde_json::to_value(system).unwrap_or_default();
-    policy
-        .material_fields
-        .iter()
-        .map(|field| (field.clone(), field_hash(&spec, field)))
-        .collect()
-}
-
-fn field_hash(spec: &Value, field: &str) -> String {
-    let bytes = serde_json::to_vec(spec.get(field).unwrap_or(&Value::Null)).unwrap_or_default();
-    format!("sha256:{:x}", Sha256::digest(&bytes))
-}
-
-/// Material fields recorded at approval whose value differs now.
-fn changed_fields<'a>(
-    recorded: &'a BTreeMap<String, String>,
-    system: &AISystemSpec,
-) -> Vec<&'a str> {
-    let spec = serde_json::to_value(system).unwrap_or_default();
-    recorded
-        .iter()
-        .filter(|(field, hash)| field_hash(&spec, field) != **hash)
-        .map(|(field, _)| field.as_str())
-        .collect()
+/// The digests of the system's material fields (the policy's `materialFields`): what an
+/// approval binds besides the assessed content.
+pub fn material_hashes(system: &AISystemSpec, policy: &Policy) -> SystemFields {
+    SystemFields::of(system, &policy.material_fields)
 }
 
 /// Phase of an assessment at `now`, with a message saying why and what to do.
@@ -150,7 +124,7 @@ enum PhaseReason<'a> {
     SystemChanged {
         by: &'a str,
         system: &'a str,
-        fields: Vec<&'a str>,
+        fields: Vec<&'static str>,
     },
     Expired {
         by: &'a str,
@@ -281,7 +255,7 @@ fn phase_reason<'a>(
     // Approvals recorded before the system's fields were bound carry none and bind nothing
     // (they keep counting, so an upgrade voids no approval; the next approval binds them).
     if let Some(system) = system {
-        let fields = changed_fields(&approval.system_fields, system);
+        let fields = approval.system_fields.changed(system);
         if !fields.is_empty() {
             let system = spec.system_ref.as_str();
             return (PhaseReason::SystemChanged { by, system, fields }, None);

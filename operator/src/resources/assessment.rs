@@ -1,11 +1,9 @@
-use std::collections::BTreeMap;
-
 use jiff::Timestamp;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Condition;
+use super::{Condition, SystemFields};
 
 /// The impact and risk assessment of an AI system for the model versions it covers. Only an
 /// approved, unexpired assessment that covers the deployed model version lets a workload run.
@@ -70,7 +68,8 @@ pub struct ImpactAssessmentSpec {
     #[schemars(range(min = 1, max = 3660))]
     pub validity_days: Option<u32>,
     /// The approval decision. Set `decision` only; the webhook stamps `decidedBy`,
-    /// `decidedAt` and `contentHash` from the authenticated request and refuses forged stamps.
+    /// `decidedAt`, `contentHash` and `systemFields` from the authenticated request and the
+    /// registered system, and refuses forged stamps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<Approval>,
 }
@@ -192,11 +191,12 @@ pub struct Approval {
     /// void when the content no longer matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_hash: Option<String>,
-    /// Set by the webhook: SHA-256 of each material field of the AISystem (the policy's
-    /// `materialFields`, e.g. `riskTier`, `intendedUse`) at decision time. The approval no
-    /// longer covers the system once one of them changes; cosmetic fields are not recorded.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub system_fields: BTreeMap<String, String>,
+    /// Set by the webhook: the first 64 bits of the SHA-256 of each material field of the
+    /// AISystem (the policy's `materialFields`, e.g. `riskTier`, `intendedUse`) at decision
+    /// time. The approval no longer covers the system once one of them changes; cosmetic
+    /// fields are not recorded.
+    #[serde(default, skip_serializing_if = "SystemFields::is_empty")]
+    pub system_fields: SystemFields,
 }
 
 /// An approval decision.

@@ -9,6 +9,7 @@ mod assessment;
 mod binding;
 mod common;
 mod compact;
+mod fields;
 mod relaxation;
 mod validate;
 
@@ -17,6 +18,7 @@ pub use assessment::*;
 pub use binding::*;
 pub use common::*;
 pub use compact::ShrinkToFit;
+pub use fields::{SystemFields, spec_fields};
 pub use relaxation::*;
 pub use validate::*;
 
