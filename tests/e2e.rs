@@ -47,6 +47,8 @@ mod replicas;
 mod reports;
 #[path = "e2e/restart.rs"]
 mod restart;
+#[path = "e2e/review.rs"]
+mod review;
 #[path = "e2e/rotation.rs"]
 mod rotation;
 #[path = "e2e/steps.rs"]

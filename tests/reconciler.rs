@@ -518,7 +518,8 @@ async fn an_openreports_report_with_every_result_is_published_once_per_change() 
             .iter()
             .filter(|r| r["policy"] == "aims-admission")
             .count(),
-        9
+        aims_operator::engine::Rule::ALL.len(),
+        "one result per rule"
     );
     let pass = results.iter().filter(|r| r["result"] == "pass").count();
     assert_eq!(report["summary"]["pass"], pass);

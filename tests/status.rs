@@ -241,3 +241,100 @@ fn monitoring_declared_but_not_scraped_says_which_label_to_add() {
         c.message
     );
 }
+
+/// A register entry past its review date shows as ReviewOverdue (status True) with the date
+/// and the command that records a review; it decides Compliant and refuses workloads
+/// (AIMS-010) only where the policy gates on it. The reconciler wakes at the due date.
+#[test]
+fn an_overdue_review_shows_and_gates_only_where_the_policy_says() {
+    let reviewed = |last: Option<&str>| {
+        let mut sys = system("s");
+        sys.spec.review = Some(ReviewSchedule {
+            interval_days: 90,
+            last_reviewed: last.map(ts),
+        });
+        sys
+    };
+    let world = |sys: AISystem| {
+        let mut s = Snapshot::new();
+        s.add_system(sys);
+        s.add_assessment(
+            assessment("a", "s", &["1.0.x"])
+                .valid_until("2027-06-01T00:00:00Z")
+                .approved_by("bob", "2026-11-01T00:00:00Z"),
+        );
+        s
+    };
+    let gating = Policy {
+        gate_on_overdue_review: true,
+        ..Policy::default()
+    };
+    // Last reviewed 2026-08-01: due 2026-10-30T00:00Z, before `now` (2026-11-23).
+    let s = world(reviewed(Some("2026-08-01T00:00:00Z")));
+    let sys = s.system(NS, "s").unwrap().clone();
+    let e = evaluate_system(&s, &sys, &Policy::default(), now());
+    let c = condition(&e, types::REVIEW_OVERDUE);
+    let written = to_conditions(&e.conditions, &[], None, now());
+    let status = |type_: &str| {
+        written
+            .iter()
+            .find(|c| c.type_ == type_)
+            .map(|c| c.status.clone())
+    };
+    assert_eq!(status(types::REVIEW_OVERDUE).as_deref(), Some("True"));
+    assert_eq!(c.reason, "Overdue");
+    assert_eq!(
+        c.message,
+        "the register entry of AISystem \"s\" was due for review at 2026-10-30T00:00:00Z (every 90 days; \
+         last reviewed 2026-08-01T00:00:00Z); review the entry with its owner, then record it: \
+         kubectl -n ml patch aisystem s --type merge -p '{\"spec\":{\"review\":{\"lastReviewed\":\"<RFC 3339 time of the review>\"}}}'"
+    );
+    assert_eq!(e.summary.compliant, "True", "by default it only shows");
+    let d = deployment("d", Some("s"), Some("1.0.0"), &model_image());
+    let judge = |policy: &Policy| {
+        aims_operator::engine::evaluate_object(&s, &d, NS, policy, now())
+            .unwrap()
+            .rule_ids()
+    };
+    assert_eq!(judge(&Policy::default()), "");
+    assert_eq!(judge(&gating), "AIMS-010");
+    let e = evaluate_system(&s, &sys, &gating, now());
+    assert_eq!(e.summary.compliant, "False");
+    assert!(
+        condition(&e, types::COMPLIANT)
+            .message
+            .contains("ReviewOverdue (")
+    );
+
+    // At the boundary: on schedule one second before the due date, overdue at it.
+    let due = ts("2026-10-30T00:00:00Z");
+    let before = evaluate_system(&s, &sys, &gating, ts("2026-10-29T23:59:59Z"));
+    assert!(condition(&before, types::REVIEW_OVERDUE).met);
+    assert_eq!(
+        before.next_change,
+        Some(due),
+        "the reconciler wakes at the due date"
+    );
+    assert!(
+        !condition(
+            &evaluate_system(&s, &sys, &gating, due),
+            types::REVIEW_OVERDUE
+        )
+        .met
+    );
+
+    // Never reviewed: due one interval after the system was registered.
+    let mut fresh = reviewed(None);
+    fresh.metadata.creation_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        ts("2026-10-01T00:00:00Z"),
+    ));
+    let s = world(fresh);
+    let sys = s.system(NS, "s").unwrap().clone();
+    let c = evaluate_system(&s, &sys, &gating, now());
+    assert_eq!(
+        condition(&c, types::REVIEW_OVERDUE).message,
+        "next review due at 2026-12-30T00:00:00Z"
+    );
+    let register = soa::build(&s, &gating, "test", now()).register;
+    assert_eq!(register[0].review, "due 2026-12-30");
+}

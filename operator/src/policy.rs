@@ -27,6 +27,9 @@ pub struct Policy {
     /// AISystem fields (as written in `spec`) an approval binds: change one after approval
     /// and the assessment no longer covers the system until it is approved again.
     pub material_fields: Vec<String>,
+    /// Refuse workloads of a system whose register entry is overdue for review (AIMS-010);
+    /// otherwise an overdue review only shows (condition ReviewOverdue, register, SoA).
+    pub gate_on_overdue_review: bool,
     /// Groups whose members may approve assessments (named in fix messages).
     pub approver_groups: Vec<String>,
     /// Groups whose members may let an AISystem ask less than its namespace and tier do: an
@@ -79,6 +82,7 @@ impl Default for Policy {
                 "roles",
                 "lifecycleStage",
             ]),
+            gate_on_overdue_review: false,
             approver_groups: vec!["ai-approvers".to_string()],
             platform_owner_groups: ids(&["aims-platform-owners"]),
             exempt_namespaces: ids(&crate::registration::NEVER_JUDGED),

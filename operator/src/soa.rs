@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::catalog::{CONTROLS, CheckKind, Control, NistFunction};
 use crate::engine::Snapshot;
 use crate::engine::controls::control_outcome;
+use crate::engine::review::{ReviewStanding, review_standing};
 use crate::engine::status::{evaluate_system, types};
 use crate::policy::Policy;
 use crate::resources::{Applicability, ControlState, ModelOrigin};
@@ -60,6 +61,9 @@ pub struct RegisterEntry {
     /// Values that ask less of the gate than the namespace and tier do: who approved them,
     /// or that they count for nothing and how to make them count. Empty when there are none.
     pub relaxations: String,
+    /// When the register entry is next due for review, or since when it is overdue; empty
+    /// without a review schedule.
+    pub review: String,
 }
 
 /// How one control stands for one system.
@@ -290,6 +294,13 @@ pub fn build(
                     .map(|h| format!("{} — by {}", h.when, h.reviewers))
                     .unwrap_or_default(),
                 relaxations,
+                review: match review_standing(s, now) {
+                    ReviewStanding::Unscheduled => String::new(),
+                    ReviewStanding::DueAt(due) => format!("due {}", due.strftime("%Y-%m-%d")),
+                    ReviewStanding::Overdue(due) => {
+                        format!("overdue since {}", due.strftime("%Y-%m-%d"))
+                    }
+                },
             }
         })
         .collect();

@@ -210,6 +210,11 @@ fn system_facts(
             .map(|a| snapshot.is_approved(a, policy, now)),
     );
     check_system(&mut facts.system_findings, snapshot, system, policy);
+    facts.system_findings.extend(super::review::overdue_finding(
+        system,
+        policy.gate_on_overdue_review,
+        now,
+    ));
     check_controls(&mut facts.control_findings, snapshot, system, policy, now);
     facts
 }

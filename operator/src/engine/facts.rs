@@ -128,8 +128,8 @@ impl std::fmt::Debug for FactsCell {
 }
 
 /// Every instant at which something about system `name` in `namespace` lapses by itself: an
-/// approval expires, an exclusion ends, evidence falls due. These are the only instants the
-/// rules compare the clock with.
+/// approval expires, an exclusion ends, evidence or the register entry's review falls due.
+/// These are the only instants the rules compare the clock with.
 pub(crate) fn lapses<'s>(
     snapshot: &'s Snapshot,
     namespace: &'s str,
@@ -152,5 +152,10 @@ pub(crate) fn lapses<'s>(
                 .chain(c.evidence.iter().filter_map(|e| e.next_review))
         })
     });
-    expiries.chain(binding_dates)
+    // When a review falls due does not depend on the instant asked about either (an entry
+    // whose registration time is unknown is never due, so the earliest instant is as good).
+    let review = snapshot
+        .system(namespace, name)
+        .and_then(|s| super::review::review_lapse(s, Timestamp::UNIX_EPOCH));
+    expiries.chain(binding_dates).chain(review)
 }

@@ -10,6 +10,7 @@ mod facts;
 pub mod objectives;
 pub mod openreports;
 pub mod relaxation;
+pub mod review;
 pub mod rules;
 pub mod snapshot;
 pub mod status;

@@ -33,11 +33,14 @@ pub enum Rule {
     /// The object could not be read; in doubt the engine refuses.
     #[serde(rename = "AIMS-009")]
     UnreadableWorkload,
+    /// The AI system's register entry is overdue for review (only when the policy gates on it).
+    #[serde(rename = "AIMS-010")]
+    ReviewOverdue,
 }
 
 impl Rule {
     /// Every rule, in ID order.
-    pub const ALL: [Rule; 9] = [
+    pub const ALL: [Rule; 10] = [
         Self::SystemNotRegistered,
         Self::OwnerMissing,
         Self::AssessmentMissing,
@@ -47,6 +50,7 @@ impl Rule {
         Self::ImageNotPinned,
         Self::ModelVersionUnknown,
         Self::UnreadableWorkload,
+        Self::ReviewOverdue,
     ];
 
     /// Stable rule ID, e.g. `AIMS-003`.
@@ -61,6 +65,7 @@ impl Rule {
             Self::ImageNotPinned => "AIMS-007",
             Self::ModelVersionUnknown => "AIMS-008",
             Self::UnreadableWorkload => "AIMS-009",
+            Self::ReviewOverdue => "AIMS-010",
         }
     }
 
@@ -78,6 +83,7 @@ impl Rule {
             Self::ImageNotPinned => "images are pinned to the assessed digest",
             Self::ModelVersionUnknown => "the deployed model version is known",
             Self::UnreadableWorkload => "the workload can be read",
+            Self::ReviewOverdue => "the register entry was reviewed on schedule",
         }
     }
 
@@ -93,6 +99,7 @@ impl Rule {
             Self::ImageNotPinned => "ISO/IEC 42001 A.6.2.5",
             Self::ModelVersionUnknown => "ISO/IEC 42001 8.4, A.6.2.5",
             Self::UnreadableWorkload => "ISO/IEC 42001 8.1",
+            Self::ReviewOverdue => "ISO/IEC 42001 9.1",
         }
     }
 }

@@ -28,6 +28,9 @@ pub mod types {
     /// No value of the system weakens the gate without an approval (such values count for
     /// nothing, so this condition does not decide `Compliant`).
     pub const RELAXATIONS_APPROVED: &str = "RelaxationsApproved";
+    /// `True` when the register entry is past its review date (it decides `Compliant` only
+    /// where the policy gates on it).
+    pub const REVIEW_OVERDUE: &str = "ReviewOverdue";
     /// An assessment is approved and unchanged since.
     pub const APPROVED: &str = "Approved";
     /// An assessment is within its validity.
@@ -41,7 +44,8 @@ pub mod types {
 pub struct ConditionOutcome {
     /// Condition type.
     pub type_: &'static str,
-    /// Whether it holds.
+    /// Whether what it asks for holds (for [`types::REVIEW_OVERDUE`], named for the problem
+    /// as Kubernetes does for `MemoryPressure`, the status written is the opposite).
     pub met: bool,
     /// CamelCase reason.
     pub reason: String,
@@ -71,7 +75,7 @@ pub fn to_conditions(
     outcomes
         .iter()
         .map(|o| {
-            let status = condition_status(o.met).to_string();
+            let status = condition_status(o.met != (o.type_ == types::REVIEW_OVERDUE)).to_string();
             let last_transition_time = previous
                 .iter()
                 .find(|p| p.type_ == o.type_ && p.status == status)
@@ -249,9 +253,18 @@ pub fn evaluate_system(
         || system.spec.risk_tier == crate::resources::RiskTier::Prohibited;
     // Each unmet condition with its own message: this one message is what Argo CD shows for
     // a Degraded system, so it must say what to fix, not only which condition failed.
+    conditions.push(relaxations_condition(snapshot, system, policy));
+    conditions.push(review_condition(system, now));
+    // An unapproved weaker value counts for nothing, so it is no gap; an overdue review is
+    // one where the policy gates on it.
+    let decides = |type_: &str| match type_ {
+        RELAXATIONS_APPROVED => false,
+        REVIEW_OVERDUE => policy.gate_on_overdue_review,
+        _ => true,
+    };
     let unmet: Vec<String> = conditions
         .iter()
-        .filter(|c| !c.met)
+        .filter(|c| !c.met && decides(c.type_))
         .map(|c| format!("{} ({})", c.type_, c.message))
         .collect();
     let compliant = unmet.is_empty() && !forbidden;
@@ -278,8 +291,6 @@ pub fn evaluate_system(
         )
     });
 
-    conditions.push(relaxations_condition(snapshot, system, policy));
-
     let next_change = next_change_for_system(snapshot, system, policy, now);
     SystemEvaluation {
         summary: AISystemSummary {
@@ -289,6 +300,34 @@ pub fn evaluate_system(
         },
         conditions,
         next_change,
+    }
+}
+
+/// Whether the register entry is past its review date (`met` when it is not).
+fn review_condition(system: &AISystem, now: Timestamp) -> ConditionOutcome {
+    use super::review::{ReviewStanding, overdue_message, review_standing};
+    match review_standing(system, now) {
+        ReviewStanding::Overdue(due) => {
+            let (message, fix) = overdue_message(system, due);
+            ConditionOutcome::new(
+                types::REVIEW_OVERDUE,
+                false,
+                "Overdue",
+                format!("{message}; {fix}"),
+            )
+        }
+        ReviewStanding::DueAt(due) => ConditionOutcome::new(
+            types::REVIEW_OVERDUE,
+            true,
+            "OnSchedule",
+            format!("next review due at {due}"),
+        ),
+        ReviewStanding::Unscheduled => ConditionOutcome::new(
+            types::REVIEW_OVERDUE,
+            true,
+            "NotScheduled",
+            "spec.review sets no review interval",
+        ),
     }
 }
 

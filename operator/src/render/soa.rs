@@ -68,13 +68,13 @@ pub fn markdown(soa: &StatementOfApplicability) -> String {
     } else {
         let _ = writeln!(
             out,
-            "| System | Owner | Risk | Stage | Assessment | Compliant | Models | Suppliers | Human oversight | Relaxations |"
+            "| System | Owner | Risk | Stage | Assessment | Compliant | Review | Models | Suppliers | Human oversight | Relaxations |"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
         for s in &soa.register {
             let _ = writeln!(
                 out,
-                "| {}/{} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {}/{} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 s.namespace,
                 s.name,
                 md_cell(&s.display_name),
@@ -87,6 +87,7 @@ pub fn markdown(soa: &StatementOfApplicability) -> String {
                 s.lifecycle_stage,
                 md_cell(&s.assessment),
                 if s.compliant { "yes" } else { "**no**" },
+                md_cell(&s.review),
                 md_cell(&s.models.join(", ")),
                 md_cell(&s.suppliers.join(", ")),
                 md_cell(&s.human_oversight),
@@ -224,12 +225,12 @@ pub fn html(soa: &StatementOfApplicability) -> String {
     );
     let _ = writeln!(
         out,
-        "<h2>AI system register</h2><table><tr><th>System</th><th>Owner</th><th>Risk</th><th>Stage</th><th>Assessment</th><th>Compliant</th><th>Models</th><th>Suppliers</th><th>Human oversight</th><th>Relaxations</th></tr>"
+        "<h2>AI system register</h2><table><tr><th>System</th><th>Owner</th><th>Risk</th><th>Stage</th><th>Assessment</th><th>Compliant</th><th>Review</th><th>Models</th><th>Suppliers</th><th>Human oversight</th><th>Relaxations</th></tr>"
     );
     for s in &soa.register {
         let _ = writeln!(
             out,
-            "<tr><td>{}/{}<br><small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}/{}<br><small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             e(&s.namespace),
             e(&s.name),
             e(&s.display_name),
@@ -246,6 +247,7 @@ pub fn html(soa: &StatementOfApplicability) -> String {
             } else {
                 "<span class=\"no\">no</span>"
             },
+            e(&s.review),
             e(&s.models.join(", ")),
             e(&s.suppliers.join(", ")),
             e(&s.human_oversight),

@@ -337,7 +337,8 @@ pub struct ReviewSchedule {
 #[serde(rename_all = "camelCase")]
 pub struct AISystemStatus {
     /// Standard conditions: OwnerAssigned, AssessmentApproved, MonitoringConfigured,
-    /// ControlsImplemented and Compliant.
+    /// ControlsImplemented, RelaxationsApproved, ReviewOverdue (`True` when the register entry
+    /// is past its review date) and Compliant.
     #[serde(default)]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
