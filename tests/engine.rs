@@ -730,7 +730,7 @@ fn rule_ids_are_stable() {
         ids,
         [
             "AIMS-001", "AIMS-002", "AIMS-003", "AIMS-004", "AIMS-005", "AIMS-006", "AIMS-007",
-            "AIMS-008", "AIMS-009", "AIMS-010"
+            "AIMS-008", "AIMS-009", "AIMS-010", "AIMS-011"
         ]
     );
     let serialized = serde_json::to_value(Rule::AssessmentMissing).expect("json");

@@ -338,3 +338,77 @@ fn an_overdue_review_shows_and_gates_only_where_the_policy_says() {
     let register = soa::build(&s, &gating, "test", now()).register;
     assert_eq!(register[0].review, "due 2026-12-30");
 }
+
+/// An assessment's risk treatment is only as true as the controls it names: each must be
+/// implemented for the system. The assessment's status names every risk whose control is
+/// not in place; admission refuses (AIMS-011) only for the tiers the policy gates, so an
+/// upgrade stops nothing that ran.
+#[test]
+fn risk_treatment_is_checked_against_the_controls_it_names() {
+    let mut sys = system("s");
+    sys.spec.risk_tier = RiskTier::Limited;
+    let mut a = assessment("a", "s", &["1.0.x"]);
+    a.spec.risks[0].controls = vec!["A.8.2".into(), "A.7.4".into()];
+    let a = a
+        .valid_until("2027-06-01T00:00:00Z")
+        .approved_by("bob", "2026-11-01T00:00:00Z");
+    let world = |bound: &[&str]| {
+        let mut s = Snapshot::new();
+        s.add_system(sys.clone());
+        s.add_assessment(a.clone());
+        let policy = Policy::default();
+        let mut required: Vec<&str> = policy
+            .required_for(RiskTier::Limited)
+            .iter()
+            .map(String::as_str)
+            .collect();
+        required.extend_from_slice(bound);
+        s.add_binding(binding("b", &["s"], &required));
+        s
+    };
+    let risk = |s: &Snapshot| {
+        let (_, conditions) = evaluate_assessment(&a, s, &Policy::default(), now());
+        conditions
+            .into_iter()
+            .find(|c| c.type_ == types::RISK_CONTROLS_IN_PLACE)
+            .unwrap()
+    };
+    // A.8.2 is required for Limited (so bound and implemented); A.7.4 is not bound.
+    let s = world(&[]);
+    let c = risk(&s);
+    assert!(!c.met);
+    assert_eq!(
+        c.message,
+        "risk R1 relies on A.7.4, which is Gap: bind and implement A.7.4 for AISystem \"s\" (a ControlBinding \
+         in namespace ml with spec.systems: [s] and implementation.status: Implemented), or revise the \
+         risks' treatment and have the assessment approved again"
+    );
+    let d = deployment("d", Some("s"), Some("1.0.0"), &model_image());
+    let judge = |s: &Snapshot, policy: &Policy| {
+        aims_operator::engine::evaluate_object(s, &d, NS, policy, now()).unwrap()
+    };
+    assert_eq!(
+        judge(&s, &Policy::default()).rule_ids(),
+        "",
+        "by default it only shows"
+    );
+    let gating = Policy {
+        risk_controls_gate_tiers: vec![RiskTier::Limited],
+        ..Policy::default()
+    };
+    let refused = judge(&s, &gating);
+    assert_eq!(refused.rule_ids(), "AIMS-011");
+    assert!(refused.message().contains(
+        "AIMS-011 assessment \"a\" treats its risks with controls that are not in place: risk R1 relies on A.7.4, which is Gap"
+    ));
+    // Bound and implemented: in place, admitted.
+    let s = world(&["A.7.4"]);
+    assert!(risk(&s).met);
+    assert_eq!(judge(&s, &gating).rule_ids(), "");
+    // Excluded for the system: a treatment cannot rely on it.
+    let mut excluded = world(&[]);
+    let mut b = binding("x", &["s"], &[]);
+    b.spec.controls.push(accepted_exclusion("A.7.4", "bob"));
+    excluded.add_binding(b);
+    assert!(risk(&excluded).message.contains("A.7.4, which is Excluded"));
+}

@@ -27,6 +27,10 @@ pub struct Policy {
     /// AISystem fields (as written in `spec`) an approval binds: change one after approval
     /// and the assessment no longer covers the system until it is approved again.
     pub material_fields: Vec<String>,
+    /// Risk tiers whose workloads are refused while a control the covering assessment's risk
+    /// treatment names is not implemented for the system (AIMS-011); for other tiers it only
+    /// shows in the assessment's status.
+    pub risk_controls_gate_tiers: Vec<RiskTier>,
     /// Refuse workloads of a system whose register entry is overdue for review (AIMS-010);
     /// otherwise an overdue review only shows (condition ReviewOverdue, register, SoA).
     pub gate_on_overdue_review: bool,
@@ -82,6 +86,9 @@ impl Default for Policy {
                 "roles",
                 "lifecycleStage",
             ]),
+            // Empty: gating would refuse running High-risk systems at upgrade (no flag day);
+            // the assessment's status shows every gap from the start.
+            risk_controls_gate_tiers: Vec::new(),
             gate_on_overdue_review: false,
             approver_groups: vec!["ai-approvers".to_string()],
             platform_owner_groups: ids(&["aims-platform-owners"]),

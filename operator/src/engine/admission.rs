@@ -412,6 +412,9 @@ fn check_model<'a>(
                 .unwrap_or_else(|| snapshot.is_approved(assessment, policy, now))
         {
             covering = Some((name_of(assessment.as_ref()), entry));
+            verdict.findings.extend(super::treatment::treatment_finding(
+                snapshot, system, assessment, policy, now,
+            ));
             break;
         }
         let state = snapshot.assessment_state(assessment, policy, now);

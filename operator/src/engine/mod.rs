@@ -14,6 +14,7 @@ pub mod review;
 pub mod rules;
 pub mod snapshot;
 pub mod status;
+pub mod treatment;
 pub mod verdict;
 pub mod workload;
 

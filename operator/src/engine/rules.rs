@@ -36,11 +36,15 @@ pub enum Rule {
     /// The AI system's register entry is overdue for review (only when the policy gates on it).
     #[serde(rename = "AIMS-010")]
     ReviewOverdue,
+    /// A control the covering assessment's risk treatment names is not in place (for the
+    /// tiers the policy gates).
+    #[serde(rename = "AIMS-011")]
+    RiskControlMissing,
 }
 
 impl Rule {
     /// Every rule, in ID order.
-    pub const ALL: [Rule; 10] = [
+    pub const ALL: [Rule; 11] = [
         Self::SystemNotRegistered,
         Self::OwnerMissing,
         Self::AssessmentMissing,
@@ -51,6 +55,7 @@ impl Rule {
         Self::ModelVersionUnknown,
         Self::UnreadableWorkload,
         Self::ReviewOverdue,
+        Self::RiskControlMissing,
     ];
 
     /// Stable rule ID, e.g. `AIMS-003`.
@@ -66,6 +71,7 @@ impl Rule {
             Self::ModelVersionUnknown => "AIMS-008",
             Self::UnreadableWorkload => "AIMS-009",
             Self::ReviewOverdue => "AIMS-010",
+            Self::RiskControlMissing => "AIMS-011",
         }
     }
 
@@ -84,6 +90,7 @@ impl Rule {
             Self::ModelVersionUnknown => "the deployed model version is known",
             Self::UnreadableWorkload => "the workload can be read",
             Self::ReviewOverdue => "the register entry was reviewed on schedule",
+            Self::RiskControlMissing => "the controls the risk treatment relies on are in place",
         }
     }
 
@@ -100,6 +107,7 @@ impl Rule {
             Self::ModelVersionUnknown => "ISO/IEC 42001 8.4, A.6.2.5",
             Self::UnreadableWorkload => "ISO/IEC 42001 8.1",
             Self::ReviewOverdue => "ISO/IEC 42001 9.1",
+            Self::RiskControlMissing => "ISO/IEC 42001 6.1.3, 8.3",
         }
     }
 }

@@ -35,6 +35,8 @@ pub mod types {
     pub const APPROVED: &str = "Approved";
     /// An assessment is within its validity.
     pub const CURRENT: &str = "Current";
+    /// Every control an assessment's risk treatment names is implemented for the system.
+    pub const RISK_CONTROLS_IN_PLACE: &str = "RiskControlsInPlace";
     /// Every control of a binding is met.
     pub const VERIFIED: &str = "Verified";
 }
@@ -54,7 +56,12 @@ pub struct ConditionOutcome {
 }
 
 impl ConditionOutcome {
-    fn new(type_: &'static str, met: bool, reason: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        type_: &'static str,
+        met: bool,
+        reason: &str,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             type_,
             met,
@@ -434,6 +441,9 @@ pub fn evaluate_assessment(
             state.phase.as_str()
         },
         current_message,
+    ));
+    conditions.push(super::treatment::treatment_condition(
+        snapshot, assessment, policy, now,
     ));
     (state, conditions)
 }

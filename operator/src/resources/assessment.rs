@@ -253,7 +253,8 @@ pub struct ImpactAssessmentStatus {
     /// SHA-256 of the assessed content as it is now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_hash: Option<String>,
-    /// Standard conditions: Approved and Current.
+    /// Standard conditions: Approved, Current and RiskControlsInPlace (every control a risk
+    /// treatment names is implemented for the system).
     #[serde(default)]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
