@@ -380,6 +380,68 @@ async fn an_approval_binds_the_systems_material_fields_and_a_material_change_voi
     );
 }
 
+/// A risk rated above the policy's threshold (likelihood × severity > 12) and treated by
+/// acceptance counts only once a risk owner who did not write the assessment accepted it,
+/// under their own name; until then no approval of the assessment counts. Accepting it does
+/// not void the approval; changing the risk's rating voids the acceptance.
+#[tokio::test]
+async fn a_high_rated_risk_treated_by_acceptance_needs_a_risk_owner() {
+    let mut h = serve().await;
+    let (approve, _) = approved_by_bob();
+    let risks = json!([
+        {"id": "R1", "description": "score drift", "likelihood": 3, "severity": 4, "treatment": "Accept"},
+        {"id": "R2", "description": "unfair refusals", "likelihood": 4, "severity": 4, "treatment": "Accept"}
+    ]);
+    // alice's draft adds the risks; bob approves it in the same write.
+    let mut review = approve.clone();
+    review["request"]["object"]["spec"]["risks"] = risks;
+    review["request"]["object"]["spec"]["residualRiskAcceptance"] =
+        json!("bounded by manual review");
+
+    // bob's approval is recorded, and R2 (16) waits for a risk owner; R1 (12) does not.
+    let outcome = h.write(&review).await;
+    let warning = outcome.mutate["warnings"][0].as_str().unwrap().to_string();
+    assert_eq!(
+        warning,
+        "risk R2 awaits acceptance: a member of ai-risk-owners accepts it by setting \
+         spec.risks[R2].acceptedBy to their own user name"
+    );
+    let approved = outcome.stored.unwrap();
+    let assessment: ImpactAssessment = serde_json::from_value(approved.clone()).unwrap();
+    let state = assessment_state(&assessment, &Policy::default(), now());
+    assert_eq!(state.phase, AssessmentPhase::Voided);
+    assert!(
+        state
+            .message
+            .starts_with("risk R2 is treated by acceptance with a rating of 16"),
+        "{}",
+        state.message
+    );
+
+    let accept = |who: &str, groups: &[&str], name: &str| {
+        let mut object = approved.clone();
+        object["spec"]["risks"][1]["acceptedBy"] = json!(name);
+        let mut r = as_user(approve.clone(), who, groups);
+        r["request"]["oldObject"] = approved.clone();
+        r["request"]["object"] = object;
+        r
+    };
+    // The author, an approver who is no risk owner, or a name other than one's own: refused.
+    for (who, groups, name) in [
+        ("alice", &["dev-team"][..], "alice"),
+        ("bob", &["ai-approvers"][..], "bob"),
+        ("rita", &["ai-risk-owners"][..], "someone-else"),
+    ] {
+        let outcome = h.write(&accept(who, groups, name)).await;
+        assert!(outcome.stored.is_none(), "{who} accepted as {name}");
+    }
+    let outcome = h.write(&accept("rita", &["ai-risk-owners"], "rita")).await;
+    let accepted = outcome.stored.expect("a risk owner accepts");
+    assert_eq!(accepted["spec"]["risks"][1]["acceptedBy"], "rita");
+    assert_eq!(accepted["spec"]["approval"], approved["spec"]["approval"]);
+    assert_eq!(phase(&accepted), AssessmentPhase::Approved);
+}
+
 fn binding_review(user: &str, groups: &[&str], old: Option<Value>, object: Value) -> Value {
     let mut review = fixture("custom-resource-create.json");
     review["request"]["kind"] =

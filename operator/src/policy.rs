@@ -31,6 +31,12 @@ pub struct Policy {
     /// treatment names is not implemented for the system (AIMS-011); for other tiers it only
     /// shows in the assessment's status.
     pub risk_controls_gate_tiers: Vec<RiskTier>,
+    /// A risk treated by `Accept` whose rating (likelihood × severity, 1 to 25) is above this
+    /// counts only once a member of `riskAcceptanceGroups` accepted it; until then no
+    /// approval of its assessment counts.
+    pub risk_acceptance_threshold: u8,
+    /// Groups whose members may accept high-rated risks (risk owners).
+    pub risk_acceptance_groups: Vec<String>,
     /// Refuse workloads of a system whose register entry is overdue for review (AIMS-010);
     /// otherwise an overdue review only shows (condition ReviewOverdue, register, SoA).
     pub gate_on_overdue_review: bool,
@@ -89,6 +95,8 @@ impl Default for Policy {
             // Empty: gating would refuse running High-risk systems at upgrade (no flag day);
             // the assessment's status shows every gap from the start.
             risk_controls_gate_tiers: Vec::new(),
+            risk_acceptance_threshold: 12,
+            risk_acceptance_groups: ids(&["ai-risk-owners"]),
             gate_on_overdue_review: false,
             approver_groups: vec!["ai-approvers".to_string()],
             platform_owner_groups: ids(&["aims-platform-owners"]),
@@ -191,6 +199,18 @@ impl Policy {
         groups
             .iter()
             .any(|g| self.platform_owner_groups.iter().any(|o| o == g.as_ref()))
+    }
+
+    /// Whether a user with `groups` may accept high-rated risks.
+    pub fn may_accept_risks(&self, groups: &[impl AsRef<str>]) -> bool {
+        groups
+            .iter()
+            .any(|g| self.risk_acceptance_groups.iter().any(|o| o == g.as_ref()))
+    }
+
+    /// The risk-acceptance groups as one phrase for messages.
+    pub fn risk_owners_phrase(&self) -> String {
+        members_phrase(&self.risk_acceptance_groups, "a risk owner")
     }
 
     /// Whether `user` is one of the controllers whose objects are judged at their owner.

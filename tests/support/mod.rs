@@ -166,6 +166,7 @@ pub fn assessment(name: &str, system: &str, versions: &[&str]) -> ImpactAssessme
                 controls: vec![],
                 residual_likelihood: None,
                 residual_severity: None,
+                accepted_by: None,
             }],
             residual_risk_acceptance: None,
             valid_until: None,

@@ -7,9 +7,7 @@ use jiff::Timestamp;
 
 use super::assessment::{content_hash, material_hashes};
 use crate::policy::Policy;
-use crate::resources::{
-    AISystemSpec, Approval, ControlBindingSpec, ImpactAssessmentSpec, SystemFields,
-};
+use crate::resources::{AISystemSpec, Approval, ImpactAssessmentSpec, SystemFields};
 
 /// The authenticated user behind a request.
 #[derive(Clone, Copy, Debug)]
@@ -164,79 +162,6 @@ pub fn approval_after_write(
     }))
 }
 
-/// The `acceptedBy` each control entry of a binding must carry after this write, by index.
-///
-/// An exclusion that is new or whose justification or end changed is accepted by the
-/// requester when they are an approver and not the binding's author; otherwise it waits for
-/// acceptance (no `acceptedBy`, and a note says so). An approver accepts a waiting exclusion
-/// by writing their own name. Any other `acceptedBy` is refused.
-pub fn exclusions_after_write(
-    old: Option<&ControlBindingSpec>,
-    new: &ControlBindingSpec,
-    author: Option<&str>,
-    who: Requester,
-    policy: &Policy,
-) -> Result<(Vec<Option<String>>, Vec<String>), Refusal> {
-    let may_accept = policy.is_approver(who.groups) && author != Some(who.username);
-    let mut accepted = Vec::with_capacity(new.controls.len());
-    let mut notes = Vec::new();
-    for entry in &new.controls {
-        let requested = entry.exclusion.as_ref().and_then(|e| e.accepted_by.clone());
-        if entry.applicability != crate::resources::Applicability::Excluded {
-            accepted.push(None);
-            continue;
-        }
-        let previous = old
-            .and_then(|o| o.controls.iter().find(|e| e.id == entry.id))
-            .filter(|e| e.applicability == crate::resources::Applicability::Excluded);
-        let terms = |e: &crate::resources::ControlEntry| {
-            (
-                e.justification.clone(),
-                e.exclusion.as_ref().and_then(|x| x.until),
-            )
-        };
-        let recorded =
-            previous.and_then(|p| p.exclusion.as_ref().and_then(|e| e.accepted_by.clone()));
-        let unchanged_terms = previous.is_some_and(|p| terms(p) == terms(entry));
-        let value = if unchanged_terms && requested == recorded {
-            recorded
-        } else if requested.as_deref() == Some(who.username)
-            || requested.is_none()
-            || requested == recorded
-        {
-            // A decision by the requester: a new or changed exclusion, or an explicit acceptance.
-            if may_accept {
-                Some(who.username.to_string())
-            } else if requested.is_some() && requested != recorded {
-                return Err(format!(
-                    "{} may not accept the exclusion of {}: that takes {} who is not the binding's author",
-                    who.username,
-                    entry.id,
-                    policy.approvers_phrase()
-                ));
-            } else {
-                notes.push(format!(
-                    "the exclusion of {} awaits acceptance: {} accepts it by setting \
-                     spec.controls[].exclusion.acceptedBy to their own user name",
-                    entry.id,
-                    policy.approvers_phrase()
-                ));
-                None
-            }
-        } else {
-            return Err(format!(
-                "spec.controls[{}].exclusion.acceptedBy can only be the name of the approver making the \
-                 request ({} sent \"{}\")",
-                entry.id,
-                who.username,
-                requested.unwrap_or_default()
-            ));
-        };
-        accepted.push(value);
-    }
-    Ok((accepted, notes))
-}
-
 /// How far back a stamp written by the mutating webhook may lie when the validating webhook
 /// checks it (the two calls belong to one API request).
 const STAMP_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
@@ -287,30 +212,6 @@ pub fn check_approval(
         ..new.clone()
     };
     approval_after_write(old, &as_requested, system, author, who, policy, now).map(|_| ())
-}
-
-/// Checks the `acceptedBy` of every excluded control after all mutation (see
-/// [`exclusions_after_write`] for the rules).
-pub fn check_exclusions(
-    old: Option<&ControlBindingSpec>,
-    new: &ControlBindingSpec,
-    author: Option<&str>,
-    who: Requester,
-    policy: &Policy,
-) -> Result<(), Refusal> {
-    let (expected, _) = exclusions_after_write(old, new, author, who, policy)?;
-    for (entry, expected) in new.controls.iter().zip(expected) {
-        let actual = entry.exclusion.as_ref().and_then(|e| e.accepted_by.clone());
-        if actual.is_some() && actual != expected {
-            return Err(format!(
-                "spec.controls[{}].exclusion.acceptedBy \"{}\" was not recorded by aims-operator; is its \
-                 mutating webhook registered?",
-                entry.id,
-                actual.unwrap_or_default()
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Checks the author annotation after all mutation: the creator at creation, unchanged after.

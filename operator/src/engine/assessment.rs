@@ -2,6 +2,7 @@
 //! which model versions an assessment covers.
 
 use jiff::{SignedDuration, Timestamp};
+use kube::ResourceExt;
 use sha2::{Digest, Sha256};
 
 use crate::policy::Policy;
@@ -13,10 +14,14 @@ use crate::resources::{
 /// SHA-256 of the assessed content: the whole spec except the approval block, serialised
 /// canonically. Any edit to what was assessed changes it and voids the approval.
 pub fn content_hash(spec: &ImpactAssessmentSpec) -> String {
-    let assessed = ImpactAssessmentSpec {
+    let mut assessed = ImpactAssessmentSpec {
         approval: None,
         ..spec.clone()
     };
+    // Who accepted a risk is a decision about the content, not part of it.
+    for risk in &mut assessed.risks {
+        risk.accepted_by = None;
+    }
     // Serialising a plain struct cannot fail; an empty byte string would still hash to a value
     // no approval carries, so a failure can only void, never approve.
     let bytes = serde_json::to_vec(&assessed).unwrap_or_default();
@@ -126,6 +131,10 @@ enum PhaseReason<'a> {
         system: &'a str,
         fields: Vec<&'static str>,
     },
+    RiskNotAccepted {
+        risk: &'a str,
+        rating: u32,
+    },
     Expired {
         by: &'a str,
         expiry: Timestamp,
@@ -147,7 +156,8 @@ impl PhaseReason<'_> {
             | Self::Unchecked(_)
             | Self::SelfApproved(_)
             | Self::ContentChanged { .. }
-            | Self::SystemChanged { .. } => AssessmentPhase::Voided,
+            | Self::SystemChanged { .. }
+            | Self::RiskNotAccepted { .. } => AssessmentPhase::Voided,
             Self::Expired { .. } => AssessmentPhase::Expired,
             Self::Approved { .. } => AssessmentPhase::Approved,
         }
@@ -193,6 +203,13 @@ impl PhaseReason<'_> {
                 if fields.len() == 1 { "s" } else { "" },
                 policy.approvers_phrase(),
                 if fields.len() == 1 { "" } else { "s" },
+            ),
+            Self::RiskNotAccepted { risk, rating } => format!(
+                "risk {risk} is treated by acceptance with a rating of {rating} (likelihood × severity, above \
+                 {}), and no member of {} has accepted it: they do so by setting spec.risks[{risk}].acceptedBy \
+                 to their own user name; until then no approval of this assessment counts",
+                policy.risk_acceptance_threshold,
+                policy.risk_acceptance_groups.join(" or ")
             ),
             Self::Expired { by, expiry } => format!(
                 "approved by {by} but expired at {expiry}; review it and have it approved again"
@@ -251,6 +268,20 @@ fn phase_reason<'a>(
     }
     if approved != hash {
         return (PhaseReason::ContentChanged { by, approved }, None);
+    }
+    let author = assessment.annotations().get(AUTHOR_ANNOTATION);
+    if let Some(risk) = spec.risks.iter().find(|r| {
+        super::acceptance::needs_risk_acceptance(r, policy)
+            && (r.accepted_by.is_none() || r.accepted_by.as_ref() == author)
+    }) {
+        let rating = u32::from(risk.likelihood) * u32::from(risk.severity);
+        return (
+            PhaseReason::RiskNotAccepted {
+                risk: &risk.id,
+                rating,
+            },
+            None,
+        );
     }
     // Approvals recorded before the system's fields were bound carry none and bind nothing
     // (they keep counting, so an upgrade voids no approval; the next approval binds them).

@@ -1,6 +1,7 @@
 //! The pure decision engine: a [`Snapshot`] of AIMS objects, an object and `now` in; a
 //! verdict, conditions or the Statement of Applicability out. No network, no clock.
 
+pub mod acceptance;
 pub mod admission;
 pub mod approval;
 pub mod assessment;

@@ -157,6 +157,13 @@ pub struct Risk {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 5))]
     pub residual_severity: Option<u8>,
+    /// Who accepted the risk, recorded by the webhook from the authenticated user. Needed
+    /// when the risk is treated by `Accept` and its rating (likelihood × severity) is above
+    /// the policy's `riskAcceptanceThreshold`: a member of the policy's
+    /// `riskAcceptanceGroups` who did not write the assessment sets it to their own name.
+    /// Not part of the assessed content: accepting a risk does not void an approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_by: Option<String>,
 }
 
 /// Risk treatment option.

@@ -11,9 +11,11 @@ use serde_json::Value;
 
 use super::review::{Answer, AuditKey, ReviewRequest, refuse};
 use super::{Context, Decision};
+use crate::engine::acceptance::{
+    check_exclusions, check_risk_acceptances, exclusions_after_write, risk_acceptances_after_write,
+};
 use crate::engine::approval::{
     Requester, approval_after_write, author_after_write, check_approval, check_author,
-    check_exclusions, exclusions_after_write,
 };
 use crate::engine::relaxation::{SystemWrite, check_relaxation, relaxation_after_write};
 use crate::resources::{
@@ -120,6 +122,43 @@ fn set_nested(
     }
 }
 
+/// Sets `acceptedBy` (under `parent`, when given) on each entry of the list at `pointer`, or
+/// removes it for `None`.
+fn record_acceptances(
+    desired: &mut Value,
+    pointer: &str,
+    parent: Option<&str>,
+    accepted: Vec<Option<String>>,
+) -> Result<(), String> {
+    if accepted.is_empty() {
+        return Ok(());
+    }
+    let entries = desired
+        .pointer_mut(pointer)
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| {
+            format!(
+                "the object has no {}",
+                pointer.trim_start_matches('/').replace('/', ".")
+            )
+        })?;
+    for (entry, accepted) in entries.iter_mut().zip(accepted) {
+        let Some(entry) = entry.as_object_mut() else {
+            continue;
+        };
+        match (parent, accepted) {
+            (Some(parent), accepted) => set_nested(entry, parent, "acceptedBy", accepted),
+            (None, Some(name)) => {
+                entry.insert("acceptedBy".to_string(), Value::from(name));
+            }
+            (None, None) => {
+                entry.remove("acceptedBy");
+            }
+        }
+    }
+    Ok(())
+}
+
 fn requester<'a>(request: &'a ReviewRequest<'_>) -> Requester<'a> {
     Requester {
         username: request.username(),
@@ -188,6 +227,15 @@ fn recorded(
                     (_, None) => return Err("the object has no spec".to_string()),
                 }
             }
+            let (accepted, more) = risk_acceptances_after_write(
+                old.as_ref(),
+                &new,
+                new_author.as_deref(),
+                who,
+                &ctx.policy,
+            )?;
+            notes.extend(more);
+            record_acceptances(&mut desired, "/spec/risks", None, accepted)?;
         }
         "ControlBinding" => {
             let (new, old): (ControlBindingSpec, _) = specs(write)?;
@@ -199,15 +247,7 @@ fn recorded(
                 &ctx.policy,
             )?;
             notes.extend(more);
-            let entries = desired
-                .pointer_mut("/spec/controls")
-                .and_then(Value::as_array_mut)
-                .ok_or("the object has no spec.controls")?;
-            for (entry, accepted) in entries.iter_mut().zip(accepted) {
-                if let Some(entry) = entry.as_object_mut() {
-                    set_nested(entry, "exclusion", "acceptedBy", accepted);
-                }
-            }
+            record_acceptances(&mut desired, "/spec/controls", Some("exclusion"), accepted)?;
         }
         "AISystem" => {
             let (new, old) = systems(write)?;
@@ -323,7 +363,8 @@ fn check_write(write: &Write, who: Requester, ctx: &Context, now: Timestamp) -> 
                 who,
                 &ctx.policy,
                 now,
-            )
+            )?;
+            check_risk_acceptances(old.as_ref(), &new, new_author, who, &ctx.policy)
         }
         "ControlBinding" => {
             let (new, old): (ControlBindingSpec, _) = specs(write)?;
