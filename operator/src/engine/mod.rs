@@ -10,6 +10,7 @@ pub mod controls;
 mod facts;
 pub mod objectives;
 pub mod openreports;
+mod records;
 pub mod relaxation;
 pub mod review;
 pub mod rules;

@@ -6,6 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use kube::ResourceExt;
 
 use super::rules::{Finding, Rule};
+use super::status::{ConditionOutcome, types};
 use crate::resources::AISystem;
 
 /// Where a system stands with its review schedule.
@@ -80,4 +81,31 @@ pub fn overdue_finding(system: &AISystem, gates: bool, now: Timestamp) -> Option
         let (message, fix) = overdue_message(system, due);
         Finding::new(Rule::ReviewOverdue, message, fix)
     })
+}
+
+/// Whether the register entry is past its review date (`met` when it is not).
+pub(crate) fn review_condition(system: &AISystem, now: Timestamp) -> ConditionOutcome {
+    match review_standing(system, now) {
+        ReviewStanding::Overdue(due) => {
+            let (message, fix) = overdue_message(system, due);
+            ConditionOutcome::new(
+                types::REVIEW_OVERDUE,
+                false,
+                "Overdue",
+                format!("{message}; {fix}"),
+            )
+        }
+        ReviewStanding::DueAt(due) => ConditionOutcome::new(
+            types::REVIEW_OVERDUE,
+            true,
+            "OnSchedule",
+            format!("next review due at {due}"),
+        ),
+        ReviewStanding::Unscheduled => ConditionOutcome::new(
+            types::REVIEW_OVERDUE,
+            true,
+            "NotScheduled",
+            "spec.review sets no review interval",
+        ),
+    }
 }

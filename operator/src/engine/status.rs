@@ -1,5 +1,5 @@
-//! Status the operator writes, computed purely: AISystem conditions, ImpactAssessment phase
-//! and ControlBinding per-control results, plus the time the answer next changes.
+//! Status the operator writes, computed purely: AISystem conditions and the time they next
+//! change by themselves; assessments and bindings are in `records`.
 
 use jiff::Timestamp;
 use kube::ResourceExt;
@@ -7,10 +7,11 @@ use kube::ResourceExt;
 use super::Snapshot;
 use super::assessment::AssessmentState;
 use super::controls::{control_outcome, has_owner, monitoring_gaps, monitoring_in_place};
+pub use super::records::{evaluate_assessment, evaluate_binding};
 use crate::policy::Policy;
 use crate::resources::{
-    AISystem, AISystemSummary, AssessmentPhase, Condition, ControlBinding, ControlBindingSummary,
-    ControlResult, ControlState, ImpactAssessment, condition_status,
+    AISystem, AISystemSummary, AssessmentPhase, Condition, ControlState, ImpactAssessment,
+    condition_status,
 };
 
 /// Condition types, as constants so that shells and tests cannot misspell them.
@@ -260,8 +261,10 @@ pub fn evaluate_system(
         || system.spec.risk_tier == crate::resources::RiskTier::Prohibited;
     // Each unmet condition with its own message: this one message is what Argo CD shows for
     // a Degraded system, so it must say what to fix, not only which condition failed.
-    conditions.push(relaxations_condition(snapshot, system, policy));
-    conditions.push(review_condition(system, now));
+    conditions.push(super::relaxation::relaxations_condition(
+        snapshot, system, policy,
+    ));
+    conditions.push(super::review::review_condition(system, now));
     // An unapproved weaker value counts for nothing, so it is no gap; an overdue review is
     // one where the policy gates on it.
     let decides = |type_: &str| match type_ {
@@ -310,68 +313,6 @@ pub fn evaluate_system(
     }
 }
 
-/// Whether the register entry is past its review date (`met` when it is not).
-fn review_condition(system: &AISystem, now: Timestamp) -> ConditionOutcome {
-    use super::review::{ReviewStanding, overdue_message, review_standing};
-    match review_standing(system, now) {
-        ReviewStanding::Overdue(due) => {
-            let (message, fix) = overdue_message(system, due);
-            ConditionOutcome::new(
-                types::REVIEW_OVERDUE,
-                false,
-                "Overdue",
-                format!("{message}; {fix}"),
-            )
-        }
-        ReviewStanding::DueAt(due) => ConditionOutcome::new(
-            types::REVIEW_OVERDUE,
-            true,
-            "OnSchedule",
-            format!("next review due at {due}"),
-        ),
-        ReviewStanding::Unscheduled => ConditionOutcome::new(
-            types::REVIEW_OVERDUE,
-            true,
-            "NotScheduled",
-            "spec.review sets no review interval",
-        ),
-    }
-}
-
-/// Whether every value of the system that asks less of the gate counts.
-fn relaxations_condition(
-    snapshot: &Snapshot,
-    system: &AISystem,
-    policy: &Policy,
-) -> ConditionOutcome {
-    use super::relaxation::{approved_relaxation, unapproved, unapproved_message};
-    let ns = system.namespace().unwrap_or_default();
-    let baseline = super::admission::namespace_mode(snapshot, &ns, policy).1;
-    let found = unapproved(system, baseline, policy);
-    if !found.is_empty() {
-        return ConditionOutcome::new(
-            types::RELAXATIONS_APPROVED,
-            false,
-            "NotApproved",
-            unapproved_message(system, &found, policy),
-        );
-    }
-    match approved_relaxation(system, policy) {
-        Some(r) => ConditionOutcome::new(
-            types::RELAXATIONS_APPROVED,
-            true,
-            "Approved",
-            r.describe().join("; "),
-        ),
-        None => ConditionOutcome::new(
-            types::RELAXATIONS_APPROVED,
-            true,
-            "NoneAsked",
-            "no value asks less of the gate than the namespace and the tier do",
-        ),
-    }
-}
-
 /// The earliest future time at which something about the system lapses by itself.
 fn next_change_for_system(
     snapshot: &Snapshot,
@@ -391,151 +332,4 @@ fn next_change_for_system(
         .chain(break_glass_ends)
         .filter(|t| *t > now)
         .min()
-}
-
-/// Conditions of an impact assessment, with its state.
-pub fn evaluate_assessment(
-    assessment: &ImpactAssessment,
-    snapshot: &Snapshot,
-    policy: &Policy,
-    now: Timestamp,
-) -> (AssessmentState, Vec<ConditionOutcome>) {
-    use types::*;
-    let state = snapshot.assessment_state(assessment, policy, now);
-    let ns = assessment.namespace().unwrap_or_default();
-    let mut conditions = Vec::new();
-    if snapshot.system(&ns, &assessment.spec.system_ref).is_none() {
-        conditions.push(ConditionOutcome::new(
-            APPROVED,
-            false,
-            "SystemNotFound",
-            format!(
-                "spec.systemRef names AISystem \"{}\", which does not exist in namespace {ns}",
-                assessment.spec.system_ref
-            ),
-        ));
-    } else {
-        let approved = matches!(
-            state.phase,
-            AssessmentPhase::Approved | AssessmentPhase::Expired
-        );
-        conditions.push(ConditionOutcome::new(
-            APPROVED,
-            approved,
-            state.phase.as_str(),
-            state.message.clone(),
-        ));
-    }
-    let current = state.phase == AssessmentPhase::Approved;
-    let current_message = match (state.phase, state.expires_at) {
-        (AssessmentPhase::Approved, Some(e)) => format!("valid until {e}"),
-        (AssessmentPhase::Expired, Some(e)) => format!("expired at {e}"),
-        _ => "not approved".to_string(),
-    };
-    conditions.push(ConditionOutcome::new(
-        CURRENT,
-        current,
-        if current {
-            "WithinValidity"
-        } else {
-            state.phase.as_str()
-        },
-        current_message,
-    ));
-    conditions.push(super::treatment::treatment_condition(
-        snapshot, assessment, policy, now,
-    ));
-    (state, conditions)
-}
-
-/// Per-control results of a binding: for each control, the worst state across the systems
-/// it binds (a control is met only when it is met for all of them).
-pub fn evaluate_binding(
-    binding: &ControlBinding,
-    snapshot: &Snapshot,
-    policy: &Policy,
-    now: Timestamp,
-) -> (Vec<ControlResult>, ControlBindingSummary, ConditionOutcome) {
-    let ns = binding.namespace().unwrap_or_default();
-    let systems: Vec<&AISystem> = if binding.spec.all_systems == Some(true) {
-        snapshot
-            .systems()
-            .into_iter()
-            .filter(|s| s.namespace().as_deref() == Some(ns.as_str()))
-            .collect()
-    } else {
-        binding
-            .spec
-            .systems
-            .iter()
-            .filter_map(|n| snapshot.system(&ns, n))
-            .collect()
-    };
-    let missing: Vec<&str> = binding
-        .spec
-        .systems
-        .iter()
-        .filter(|n| snapshot.system(&ns, n).is_none())
-        .map(String::as_str)
-        .collect();
-    let mut results = Vec::new();
-    for entry in &binding.spec.controls {
-        let mut worst: Option<(ControlState, String)> = None;
-        for system in &systems {
-            let (state, message) =
-                super::controls::entry_outcome(entry, snapshot, system, policy, now);
-            if worst.as_ref().is_none_or(|(w, _)| state > *w) {
-                worst = Some((state, format!("{}: {message}", system.name_any())));
-            }
-        }
-        let (state, message) =
-            worst.unwrap_or((ControlState::Gap, "no bound AI system exists".to_string()));
-        results.push(ControlResult {
-            id: entry.id.clone(),
-            state,
-            message,
-            checked_at: now,
-        });
-    }
-    let met = results.iter().filter(|r| r.state.is_met()).count() as u32;
-    let total = results.len() as u32;
-    let summary = ControlBindingSummary {
-        total,
-        met,
-        failing: total - met,
-    };
-    let condition = if !missing.is_empty() {
-        ConditionOutcome::new(
-            types::VERIFIED,
-            false,
-            "SystemNotFound",
-            format!(
-                "spec.systems names AISystems that do not exist in namespace {ns}: {}",
-                missing.join(", ")
-            ),
-        )
-    } else if met == total {
-        ConditionOutcome::new(
-            types::VERIFIED,
-            true,
-            "AllControlsMet",
-            format!("{met} of {total} controls met"),
-        )
-    } else {
-        let failing: Vec<String> = results
-            .iter()
-            .filter(|r| !r.state.is_met())
-            .map(|r| format!("{} {}", r.id, r.state.as_str()))
-            .collect();
-        ConditionOutcome::new(
-            types::VERIFIED,
-            false,
-            "ControlsFailing",
-            format!(
-                "{met} of {total} controls met; failing: {}",
-                failing.join(", ")
-            ),
-        )
-    };
-    (results, summary, condition)
 }
