@@ -544,7 +544,7 @@ fn a_mistyped_mode_label_enforces() {
 fn a_system_mode_counts_when_stricter_than_the_namespace_or_approved_by_a_platform_owner() {
     let mut s = Snapshot::new();
     opted_in(&mut s, "enforce");
-    let mut audit = system("s").mode(EnforcementMode::Audit);
+    let audit = system("s").mode(EnforcementMode::Audit);
     s.add_system(audit.clone());
     let v = judge(&s, &ok_deployment());
     assert_eq!(
@@ -554,15 +554,7 @@ fn a_system_mode_counts_when_stricter_than_the_namespace_or_approved_by_a_platfo
     );
     assert!(!v.allowed && !v.findings.is_empty());
 
-    let stamp = Relaxation {
-        enforcement: Some(Approved::new(EnforcementMode::Audit, "pat", now())),
-        ..Default::default()
-    };
-    audit
-        .metadata
-        .annotations
-        .get_or_insert_default()
-        .insert(RELAXATION_ANNOTATION.into(), stamp.to_annotation());
+    let audit = mode_approved_by_pat(audit, EnforcementMode::Audit);
     s.add_system(audit);
     let v = judge(&s, &ok_deployment());
     assert!(v.allowed && !v.findings.is_empty());

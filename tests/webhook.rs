@@ -145,15 +145,7 @@ async fn an_ai_system_mode_weaker_than_the_namespace_counts_once_a_platform_owne
     );
     assert_eq!(audit(&response, "mode"), "enforce");
 
-    let stamp = Relaxation {
-        enforcement: Some(Approved::new(EnforcementMode::Warn, "pat", now())),
-        ..Default::default()
-    };
-    system
-        .metadata
-        .annotations
-        .get_or_insert_default()
-        .insert(RELAXATION_ANNOTATION.into(), stamp.to_annotation());
+    let system = mode_approved_by_pat(system, EnforcementMode::Warn);
     s.add_system(system);
     let mut h = serve_snapshot(s).await;
     let response = h

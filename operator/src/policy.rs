@@ -189,23 +189,17 @@ impl Policy {
 
     /// Whether a user with `groups` may approve assessments and accept exclusions.
     pub fn is_approver(&self, groups: &[impl AsRef<str>]) -> bool {
-        groups
-            .iter()
-            .any(|g| self.approver_groups.iter().any(|a| a == g.as_ref()))
+        in_any(groups, &self.approver_groups)
     }
 
     /// Whether a user with `groups` may relax enforcement mode and image pinning.
     pub fn is_platform_owner(&self, groups: &[impl AsRef<str>]) -> bool {
-        groups
-            .iter()
-            .any(|g| self.platform_owner_groups.iter().any(|o| o == g.as_ref()))
+        in_any(groups, &self.platform_owner_groups)
     }
 
     /// Whether a user with `groups` may accept high-rated risks.
     pub fn may_accept_risks(&self, groups: &[impl AsRef<str>]) -> bool {
-        groups
-            .iter()
-            .any(|g| self.risk_acceptance_groups.iter().any(|o| o == g.as_ref()))
+        in_any(groups, &self.risk_acceptance_groups)
     }
 
     /// The risk-acceptance groups as one phrase for messages.
@@ -225,9 +219,7 @@ impl Policy {
 
     /// Whether a user with `groups` may invoke break-glass.
     pub fn may_break_glass(&self, groups: &[impl AsRef<str>]) -> bool {
-        groups
-            .iter()
-            .any(|g| self.break_glass_groups.iter().any(|b| b == g.as_ref()))
+        in_any(groups, &self.break_glass_groups)
     }
 
     /// The approver groups as one phrase for messages, e.g. `a member of ai-approvers`.
@@ -239,6 +231,11 @@ impl Policy {
     pub fn platform_owners_phrase(&self) -> String {
         members_phrase(&self.platform_owner_groups, "a platform owner")
     }
+}
+
+/// Whether one of `groups` is one of `of`.
+fn in_any(groups: &[impl AsRef<str>], of: &[String]) -> bool {
+    groups.iter().any(|g| of.iter().any(|o| o == g.as_ref()))
 }
 
 fn members_phrase(groups: &[String], nobody: &str) -> String {

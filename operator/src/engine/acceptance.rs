@@ -10,7 +10,7 @@ use crate::policy::Policy;
 use crate::resources::{Applicability, ControlBindingSpec, ImpactAssessmentSpec, Treatment};
 
 /// One entry that may need an acceptance, as written.
-struct Entry<'a> {
+pub struct Entry<'a> {
     id: &'a str,
     /// Whether it needs an acceptance at all.
     needs: bool,
@@ -19,23 +19,95 @@ struct Entry<'a> {
     accepted_by: Option<&'a str>,
 }
 
-/// Who decides entries of one kind, and how they are named in messages.
-struct Deciders<'p> {
-    may_accept: bool,
-    phrase: String,
-    what: &'p dyn Fn(&str) -> String,
-    field: &'p dyn Fn(&str) -> String,
+/// A kind of object whose entries may need an acceptance: where they are, who decides them
+/// and how they are named in messages.
+pub trait Accepted {
+    /// Its entries, in order.
+    fn entries<'a>(&'a self, policy: &Policy) -> Vec<Entry<'a>>;
+    /// Whether a user with `groups` decides them.
+    fn may_decide(policy: &Policy, groups: &[super::Text]) -> bool;
+    /// The deciders, for messages.
+    fn deciders(policy: &Policy) -> String;
+    /// The entry, for messages.
+    fn what(id: &str) -> String;
+    /// Where its `acceptedBy` is.
+    fn field(id: &str) -> String;
 }
 
-fn after_write(
-    old: &[Entry],
-    new: &[Entry],
+impl Accepted for ControlBindingSpec {
+    fn entries<'a>(&'a self, _: &Policy) -> Vec<Entry<'a>> {
+        self.controls
+            .iter()
+            .map(|e| Entry {
+                id: &e.id,
+                needs: e.applicability == Applicability::Excluded,
+                terms: format!(
+                    "{:?}{:?}",
+                    e.justification,
+                    e.exclusion.as_ref().and_then(|x| x.until)
+                ),
+                accepted_by: e.exclusion.as_ref().and_then(|x| x.accepted_by.as_deref()),
+            })
+            .collect()
+    }
+    fn may_decide(policy: &Policy, groups: &[super::Text]) -> bool {
+        policy.is_approver(groups)
+    }
+    fn deciders(policy: &Policy) -> String {
+        policy.approvers_phrase()
+    }
+    fn what(id: &str) -> String {
+        format!("the exclusion of {id}")
+    }
+    fn field(id: &str) -> String {
+        format!("spec.controls[{id}].exclusion.acceptedBy")
+    }
+}
+
+impl Accepted for ImpactAssessmentSpec {
+    fn entries<'a>(&'a self, policy: &Policy) -> Vec<Entry<'a>> {
+        self.risks
+            .iter()
+            .map(|r| Entry {
+                id: &r.id,
+                needs: needs_risk_acceptance(r, policy),
+                terms: format!(
+                    "{}|{}|{}|{:?}",
+                    r.description, r.likelihood, r.severity, self.residual_risk_acceptance
+                ),
+                accepted_by: r.accepted_by.as_deref(),
+            })
+            .collect()
+    }
+    fn may_decide(policy: &Policy, groups: &[super::Text]) -> bool {
+        policy.may_accept_risks(groups)
+    }
+    fn deciders(policy: &Policy) -> String {
+        policy.risk_owners_phrase()
+    }
+    fn what(id: &str) -> String {
+        format!("risk {id}")
+    }
+    fn field(id: &str) -> String {
+        format!("spec.risks[{id}].acceptedBy")
+    }
+}
+
+/// The `acceptedBy` each entry must carry after this write, by index, with notes for the
+/// entries that await acceptance: exclusions of a binding (decided by approvers), high-rated
+/// risks of an assessment treated by acceptance (decided by risk owners).
+pub fn acceptances_after_write<T: Accepted>(
+    old: Option<&T>,
+    new: &T,
+    author: Option<&str>,
     who: Requester,
-    deciders: &Deciders,
+    policy: &Policy,
 ) -> Result<(Vec<Option<String>>, Vec<String>), Refusal> {
-    let mut accepted = Vec::with_capacity(new.len());
+    let may_accept = T::may_decide(policy, who.groups) && author != Some(who.username);
+    let old = old.map(|o| o.entries(policy)).unwrap_or_default();
+    let mut accepted = Vec::new();
     let mut notes = Vec::new();
-    for entry in new {
+    for entry in new.entries(policy) {
         if !entry.needs {
             accepted.push(None);
             continue;
@@ -48,29 +120,29 @@ fn after_write(
             recorded.map(str::to_string)
         } else if requested == Some(who.username) || requested.is_none() || requested == recorded {
             // A decision by the requester: a new or changed entry, or an explicit acceptance.
-            if deciders.may_accept {
+            if may_accept {
                 Some(who.username.to_string())
             } else if requested.is_some() && requested != recorded {
                 return Err(format!(
                     "{} may not accept {}: that takes {} who did not write it",
                     who.username,
-                    (deciders.what)(entry.id),
-                    deciders.phrase
+                    T::what(entry.id),
+                    T::deciders(policy)
                 ));
             } else {
                 notes.push(format!(
                     "{} awaits acceptance: {} accepts it by setting {} to their own user name",
-                    (deciders.what)(entry.id),
-                    deciders.phrase,
-                    (deciders.field)(entry.id)
+                    T::what(entry.id),
+                    T::deciders(policy),
+                    T::field(entry.id)
                 ));
                 None
             }
         } else {
             return Err(format!(
                 "{} can only be the name of the member of {} making the request ({} sent \"{}\")",
-                (deciders.field)(entry.id),
-                deciders.phrase.trim_start_matches("a member of "),
+                T::field(entry.id),
+                T::deciders(policy).trim_start_matches("a member of "),
                 who.username,
                 requested.unwrap_or_default()
             ));
@@ -80,82 +152,26 @@ fn after_write(
     Ok((accepted, notes))
 }
 
-fn check(new: &[Entry], expected: Vec<Option<String>>, deciders: &Deciders) -> Result<(), Refusal> {
-    for (entry, expected) in new.iter().zip(expected) {
+/// Checks every `acceptedBy` after all mutation against what [`acceptances_after_write`]
+/// records.
+pub fn check_acceptances<T: Accepted>(
+    old: Option<&T>,
+    new: &T,
+    author: Option<&str>,
+    who: Requester,
+    policy: &Policy,
+) -> Result<(), Refusal> {
+    let (expected, _) = acceptances_after_write(old, new, author, who, policy)?;
+    for (entry, expected) in new.entries(policy).iter().zip(expected) {
         if entry.accepted_by.is_some() && entry.accepted_by != expected.as_deref() {
             return Err(format!(
                 "{} \"{}\" was not recorded by aims-operator; is its mutating webhook registered?",
-                (deciders.field)(entry.id),
+                T::field(entry.id),
                 entry.accepted_by.unwrap_or_default()
             ));
         }
     }
     Ok(())
-}
-
-fn exclusions(spec: &ControlBindingSpec) -> Vec<Entry<'_>> {
-    spec.controls
-        .iter()
-        .map(|e| Entry {
-            id: &e.id,
-            needs: e.applicability == Applicability::Excluded,
-            terms: format!(
-                "{:?}{:?}",
-                e.justification,
-                e.exclusion.as_ref().and_then(|x| x.until)
-            ),
-            accepted_by: e.exclusion.as_ref().and_then(|x| x.accepted_by.as_deref()),
-        })
-        .collect()
-}
-
-fn exclusion_deciders<'p>(
-    policy: &Policy,
-    author: Option<&str>,
-    who: Requester,
-    what: &'p dyn Fn(&str) -> String,
-    field: &'p dyn Fn(&str) -> String,
-) -> Deciders<'p> {
-    Deciders {
-        may_accept: policy.is_approver(who.groups) && author != Some(who.username),
-        phrase: policy.approvers_phrase(),
-        what,
-        field,
-    }
-}
-
-/// The `acceptedBy` each control entry of a binding must carry after this write, by index,
-/// with notes for entries that await acceptance. Exclusions are accepted by approvers.
-pub fn exclusions_after_write(
-    old: Option<&ControlBindingSpec>,
-    new: &ControlBindingSpec,
-    author: Option<&str>,
-    who: Requester,
-    policy: &Policy,
-) -> Result<(Vec<Option<String>>, Vec<String>), Refusal> {
-    let what = |id: &str| format!("the exclusion of {id}");
-    let field = |id: &str| format!("spec.controls[{id}].exclusion.acceptedBy");
-    let deciders = exclusion_deciders(policy, author, who, &what, &field);
-    let old = old.map(exclusions).unwrap_or_default();
-    after_write(&old, &exclusions(new), who, &deciders)
-}
-
-/// Checks the `acceptedBy` of every excluded control after all mutation.
-pub fn check_exclusions(
-    old: Option<&ControlBindingSpec>,
-    new: &ControlBindingSpec,
-    author: Option<&str>,
-    who: Requester,
-    policy: &Policy,
-) -> Result<(), Refusal> {
-    let (expected, _) = exclusions_after_write(old, new, author, who, policy)?;
-    let what = |id: &str| format!("the exclusion of {id}");
-    let field = |id: &str| format!("spec.controls[{id}].exclusion.acceptedBy");
-    check(
-        &exclusions(new),
-        expected,
-        &exclusion_deciders(policy, author, who, &what, &field),
-    )
 }
 
 /// Whether a risk needs a risk owner's acceptance: treated by acceptance and rated (likelihood
@@ -164,69 +180,4 @@ pub fn needs_risk_acceptance(risk: &crate::resources::Risk, policy: &Policy) -> 
     risk.treatment == Treatment::Accept
         && u32::from(risk.likelihood) * u32::from(risk.severity)
             > u32::from(policy.risk_acceptance_threshold)
-}
-
-fn risks<'a>(spec: &'a ImpactAssessmentSpec, policy: &Policy) -> Vec<Entry<'a>> {
-    spec.risks
-        .iter()
-        .map(|r| Entry {
-            id: &r.id,
-            needs: needs_risk_acceptance(r, policy),
-            terms: format!(
-                "{}|{}|{}|{:?}",
-                r.description, r.likelihood, r.severity, spec.residual_risk_acceptance
-            ),
-            accepted_by: r.accepted_by.as_deref(),
-        })
-        .collect()
-}
-
-fn risk_deciders<'p>(
-    policy: &Policy,
-    author: Option<&str>,
-    who: Requester,
-    what: &'p dyn Fn(&str) -> String,
-    field: &'p dyn Fn(&str) -> String,
-) -> Deciders<'p> {
-    Deciders {
-        may_accept: policy.may_accept_risks(who.groups) && author != Some(who.username),
-        phrase: policy.risk_owners_phrase(),
-        what,
-        field,
-    }
-}
-
-/// The `acceptedBy` each risk of an assessment must carry after this write, by index, with
-/// notes for risks that await acceptance. High-rated risks treated by acceptance are
-/// accepted by the policy's risk-acceptance groups.
-pub fn risk_acceptances_after_write(
-    old: Option<&ImpactAssessmentSpec>,
-    new: &ImpactAssessmentSpec,
-    author: Option<&str>,
-    who: Requester,
-    policy: &Policy,
-) -> Result<(Vec<Option<String>>, Vec<String>), Refusal> {
-    let what = |id: &str| format!("risk {id}");
-    let field = |id: &str| format!("spec.risks[{id}].acceptedBy");
-    let deciders = risk_deciders(policy, author, who, &what, &field);
-    let old = old.map(|o| risks(o, policy)).unwrap_or_default();
-    after_write(&old, &risks(new, policy), who, &deciders)
-}
-
-/// Checks the `acceptedBy` of every risk after all mutation.
-pub fn check_risk_acceptances(
-    old: Option<&ImpactAssessmentSpec>,
-    new: &ImpactAssessmentSpec,
-    author: Option<&str>,
-    who: Requester,
-    policy: &Policy,
-) -> Result<(), Refusal> {
-    let (expected, _) = risk_acceptances_after_write(old, new, author, who, policy)?;
-    let what = |id: &str| format!("risk {id}");
-    let field = |id: &str| format!("spec.risks[{id}].acceptedBy");
-    check(
-        &risks(new, policy),
-        expected,
-        &risk_deciders(policy, author, who, &what, &field),
-    )
 }

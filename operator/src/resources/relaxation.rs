@@ -58,6 +58,22 @@ impl Relaxation {
         serde_json::from_str(text).ok()
     }
 
+    /// Who approved each value recorded, and when.
+    pub fn approvals(&self) -> Vec<(&str, Timestamp)> {
+        fn of<T>(a: &Option<Approved<T>>) -> Option<(&str, Timestamp)> {
+            a.as_ref().map(|a| (a.approved_by.as_str(), a.approved_at))
+        }
+        [
+            of(&self.enforcement),
+            of(&self.require_image_digest),
+            of(&self.risk_tier),
+            of(&self.lifecycle_stage),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
     /// Whether nothing is approved.
     pub fn is_empty(&self) -> bool {
         self == &Self::default()

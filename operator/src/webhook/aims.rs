@@ -11,9 +11,7 @@ use serde_json::Value;
 
 use super::review::{Answer, AuditKey, ReviewRequest, refuse};
 use super::{Context, Decision};
-use crate::engine::acceptance::{
-    check_exclusions, check_risk_acceptances, exclusions_after_write, risk_acceptances_after_write,
-};
+use crate::engine::acceptance::{acceptances_after_write, check_acceptances};
 use crate::engine::approval::{
     Requester, approval_after_write, author_after_write, check_approval, check_author,
 };
@@ -123,13 +121,15 @@ fn set_nested(
 }
 
 /// Sets `acceptedBy` (under `parent`, when given) on each entry of the list at `pointer`, or
-/// removes it for `None`.
+/// removes it for `None`, and keeps the notes for the requester.
 fn record_acceptances(
     desired: &mut Value,
+    notes: &mut Vec<String>,
     pointer: &str,
     parent: Option<&str>,
-    accepted: Vec<Option<String>>,
+    (accepted, more): (Vec<Option<String>>, Vec<String>),
 ) -> Result<(), String> {
+    notes.extend(more);
     if accepted.is_empty() {
         return Ok(());
     }
@@ -227,27 +227,31 @@ fn recorded(
                     (_, None) => return Err("the object has no spec".to_string()),
                 }
             }
-            let (accepted, more) = risk_acceptances_after_write(
+            let decided = acceptances_after_write(
                 old.as_ref(),
                 &new,
                 new_author.as_deref(),
                 who,
                 &ctx.policy,
             )?;
-            notes.extend(more);
-            record_acceptances(&mut desired, "/spec/risks", None, accepted)?;
+            record_acceptances(&mut desired, &mut notes, "/spec/risks", None, decided)?;
         }
         "ControlBinding" => {
             let (new, old): (ControlBindingSpec, _) = specs(write)?;
-            let (accepted, more) = exclusions_after_write(
+            let decided = acceptances_after_write(
                 old.as_ref(),
                 &new,
                 new_author.as_deref(),
                 who,
                 &ctx.policy,
             )?;
-            notes.extend(more);
-            record_acceptances(&mut desired, "/spec/controls", Some("exclusion"), accepted)?;
+            record_acceptances(
+                &mut desired,
+                &mut notes,
+                "/spec/controls",
+                Some("exclusion"),
+                decided,
+            )?;
         }
         "AISystem" => {
             let (new, old) = systems(write)?;
@@ -364,12 +368,12 @@ fn check_write(write: &Write, who: Requester, ctx: &Context, now: Timestamp) -> 
                 &ctx.policy,
                 now,
             )?;
-            check_risk_acceptances(old.as_ref(), &new, new_author, who, &ctx.policy)
+            check_acceptances(old.as_ref(), &new, new_author, who, &ctx.policy)
         }
         "ControlBinding" => {
             let (new, old): (ControlBindingSpec, _) = specs(write)?;
             validate_binding(&new)?;
-            check_exclusions(old.as_ref(), &new, new_author, who, &ctx.policy)
+            check_acceptances(old.as_ref(), &new, new_author, who, &ctx.policy)
         }
         "AISystem" => {
             let (new, old) = systems(write)?;

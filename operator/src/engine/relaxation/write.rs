@@ -166,28 +166,10 @@ pub fn check_relaxation(
         return relaxation_after_write(write, who, policy, now).map(|_| ());
     }
     let stamp = present.and_then(Relaxation::parse).ok_or_else(forged)?;
-    let mine = [
-        stamp
-            .enforcement
-            .as_ref()
-            .map(|a| (&a.approved_by, a.approved_at)),
-        stamp
-            .require_image_digest
-            .as_ref()
-            .map(|a| (&a.approved_by, a.approved_at)),
-        stamp
-            .risk_tier
-            .as_ref()
-            .map(|a| (&a.approved_by, a.approved_at)),
-        stamp
-            .lifecycle_stage
-            .as_ref()
-            .map(|a| (&a.approved_by, a.approved_at)),
-    ];
-    let at = mine
+    let at = stamp
+        .approvals()
         .into_iter()
-        .flatten()
-        .find(|(by, at)| by.as_str() == who.username && fresh(*at, now))
+        .find(|(by, at)| *by == who.username && fresh(*at, now))
         .map(|(_, at)| at)
         .ok_or_else(forged)?;
     // What the mutating webhook records at `at`, whether or not the requester asked.
