@@ -49,6 +49,8 @@ mod reports;
 mod restart;
 #[path = "e2e/review.rs"]
 mod review;
+#[path = "e2e/risk.rs"]
+mod risk;
 #[path = "e2e/rotation.rs"]
 mod rotation;
 #[path = "e2e/steps.rs"]

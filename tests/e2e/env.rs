@@ -170,6 +170,8 @@ pub fn operator_identity() -> Vec<Value> {
         "aims-approver",
         "aims-platform-owners",
     ));
+    // Risk owners accept high-rated risks in assessments others wrote.
+    objects.push(bind("ai-risk-owners", "aims-approver", "ai-risk-owners"));
     objects.push(bind("auditors", "aims-auditor", "auditors"));
     objects.push(bind("auditors-view", "view", "auditors"));
     objects

@@ -37,13 +37,15 @@ pub enum User {
     Erin,
     /// A platform owner (`aims-platform-owners`): decides enforcement modes.
     Pat,
+    /// A risk owner (`ai-risk-owners`): accepts high-rated risks.
+    Rita,
     /// kube-controller-manager's own identity.
     ControllerManager,
 }
 
 impl User {
     /// Every user of the token file.
-    pub const ALL: [User; 8] = [
+    pub const ALL: [User; 9] = [
         User::Admin,
         User::Alice,
         User::Bob,
@@ -51,6 +53,7 @@ impl User {
         User::Dave,
         User::Erin,
         User::Pat,
+        User::Rita,
         User::ControllerManager,
     ];
 
@@ -64,6 +67,7 @@ impl User {
             User::Dave => "dave",
             User::Erin => "erin",
             User::Pat => "pat",
+            User::Rita => "rita",
             User::ControllerManager => "system:kube-controller-manager",
         }
     }
@@ -77,6 +81,7 @@ impl User {
             User::Dave => &["aims-break-glass"],
             User::Erin => &["auditors"],
             User::Pat => &["aims-platform-owners"],
+            User::Rita => &["ai-risk-owners"],
             User::ControllerManager => &[],
         }
     }
