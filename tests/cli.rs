@@ -537,3 +537,63 @@ fn what_the_api_server_refuses_is_refused_by_check_with_file_and_line() {
         "{out}"
     );
 }
+
+/// The register lists every AISystem with every register field, in every format, with the
+/// review standing the engine works out (clinic's review fell due on 2026-11-28).
+#[test]
+fn the_register_has_every_system_and_field_in_every_format() {
+    let at = "2026-12-04T00:00:00Z";
+    let out = run(&["register", "examples", "--now", at, "-f", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let rows = json["register"].as_array().expect("rows");
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "appointment-scheduling",
+            "credit-scoring",
+            "support-assistant",
+            "ticket-triage"
+        ]
+    );
+    let clinic = &rows[0];
+    assert_eq!(clinic["review"], "overdue since 2026-11-28");
+    assert_eq!(clinic["lastReviewed"], "2026-06-01");
+    assert!(
+        clinic["owner"]
+            .as_str()
+            .unwrap()
+            .starts_with("Dr. Priya Raman")
+    );
+    assert!(
+        clinic["trainingData"][0].as_str().unwrap().contains('('),
+        "{clinic}"
+    );
+    assert_eq!(rows[1]["review"], "due 2026-12-30");
+
+    let csv = stdout(&run(&["register", "examples", "--now", at, "-f", "csv"]));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1 + 4,
+        "a header and one line per system: {csv}"
+    );
+    assert!(
+        lines[0]
+            .starts_with("System,Name,Owner,Purpose,Intended use,Roles,Techniques,Training data")
+    );
+    let markdown = stdout(&run(&["register", "examples", "--now", at]));
+    assert!(markdown.contains("| clinic/appointment-scheduling | Outpatient no-show prediction |"));
+    let html = stdout(&run(&["register", "examples", "--now", at, "-f", "html"]));
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("<td>overdue since 2026-11-28</td>")
+    );
+
+    // Nothing to register, or part of the input unreadable: an error, nothing on stdout.
+    let dir = temp_dir("register");
+    std::fs::write(dir.join("bad.yaml"), "kind: AISystem\nspec: [\n").expect("write");
+    let out = run(&["register", dir.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+}

@@ -61,6 +61,22 @@ enum Command {
         #[command(flatten)]
         common: CommonArgs,
     },
+    /// Print the AI system register for the AISystems in the manifests.
+    ///
+    /// Every register field (owner, purpose, intended use, roles, techniques, training and
+    /// input data with provenance, output, affected parties, risk tier, regulations, stage,
+    /// models and suppliers, monitoring, human oversight, review dates) with the covering
+    /// assessment and compliance, as the operator would report them.
+    Register {
+        /// Files or folders to read.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = SoaFormat::Markdown)]
+        format: SoaFormat,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
     /// Write the CustomResourceDefinitions generated from the types.
     Crds {
         /// Write one file per CRD into this folder instead of printing them.
@@ -118,7 +134,7 @@ enum SoaFormat {
     Html,
     /// JSON document.
     Json,
-    /// CSV, one row per control.
+    /// CSV: one row per control (SoA) or per system (register).
     Csv,
 }
 
@@ -247,29 +263,26 @@ pub fn run(cli: Cli) -> ExitCode {
             format,
             common,
         } => {
-            let (loaded, policy, now) = match load(&paths, &common) {
+            let (loaded, policy, now) =
+                match load_whole(&paths, &common, "Statement of Applicability") {
+                    Ok(l) => l,
+                    Err(e) => return fail(e),
+                };
+            let statement = soa::build(&loaded.snapshot, &policy, &scope_of(&paths), now);
+            emit(&render_soa(&statement, format));
+            ExitCode::SUCCESS
+        }
+        Command::Register {
+            paths,
+            format,
+            common,
+        } => {
+            let (loaded, policy, now) = match load_whole(&paths, &common, "register") {
                 Ok(l) => l,
                 Err(e) => return fail(e),
             };
-            // A statement built from part of the input would misstate the controls: on any
-            // unreadable input nothing is written to stdout.
-            for e in &loaded.errors {
-                eprintln!("error: {e}");
-            }
-            if !loaded.errors.is_empty() {
-                return fail(format!(
-                    "no Statement of Applicability written: {} document(s) could not be read",
-                    loaded.errors.len()
-                ));
-            }
-            if loaded.aims_objects == 0 {
-                return fail(format!(
-                    "no AIMS resource (AISystem, ImpactAssessment, ControlBinding) in {}: nothing to state",
-                    list(&paths)
-                ));
-            }
-            let statement = soa::build(&loaded.snapshot, &policy, &scope_of(&paths), now);
-            emit(&render_soa(&statement, format));
+            let rows = crate::register::build(&loaded.snapshot, &policy, now);
+            emit(&render_register(&rows, format));
             ExitCode::SUCCESS
         }
         Command::Crds { output_dir } => write_crds(output_dir),
@@ -280,6 +293,42 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Run(args) => crate::run::run(*args),
         Command::Dev(args) => crate::dev::run(args),
         Command::Demo { now } => demo(now.unwrap_or_else(Timestamp::now)),
+    }
+}
+
+/// Loads `paths` for a document that must rest on the whole input: any unreadable document,
+/// or no AIMS resource at all, is an error and nothing is written to stdout.
+fn load_whole(
+    paths: &[PathBuf],
+    common: &CommonArgs,
+    what: &str,
+) -> Result<(Loaded, Policy, Timestamp), String> {
+    let (loaded, policy, now) = load(paths, common)?;
+    for e in &loaded.errors {
+        eprintln!("error: {e}");
+    }
+    if !loaded.errors.is_empty() {
+        return Err(format!(
+            "no {what} written: {} document(s) could not be read",
+            loaded.errors.len()
+        ));
+    }
+    if loaded.aims_objects == 0 {
+        return Err(format!(
+            "no AIMS resource (AISystem, ImpactAssessment, ControlBinding) in {}: nothing to state",
+            list(paths)
+        ));
+    }
+    Ok((loaded, policy, now))
+}
+
+/// The register in `format`.
+fn render_register(rows: &[crate::register::RegisterRow], format: SoaFormat) -> String {
+    match format {
+        SoaFormat::Markdown => render::register::markdown(rows),
+        SoaFormat::Html => render::register::html(rows),
+        SoaFormat::Json => render::register::json(rows),
+        SoaFormat::Csv => render::register::csv(rows),
     }
 }
 

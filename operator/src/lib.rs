@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod plugin;
 pub mod policy;
 pub mod reconciler;
+pub mod register;
 pub mod registration;
 pub mod render;
 pub mod resources;

@@ -41,6 +41,18 @@ enum PluginCommand {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Print the AI system register from the live cluster: every register field, with the
+    /// covering assessment, compliance and review dates.
+    Register {
+        /// Only this namespace (default: every namespace).
+        #[arg(short, long)]
+        namespace: Option<String>,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
     /// Explain why a workload would be refused now, and how to fix it.
     Explain {
         /// The workload, as kind/name (deployment/x, sts/x, job/x, cronjob/x, pod/x, isvc/x).
@@ -344,6 +356,24 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
                 Format::Html => render::soa::html(&statement),
                 Format::Json => render::soa::json(&statement),
                 Format::Csv => render::soa::csv(&statement),
+            };
+            crate::cli::emit(&text);
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginCommand::Register {
+            namespace,
+            format,
+            policy,
+        } => {
+            let policy = live_policy(policy.policy.as_deref(), &policy.operator_namespace)?;
+            let client = client().await?;
+            let snapshot = live_snapshot(&client, namespace.as_deref()).await?;
+            let rows = crate::register::build(&snapshot, &policy, now);
+            let text = match format {
+                Format::Markdown => render::register::markdown(&rows),
+                Format::Html => render::register::html(&rows),
+                Format::Json => render::register::json(&rows),
+                Format::Csv => render::register::csv(&rows),
             };
             crate::cli::emit(&text);
             Ok(ExitCode::SUCCESS)

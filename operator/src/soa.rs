@@ -11,7 +11,6 @@ use serde::Serialize;
 use crate::catalog::{CONTROLS, CheckKind, Control, NistFunction};
 use crate::engine::Snapshot;
 use crate::engine::controls::control_outcome;
-use crate::engine::review::{ReviewStanding, review_standing};
 use crate::engine::status::{evaluate_system, types};
 use crate::policy::Policy;
 use crate::resources::{Applicability, ControlState, ModelOrigin};
@@ -294,13 +293,7 @@ pub fn build(
                     .map(|h| format!("{} — by {}", h.when, h.reviewers))
                     .unwrap_or_default(),
                 relaxations,
-                review: match review_standing(s, now) {
-                    ReviewStanding::Unscheduled => String::new(),
-                    ReviewStanding::DueAt(due) => format!("due {}", due.strftime("%Y-%m-%d")),
-                    ReviewStanding::Overdue(due) => {
-                        format!("overdue since {}", due.strftime("%Y-%m-%d"))
-                    }
-                },
+                review: crate::register::review_phrase(s, now),
             }
         })
         .collect();

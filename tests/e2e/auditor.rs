@@ -1,6 +1,6 @@
-//! The auditor: the Statement of Applicability from the live cluster is the one
-//! `aims-operator soa` gives over the same objects, format by format, and the aims-auditor
-//! role reads everything and writes nothing.
+//! The auditor: the Statement of Applicability and the AI system register from the live
+//! cluster are the ones `aims-operator soa` and `register` give over the same objects, format
+//! by format, and the aims-auditor role reads everything and writes nothing.
 
 use std::time::Duration;
 
@@ -95,24 +95,31 @@ async fn the_live_soa_is_the_offline_soa_and_auditors_only_read() {
     let file = journey.plane.dir.join("auditor-export.yaml");
     std::fs::write(&file, exported).unwrap();
     let now = jiff::Timestamp::now().to_string();
-    for format in ["markdown", "html", "json", "csv"] {
-        let live = journey
-            .plane
-            .kubectl(User::Erin, &["aims", "soa", "-n", ns, "--format", format])
-            .ok();
-        let offline = std::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
-            .args(["soa", "--format", format, "--now", &now])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            offline.status.success(),
-            "{}",
-            String::from_utf8_lossy(&offline.stderr)
-        );
-        let offline = String::from_utf8(offline.stdout).unwrap();
-        assert!(live.contains("scoring"), "{format}: {live}");
-        assert_eq!(comparable(&live), comparable(&offline), "{format} differs");
+    // The Statement of Applicability and the register, each in every format.
+    for command in ["soa", "register"] {
+        for format in ["markdown", "html", "json", "csv"] {
+            let live = journey
+                .plane
+                .kubectl(User::Erin, &["aims", command, "-n", ns, "--format", format])
+                .ok();
+            let offline = std::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
+                .args([command, "--format", format, "--now", &now])
+                .arg(&file)
+                .output()
+                .unwrap();
+            assert!(
+                offline.status.success(),
+                "{}",
+                String::from_utf8_lossy(&offline.stderr)
+            );
+            let offline = String::from_utf8(offline.stdout).unwrap();
+            assert!(live.contains("scoring"), "{command} {format}: {live}");
+            assert_eq!(
+                comparable(&live),
+                comparable(&offline),
+                "{command} {format} differs"
+            );
+        }
     }
 
     // Reads everything, writes nothing.

@@ -1,6 +1,7 @@
-//! Output formats of the offline check and the Statement of Applicability.
+//! Output formats of the offline check, the register and the Statement of Applicability.
 
 pub mod check;
+pub mod register;
 pub mod soa;
 
 /// Escapes text for XML and HTML element content and attribute values.
