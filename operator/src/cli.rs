@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::render::Format;
 use clap::{Parser, Subcommand, ValueEnum};
 use jiff::Timestamp;
 
@@ -56,8 +57,8 @@ enum Command {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
         /// Output format.
-        #[arg(short, long, value_enum, default_value_t = SoaFormat::Markdown)]
-        format: SoaFormat,
+        #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
         #[command(flatten)]
         common: CommonArgs,
     },
@@ -72,8 +73,8 @@ enum Command {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
         /// Output format.
-        #[arg(short, long, value_enum, default_value_t = SoaFormat::Markdown)]
-        format: SoaFormat,
+        #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
         #[command(flatten)]
         common: CommonArgs,
     },
@@ -124,18 +125,6 @@ enum CheckFormat {
     Junit,
     /// SARIF 2.1.0 for code-scanning annotations.
     Sarif,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-enum SoaFormat {
-    /// Markdown tables.
-    Markdown,
-    /// Self-contained HTML page.
-    Html,
-    /// JSON document.
-    Json,
-    /// CSV: one row per control (SoA) or per system (register).
-    Csv,
 }
 
 /// Judges every workload that was loaded.
@@ -323,21 +312,16 @@ fn load_whole(
 }
 
 /// The register in `format`.
-fn render_register(rows: &[crate::register::RegisterRow], format: SoaFormat) -> String {
-    match format {
-        SoaFormat::Markdown => render::register::markdown(rows),
-        SoaFormat::Html => render::register::html(rows),
-        SoaFormat::Json => render::register::json(rows),
-        SoaFormat::Csv => render::register::csv(rows),
-    }
+fn render_register(rows: &[crate::register::RegisterRow], format: Format) -> String {
+    crate::register::render(rows, format)
 }
 
-fn render_soa(statement: &soa::StatementOfApplicability, format: SoaFormat) -> String {
+fn render_soa(statement: &soa::StatementOfApplicability, format: Format) -> String {
     match format {
-        SoaFormat::Markdown => render::soa::markdown(statement),
-        SoaFormat::Html => render::soa::html(statement),
-        SoaFormat::Json => render::soa::json(statement),
-        SoaFormat::Csv => render::soa::csv(statement),
+        Format::Markdown => render::soa::markdown(statement),
+        Format::Html => render::soa::html(statement),
+        Format::Json => render::soa::json(statement),
+        Format::Csv => render::soa::csv(statement),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams};
@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::engine::{Snapshot, evaluate_object};
 use crate::policy::Policy;
+use crate::render::Format;
 use crate::resources::{AISystem, ControlBinding, ImpactAssessment};
 use crate::webhook::cache::{Feed, monitors, monitors_served};
 use crate::{render, soa};
@@ -97,18 +98,6 @@ struct DecisionArgs {
     /// Comment recorded with the decision.
     #[arg(short, long)]
     comment: Option<String>,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-enum Format {
-    /// Markdown tables.
-    Markdown,
-    /// Self-contained HTML page.
-    Html,
-    /// JSON document.
-    Json,
-    /// CSV, one row per control.
-    Csv,
 }
 
 /// Why a live command failed.
@@ -369,12 +358,7 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
             let client = client().await?;
             let snapshot = live_snapshot(&client, namespace.as_deref()).await?;
             let rows = crate::register::build(&snapshot, &policy, now);
-            let text = match format {
-                Format::Markdown => render::register::markdown(&rows),
-                Format::Html => render::register::html(&rows),
-                Format::Json => render::register::json(&rows),
-                Format::Csv => render::register::csv(&rows),
-            };
+            let text = crate::register::render(&rows, format);
             crate::cli::emit(&text);
             Ok(ExitCode::SUCCESS)
         }

@@ -10,6 +10,8 @@ use crate::engine::Snapshot;
 use crate::engine::review::{ReviewStanding, review_standing};
 use crate::engine::status::evaluate_system;
 use crate::policy::Policy;
+use crate::render::Format;
+use crate::render::table::Column;
 use crate::resources::{AISystem, DataSource, ModelOrigin};
 
 /// One AI system in the register.
@@ -66,11 +68,8 @@ pub struct RegisterRow {
     pub compliant: bool,
 }
 
-/// A column: its header and how a row fills it.
-pub type Column = (&'static str, fn(&RegisterRow) -> String);
-
 /// The columns of the Markdown, HTML and CSV renderings, in order.
-pub const COLUMNS: &[Column] = &[
+pub const COLUMNS: &[Column<RegisterRow>] = &[
     ("System", |r| format!("{}/{}", r.namespace, r.name)),
     ("Name", |r| r.display_name.clone()),
     ("Owner", |r| r.owner.clone()),
@@ -212,4 +211,16 @@ pub fn build(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Vec<Regist
         .into_iter()
         .map(|s| row(snapshot, s, policy, now))
         .collect()
+}
+
+/// The register in `format`.
+pub fn render(rows: &[RegisterRow], format: Format) -> String {
+    use crate::render::table;
+    let title = "AI system register";
+    match format {
+        Format::Markdown => table::markdown(title, COLUMNS, rows),
+        Format::Html => table::html(title, COLUMNS, rows),
+        Format::Csv => table::csv(COLUMNS, rows),
+        Format::Json => table::json("register", rows),
+    }
 }

@@ -1,8 +1,21 @@
 //! Output formats of the offline check, the register and the Statement of Applicability.
 
 pub mod check;
-pub mod register;
 pub mod soa;
+pub mod table;
+
+/// Output format of the Statement of Applicability and the registers.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Markdown tables.
+    Markdown,
+    /// Self-contained HTML page.
+    Html,
+    /// JSON document.
+    Json,
+    /// CSV: one row per control (SoA), system (register) or risk (risk register).
+    Csv,
+}
 
 /// Escapes text for XML and HTML element content and attribute values.
 pub fn escape_xml(text: &str) -> String {
