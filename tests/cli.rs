@@ -597,3 +597,52 @@ fn the_register_has_every_system_and_field_in_every_format() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(stdout(&out), "");
 }
+
+/// The risk register lists every risk with its system, owner, rating, treatment and the state
+/// of its controls now; one assessment renders with its risk matrices and approval record.
+#[test]
+fn risks_and_an_assessment_are_readable_by_a_person() {
+    let at = "2026-12-04T00:00:00Z";
+    let out = run(&["risks", "examples", "--now", at, "-f", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let credit = json["risks"]
+        .as_array()
+        .expect("risks")
+        .iter()
+        .find(|r| r["system"] == "credit-scoring" && r["risk"] == "R1")
+        .expect("credit-scoring R1");
+    assert_eq!(credit["rating"], "3×4=12");
+    assert_eq!(credit["owner"], "Dana Whitfield");
+    assert!(
+        credit["controls"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("A.7.4 Planned")),
+        "{credit}"
+    );
+
+    let text = stdout(&run(&[
+        "assessment",
+        "credit-scoring-2026q3",
+        "examples",
+        "--now",
+        at,
+    ]));
+    assert!(text.starts_with("# Impact assessment lending/credit-scoring-2026q3\n"));
+    assert!(text.contains("### Before treatment") && text.contains("### After treatment"));
+    assert!(
+        text.contains("| 3 |  |  |  | R1 |  |"),
+        "R1 at likelihood 3, severity 4: {text}"
+    );
+    assert!(text.contains("Approved by bob at 2026-09-15T10:00:00Z"));
+
+    let out = run(&["assessment", "no-such-assessment", "examples"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no ImpactAssessment no-such-assessment; there are: "),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -78,6 +78,30 @@ enum Command {
         #[command(flatten)]
         common: CommonArgs,
     },
+    /// Print the risk register: every risk of every assessment in the manifests, with its
+    /// system, owner, rating, treatment, the state of its controls and who accepted it.
+    Risks {
+        /// Files or folders to read.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Print one impact assessment for a person (Markdown): impacts by area, the risk matrix
+    /// before and after treatment, the treatment and its controls with their state now, the
+    /// acceptance rationale and the approval record.
+    Assessment {
+        /// The assessment's name (`--namespace` chooses when several namespaces have one).
+        name: String,
+        /// Files or folders to read.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
     /// Write the CustomResourceDefinitions generated from the types.
     Crds {
         /// Write one file per CRD into this folder instead of printing them.
@@ -273,6 +297,42 @@ pub fn run(cli: Cli) -> ExitCode {
             let rows = crate::register::build(&loaded.snapshot, &policy, now);
             emit(&render_register(&rows, format));
             ExitCode::SUCCESS
+        }
+        Command::Risks {
+            paths,
+            format,
+            common,
+        } => {
+            let (loaded, policy, now) = match load_whole(&paths, &common, "risk register") {
+                Ok(l) => l,
+                Err(e) => return fail(e),
+            };
+            let rows = crate::risks::register(&loaded.snapshot, &policy, now);
+            emit(&crate::risks::render(&rows, format));
+            ExitCode::SUCCESS
+        }
+        Command::Assessment {
+            name,
+            paths,
+            common,
+        } => {
+            let (loaded, policy, now) = match load_whole(&paths, &common, "assessment") {
+                Ok(l) => l,
+                Err(e) => return fail(e),
+            };
+            let explicit = (common.namespace != "default").then_some(common.namespace.as_str());
+            match crate::risks::find_assessment(&loaded.snapshot, &name, explicit) {
+                Ok(a) => {
+                    emit(&crate::risks::assessment_markdown(
+                        &loaded.snapshot,
+                        a,
+                        &policy,
+                        now,
+                    ));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
         }
         Command::Crds { output_dir } => write_crds(output_dir),
         Command::Catalog => {

@@ -19,6 +19,7 @@ pub mod register;
 pub mod registration;
 pub mod render;
 pub mod resources;
+pub mod risks;
 pub mod run;
 pub mod soa;
 pub mod strict;

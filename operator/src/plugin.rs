@@ -54,6 +54,28 @@ enum PluginCommand {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Print the risk register from the live cluster: every risk of every assessment with
+    /// its system, owner, rating, treatment, the state of its controls and who accepted it.
+    Risks {
+        /// Only this namespace (default: every namespace).
+        #[arg(short, long)]
+        namespace: Option<String>,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Print one impact assessment for a person (Markdown), with its controls' state now.
+    Assessment {
+        /// The assessment's name.
+        name: String,
+        /// Its namespace.
+        #[arg(short, long, default_value = "default")]
+        namespace: String,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
     /// Explain why a workload would be refused now, and how to fix it.
     Explain {
         /// The workload, as kind/name (deployment/x, sts/x, job/x, cronjob/x, pod/x, isvc/x).
@@ -361,6 +383,39 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
             let text = crate::register::render(&rows, format);
             crate::cli::emit(&text);
             Ok(ExitCode::SUCCESS)
+        }
+        PluginCommand::Risks {
+            namespace,
+            format,
+            policy,
+        } => {
+            let policy = live_policy(policy.policy.as_deref(), &policy.operator_namespace)?;
+            let client = client().await?;
+            let snapshot = live_snapshot(&client, namespace.as_deref()).await?;
+            let rows = crate::risks::register(&snapshot, &policy, now);
+            crate::cli::emit(&crate::risks::render(&rows, format));
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginCommand::Assessment {
+            name,
+            namespace,
+            policy,
+        } => {
+            let policy = live_policy(policy.policy.as_deref(), &policy.operator_namespace)?;
+            let client = client().await?;
+            let snapshot = live_snapshot(&client, Some(&namespace)).await?;
+            match crate::risks::find_assessment(&snapshot, &name, Some(&namespace)) {
+                Ok(a) => {
+                    crate::cli::emit(&crate::risks::assessment_markdown(
+                        &snapshot, a, &policy, now,
+                    ));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(ExitCode::from(2))
+                }
+            }
         }
         PluginCommand::Explain {
             target,

@@ -1,6 +1,7 @@
-//! The auditor: the Statement of Applicability and the AI system register from the live
-//! cluster are the ones `aims-operator soa` and `register` give over the same objects, format
-//! by format, and the aims-auditor role reads everything and writes nothing.
+//! The auditor: the Statement of Applicability, the AI system register, the risk register
+//! and an assessment read from the live cluster are what `aims-operator` gives over the same
+//! objects exported as manifests, format by format, and the aims-auditor role reads
+//! everything and writes nothing.
 
 use std::time::Duration;
 
@@ -95,31 +96,38 @@ async fn the_live_soa_is_the_offline_soa_and_auditors_only_read() {
     let file = journey.plane.dir.join("auditor-export.yaml");
     std::fs::write(&file, exported).unwrap();
     let now = jiff::Timestamp::now().to_string();
-    // The Statement of Applicability and the register, each in every format.
-    for command in ["soa", "register"] {
+    // The Statement of Applicability, the register and the risk register, each in every
+    // format, and one assessment rendered for a person.
+    let mut readings: Vec<(Vec<&str>, Vec<&str>)> = Vec::new();
+    for command in ["soa", "register", "risks"] {
         for format in ["markdown", "html", "json", "csv"] {
-            let live = journey
-                .plane
-                .kubectl(User::Erin, &["aims", command, "-n", ns, "--format", format])
-                .ok();
-            let offline = std::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
-                .args([command, "--format", format, "--now", &now])
-                .arg(&file)
-                .output()
-                .unwrap();
-            assert!(
-                offline.status.success(),
-                "{}",
-                String::from_utf8_lossy(&offline.stderr)
-            );
-            let offline = String::from_utf8(offline.stdout).unwrap();
-            assert!(live.contains("scoring"), "{command} {format}: {live}");
-            assert_eq!(
-                comparable(&live),
-                comparable(&offline),
-                "{command} {format} differs"
-            );
+            readings.push((
+                vec!["aims", command, "-n", ns, "--format", format],
+                vec![command, "--format", format],
+            ));
         }
+    }
+    readings.push((
+        vec!["aims", "assessment", "scoring-ia", "-n", ns],
+        vec!["assessment", "scoring-ia"],
+    ));
+    for (live_args, offline_args) in readings {
+        let what = offline_args.join(" ");
+        let live = journey.plane.kubectl(User::Erin, &live_args).ok();
+        let offline = std::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
+            .args(&offline_args)
+            .args(["--now", &now])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            offline.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&offline.stderr)
+        );
+        let offline = String::from_utf8(offline.stdout).unwrap();
+        assert!(live.contains("scoring"), "{what}: {live}");
+        assert_eq!(comparable(&live), comparable(&offline), "{what} differs");
     }
 
     // Reads everything, writes nothing.

@@ -10,9 +10,13 @@ use super::{csv_field, escape_xml};
 /// A column: its header and how a row fills it.
 pub type Column<T> = (&'static str, fn(&T) -> String);
 
+/// Text made safe for one Markdown table cell.
+pub fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
 /// Markdown: a title and one table.
 pub fn markdown<T>(title: &str, columns: &[Column<T>], rows: &[T]) -> String {
-    let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
     let mut out = format!("# {title}\n\n|");
     for (header, _) in columns {
         let _ = write!(out, " {header} |");
