@@ -39,6 +39,20 @@ struct World {
     system_mode: Option<EnforcementMode>,
     unpinned: bool,
     relaxed_by: Option<&'static str>,
+    /// The register entry is past its review date (AIMS-010 under the gating policy).
+    review_overdue: bool,
+    /// The assessment's risk names A.7.4; `Some(true)`: and a binding implements it.
+    risk_control: Option<bool>,
+}
+
+/// The policy every shell judges under: the default, with the optional gates on, so the
+/// worlds reach every rule.
+fn policy() -> Policy {
+    Policy {
+        gate_on_overdue_review: true,
+        risk_controls_gate_tiers: RiskTier::ALL.to_vec(),
+        ..Policy::default()
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -64,11 +78,11 @@ fn worlds() -> impl Strategy<Value = World> {
         (
             prop::bool::weighted(0.15),
             prop_oneof![
-                Just(Cover::None),
-                Just(Cover::Approved),
-                Just(Cover::OtherVersion),
-                Just(Cover::Expired),
-                Just(Cover::Pending)
+                1 => Just(Cover::None),
+                3 => Just(Cover::Approved),
+                1 => Just(Cover::OtherVersion),
+                1 => Just(Cover::Expired),
+                1 => Just(Cover::Pending)
             ],
             any::<bool>(),
         ),
@@ -97,6 +111,10 @@ fn worlds() -> impl Strategy<Value = World> {
             // pat is a platform owner; alice wrote the system, so hers counts for nothing.
             prop_oneof![Just(None), Just(Some("pat")), Just(Some("alice"))],
         ),
+        (
+            prop::bool::weighted(0.2),
+            prop_oneof![1 => Just(None), 3 => Just(Some(false)), 1 => Just(Some(true))],
+        ),
     )
         .prop_map(
             |(
@@ -105,6 +123,7 @@ fn worlds() -> impl Strategy<Value = World> {
                 (labelled, version),
                 (pinned, serving_image, mode),
                 (system_mode, unpinned, relaxed_by),
+                (review_overdue, risk_control),
             )| World {
                 owner,
                 monitoring,
@@ -120,6 +139,8 @@ fn worlds() -> impl Strategy<Value = World> {
                 system_mode,
                 unpinned,
                 relaxed_by,
+                review_overdue,
+                risk_control,
             },
         )
 }
@@ -153,12 +174,24 @@ impl World {
             };
             annotations.insert(RELAXATION_ANNOTATION.into(), relaxation.to_annotation());
         }
+        if self.review_overdue {
+            system.spec.review = Some(ReviewSchedule {
+                interval_days: 30,
+                last_reviewed: Some(ts("2026-09-01T00:00:00Z")),
+            });
+        }
         let mut objects = vec![serde_json::to_value(&system).unwrap()];
         let covered = match self.assessment {
             Cover::OtherVersion => "3.x",
             _ => "1.0.x",
         };
-        let assessment = assessment("sys-assessment", "sys", &[covered]);
+        let mut assessment = assessment("sys-assessment", "sys", &[covered]);
+        if self.risk_control.is_some() {
+            assessment.spec.risks[0].controls = vec!["A.7.4".into()];
+        }
+        if self.risk_control == Some(true) {
+            objects.push(serde_json::to_value(binding("sys-data", &["sys"], &["A.7.4"])).unwrap());
+        }
         let assessment = match self.assessment {
             Cover::None => None,
             Cover::Pending => Some(assessment),
@@ -173,7 +206,7 @@ impl World {
         };
         objects.extend(assessment.map(|a| serde_json::to_value(&a).unwrap()));
         if self.controls {
-            let ids = Policy::default().required_controls[&self.tier].clone();
+            let ids = policy().required_controls[&self.tier].clone();
             let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
             if !ids.is_empty() {
                 objects
@@ -211,7 +244,7 @@ fn offline(register: &[Value], workload: &Value) -> (String, bool, Snapshot) {
     loaded.read_str("world.yaml", &yaml_of(&with_workload));
     assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
     let snapshot = loaded.snapshot.clone();
-    let report = check_loaded(loaded, &Policy::default(), now());
+    let report = check_loaded(loaded, &policy(), now());
     assert_eq!(report.results.len(), 1);
     let verdict = &report.results[0].verdict;
     (verdict.rule_ids(), verdict.allowed, snapshot)
@@ -223,14 +256,17 @@ fn webhook_reconciler_and_offline_check_name_the_same_rules() {
         .enable_all()
         .build()
         .unwrap();
-    let harness =
-        Mutex::new(runtime.block_on(harness::serve(ClusterCache::from_snapshot(Snapshot::new()))));
+    let harness = Mutex::new(runtime.block_on(harness::serve_with_policy(
+        ClusterCache::from_snapshot(Snapshot::new()),
+        policy(),
+    )));
     let mut runner = TestRunner::new(Config {
-        cases: 128,
+        cases: 512,
         failure_persistence: None,
         ..Config::default()
     });
     let judged = std::cell::Cell::new(0);
+    let gated = std::cell::Cell::new((0, 0));
     let denied = std::cell::Cell::new(0);
     runner
         .run(&worlds(), |world| {
@@ -263,8 +299,7 @@ fn webhook_reconciler_and_offline_check_name_the_same_rules() {
                 let mut running = snapshot;
                 running.add_workload(Workload::from_value(&workload, NS).unwrap());
                 let system = running.system(NS, "sys").unwrap().clone();
-                let (status, _) =
-                    desired_system_status(&running, &system, &Policy::default(), now());
+                let (status, _) = desired_system_status(&running, &system, &policy(), now());
                 let reconciler_rules = status
                     .nonconformities
                     .iter()
@@ -281,6 +316,11 @@ fn webhook_reconciler_and_offline_check_name_the_same_rules() {
             if !offline_rules.is_empty() {
                 judged.set(judged.get() + 1);
             }
+            let (review, risk) = gated.get();
+            gated.set((
+                review + usize::from(offline_rules.contains("AIMS-010")),
+                risk + usize::from(offline_rules.contains("AIMS-011")),
+            ));
             if !offline_allowed {
                 denied.set(denied.get() + 1);
             }
@@ -292,5 +332,10 @@ fn webhook_reconciler_and_offline_check_name_the_same_rules() {
     assert!(
         judged >= 40 && denied >= 20,
         "{judged} judged with findings, {denied} denied"
+    );
+    let (review, risk) = gated.get();
+    assert!(
+        review > 0 && risk > 0,
+        "the gated rules must be reached: AIMS-010 {review} times, AIMS-011 {risk} times"
     );
 }

@@ -37,11 +37,16 @@ pub struct Harness {
 }
 
 pub async fn serve(cache: ClusterCache) -> Harness {
+    serve_with_policy(cache, Policy::default()).await
+}
+
+/// [`serve`] under `policy`.
+pub async fn serve_with_policy(cache: ClusterCache, policy: Policy) -> Harness {
     let ca = TestCa::new("aims test CA");
     let dir = temp_dir("webhook");
     let (cert, key) = ca.issue(&dir, "first");
     let cache = Arc::new(cache);
-    let mut ctx = Context::new(cache.clone(), Policy::default(), "aims-system");
+    let mut ctx = Context::new(cache.clone(), policy, "aims-system");
     ctx.clock = Box::new(now);
     let events = Arc::new(Recorded::default());
     ctx.events = events.clone();
