@@ -137,3 +137,21 @@ fn control_ids_are_restricted_to_the_catalog_in_the_schema() {
         ["id"]["enum"];
     assert_eq!(ids.as_array().map(Vec::len), Some(38));
 }
+
+/// `kubectl explain aisystem.spec.enforcement` describes the field, not its type: kube keeps
+/// an optional enum's own doc, so crdgen copies each field's doc back.
+#[test]
+fn optional_fields_keep_their_own_doc_for_kubectl_explain() {
+    let (_, crd) = crds().remove(0);
+    let schema = serde_json::to_value(&crd.spec.versions[0].schema).unwrap();
+    let spec = &schema["openAPIV3Schema"]["properties"]["spec"]["properties"];
+    let enforcement = spec["enforcement"]["description"].as_str().unwrap();
+    assert!(
+        enforcement.starts_with("Overrides the namespace's enforcement mode"),
+        "{enforcement}"
+    );
+    assert_eq!(
+        spec["models"]["items"]["properties"]["origin"]["description"],
+        "Whether the model was built in-house or obtained from a third party."
+    );
+}

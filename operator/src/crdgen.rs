@@ -5,21 +5,117 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 use serde_json::Value;
 
-use crate::resources::{AISystem, ControlBinding, ImpactAssessment};
+use crate::resources::{
+    AISystem, AISystemSpec, AISystemStatus, ControlBinding, ControlBindingSpec,
+    ControlBindingStatus, ImpactAssessment, ImpactAssessmentSpec, ImpactAssessmentStatus,
+};
 
 /// The three CRDs with the file name each is written to.
 pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
     vec![
-        ("aisystems.aims.io.yaml", known_formats(AISystem::crd())),
+        (
+            "aisystems.aims.io.yaml",
+            field_docs(
+                known_formats(AISystem::crd()),
+                schemars::schema_for!(AISystemSpec),
+                schemars::schema_for!(AISystemStatus),
+            ),
+        ),
         (
             "impactassessments.aims.io.yaml",
-            known_formats(ImpactAssessment::crd()),
+            field_docs(
+                known_formats(ImpactAssessment::crd()),
+                schemars::schema_for!(ImpactAssessmentSpec),
+                schemars::schema_for!(ImpactAssessmentStatus),
+            ),
         ),
         (
             "controlbindings.aims.io.yaml",
-            known_formats(ControlBinding::crd()),
+            field_docs(
+                known_formats(ControlBinding::crd()),
+                schemars::schema_for!(ControlBindingSpec),
+                schemars::schema_for!(ControlBindingStatus),
+            ),
         ),
     ]
+}
+
+/// `crd` with each field's own doc comment as its description. kube's rewrite of an
+/// optional enum or struct (`Option<T>`) keeps `T`'s doc instead of the field's, so
+/// `kubectl explain` would describe the type rather than the field; the descriptions are
+/// copied back from the schemas schemars generated for the spec and status types.
+fn field_docs(
+    mut crd: CustomResourceDefinition,
+    spec: schemars::Schema,
+    status: schemars::Schema,
+) -> CustomResourceDefinition {
+    for version in &mut crd.spec.versions {
+        let Some(schema) = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+        else {
+            continue;
+        };
+        let Ok(mut tree) = serde_json::to_value(&*schema) else {
+            continue;
+        };
+        for (field, raw) in [("spec", &spec), ("status", &status)] {
+            let raw = raw.as_value();
+            if let Some(node) = tree.pointer_mut(&format!("/properties/{field}")) {
+                copy_field_docs(node, raw, raw);
+            }
+        }
+        if let Ok(updated) = serde_json::from_value(tree) {
+            *schema = updated;
+        }
+    }
+    crd
+}
+
+/// The schema a raw node stands for: through `$ref` and an optional's `anyOf`.
+fn resolve<'a>(node: &'a Value, root: &'a Value) -> &'a Value {
+    if let Some(target) = node
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix('#'))
+        .and_then(|pointer| root.pointer(pointer))
+    {
+        return resolve(target, root);
+    }
+    if let Some(branch) = node
+        .get("anyOf")
+        .and_then(Value::as_array)
+        .and_then(|branches| {
+            branches
+                .iter()
+                .find(|b| b.get("type") != Some(&Value::from("null")))
+        })
+    {
+        return resolve(branch, root);
+    }
+    node
+}
+
+fn copy_field_docs(node: &mut Value, raw: &Value, root: &Value) {
+    let raw = resolve(raw, root);
+    if let (Some(properties), Some(raw_properties)) = (
+        node.get_mut("properties").and_then(Value::as_object_mut),
+        raw.get("properties").and_then(Value::as_object),
+    ) {
+        for (name, child) in properties {
+            let Some(raw_child) = raw_properties.get(name) else {
+                continue;
+            };
+            if let Some(doc) = raw_child.get("description") {
+                child["description"] = doc.clone();
+            }
+            copy_field_docs(child, raw_child, root);
+        }
+    }
+    if let (Some(items), Some(raw_items)) = (node.get_mut("items"), raw.get("items")) {
+        copy_field_docs(items, raw_items, root);
+    }
 }
 
 /// Integer formats schemars writes for Rust's unsigned and small types, which the API server
