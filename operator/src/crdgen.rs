@@ -45,32 +45,18 @@ pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
 /// `kubectl explain` would describe the type rather than the field; the descriptions are
 /// copied back from the schemas schemars generated for the spec and status types.
 fn field_docs(
-    mut crd: CustomResourceDefinition,
+    crd: CustomResourceDefinition,
     spec: schemars::Schema,
     status: schemars::Schema,
 ) -> CustomResourceDefinition {
-    for version in &mut crd.spec.versions {
-        let Some(schema) = version
-            .schema
-            .as_mut()
-            .and_then(|s| s.open_api_v3_schema.as_mut())
-        else {
-            continue;
-        };
-        let Ok(mut tree) = serde_json::to_value(&*schema) else {
-            continue;
-        };
+    each_schema(crd, |tree| {
         for (field, raw) in [("spec", &spec), ("status", &status)] {
             let raw = raw.as_value();
             if let Some(node) = tree.pointer_mut(&format!("/properties/{field}")) {
                 copy_field_docs(node, raw, raw);
             }
         }
-        if let Ok(updated) = serde_json::from_value(tree) {
-            *schema = updated;
-        }
-    }
-    crd
+    })
 }
 
 /// The schema a raw node stands for: through `$ref` and an optional's `anyOf`.
@@ -165,7 +151,15 @@ const KNOWN_FORMATS: &[&str] = &[
 
 /// `crd` with every integer format the API server does not know replaced by the bounds it
 /// stands for (bounds the type already sets are kept).
-fn known_formats(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
+fn known_formats(crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    each_schema(crd, replace_integer_formats)
+}
+
+/// `crd` with `change` applied to the OpenAPI schema of every version, as a JSON tree.
+fn each_schema(
+    mut crd: CustomResourceDefinition,
+    mut change: impl FnMut(&mut Value),
+) -> CustomResourceDefinition {
     for version in &mut crd.spec.versions {
         let Some(schema) = version
             .schema
@@ -174,12 +168,12 @@ fn known_formats(mut crd: CustomResourceDefinition) -> CustomResourceDefinition 
         else {
             continue;
         };
-        let Ok(mut value) = serde_json::to_value(&*schema) else {
+        let Ok(mut tree) = serde_json::to_value(&*schema) else {
             continue;
         };
-        replace_integer_formats(&mut value);
-        if let Ok(replaced) = serde_json::from_value(value) {
-            *schema = replaced;
+        change(&mut tree);
+        if let Ok(changed) = serde_json::from_value(tree) {
+            *schema = changed;
         }
     }
     crd

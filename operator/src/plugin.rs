@@ -346,6 +346,17 @@ async fn client() -> Result<Client, PluginError> {
         .map_err(|e| PluginError::Config(e.to_string()))
 }
 
+/// The policy and the cluster's AIMS objects (in `namespace`, or all) for a live reading.
+async fn live_reading(
+    args: &PolicyArgs,
+    namespace: Option<&str>,
+) -> Result<(Policy, Snapshot), PluginError> {
+    let policy = live_policy(args.policy.as_deref(), &args.operator_namespace)?;
+    let client = client().await?;
+    let snapshot = live_snapshot(&client, namespace).await?;
+    Ok((policy, snapshot))
+}
+
 async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
     let now = Timestamp::now();
     match command {
@@ -376,12 +387,9 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
             format,
             policy,
         } => {
-            let policy = live_policy(policy.policy.as_deref(), &policy.operator_namespace)?;
-            let client = client().await?;
-            let snapshot = live_snapshot(&client, namespace.as_deref()).await?;
+            let (policy, snapshot) = live_reading(&policy, namespace.as_deref()).await?;
             let rows = crate::register::build(&snapshot, &policy, now);
-            let text = crate::register::render(&rows, format);
-            crate::cli::emit(&text);
+            crate::cli::emit(&crate::register::render(&rows, format));
             Ok(ExitCode::SUCCESS)
         }
         PluginCommand::Risks {
@@ -389,9 +397,7 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
             format,
             policy,
         } => {
-            let policy = live_policy(policy.policy.as_deref(), &policy.operator_namespace)?;
-            let client = client().await?;
-            let snapshot = live_snapshot(&client, namespace.as_deref()).await?;
+            let (policy, snapshot) = live_reading(&policy, namespace.as_deref()).await?;
             let rows = crate::risks::register(&snapshot, &policy, now);
             crate::cli::emit(&crate::risks::render(&rows, format));
             Ok(ExitCode::SUCCESS)
@@ -401,9 +407,7 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
             namespace,
             policy,
         } => {
-            let policy = live_policy(policy.policy.as_deref(), &policy.operator_namespace)?;
-            let client = client().await?;
-            let snapshot = live_snapshot(&client, Some(&namespace)).await?;
+            let (policy, snapshot) = live_reading(&policy, Some(&namespace)).await?;
             match crate::risks::find_assessment(&snapshot, &name, Some(&namespace)) {
                 Ok(a) => {
                     crate::cli::emit(&crate::risks::assessment_markdown(

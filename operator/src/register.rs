@@ -12,7 +12,7 @@ use crate::engine::status::evaluate_system;
 use crate::policy::Policy;
 use crate::render::Format;
 use crate::render::table::Column;
-use crate::resources::{AISystem, DataSource, ModelOrigin};
+use crate::resources::{AISystem, AISystemSpec, DataSource, ModelOrigin};
 
 /// One AI system in the register.
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
@@ -164,24 +164,9 @@ fn row(snapshot: &Snapshot, system: &AISystem, policy: &Policy, now: Timestamp) 
                 None => format!("{} {}", m.name, m.version),
             })
             .collect(),
-        suppliers: spec
-            .models
-            .iter()
-            .filter(|m| m.origin == Some(ModelOrigin::ThirdParty))
-            .map(|m| {
-                format!(
-                    "{} ({})",
-                    m.supplier.as_deref().unwrap_or("supplier not named"),
-                    m.name
-                )
-            })
-            .collect(),
+        suppliers: suppliers(spec),
         monitoring,
-        human_oversight: spec
-            .human_oversight
-            .as_ref()
-            .map(|h| format!("{} — by {}", h.when, h.reviewers))
-            .unwrap_or_default(),
+        human_oversight: oversight(spec),
         last_reviewed: spec
             .review
             .as_ref()
@@ -192,6 +177,29 @@ fn row(snapshot: &Snapshot, system: &AISystem, policy: &Policy, now: Timestamp) 
         assessment: evaluation.summary.assessment,
         compliant: evaluation.summary.compliant == "True",
     }
+}
+
+/// Suppliers of the system's third-party models, each as `supplier (model)`.
+pub fn suppliers(spec: &AISystemSpec) -> Vec<String> {
+    spec.models
+        .iter()
+        .filter(|m| m.origin == Some(ModelOrigin::ThirdParty))
+        .map(|m| {
+            format!(
+                "{} ({})",
+                m.supplier.as_deref().unwrap_or("supplier not named"),
+                m.name
+            )
+        })
+        .collect()
+}
+
+/// When and by whom people oversee the system's outputs; empty when not declared.
+pub fn oversight(spec: &AISystemSpec) -> String {
+    spec.human_oversight
+        .as_ref()
+        .map(|h| format!("{} — by {}", h.when, h.reviewers))
+        .unwrap_or_default()
 }
 
 /// When the entry is next due for review, or since when it is overdue; empty without a

@@ -13,7 +13,7 @@ use crate::engine::Snapshot;
 use crate::engine::controls::control_outcome;
 use crate::engine::status::{evaluate_system, types};
 use crate::policy::Policy;
-use crate::resources::{Applicability, ControlState, ModelOrigin};
+use crate::resources::{Applicability, ControlState};
 
 /// The whole statement.
 #[derive(Serialize, Clone, Debug)]
@@ -275,23 +275,8 @@ pub fn build(
                     .iter()
                     .map(|m| format!("{} {}", m.name, m.version))
                     .collect(),
-                suppliers: spec
-                    .models
-                    .iter()
-                    .filter(|m| m.origin == Some(ModelOrigin::ThirdParty))
-                    .map(|m| {
-                        format!(
-                            "{} ({})",
-                            m.supplier.as_deref().unwrap_or("supplier not named"),
-                            m.name
-                        )
-                    })
-                    .collect(),
-                human_oversight: spec
-                    .human_oversight
-                    .as_ref()
-                    .map(|h| format!("{} — by {}", h.when, h.reviewers))
-                    .unwrap_or_default(),
+                suppliers: crate::register::suppliers(spec),
+                human_oversight: crate::register::oversight(spec),
                 relaxations,
                 review: crate::register::review_phrase(s, now),
             }
