@@ -362,15 +362,6 @@ async fn the_relaxation_record_cannot_be_forged_or_asked_for_by_anyone_else() {
 mod engine {
     use super::*;
 
-    fn with_relaxation(mut system: AISystem, stamp: &Relaxation) -> AISystem {
-        system
-            .metadata
-            .annotations
-            .get_or_insert_default()
-            .insert(RELAXATION_ANNOTATION.into(), stamp.to_annotation());
-        system
-    }
-
     fn stamp_by(who: &str, mode: Option<EnforcementMode>, digest: Option<bool>) -> Relaxation {
         let at = ts("2026-11-01T00:00:00Z");
         Relaxation {

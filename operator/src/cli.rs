@@ -52,44 +52,17 @@ enum Command {
     ///
     /// Lists all 38 Annex A controls with applicability, justification, implementation,
     /// status, evidence and verification time; controls nobody addressed show as gaps.
-    Soa {
-        /// Files or folders to read.
-        #[arg(required = true, value_name = "PATH")]
-        paths: Vec<PathBuf>,
-        /// Output format.
-        #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
-        format: Format,
-        #[command(flatten)]
-        common: CommonArgs,
-    },
+    Soa(Reading),
     /// Print the AI system register for the AISystems in the manifests.
     ///
     /// Every register field (owner, purpose, intended use, roles, techniques, training and
     /// input data with provenance, output, affected parties, risk tier, regulations, stage,
     /// models and suppliers, monitoring, human oversight, review dates) with the covering
     /// assessment and compliance, as the operator would report them.
-    Register {
-        /// Files or folders to read.
-        #[arg(required = true, value_name = "PATH")]
-        paths: Vec<PathBuf>,
-        /// Output format.
-        #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
-        format: Format,
-        #[command(flatten)]
-        common: CommonArgs,
-    },
+    Register(Reading),
     /// Print the risk register: every risk of every assessment in the manifests, with its
     /// system, owner, rating, treatment, the state of its controls and who accepted it.
-    Risks {
-        /// Files or folders to read.
-        #[arg(required = true, value_name = "PATH")]
-        paths: Vec<PathBuf>,
-        /// Output format.
-        #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
-        format: Format,
-        #[command(flatten)]
-        common: CommonArgs,
-    },
+    Risks(Reading),
     /// Print one impact assessment for a person (Markdown): impacts by area, the risk matrix
     /// before and after treatment, the treatment and its controls with their state now, the
     /// acceptance rationale and the approval record.
@@ -124,6 +97,20 @@ enum Command {
         #[arg(long, value_name = "TIME")]
         now: Option<Timestamp>,
     },
+}
+
+/// What a reading of manifests for people takes: the files, the format and the common
+/// options.
+#[derive(clap::Args, Debug)]
+struct Reading {
+    /// Files or folders to read.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
+    format: Format,
+    #[command(flatten)]
+    common: CommonArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -271,11 +258,11 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             ExitCode::from(report.exit_code())
         }
-        Command::Soa {
+        Command::Soa(Reading {
             paths,
             format,
             common,
-        } => {
+        }) => {
             let (loaded, policy, now) =
                 match load_whole(&paths, &common, "Statement of Applicability") {
                     Ok(l) => l,
@@ -285,11 +272,11 @@ pub fn run(cli: Cli) -> ExitCode {
             emit(&render_soa(&statement, format));
             ExitCode::SUCCESS
         }
-        Command::Register {
+        Command::Register(Reading {
             paths,
             format,
             common,
-        } => {
+        }) => {
             let (loaded, policy, now) = match load_whole(&paths, &common, "register") {
                 Ok(l) => l,
                 Err(e) => return fail(e),
@@ -298,11 +285,11 @@ pub fn run(cli: Cli) -> ExitCode {
             emit(&render_register(&rows, format));
             ExitCode::SUCCESS
         }
-        Command::Risks {
+        Command::Risks(Reading {
             paths,
             format,
             common,
-        } => {
+        }) => {
             let (loaded, policy, now) = match load_whole(&paths, &common, "risk register") {
                 Ok(l) => l,
                 Err(e) => return fail(e),

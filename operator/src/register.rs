@@ -11,7 +11,7 @@ use crate::engine::review::{ReviewStanding, review_standing};
 use crate::engine::status::evaluate_system;
 use crate::policy::Policy;
 use crate::render::Format;
-use crate::render::table::Column;
+use crate::render::table::{self, Column};
 use crate::resources::{AISystem, AISystemSpec, DataSource, ModelOrigin};
 
 /// One AI system in the register.
@@ -223,12 +223,5 @@ pub fn build(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Vec<Regist
 
 /// The register in `format`.
 pub fn render(rows: &[RegisterRow], format: Format) -> String {
-    use crate::render::table;
-    let title = "AI system register";
-    match format {
-        Format::Markdown => table::markdown(title, COLUMNS, rows),
-        Format::Html => table::html(title, COLUMNS, rows),
-        Format::Csv => table::csv(COLUMNS, rows),
-        Format::Json => table::json("register", rows),
-    }
+    table::render(format, "AI system register", "register", COLUMNS, rows)
 }

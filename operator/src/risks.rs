@@ -130,13 +130,7 @@ pub fn register(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Vec<Ris
 
 /// The risk register in `format`.
 pub fn render(rows: &[RiskRow], format: Format) -> String {
-    let title = "Risk register";
-    match format {
-        Format::Markdown => table::markdown(title, COLUMNS, rows),
-        Format::Html => table::html(title, COLUMNS, rows),
-        Format::Csv => table::csv(COLUMNS, rows),
-        Format::Json => table::json("risks", rows),
-    }
+    table::render(format, "Risk register", "risks", COLUMNS, rows)
 }
 
 /// A 5×5 likelihood × severity grid with the risk IDs in their cells.

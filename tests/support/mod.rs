@@ -324,17 +324,21 @@ pub fn lending() -> aims_operator::engine::Snapshot {
     s
 }
 
-/// `system` with its weaker `mode` approved by platform owner pat (the relaxation record the
-/// webhook writes).
-pub fn mode_approved_by_pat(mut system: AISystem, mode: EnforcementMode) -> AISystem {
-    let stamp = Relaxation {
-        enforcement: Some(Approved::new(mode, "pat", now())),
-        ..Default::default()
-    };
+/// `system` carrying the relaxation record `stamp`, as the webhook writes it.
+pub fn with_relaxation(mut system: AISystem, stamp: &Relaxation) -> AISystem {
     system
         .metadata
         .annotations
         .get_or_insert_default()
         .insert(RELAXATION_ANNOTATION.into(), stamp.to_annotation());
     system
+}
+
+/// `system` with its weaker `mode` approved by platform owner pat.
+pub fn mode_approved_by_pat(system: AISystem, mode: EnforcementMode) -> AISystem {
+    let stamp = Relaxation {
+        enforcement: Some(Approved::new(mode, "pat", now())),
+        ..Default::default()
+    };
+    with_relaxation(system, &stamp)
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{csv_field, escape_xml};
+use super::{Format, csv_field, escape_xml};
 
 /// A column: its header and how a row fills it.
 pub type Column<T> = (&'static str, fn(&T) -> String);
@@ -76,4 +76,20 @@ pub fn json<T: Serialize>(key: &str, rows: &[T]) -> String {
         serde_json::to_value(rows).unwrap_or_default(),
     );
     serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
+}
+
+/// `rows` in `format`: a table titled `title`, or JSON under `key`.
+pub fn render<T: Serialize>(
+    format: Format,
+    title: &str,
+    key: &str,
+    columns: &[Column<T>],
+    rows: &[T],
+) -> String {
+    match format {
+        Format::Markdown => markdown(title, columns, rows),
+        Format::Html => html(title, columns, rows),
+        Format::Csv => csv(columns, rows),
+        Format::Json => json(key, rows),
+    }
 }

@@ -215,13 +215,6 @@ fn weakenings(
     found
 }
 
-/// The weakening values of a system that count for nothing: no approval covers them.
-/// Status, `check` and the SoA show them with [`unapproved_message`].
-pub fn unapproved(system: &AISystem, baseline: EnforcementMode, policy: &Policy) -> Vec<Weakening> {
-    let approved = approved_relaxation(system, policy);
-    weakenings(&system.spec, None, approved.as_ref(), baseline, policy)
-}
-
 fn approve_command(system: &AISystem) -> String {
     format!(
         "kubectl -n {} annotate aisystem {} {RELAXATION_ANNOTATION}=approve --overwrite",
@@ -278,7 +271,8 @@ pub(crate) fn relaxations_condition(
 ) -> ConditionOutcome {
     let ns = system.namespace().unwrap_or_default();
     let baseline = super::admission::namespace_mode(snapshot, &ns, policy).1;
-    let found = unapproved(system, baseline, policy);
+    let approved = approved_relaxation(system, policy);
+    let found = weakenings(&system.spec, None, approved.as_ref(), baseline, policy);
     if !found.is_empty() {
         return ConditionOutcome::new(
             types::RELAXATIONS_APPROVED,
@@ -287,7 +281,7 @@ pub(crate) fn relaxations_condition(
             unapproved_message(system, &found, policy),
         );
     }
-    match approved_relaxation(system, policy) {
+    match approved {
         Some(r) => ConditionOutcome::new(
             types::RELAXATIONS_APPROVED,
             true,
