@@ -63,7 +63,7 @@ fn examples_get_the_documented_verdicts() {
     assert_eq!(out.status.code(), Some(1), "a denial exits 1");
     let json: Value = serde_json::from_str(&stdout(&out)).expect("json output");
     let expected = [
-        ("CronJob clinic/no-show-nightly", true, ""),
+        ("CronJob clinic/no-show-nightly", true, "AIMS-003"),
         ("Deployment clinic/no-show-legacy-api", true, "AIMS-003"),
         ("Deployment lending/credit-scorer", true, ""),
         ("Deployment lending/credit-scorer-canary", false, "AIMS-003"),
@@ -86,7 +86,40 @@ fn examples_get_the_documented_verdicts() {
     assert_eq!(actual, expected);
     assert_eq!(json["summary"]["denied"], 5);
     assert_eq!(json["summary"]["notJudged"], 1);
-    assert_eq!(json["summary"]["admittedWithFindings"], 1);
+    assert_eq!(json["summary"]["admittedWithFindings"], 2);
+}
+
+/// The clinic's AISystem gained an input after its assessment was approved: the approval
+/// no longer covers the nightly job, and the finding names the field that changed.
+#[test]
+fn examples_show_an_approval_voided_by_a_material_change() {
+    let out = run(&["check", "examples/clinical-scheduling", "--now", NOW]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "\"scheduling-2026\" is Voided and covers no-show 1.x (AISystem appointment-scheduling \
+             changed after marco approved this assessment (spec.inputData differs)"
+        ),
+        "{text}"
+    );
+    // The auditor reads the same in the SoA: its open points and its JSON register.
+    let soa = stdout(&run(&["soa", "examples", "--now", NOW]));
+    let line = soa
+        .lines()
+        .find(|l| l.starts_with("- clinic/appointment-scheduling: AssessmentApproved: "))
+        .expect("the clinic's open point");
+    assert!(line.contains("(spec.inputData differs)"), "{line}");
+    let json: Value = serde_json::from_str(&stdout(&run(&[
+        "soa", "examples", "--now", NOW, "--format", "json",
+    ])))
+    .expect("json");
+    let findings = json["register"][0]["findings"].to_string();
+    assert!(findings.contains("spec.inputData differs"), "{findings}");
+    assert_eq!(
+        json["register"][2]["findings"],
+        serde_json::json!([]),
+        "support-assistant is compliant"
+    );
 }
 
 #[test]
@@ -226,7 +259,7 @@ fn sarif_has_one_result_per_finding_at_the_document_line() {
     let sarif: Value = serde_json::from_str(&stdout(&out)).expect("sarif json");
     assert_eq!(sarif["version"], "2.1.0");
     let results = sarif["runs"][0]["results"].as_array().expect("results");
-    assert_eq!(results.len(), 9, "one per finding");
+    assert_eq!(results.len(), 10, "one per finding");
     let canary = results
         .iter()
         .find(|r| {
@@ -295,7 +328,7 @@ fn demo_runs_on_the_embedded_examples() {
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
     assert!(
-        text.contains("10 workloads: 3 allowed, 5 denied, 1 admitted with findings, 1 not judged"),
+        text.contains("10 workloads: 2 allowed, 5 denied, 2 admitted with findings, 1 not judged"),
         "{text}"
     );
     assert!(text.contains("# Statement of Applicability"));
@@ -622,6 +655,15 @@ fn risks_and_an_assessment_are_readable_by_a_person() {
         "{credit}"
     );
 
+    let waiting = json["risks"]
+        .as_array()
+        .expect("risks")
+        .iter()
+        .find(|r| r["assessment"] == "support-assistant-tools (Draft)")
+        .expect("the draft's risk");
+    assert_eq!(waiting["rating"], "3×5=15");
+    assert_eq!(waiting["acceptedBy"], "awaiting a risk owner");
+
     let text = stdout(&run(&[
         "assessment",
         "credit-scoring-2026q3",
@@ -636,6 +678,45 @@ fn risks_and_an_assessment_are_readable_by_a_person() {
         "R1 at likelihood 3, severity 4: {text}"
     );
     assert!(text.contains("Approved by bob at 2026-09-15T10:00:00Z"));
+
+    // The example whose approval a material change voided says which field changed, in
+    // every format; one whose high-rated accepted risk waits shows whom it waits for.
+    let view = |name: &str, format: &str| {
+        stdout(&run(&[
+            "assessment",
+            name,
+            "examples",
+            "--now",
+            at,
+            "-f",
+            format,
+        ]))
+    };
+    let json: Value = serde_json::from_str(&view("scheduling-2026", "json")).expect("json");
+    assert_eq!(json["phase"], "Voided");
+    assert_eq!(
+        json["approval"]["changedSince"],
+        serde_json::json!(["inputData"])
+    );
+    assert_eq!(json["approval"]["decidedBy"], "marco");
+    assert_eq!(json["risks"][0]["likelihood"], 3);
+    let html = view("scheduling-2026", "html");
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(
+        html.contains("<h1>Impact assessment clinic/scheduling-2026</h1>")
+            && html.contains("<h3>Before treatment</h3>")
+            && html.contains("Changed since the approval: inputData"),
+        "{html}"
+    );
+    assert!(view("scheduling-2026", "markdown").contains("Changed since the approval: inputData"));
+    let csv = view("support-assistant-tools", "csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "a header and one line per risk: {csv}");
+    assert!(
+        lines[0].starts_with("System,Owner,Assessment,Risk,"),
+        "{csv}"
+    );
+    assert!(lines[1].ends_with(",awaiting a risk owner"), "{csv}");
 
     let out = run(&["assessment", "no-such-assessment", "examples"]);
     assert_eq!(out.status.code(), Some(2));

@@ -63,17 +63,15 @@ enum Command {
     /// Print the risk register: every risk of every assessment in the manifests, with its
     /// system, owner, rating, treatment, the state of its controls and who accepted it.
     Risks(Reading),
-    /// Print one impact assessment for a person (Markdown): impacts by area, the risk matrix
-    /// before and after treatment, the treatment and its controls with their state now, the
-    /// acceptance rationale and the approval record.
+    /// Print one impact assessment for a person: impacts by area, the risk matrix before
+    /// and after treatment, the treatment and its controls with their state now, the
+    /// acceptance rationale and the approval record with the AISystem fields it bound and
+    /// any that changed since. CSV has one row per risk.
     Assessment {
         /// The assessment's name (`--namespace` chooses when several namespaces have one).
         name: String,
-        /// Files or folders to read.
-        #[arg(required = true, value_name = "PATH")]
-        paths: Vec<PathBuf>,
         #[command(flatten)]
-        common: CommonArgs,
+        reading: Reading,
     },
     /// Write the CustomResourceDefinitions generated from the types.
     Crds {
@@ -300,22 +298,22 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Assessment {
             name,
-            paths,
-            common,
+            reading:
+                Reading {
+                    paths,
+                    format,
+                    common,
+                },
         } => {
             let (loaded, policy, now) = match load_whole(&paths, &common, "assessment") {
                 Ok(l) => l,
                 Err(e) => return fail(e),
             };
             let explicit = (common.namespace != "default").then_some(common.namespace.as_str());
-            match crate::risks::find_assessment(&loaded.snapshot, &name, explicit) {
+            match crate::assessment::find(&loaded.snapshot, &name, explicit) {
                 Ok(a) => {
-                    emit(&crate::risks::assessment_markdown(
-                        &loaded.snapshot,
-                        a,
-                        &policy,
-                        now,
-                    ));
+                    let view = crate::assessment::view(&loaded.snapshot, a, &policy, now);
+                    emit(&crate::assessment::render(&view, format));
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(e),

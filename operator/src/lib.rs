@@ -2,6 +2,7 @@
 //! Kubernetes. One pure engine ([`engine`]) serves three shells: the admission webhook, the
 //! reconciler and the offline CLI, so they cannot disagree.
 
+pub mod assessment;
 pub mod catalog;
 pub mod certs;
 pub mod cli;

@@ -66,13 +66,17 @@ enum PluginCommand {
         #[command(flatten)]
         policy: PolicyArgs,
     },
-    /// Print one impact assessment for a person (Markdown), with its controls' state now.
+    /// Print one impact assessment for a person, with its controls' state now and the
+    /// AISystem fields its approval bound (CSV: one row per risk).
     Assessment {
         /// The assessment's name.
         name: String,
         /// Its namespace.
         #[arg(short, long, default_value = "default")]
         namespace: String,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
         #[command(flatten)]
         policy: PolicyArgs,
     },
@@ -405,14 +409,14 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
         PluginCommand::Assessment {
             name,
             namespace,
+            format,
             policy,
         } => {
             let (policy, snapshot) = live_reading(&policy, Some(&namespace)).await?;
-            match crate::risks::find_assessment(&snapshot, &name, Some(&namespace)) {
+            match crate::assessment::find(&snapshot, &name, Some(&namespace)) {
                 Ok(a) => {
-                    crate::cli::emit(&crate::risks::assessment_markdown(
-                        &snapshot, a, &policy, now,
-                    ));
+                    let view = crate::assessment::view(&snapshot, a, &policy, now);
+                    crate::cli::emit(&crate::assessment::render(&view, format));
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {

@@ -1,9 +1,5 @@
-//! Risks for people: the consolidated risk register (every risk of every assessment, with its
-//! system, owner, rating, treatment and the live state of its controls) and one assessment
-//! rendered in full (impacts by area, the risk matrix before and after treatment, the
-//! treatment and its controls, the acceptance rationale and the approval record).
-
-use std::fmt::Write as _;
+//! The consolidated risk register: every risk of every assessment, with its system, owner,
+//! rating, treatment, the live state of its controls and who accepted it.
 
 use jiff::Timestamp;
 use kube::ResourceExt;
@@ -33,8 +29,16 @@ pub struct RiskRow {
     pub risk: String,
     /// The risk in a sentence.
     pub description: String,
+    /// Likelihood before treatment, 1 to 5.
+    pub likelihood: u8,
+    /// Severity before treatment, 1 to 5.
+    pub severity: u8,
     /// Likelihood × severity before treatment, as `L×S=R`.
     pub rating: String,
+    /// Likelihood after treatment, when rated.
+    pub residual_likelihood: Option<u8>,
+    /// Severity after treatment, when rated.
+    pub residual_severity: Option<u8>,
     /// Likelihood × severity after treatment, when rated.
     pub residual: String,
     /// How it is treated.
@@ -73,7 +77,8 @@ fn residual(risk: &Risk) -> String {
     }
 }
 
-fn rows_of(
+/// The risks of one assessment, in order.
+pub(crate) fn rows_of(
     snapshot: &Snapshot,
     assessment: &ImpactAssessment,
     policy: &Policy,
@@ -96,7 +101,11 @@ fn rows_of(
             assessment: format!("{} ({})", assessment.name_any(), phase.as_str()),
             risk: risk.id.clone(),
             description: risk.description.clone(),
+            likelihood: risk.likelihood,
+            severity: risk.severity,
             rating: rating(risk.likelihood, risk.severity),
+            residual_likelihood: risk.residual_likelihood,
+            residual_severity: risk.residual_severity,
             residual: residual(risk),
             treatment: format!("{:?}", risk.treatment),
             controls: risk
@@ -131,168 +140,4 @@ pub fn register(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Vec<Ris
 /// The risk register in `format`.
 pub fn render(rows: &[RiskRow], format: Format) -> String {
     table::render(format, "Risk register", "risks", COLUMNS, rows)
-}
-
-/// A 5×5 likelihood × severity grid with the risk IDs in their cells.
-fn matrix(out: &mut String, title: &str, placed: &[(String, u8, u8)]) {
-    let _ = writeln!(
-        out,
-        "\n### {title}\n\n| likelihood \\ severity | 1 | 2 | 3 | 4 | 5 |\n|---|---|---|---|---|---|"
-    );
-    for likelihood in (1..=5).rev() {
-        let _ = write!(out, "| {likelihood} |");
-        for severity in 1..=5 {
-            let ids: Vec<&str> = placed
-                .iter()
-                .filter(|(_, l, s)| *l == likelihood && *s == severity)
-                .map(|(id, _, _)| id.as_str())
-                .collect();
-            let _ = write!(out, " {} |", ids.join(", "));
-        }
-        out.push('\n');
-    }
-}
-
-/// One assessment for a person, in Markdown.
-pub fn assessment_markdown(
-    snapshot: &Snapshot,
-    assessment: &ImpactAssessment,
-    policy: &Policy,
-    now: Timestamp,
-) -> String {
-    let spec = &assessment.spec;
-    let state = snapshot.assessment_state(assessment, policy, now);
-    let mut out = format!(
-        "# Impact assessment {}/{}\n\nAI system: {}  \nPhase: {} — {}\n",
-        assessment.namespace().unwrap_or_default(),
-        assessment.name_any(),
-        spec.system_ref,
-        state.phase.as_str(),
-        state.message
-    );
-    if let Some(summary) = &spec.summary {
-        let _ = writeln!(out, "\n{summary}");
-    }
-    let covered: Vec<String> = spec
-        .models
-        .iter()
-        .map(|m| format!("{} {}", m.name.as_deref().unwrap_or("any model"), m.version))
-        .collect();
-    let _ = writeln!(out, "\nCovers: {}", covered.join(", "));
-    let _ = writeln!(
-        out,
-        "\n## Impacts\n\n| Area | Direction | Impact |\n|---|---|---|"
-    );
-    for impact in &spec.impacts {
-        let _ = writeln!(
-            out,
-            "| {:?} | {:?} | {} |",
-            impact.area,
-            impact.direction,
-            table::cell(&impact.description)
-        );
-    }
-    let _ = writeln!(out, "\n## Risks");
-    let before: Vec<(String, u8, u8)> = spec
-        .risks
-        .iter()
-        .map(|r| (r.id.clone(), r.likelihood, r.severity))
-        .collect();
-    let after: Vec<(String, u8, u8)> = spec
-        .risks
-        .iter()
-        .filter_map(|r| Some((r.id.clone(), r.residual_likelihood?, r.residual_severity?)))
-        .collect();
-    matrix(&mut out, "Before treatment", &before);
-    matrix(&mut out, "After treatment", &after);
-    let rows = rows_of(snapshot, assessment, policy, now);
-    let _ = writeln!(
-        out,
-        "\n### Treatment\n\n| Risk | Description | Rating | Treatment | Controls (state now) | Residual | Accepted by |\n|---|---|---|---|---|---|---|"
-    );
-    for r in &rows {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            table::cell(&r.risk),
-            table::cell(&r.description),
-            r.rating,
-            r.treatment,
-            r.controls.join("; "),
-            r.residual,
-            table::cell(&r.accepted_by)
-        );
-    }
-    if let Some(rationale) = &spec.residual_risk_acceptance {
-        let _ = writeln!(out, "\nResidual risk acceptance: {rationale}");
-    }
-    let _ = writeln!(out, "\n## Approval\n");
-    match &spec.approval {
-        Some(a) => {
-            let _ = writeln!(
-                out,
-                "{:?} by {} at {}{}  \nContent hash: {}  \nSystem fields bound: {}",
-                a.decision,
-                a.decided_by.as_deref().unwrap_or("(not recorded)"),
-                a.decided_at.map(|t| t.to_string()).unwrap_or_default(),
-                a.comment
-                    .as_ref()
-                    .map(|c| format!(": \"{c}\""))
-                    .unwrap_or_default(),
-                a.content_hash.as_deref().unwrap_or("(not recorded)"),
-                if a.system_fields.is_empty() {
-                    "none (approved before they were recorded)"
-                } else {
-                    "yes"
-                }
-            );
-        }
-        None => {
-            let _ = writeln!(out, "Not decided yet.");
-        }
-    }
-    out
-}
-
-/// The assessment `name` (in `namespace`, when given); an error that says what exists when
-/// it is missing or the name is ambiguous.
-pub fn find_assessment<'s>(
-    snapshot: &'s Snapshot,
-    name: &str,
-    namespace: Option<&str>,
-) -> Result<&'s ImpactAssessment, String> {
-    let all = snapshot.assessments();
-    let found: Vec<&ImpactAssessment> = all
-        .iter()
-        .copied()
-        .filter(|a| a.name_any() == name)
-        .filter(|a| namespace.is_none_or(|ns| a.namespace().as_deref() == Some(ns)))
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(one),
-        [] => {
-            let names: Vec<String> = all
-                .iter()
-                .map(|a| format!("{}/{}", a.namespace().unwrap_or_default(), a.name_any()))
-                .collect();
-            Err(format!(
-                "no ImpactAssessment {name}{}; there are: {}",
-                namespace
-                    .map(|ns| format!(" in namespace {ns}"))
-                    .unwrap_or_default(),
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
-            ))
-        }
-        many => Err(format!(
-            "ImpactAssessment {name} exists in namespaces {}; choose one with --namespace",
-            many.iter()
-                .map(|a| a.namespace().unwrap_or_default())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-    }
 }

@@ -31,6 +31,13 @@ pub struct StatementOfApplicability {
     pub totals: BTreeMap<&'static str, usize>,
 }
 
+/// Conditions the register shows in columns of their own, or that sum up the others.
+const OWN_COLUMN: &[&str] = &[
+    types::COMPLIANT,
+    types::RELAXATIONS_APPROVED,
+    types::REVIEW_OVERDUE,
+];
+
 /// One AI system in the register.
 #[derive(Serialize, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
@@ -63,6 +70,9 @@ pub struct RegisterEntry {
     /// When the register entry is next due for review, or since when it is overdue; empty
     /// without a review schedule.
     pub review: String,
+    /// What keeps the system from compliance, one condition each as `Type: message` (e.g.
+    /// which AISystem field changed since its assessment was approved); empty when compliant.
+    pub findings: Vec<String>,
 }
 
 /// How one control stands for one system.
@@ -279,6 +289,12 @@ pub fn build(
                 human_oversight: crate::register::oversight(spec),
                 relaxations,
                 review: crate::register::review_phrase(s, now),
+                findings: evaluation
+                    .conditions
+                    .iter()
+                    .filter(|c| !c.met && !OWN_COLUMN.contains(&c.type_))
+                    .map(|c| format!("{}: {}", c.type_, c.message))
+                    .collect(),
             }
         })
         .collect();

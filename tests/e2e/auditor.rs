@@ -96,8 +96,8 @@ async fn the_live_soa_is_the_offline_soa_and_auditors_only_read() {
     let file = journey.plane.dir.join("auditor-export.yaml");
     std::fs::write(&file, exported).unwrap();
     let now = jiff::Timestamp::now().to_string();
-    // The Statement of Applicability, the register and the risk register, each in every
-    // format, and one assessment rendered for a person.
+    // The Statement of Applicability, the register, the risk register and one assessment
+    // rendered for a person, each in every format.
     let mut readings: Vec<(Vec<&str>, Vec<&str>)> = Vec::new();
     for command in ["soa", "register", "risks"] {
         for format in ["markdown", "html", "json", "csv"] {
@@ -107,10 +107,20 @@ async fn the_live_soa_is_the_offline_soa_and_auditors_only_read() {
             ));
         }
     }
-    readings.push((
-        vec!["aims", "assessment", "scoring-ia", "-n", ns],
-        vec!["assessment", "scoring-ia"],
-    ));
+    for format in ["markdown", "html", "json", "csv"] {
+        readings.push((
+            vec![
+                "aims",
+                "assessment",
+                "scoring-ia",
+                "-n",
+                ns,
+                "--format",
+                format,
+            ],
+            vec!["assessment", "scoring-ia", "--format", format],
+        ));
+    }
     for (live_args, offline_args) in readings {
         let what = offline_args.join(" ");
         let live = journey.plane.kubectl(User::Erin, &live_args).ok();

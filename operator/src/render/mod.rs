@@ -1,6 +1,7 @@
 //! Output formats of the offline check, the register and the Statement of Applicability.
 
 pub mod check;
+pub mod document;
 pub mod soa;
 pub mod table;
 

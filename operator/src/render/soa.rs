@@ -122,14 +122,32 @@ pub fn markdown(soa: &StatementOfApplicability) -> String {
             r.last_verified.strftime("%Y-%m-%d"),
         );
     }
-    let open: Vec<&SoaRow> = soa.controls.iter().filter(|r| r.is_open()).collect();
+    let mut open: Vec<String> = soa
+        .controls
+        .iter()
+        .filter(|r| r.is_open())
+        .map(|r| format!("{} {}: {}", r.id, r.title, open_point(r)))
+        .collect();
+    open.extend(system_findings(soa));
     if !open.is_empty() {
         let _ = writeln!(out, "\n## Open points\n");
-        for r in open {
-            let _ = writeln!(out, "- {} {}: {}", r.id, r.title, open_point(r));
+        for line in open {
+            let _ = writeln!(out, "- {line}");
         }
     }
     out
+}
+
+/// One line per finding that keeps a system from compliance, named by the system.
+fn system_findings(soa: &StatementOfApplicability) -> Vec<String> {
+    soa.register
+        .iter()
+        .flat_map(|s| {
+            s.findings
+                .iter()
+                .map(move |f| format!("{}/{}: {f}", s.namespace, s.name))
+        })
+        .collect()
 }
 
 /// One line for a control that is not met: gaps as a list of systems, other states with why.
@@ -254,9 +272,18 @@ pub fn html(soa: &StatementOfApplicability) -> String {
             e(&s.relaxations),
         );
     }
+    out.push_str("</table>\n");
+    let findings = system_findings(soa);
+    if !findings.is_empty() {
+        out.push_str("<h3>Why systems are not compliant</h3><ul>");
+        for f in findings {
+            let _ = write!(out, "<li>{}</li>", e(&f));
+        }
+        out.push_str("</ul>\n");
+    }
     let _ = writeln!(
         out,
-        "</table>\n<h2>Controls</h2><table><tr><th>Control</th><th>Applicability</th><th>Status</th><th>Justification</th><th>Implementation</th><th>Evidence</th><th>Systems</th><th>Verified</th></tr>"
+        "<h2>Controls</h2><table><tr><th>Control</th><th>Applicability</th><th>Status</th><th>Justification</th><th>Implementation</th><th>Evidence</th><th>Systems</th><th>Verified</th></tr>"
     );
     for r in &soa.controls {
         let systems: String = r

@@ -78,6 +78,11 @@ impl SystemFields {
             .map(|(_, name)| name.as_str())
     }
 
+    /// The names of the recorded fields, in spec order.
+    pub fn fields(&self) -> Vec<&'static str> {
+        Self::names(self.recorded).collect()
+    }
+
     /// Whether nothing is recorded (an approval from before fields were bound).
     pub fn is_empty(&self) -> bool {
         self.recorded == 0 && !self.unreadable
