@@ -5,7 +5,6 @@ use crate::support;
 use std::collections::BTreeMap;
 
 use aims_operator::engine::assessment::{assessment_state, version_matches};
-use aims_operator::engine::workload::image_repository;
 use aims_operator::engine::{Rule, Scope, Snapshot, Verdict, evaluate_object};
 use aims_operator::policy::Policy;
 use aims_operator::resources::*;
@@ -302,24 +301,6 @@ fn version_patterns() {
     assert!(!version_matches("2.3.x.x", "2.3.1"));
     assert!(version_matches("2.X.1", "2.9.1"));
     assert!(!version_matches("", "1"));
-}
-
-#[test]
-fn image_repositories_drop_tag_and_digest_but_keep_a_registry_port() {
-    for (image, repository) in [
-        ("reg/scorer@sha256:abc", "reg/scorer"),
-        ("reg/scorer:2.4.0@sha256:abc", "reg/scorer"),
-        (
-            "registry:5000/team/scorer:2.4.0",
-            "registry:5000/team/scorer",
-        ),
-        ("registry:5000/team/scorer", "registry:5000/team/scorer"),
-        ("scorer:2.4.0", "scorer"),
-        ("scorer", "scorer"),
-        ("scorer@sha256:a:b/c", "scorer"),
-    ] {
-        assert_eq!(image_repository(image), repository, "{image}");
-    }
 }
 
 #[test]
@@ -950,16 +931,3 @@ fn a_model_reads_the_same_in_audit_annotations_and_in_messages() {
     }
 }
 
-#[test]
-fn image_digests_are_found_after_the_at_sign_only_when_sha256() {
-    use aims_operator::engine::workload::image_digest;
-    let sha = format!("sha256:{}", "a".repeat(64));
-    assert_eq!(
-        image_digest(&format!("reg:5000/m@{sha}")),
-        Some(sha.as_str())
-    );
-    assert_eq!(image_digest("reg/m:1.0"), None);
-    assert_eq!(image_digest("reg/m@md5:abc"), None);
-    assert_eq!(image_digest("reg/m@"), None);
-    assert_eq!(image_digest("@sha256:x"), Some("sha256:x"));
-}

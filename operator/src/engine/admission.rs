@@ -19,7 +19,8 @@ use super::rules::{Finding, Rule};
 use super::snapshot::Registered;
 use super::snapshot::name_of;
 use super::verdict::{ModelRef, Scope, Verdict};
-use super::workload::{Workload, WorkloadError, image_digest, image_repository};
+use super::artifact::{ImageRef, Runs, first_run, owner_phrase, owners, runs};
+use super::workload::{Workload, WorkloadError};
 use crate::policy::Policy;
 use crate::resources::{
     AISystem, AssessmentPhase, EnforcementMode, ImpactAssessment, MODEL_NAME_LABEL,
@@ -130,43 +131,57 @@ pub fn evaluate_workload<'a>(
             ));
             return verdict.settle();
         }
-        Ok(Some(name)) if !name.is_empty() => name,
-        Ok(_) => {
-            let hint = opted_in.then(|| workload.model_serving_hint()).flatten();
-            let Some(hint) = hint else {
-                verdict.scope = Scope::NotJudged(if opted_in {
-                    format!("no {SYSTEM_LABEL} label and nothing suggests model serving")
-                } else {
-                    format!("no {SYSTEM_LABEL} label and namespace {ns} has not opted in")
-                });
-                return verdict.settle();
-            };
-            verdict.findings.push(Finding::new(
-                Rule::SystemNotRegistered,
-                format!("this looks like model serving ({hint}) but carries no {SYSTEM_LABEL} label"),
-                format!(
-                    "register the AI system (kubectl apply -f aisystem.yaml) and set metadata.labels[\"{SYSTEM_LABEL}\"] \
-                     and the pod template's labels to its name"
-                ),
+        Ok(Some(name)) if !name.is_empty() => Cow::Borrowed(name),
+        Ok(_) if !opted_in => {
+            verdict.scope = Scope::NotJudged(format!(
+                "no {SYSTEM_LABEL} label and namespace {ns} has not opted in"
             ));
             return verdict.settle();
         }
+        Ok(_) => match unlabelled_owner(&mut verdict, snapshot, workload) {
+            Some(name) => Cow::Owned(name),
+            None => return verdict.settle(),
+        },
     };
-    verdict.system = Some(Cow::Borrowed(system_name));
-    let registered = snapshot.registered(ns, system_name, policy, now, |system, assessments| {
+    verdict.system = Some(system_name.clone());
+    let registered = snapshot.registered(ns, &system_name, policy, now, |system, assessments| {
         system_facts(snapshot, system, assessments, policy, now)
     });
     let Some(registered) = registered else {
+        let owners = owners(snapshot, workload, None);
         verdict.findings.push(Finding::new(
             Rule::SystemNotRegistered,
             format!("no AISystem \"{system_name}\" is registered in namespace {ns}"),
-            format!(
-                "register it (kubectl apply -n {ns} -f aisystem.yaml with metadata.name: {system_name}) \
-                 or correct the label {SYSTEM_LABEL}"
-            ),
+            match owners.as_slice() {
+                [owner] => format!(
+                    "it runs an artifact of {}: set the label {SYSTEM_LABEL} to {}",
+                    owner_phrase(owner),
+                    name_of(owner.0)
+                ),
+                _ => format!(
+                    "register it (kubectl apply -n {ns} -f aisystem.yaml with metadata.name: {system_name}) \
+                     or correct the label {SYSTEM_LABEL}"
+                ),
+            },
         ));
         return verdict.settle();
     };
+    if first_run(workload, &registered.system.spec.models).is_none() {
+        let others = owners(snapshot, workload, Some(&system_name));
+        if !others.is_empty() {
+            verdict.findings.push(Finding::new(
+                Rule::SystemNotRegistered,
+                format!(
+                    "the label {SYSTEM_LABEL} names AISystem \"{system_name}\", but the workload runs an artifact of {}",
+                    others.iter().map(owner_phrase).collect::<Vec<_>>().join(" and ")
+                ),
+                format!(
+                    "label it with the system whose model it runs, or declare the artifact in spec.models of \
+                     AISystem \"{system_name}\" and have it assessed"
+                ),
+            ));
+        }
+    }
     let facts = &registered.facts;
     verdict.mode = honoured_mode(facts.enforcement, facts.approved_enforcement, ns_mode);
     if let Some(asked) = facts.enforcement.filter(|m| m.is_weaker_than(verdict.mode)) {
@@ -181,6 +196,66 @@ pub fn evaluate_workload<'a>(
         .findings
         .extend(facts.control_findings.iter().cloned());
     verdict.settle()
+}
+
+/// The system an unlabelled workload in an opted-in namespace belongs to by what it runs;
+/// `None` when no registered system declares its artifacts (the finding, if any, is pushed).
+/// The missing label is a finding even then: status, reports and monitors find a system's
+/// workloads by it.
+fn unlabelled_owner(
+    verdict: &mut Verdict<'_>,
+    snapshot: &Snapshot,
+    workload: &Workload<'_>,
+) -> Option<String> {
+    let owners = owners(snapshot, workload, None);
+    let add_label = |name: &str| {
+        format!(
+            "set metadata.labels[\"{SYSTEM_LABEL}\"] and the pod template's labels to {name}"
+        )
+    };
+    match owners.as_slice() {
+        [owner] => {
+            let name = name_of(owner.0).to_string();
+            verdict.findings.push(Finding::new(
+                Rule::SystemNotRegistered,
+                format!(
+                    "it carries no {SYSTEM_LABEL} label but runs an artifact of {}, so it is judged as that system's model",
+                    owner_phrase(owner)
+                ),
+                add_label(&name),
+            ));
+            Some(name)
+        }
+        [] => {
+            match workload.model_serving_hint() {
+                Some(hint) => verdict.findings.push(Finding::new(
+                    Rule::SystemNotRegistered,
+                    format!("this looks like model serving ({hint}) but carries no {SYSTEM_LABEL} label"),
+                    format!(
+                        "register the AI system (kubectl apply -f aisystem.yaml) and set metadata.labels[\"{SYSTEM_LABEL}\"] \
+                         and the pod template's labels to its name"
+                    ),
+                )),
+                None => {
+                    verdict.scope = Scope::NotJudged(format!(
+                        "no {SYSTEM_LABEL} label and nothing suggests model serving"
+                    ));
+                }
+            }
+            None
+        }
+        several => {
+            verdict.findings.push(Finding::new(
+                Rule::SystemNotRegistered,
+                format!(
+                    "it carries no {SYSTEM_LABEL} label and runs artifacts of {}",
+                    several.iter().map(owner_phrase).collect::<Vec<_>>().join(" and ")
+                ),
+                add_label("the one system it belongs to (split it if it serves several)"),
+            ));
+            None
+        }
+    }
 }
 
 /// What the rules say about a registered system whatever the workload, at `now`.
@@ -306,19 +381,7 @@ fn resolve_model<'a>(
         }
     };
     let (name_label, version_label) = (label(MODEL_NAME_LABEL), label(MODEL_VERSION_LABEL));
-    let deployed = |m: &crate::resources::Model| {
-        let image_match = m.image.as_deref().is_some_and(|mi| {
-            workload
-                .images
-                .iter()
-                .any(|c| c.image == mi || image_repository(&c.image) == image_repository(mi))
-        });
-        let uri_match = m
-            .storage_uri
-            .as_deref()
-            .is_some_and(|u| workload.storage_uris.iter().any(|w| w == u));
-        image_match || uri_match
-    };
+    let deployed = |m: &crate::resources::Model| runs(workload, m) != Runs::Nothing;
     let models = &system.spec.models;
     let name = name_label.or_else(|| {
         let mut matched = models.iter().filter(|m| deployed(m)).map(|m| &m.name);
@@ -336,14 +399,7 @@ fn resolve_model<'a>(
     });
     let version = version_label.or_else(|| {
         // Only an exact image or storage URI identifies a version; a repository alone does not.
-        let exact = |m: &&crate::resources::Model| {
-            m.image
-                .as_deref()
-                .is_some_and(|mi| workload.images.iter().any(|c| c.image == mi))
-                || m.storage_uri
-                    .as_deref()
-                    .is_some_and(|u| workload.storage_uris.iter().any(|w| w == u))
-        };
+        let exact = |m: &&crate::resources::Model| runs(workload, m) == Runs::Build;
         let mut candidates = models
             .iter()
             .filter(exact)
@@ -437,9 +493,9 @@ fn check_model<'a>(
                 && !workload
                     .images
                     .iter()
-                    .any(|c| c.digest() == Some(assessed.as_str()))
+                    .any(|c| c.digest() == Some(assessed.to_ascii_lowercase()))
             {
-                let deployed: Vec<&str> =
+                let deployed: Vec<String> =
                     workload.images.iter().filter_map(|c| c.digest()).collect();
                 verdict.findings.push(Finding::new(
                     Rule::ImageNotPinned,
@@ -488,13 +544,15 @@ fn check_model<'a>(
         .iter()
         .find(|m| m.version == model.version && model.name.as_deref().is_none_or(|n| n == m.name))
         .and_then(|m| m.image.as_deref())
-        && let Some(declared_digest) = image_digest(declared)
+        && let Some(released) = ImageRef::parse(declared).filter(|r| r.digest.is_some())
     {
-        let repo = image_repository(declared);
         let wrong: Vec<&str> = workload
             .images
             .iter()
-            .filter(|c| c.repository() == repo && c.digest() != Some(declared_digest))
+            .filter(|c| {
+                c.reference()
+                    .is_some_and(|r| r.name == released.name && r.digest != released.digest)
+            })
             .map(|c| c.image.as_ref())
             .collect();
         if !wrong.is_empty() {

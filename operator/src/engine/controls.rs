@@ -218,7 +218,8 @@ pub fn run_auto_check(
                     let image_pinned = m
                         .image
                         .as_deref()
-                        .is_some_and(|i| super::workload::image_digest(i).is_some());
+                        .and_then(super::artifact::ImageRef::parse)
+                        .is_some_and(|i| i.digest.is_some());
                     !image_pinned && blank(&m.storage_uri)
                 })
                 .map(|m| format!("{} {}", m.name, m.version))

@@ -4,6 +4,7 @@
 pub mod acceptance;
 pub mod admission;
 pub mod approval;
+pub mod artifact;
 pub mod assessment;
 pub mod breakglass;
 pub mod controls;

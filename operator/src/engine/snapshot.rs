@@ -538,6 +538,18 @@ impl Snapshot {
             .unwrap_or_default()
     }
 
+    /// The AI systems registered in `namespace`, sorted by name.
+    pub fn systems_in(&self, namespace: &str) -> Vec<&AISystem> {
+        let mut systems: Vec<&AISystem> = self
+            .register
+            .get(namespace)
+            .into_iter()
+            .flat_map(|m| m.values().filter_map(|entry| entry.system.as_deref()))
+            .collect();
+        systems.sort_by(|a, b| name_of(*a).cmp(name_of(*b)));
+        systems
+    }
+
     /// Every AI system, sorted by namespace and name.
     pub fn systems(&self) -> Vec<&AISystem> {
         let mut all: Vec<&AISystem> = self

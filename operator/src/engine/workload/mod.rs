@@ -7,6 +7,8 @@ mod read;
 
 use std::borrow::Cow;
 
+use super::artifact::ImageRef;
+
 pub(crate) use labels::owned;
 pub use labels::{Labels, RULE_ANNOTATIONS, Text};
 
@@ -67,47 +69,15 @@ pub struct ContainerImage<'a> {
 }
 
 impl ContainerImage<'_> {
+    /// The image reference, read; `None` when the text is not one (it then counts as not
+    /// pinned and as no registered artifact).
+    pub fn reference(&self) -> Option<ImageRef> {
+        ImageRef::parse(&self.image)
+    }
+
     /// The digest (`sha256:…`) when the image is pinned by one.
-    pub fn digest(&self) -> Option<&str> {
-        image_digest(&self.image)
-    }
-
-    /// Image repository without tag or digest.
-    pub fn repository(&self) -> &str {
-        image_repository(&self.image)
-    }
-}
-
-/// The digest of an image reference, when pinned (`repo@sha256:…`).
-pub fn image_digest(image: &str) -> Option<&str> {
-    // A plain loop: the '@' comes a few bytes in, where a general search costs more to set up
-    // than it saves.
-    let at = image.bytes().position(|b| b == b'@')?;
-    image
-        .get(at + 1..)
-        .filter(|digest| digest.starts_with("sha256:"))
-}
-
-/// The repository of an image reference, without tag or digest.
-pub fn image_repository(image: &str) -> &str {
-    // One pass up to the digest: a tag follows the last ':' only when that ':' comes after
-    // the last '/' (a registry port such as `registry:5000/x` is not a tag).
-    let (mut end, mut colon, mut slash) = (image.len(), None, None);
-    for (at, byte) in image.bytes().enumerate() {
-        match byte {
-            b'@' => {
-                end = at;
-                break;
-            }
-            b':' => colon = Some(at),
-            b'/' => slash = Some(at),
-            _ => {}
-        }
-    }
-    match (colon, slash) {
-        (Some(colon), Some(slash)) if colon > slash => &image[..colon],
-        (Some(colon), None) => &image[..colon],
-        _ => &image[..end],
+    pub fn digest(&self) -> Option<String> {
+        self.reference()?.digest
     }
 }
 
@@ -234,7 +204,9 @@ impl<'a> Workload<'a> {
             }
         }
         self.images.iter().find_map(|c| {
-            let repo = c.repository().to_ascii_lowercase();
+            let repo = c
+                .reference()
+                .map_or_else(|| c.image.to_ascii_lowercase(), |r| r.name);
             SERVING_IMAGE_HINTS
                 .iter()
                 .any(|hint| repo.contains(hint))

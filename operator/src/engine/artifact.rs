@@ -1,0 +1,243 @@
+//! What a workload runs, compared with what AI systems declare: container images and image
+//! volumes (read by the OCI distribution library, with its registry defaults: `docker.io`,
+//! `library/`, the `latest` tag) and model storage URIs (`s3://`, `gs://`, `hf://`, `pvc://`,
+//! `oci://`, ...). The gate judges a workload by what it runs, so removing a label is never a
+//! way past it.
+
+use oci_spec::distribution::Reference;
+
+use super::Snapshot;
+use super::snapshot::name_of;
+use super::workload::Workload;
+use crate::resources::{AISystem, Model};
+
+/// An image reference, normalised: the same image written two ways compares equal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageRef {
+    /// `registry/repository`, the registry in lower case (host names ignore case).
+    pub name: String,
+    /// The tag, when one is written (`latest` when neither tag nor digest is).
+    pub tag: Option<String>,
+    /// `algorithm:hex`, when pinned.
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    /// Reads an image reference; `None` when it is not one.
+    pub fn parse(text: &str) -> Option<Self> {
+        let reference: Reference = text.trim().parse().ok()?;
+        Some(Self {
+            name: format!(
+                "{}/{}",
+                reference.registry().to_ascii_lowercase(),
+                reference.repository()
+            ),
+            tag: reference.tag().map(str::to_string),
+            digest: reference.digest().map(|d| d.to_ascii_lowercase()),
+        })
+    }
+
+    /// Whether both name the same build: equal digests where both have one (a mirror or a
+    /// new tag does not change the content), otherwise the same repository and tag.
+    pub fn same_build(&self, other: &ImageRef) -> bool {
+        match (&self.digest, &other.digest) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => self.name == other.name && self.tag == other.tag,
+            // One side pinned, the other not: the tag may have moved since.
+            _ => false,
+        }
+    }
+}
+
+/// A model storage URI, normalised: scheme in lower case, no trailing `/`.
+fn normalised_uri(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.trim().split_once("://")?;
+    let rest = rest.trim_end_matches('/');
+    (!scheme.is_empty() && !rest.is_empty())
+        .then(|| format!("{}://{rest}", scheme.to_ascii_lowercase()))
+}
+
+/// Whether a deployed storage URI loads the declared model: the same location, or one inside
+/// the other (a model folder and a file in it).
+fn same_location(declared: &str, deployed: &str) -> bool {
+    let (Some(a), Some(b)) = (normalised_uri(declared), normalised_uri(deployed)) else {
+        return false;
+    };
+    let inside = |outer: &str, inner: &str| {
+        inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with('/'))
+    };
+    a == b || inside(&a, &b) || inside(&b, &a)
+}
+
+/// How closely a workload runs one declared model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Runs {
+    /// Nothing of it.
+    Nothing,
+    /// Its image repository (another build or tag) or a location inside its storage.
+    Repository,
+    /// Exactly its build: the declared image or storage URI.
+    Build,
+}
+
+/// How closely `workload` runs the declared `model`.
+pub fn runs(workload: &Workload<'_>, model: &Model) -> Runs {
+    let mut best = Runs::Nothing;
+    if let Some(declared) = model.image.as_deref().and_then(ImageRef::parse) {
+        for deployed in workload
+            .images
+            .iter()
+            .filter_map(|c| ImageRef::parse(&c.image))
+        {
+            if deployed.same_build(&declared) {
+                return Runs::Build;
+            }
+            if deployed.name == declared.name {
+                best = Runs::Repository;
+            }
+        }
+    }
+    if let Some(declared) = model.storage_uri.as_deref() {
+        let exact = normalised_uri(declared);
+        for deployed in &workload.storage_uris {
+            if exact.is_some() && exact == normalised_uri(deployed) {
+                return Runs::Build;
+            }
+            if same_location(declared, deployed) {
+                best = Runs::Repository;
+            }
+        }
+    }
+    best
+}
+
+/// The first of `models` the workload runs, for messages.
+pub fn first_run<'m>(workload: &Workload<'_>, models: &'m [Model]) -> Option<&'m Model> {
+    models.iter().find(|m| runs(workload, m) != Runs::Nothing)
+}
+
+/// Cheap words from what a workload runs (an image's digest or last path segment, a storage
+/// URI's scheme and bucket) that any declared artifact it runs must contain, so that the
+/// exact comparison reads only the few declarations that could match.
+fn needles(workload: &Workload<'_>) -> Vec<String> {
+    let images = workload
+        .images
+        .iter()
+        .filter_map(|c| c.reference())
+        .flat_map(|r| {
+            let segment = r.name.rsplit('/').next().unwrap_or_default().to_string();
+            let digest = r.digest.map(|d| d.rsplit(':').next().unwrap_or_default().to_string());
+            std::iter::once(segment).chain(digest)
+        });
+    let uris = workload.storage_uris.iter().filter_map(|u| {
+        let normal = normalised_uri(u)?;
+        let (scheme, rest) = normal.split_once("://")?;
+        Some(format!(
+            "{scheme}://{}",
+            rest.split('/').next().unwrap_or_default()
+        ))
+    });
+    images.chain(uris).filter(|n| !n.is_empty()).collect()
+}
+
+/// The AI systems of the workload's namespace, other than `except`, that declare a model it
+/// runs, each with the first such model.
+pub fn owners<'s>(
+    snapshot: &'s Snapshot,
+    workload: &Workload<'_>,
+    except: Option<&str>,
+) -> Vec<(&'s AISystem, &'s Model)> {
+    let needles = needles(workload);
+    if needles.is_empty() {
+        return Vec::new();
+    }
+    let might_run = |m: &Model| {
+        let image = m.image.as_deref().unwrap_or_default();
+        let uri = m.storage_uri.as_deref().unwrap_or_default().to_ascii_lowercase();
+        needles
+            .iter()
+            .any(|n| image.contains(n.as_str()) || uri.contains(n.as_str()))
+    };
+    snapshot
+        .systems_in(&workload.namespace)
+        .into_iter()
+        .filter(|s| except != Some(name_of(*s)))
+        .filter_map(|s| {
+            s.spec
+                .models
+                .iter()
+                .filter(|m| might_run(m))
+                .find(|m| runs(workload, m) != Runs::Nothing)
+                .map(|m| (s, m))
+        })
+        .collect()
+}
+
+/// `AISystem "name" (model version, artifact)`, for messages.
+pub fn owner_phrase((system, model): &(&AISystem, &Model)) -> String {
+    format!(
+        "AISystem \"{}\" ({} {}, {})",
+        name_of(*system),
+        model.name,
+        model.version,
+        artifact_text(model)
+    )
+}
+
+/// The declared artifact of a model, for messages.
+pub fn artifact_text(model: &Model) -> &str {
+    model
+        .image
+        .as_deref()
+        .or(model.storage_uri.as_deref())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(text: &str) -> ImageRef {
+        ImageRef::parse(text).expect("an image reference")
+    }
+
+    #[test]
+    fn registry_defaults_make_one_image_compare_equal() {
+        let short = image("nginx");
+        assert_eq!(short.name, "docker.io/library/nginx");
+        assert_eq!(short.tag.as_deref(), Some("latest"));
+        for same in [
+            "nginx:latest",
+            "docker.io/nginx:latest",
+            "docker.io/library/nginx",
+            "index.docker.io/library/nginx:latest",
+        ] {
+            assert!(image(same).same_build(&short), "{same}");
+        }
+        assert_eq!(image("Registry.Example:5000/a/b:1").name, "registry.example:5000/a/b");
+        assert!(ImageRef::parse("Upper/Case").is_none(), "repositories are lower case");
+    }
+
+    #[test]
+    fn digests_decide_where_both_sides_have_one() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let pinned = image(&format!("registry.example/m@{digest}"));
+        let mirrored = image(&format!("mirror.example/m:1.0@{digest}"));
+        assert!(pinned.same_build(&mirrored), "a mirror holds the same content");
+        let other = image(&format!("registry.example/m@sha256:{}", "b".repeat(64)));
+        assert!(!pinned.same_build(&other));
+        assert!(!pinned.same_build(&image("registry.example/m:1.0")));
+    }
+
+    #[test]
+    fn storage_locations_match_within_a_folder_only() {
+        assert!(same_location("s3://b/model/1.2.0", "S3://b/model/1.2.0/"));
+        assert!(same_location("s3://b/model", "s3://b/model/1.2.0/weights.bin"));
+        assert!(same_location("hf://org/model/main/x", "hf://org/model"));
+        assert!(!same_location("s3://b/model", "s3://b/model-2"));
+        assert!(!same_location("s3://b/model", "gs://b/model"));
+        assert!(!same_location("not a uri", "not a uri"));
+    }
+}
