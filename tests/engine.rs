@@ -930,4 +930,3 @@ fn a_model_reads_the_same_in_audit_annotations_and_in_messages() {
         assert_eq!(model.text(), model.to_string());
     }
 }
-

@@ -19,6 +19,7 @@ mod tools;
 
 mod adversarial;
 mod approvals;
+mod artifacts;
 mod certs;
 mod cli;
 mod crds;

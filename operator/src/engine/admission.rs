@@ -9,6 +9,7 @@ use kube::ResourceExt;
 use serde_json::Value;
 
 use super::Snapshot;
+use super::artifact::{ImageRef, Runs, first_run, owner_phrase, owners, runs};
 use super::assessment::{coverage_phrase, covering_entry};
 use super::controls::{
     control_outcome, control_states, has_owner, monitoring_gaps, monitoring_in_place, snapshot_key,
@@ -19,7 +20,6 @@ use super::rules::{Finding, Rule};
 use super::snapshot::Registered;
 use super::snapshot::name_of;
 use super::verdict::{ModelRef, Scope, Verdict};
-use super::artifact::{ImageRef, Runs, first_run, owner_phrase, owners, runs};
 use super::workload::{Workload, WorkloadError};
 use crate::policy::Policy;
 use crate::resources::{
@@ -209,9 +209,7 @@ fn unlabelled_owner(
 ) -> Option<String> {
     let owners = owners(snapshot, workload, None);
     let add_label = |name: &str| {
-        format!(
-            "set metadata.labels[\"{SYSTEM_LABEL}\"] and the pod template's labels to {name}"
-        )
+        format!("set metadata.labels[\"{SYSTEM_LABEL}\"] and the pod template's labels to {name}")
     };
     match owners.as_slice() {
         [owner] => {
@@ -249,7 +247,11 @@ fn unlabelled_owner(
                 Rule::SystemNotRegistered,
                 format!(
                     "it carries no {SYSTEM_LABEL} label and runs artifacts of {}",
-                    several.iter().map(owner_phrase).collect::<Vec<_>>().join(" and ")
+                    several
+                        .iter()
+                        .map(owner_phrase)
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 ),
                 add_label("the one system it belongs to (split it if it serves several)"),
             ));

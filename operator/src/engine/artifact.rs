@@ -128,7 +128,9 @@ fn needles(workload: &Workload<'_>) -> Vec<String> {
         .filter_map(|c| c.reference())
         .flat_map(|r| {
             let segment = r.name.rsplit('/').next().unwrap_or_default().to_string();
-            let digest = r.digest.map(|d| d.rsplit(':').next().unwrap_or_default().to_string());
+            let digest = r
+                .digest
+                .map(|d| d.rsplit(':').next().unwrap_or_default().to_string());
             std::iter::once(segment).chain(digest)
         });
     let uris = workload.storage_uris.iter().filter_map(|u| {
@@ -155,7 +157,11 @@ pub fn owners<'s>(
     }
     let might_run = |m: &Model| {
         let image = m.image.as_deref().unwrap_or_default();
-        let uri = m.storage_uri.as_deref().unwrap_or_default().to_ascii_lowercase();
+        let uri = m
+            .storage_uri
+            .as_deref()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         needles
             .iter()
             .any(|n| image.contains(n.as_str()) || uri.contains(n.as_str()))
@@ -216,8 +222,14 @@ mod tests {
         ] {
             assert!(image(same).same_build(&short), "{same}");
         }
-        assert_eq!(image("Registry.Example:5000/a/b:1").name, "registry.example:5000/a/b");
-        assert!(ImageRef::parse("Upper/Case").is_none(), "repositories are lower case");
+        assert_eq!(
+            image("Registry.Example:5000/a/b:1").name,
+            "registry.example:5000/a/b"
+        );
+        assert!(
+            ImageRef::parse("Upper/Case").is_none(),
+            "repositories are lower case"
+        );
     }
 
     #[test]
@@ -225,7 +237,10 @@ mod tests {
         let digest = format!("sha256:{}", "a".repeat(64));
         let pinned = image(&format!("registry.example/m@{digest}"));
         let mirrored = image(&format!("mirror.example/m:1.0@{digest}"));
-        assert!(pinned.same_build(&mirrored), "a mirror holds the same content");
+        assert!(
+            pinned.same_build(&mirrored),
+            "a mirror holds the same content"
+        );
         let other = image(&format!("registry.example/m@sha256:{}", "b".repeat(64)));
         assert!(!pinned.same_build(&other));
         assert!(!pinned.same_build(&image("registry.example/m:1.0")));
@@ -234,7 +249,10 @@ mod tests {
     #[test]
     fn storage_locations_match_within_a_folder_only() {
         assert!(same_location("s3://b/model/1.2.0", "S3://b/model/1.2.0/"));
-        assert!(same_location("s3://b/model", "s3://b/model/1.2.0/weights.bin"));
+        assert!(same_location(
+            "s3://b/model",
+            "s3://b/model/1.2.0/weights.bin"
+        ));
         assert!(same_location("hf://org/model/main/x", "hf://org/model"));
         assert!(!same_location("s3://b/model", "s3://b/model-2"));
         assert!(!same_location("s3://b/model", "gs://b/model"));

@@ -89,6 +89,9 @@ struct Spec<'a> {
     containers: Option<Vec<Obj<Container<'a>>>>,
     #[serde(borrow)]
     ephemeral_containers: Option<Vec<Obj<Container<'a>>>>,
+    /// Image volumes mount an OCI artifact (model weights, most often) into the pods.
+    #[serde(borrow)]
+    volumes: Option<Vec<Obj<Volume<'a>>>>,
     #[serde(borrow)]
     predictor: Option<Component<'a>>,
     #[serde(borrow)]
@@ -125,12 +128,30 @@ struct Container<'a> {
     image: Option<Text<'a>>,
 }
 
-/// A KServe component (predictor, transformer, explainer): its containers and labels, and
-/// every block in it (a framework such as `sklearn`, or `model`) that names an image or a
-/// model's storage URI.
+#[derive(Deserialize)]
+struct Volume<'a> {
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+    #[serde(borrow)]
+    image: Option<Obj<ImageVolume<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct ImageVolume<'a> {
+    #[serde(borrow)]
+    reference: Option<Text<'a>>,
+}
+
+/// A KServe component (predictor, transformer, explainer): the pod spec fields it embeds
+/// (containers, init containers, volumes), its worker spec for multi-node serving, its
+/// labels, and every block in it (a framework such as `sklearn`, or `model`) that names an
+/// image or a model's storage URI.
 #[derive(Default)]
 struct Component<'a> {
     containers: Vec<Obj<Container<'a>>>,
+    init_containers: Vec<Obj<Container<'a>>>,
+    volumes: Vec<Obj<Volume<'a>>>,
+    worker: Option<Box<Spec<'a>>>,
     labels: Labels<'a>,
     storage_uri: Option<Text<'a>>,
     /// Each block's name, storage URI and image.
@@ -153,6 +174,18 @@ impl<'de: 'a, 'a> Deserialize<'de> for Component<'a> {
                         "containers" => {
                             component.containers =
                                 map.next_value::<Option<_>>()?.unwrap_or_default();
+                        }
+                        "initContainers" => {
+                            component.init_containers =
+                                map.next_value::<Option<_>>()?.unwrap_or_default();
+                        }
+                        "volumes" => {
+                            component.volumes = map.next_value::<Option<_>>()?.unwrap_or_default();
+                        }
+                        "workerSpec" => {
+                            component.worker = map
+                                .next_value::<Option<Obj<Spec<'de>>>>()?
+                                .map(|Obj(s)| Box::new(s));
                         }
                         "labels" => {
                             component.labels = map.next_value::<Option<_>>()?.unwrap_or_default();
@@ -307,15 +340,31 @@ impl<'a> Workload<'a> {
                 .and_then(|Obj(template)| workload.read_template(template)),
         };
         if let Some(pod_spec) = pod_spec {
-            for list in [
-                pod_spec.init_containers,
-                pod_spec.containers,
-                pod_spec.ephemeral_containers,
-            ] {
-                workload.read_containers(list.unwrap_or_default());
-            }
+            workload.read_pod_spec(pod_spec);
         }
         Ok(workload)
+    }
+
+    fn read_pod_spec(&mut self, pod_spec: Spec<'a>) {
+        for list in [
+            pod_spec.init_containers,
+            pod_spec.containers,
+            pod_spec.ephemeral_containers,
+        ] {
+            self.read_containers(list.unwrap_or_default());
+        }
+        self.read_volumes(pod_spec.volumes.unwrap_or_default());
+    }
+
+    fn read_volumes(&mut self, volumes: Vec<Obj<Volume<'a>>>) {
+        let images = volumes.into_iter().filter_map(|Obj(v)| {
+            let reference = v.image?.0.reference?;
+            Some(ContainerImage {
+                container: Cow::Owned(format!("volume {}", v.name.unwrap_or_default().0)),
+                image: reference.0,
+            })
+        });
+        self.images.extend(images);
     }
 
     fn read_metadata(&mut self, metadata: Metadata<'a>) {
@@ -356,7 +405,12 @@ impl<'a> Workload<'a> {
     }
 
     fn read_component(&mut self, name: &str, component: Component<'a>) {
+        self.read_containers(component.init_containers);
         self.read_containers(component.containers);
+        self.read_volumes(component.volumes);
+        if let Some(worker) = component.worker {
+            self.read_pod_spec(*worker);
+        }
         self.template_labels.extend(component.labels);
         for (block_name, block) in component.blocks {
             if let Some(uri) = block.storage_uri {
