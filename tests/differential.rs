@@ -87,7 +87,12 @@ fn worlds() -> impl Strategy<Value = World> {
             any::<bool>(),
         ),
         (
-            prop_oneof![Just(Some("sys")), Just(None), Just(Some("ghost"))],
+            prop_oneof![
+                Just(Some("sys")),
+                Just(None),
+                Just(Some("ghost")),
+                Just(Some("other"))
+            ],
             prop_oneof![Just(Some("1.0.0")), Just(Some("2.0.0")), Just(None)],
         ),
         (
@@ -180,7 +185,14 @@ impl World {
                 last_reviewed: Some(ts("2026-09-01T00:00:00Z")),
             });
         }
-        let mut objects = vec![serde_json::to_value(&system).unwrap()];
+        // Another system of the namespace, whose model the workload never runs: a label
+        // naming it is refused for running sys's artifact.
+        let mut other = support::system("other");
+        other.spec.models[0].image = Some(format!("reg/other@{}", digest(9)));
+        let mut objects = vec![
+            serde_json::to_value(&system).unwrap(),
+            serde_json::to_value(&other).unwrap(),
+        ];
         let covered = match self.assessment {
             Cover::OtherVersion => "3.x",
             _ => "1.0.x",
@@ -237,7 +249,7 @@ fn yaml_of(objects: &[Value]) -> String {
 }
 
 /// The offline check's rules for the workload, and the snapshot it built from the YAML.
-fn offline(register: &[Value], workload: &Value) -> (String, bool, Snapshot) {
+fn offline(register: &[Value], workload: &Value) -> (String, bool, Snapshot, Option<String>) {
     let mut with_workload = register.to_vec();
     with_workload.push(workload.clone());
     let mut loaded = Loaded::new(NS);
@@ -247,7 +259,12 @@ fn offline(register: &[Value], workload: &Value) -> (String, bool, Snapshot) {
     let report = check_loaded(loaded, &policy(), now());
     assert_eq!(report.results.len(), 1);
     let verdict = &report.results[0].verdict;
-    (verdict.rule_ids(), verdict.allowed, snapshot)
+    (
+        verdict.rule_ids(),
+        verdict.allowed,
+        snapshot,
+        verdict.system.as_deref().map(str::to_string),
+    )
 }
 
 #[test]
@@ -268,10 +285,14 @@ fn webhook_reconciler_and_offline_check_name_the_same_rules() {
     let judged = std::cell::Cell::new(0);
     let gated = std::cell::Cell::new((0, 0));
     let denied = std::cell::Cell::new(0);
+    let by_artifact = std::cell::Cell::new(0);
     runner
         .run(&worlds(), |world| {
             let (register, workload) = world.manifests();
-            let (offline_rules, offline_allowed, snapshot) = offline(&register, &workload);
+            let (offline_rules, offline_allowed, snapshot, system) = offline(&register, &workload);
+            if world.labelled.is_none() && system.as_deref() == Some("sys") {
+                by_artifact.set(by_artifact.get() + 1);
+            }
 
             // The webhook, over HTTPS, judging the workload against the same register.
             let mut h = harness.lock().unwrap();
@@ -294,8 +315,9 @@ fn webhook_reconciler_and_offline_check_name_the_same_rules() {
                 world
             );
 
-            // The reconciler, seeing the same workload running.
-            if world.labelled == Some("sys") {
+            // The reconciler, seeing the same workload running: labelled as sys, or
+            // unlabelled and running sys's artifact.
+            if world.labelled == Some("sys") || (world.labelled.is_none() && !world.serving_image) {
                 let mut running = snapshot;
                 running.add_workload(Workload::from_value(&workload, NS).unwrap());
                 let system = running.system(NS, "sys").unwrap().clone();
@@ -332,6 +354,10 @@ fn webhook_reconciler_and_offline_check_name_the_same_rules() {
     assert!(
         judged >= 40 && denied >= 20,
         "{judged} judged with findings, {denied} denied"
+    );
+    assert!(
+        by_artifact.get() > 0,
+        "unlabelled workloads must be judged by their artifact"
     );
     let (review, risk) = gated.get();
     assert!(

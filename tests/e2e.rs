@@ -19,6 +19,8 @@ mod env;
 
 #[path = "e2e/approver.rs"]
 mod approver;
+#[path = "e2e/artifact.rs"]
+mod artifact;
 #[path = "e2e/audit.rs"]
 mod audit;
 #[path = "e2e/auditor.rs"]

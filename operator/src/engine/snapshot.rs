@@ -135,10 +135,15 @@ impl Monitor {
     }
 }
 
+/// The (namespace, system label) a workload is indexed under; an unlabelled one under the
+/// empty name, where a system finds those that run its artifacts.
 fn system_of(workload: &Workload) -> Option<(String, String)> {
     match workload.label(crate::resources::SYSTEM_LABEL) {
-        Ok(Some(system)) => Some((workload.namespace.to_string(), system.to_string())),
-        _ => None,
+        Ok(system) => Some((
+            workload.namespace.to_string(),
+            system.unwrap_or_default().to_string(),
+        )),
+        Err(_) => None,
     }
 }
 
@@ -402,15 +407,24 @@ impl Snapshot {
         self.workloads_by_system.retain(|_, keys| !keys.is_empty());
     }
 
-    /// The cached workloads labelled as belonging to system `name` in `namespace`, by kind
-    /// and name.
+    /// The cached workloads of system `name` in `namespace`, by kind and name: those labelled
+    /// as its own, then the unlabelled ones that run one of its declared artifacts (the
+    /// admission judges those as the system's too).
     pub fn workloads_of(&self, namespace: &str, name: &str) -> Vec<&Workload<'static>> {
-        self.workloads_by_system
-            .get(&(namespace.to_string(), name.to_string()))
-            .into_iter()
-            .flatten()
-            .filter_map(|key| self.workloads.get(key).map(Arc::as_ref))
-            .collect()
+        let indexed = |system: &str| {
+            self.workloads_by_system
+                .get(&(namespace.to_string(), system.to_string()))
+                .into_iter()
+                .flatten()
+                .filter_map(|key| self.workloads.get(key).map(Arc::as_ref))
+        };
+        let models = self
+            .system(namespace, name)
+            .map(|s| s.spec.models.as_slice())
+            .unwrap_or_default();
+        let unlabelled = indexed("")
+            .filter(|w| !models.is_empty() && super::artifact::first_run(w, models).is_some());
+        indexed(name).chain(unlabelled).collect()
     }
 
     /// Adds (or replaces) a monitor in `namespace`, and marks monitors as followed.
