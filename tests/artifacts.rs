@@ -298,3 +298,89 @@ fn outside_opted_in_namespaces_and_for_unknown_artifacts_nothing_changes() {
     );
     assert!(v.allowed && v.findings.is_empty(), "{}", v.message());
 }
+
+/// A Deployment with no label and an unregistered image, whose one container has `extra`.
+fn unlabelled_with(extra: Value) -> Value {
+    let mut object = workload("Deployment", "containers", "reg/app:1", None);
+    let container = &mut object["spec"]["template"]["spec"]["containers"][0];
+    for (key, value) in extra.as_object().unwrap() {
+        container[key] = value.clone();
+    }
+    object
+}
+
+/// What looks like model serving is policy: each default signal is caught and named; a
+/// policy without them reports the workload as not judged, with the reason.
+#[test]
+fn serving_signals_are_policy_and_every_one_is_named() {
+    let snapshot = register("enforce");
+    let cases = [
+        (
+            json!({"ports": [{"containerPort": 11434}]}),
+            "container server listens on port 11434, a model-serving port",
+        ),
+        (
+            json!({"resources": {"limits": {"nvidia.com/gpu": 1}}}),
+            "container server requests the accelerator nvidia.com/gpu",
+        ),
+        (
+            json!({"resources": {"requests": {"amd.com/gpu": "1"}}}),
+            "container server requests the accelerator amd.com/gpu",
+        ),
+        (
+            json!({"args": ["--model=meta-llama/Llama-3.1-8B"]}),
+            "container server names a model with --model",
+        ),
+        (
+            json!({"command": ["python", "serve.py", "--model-id", "x"]}),
+            "container server names a model with --model-id",
+        ),
+    ];
+    let quiet = Policy {
+        model_serving: aims_operator::engine::workload::serving::ModelServing {
+            images: vec![],
+            ports: vec![],
+            resources: vec![],
+            arguments: vec![],
+        },
+        ..Policy::default()
+    };
+    for (extra, hint) in cases {
+        let object = unlabelled_with(extra);
+        let v = judge(&snapshot, &object);
+        assert!(!v.allowed, "{hint}: {}", v.message());
+        assert_eq!(
+            v.findings[0].message,
+            format!("this looks like model serving ({hint}) but carries no aims.io/system label")
+        );
+        let v = evaluate_object(&snapshot, &object, NS, &quiet, now()).unwrap();
+        assert!(v.allowed, "{hint}");
+        assert_eq!(
+            v.scope,
+            aims_operator::engine::Scope::NotJudged(
+                "no aims.io/system label and nothing suggests model serving".into()
+            )
+        );
+    }
+    // Ports, flags and resources that are not serving signals change nothing.
+    let ordinary = unlabelled_with(json!({"ports": [{"containerPort": 8080}],
+        "args": ["--models-dir", "--modelling"], "resources": {"limits": {"cpu": "1"}}}));
+    assert!(judge(&snapshot, &ordinary).findings.is_empty());
+}
+
+#[test]
+fn a_policy_file_sets_the_serving_signals() {
+    let dir = std::env::temp_dir().join(format!("aims-serving-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("policy.yaml");
+    std::fs::write(&file, "modelServing:\n  ports: [9000]\n").unwrap();
+    let policy = Policy::from_file(&file).unwrap();
+    assert_eq!(policy.model_serving.ports, [9000]);
+    assert!(
+        policy.model_serving.images.contains(&"vllm".to_string()),
+        "the other signals keep their defaults"
+    );
+    std::fs::write(&file, "modelServing:\n  portz: [9000]\n").unwrap();
+    let error = Policy::from_file(&file).unwrap_err().to_string();
+    assert!(error.contains("portz"), "{error}");
+}

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::workload::serving::ModelServing;
 use crate::resources::{EnforcementMode, LifecycleStage, RiskTier};
 
 /// Policy the engine evaluates against.
@@ -61,6 +62,10 @@ pub struct Policy {
     /// object with a controller owner reference is judged on the object itself, so a forged
     /// owner reference is no way around the rules.
     pub trusted_controllers: Vec<String>,
+    /// What makes an unlabelled workload in an opted-in namespace look like model serving
+    /// (serving images, ports, accelerators, model arguments): it is then refused until it
+    /// belongs to an AI system, and `discover` lists it.
+    pub model_serving: ModelServing,
 }
 
 impl Default for Policy {
@@ -105,6 +110,7 @@ impl Default for Policy {
             max_break_glass_hours: 24,
             require_scrape_monitor: true,
             trusted_controllers: ids(&crate::registration::BUILT_IN_CONTROLLERS),
+            model_serving: ModelServing::default(),
         }
     }
 }

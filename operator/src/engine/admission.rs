@@ -138,7 +138,7 @@ pub fn evaluate_workload<'a>(
             ));
             return verdict.settle();
         }
-        Ok(_) => match unlabelled_owner(&mut verdict, snapshot, workload) {
+        Ok(_) => match unlabelled_owner(&mut verdict, snapshot, workload, policy) {
             Some(name) => Cow::Owned(name),
             None => return verdict.settle(),
         },
@@ -206,6 +206,7 @@ fn unlabelled_owner(
     verdict: &mut Verdict<'_>,
     snapshot: &Snapshot,
     workload: &Workload<'_>,
+    policy: &Policy,
 ) -> Option<String> {
     let owners = owners(snapshot, workload, None);
     let add_label = |name: &str| {
@@ -225,7 +226,7 @@ fn unlabelled_owner(
             Some(name)
         }
         [] => {
-            match workload.model_serving_hint() {
+            match policy.model_serving.hint(workload) {
                 Some(hint) => verdict.findings.push(Finding::new(
                     Rule::SystemNotRegistered,
                     format!("this looks like model serving ({hint}) but carries no {SYSTEM_LABEL} label"),

@@ -367,7 +367,10 @@ impl Snapshot {
 
     /// Adds (or replaces) a running workload, as last written to the cluster. The webhook
     /// judges a `scale` request against it; the reconciler finds a system's workloads here.
-    pub fn add_workload(&mut self, workload: Workload<'_>) {
+    pub fn add_workload(&mut self, mut workload: Workload<'_>) {
+        // Serving signals judge unlabelled workloads at admission only; the cache holds many
+        // workloads and none needs them again.
+        workload.signals = Vec::new();
         let workload = workload.into_owned();
         let key = (
             workload.kind.to_string(),

@@ -4,6 +4,7 @@
 
 mod labels;
 mod read;
+pub mod serving;
 
 use std::borrow::Cow;
 
@@ -25,34 +26,6 @@ const POD_TEMPLATE_KINDS: [&str; 6] = [
 
 /// Kind of a KServe model server; judged from its predictor, transformer and explainer.
 pub const INFERENCE_SERVICE: &str = "InferenceService";
-
-/// Image references of serving runtimes: an unlabelled workload running one of these in an
-/// opted-in namespace is treated as model serving and must belong to an AI system.
-const SERVING_IMAGE_HINTS: &[&str] = &[
-    "vllm",
-    "tritonserver",
-    "triton",
-    "torchserve",
-    "text-generation-inference",
-    "tgi",
-    "kserve",
-    "mlserver",
-    "seldon",
-    "ollama",
-    "tensorflow/serving",
-    "tfserving",
-    "llama.cpp",
-    "llama-cpp",
-    "model_server",
-    "model-server",
-    "sglang",
-    "lmdeploy",
-    "bentoml",
-    "ray-ml",
-    "huggingface",
-    "onnxruntime-server",
-    "localai",
-];
 
 /// Whether the engine judges objects of this kind.
 pub fn is_workload_kind(kind: &str) -> bool {
@@ -101,6 +74,9 @@ pub struct Workload<'a> {
     pub images: Vec<ContainerImage<'a>>,
     /// Model storage URIs (KServe `storageUri`).
     pub storage_uris: Vec<Cow<'a, str>>,
+    /// Ports, accelerators and arguments of its containers, for [`serving::ModelServing`]
+    /// (not kept in the cluster cache).
+    pub signals: Vec<serving::Signal<'a>>,
     /// The object carries a deletionTimestamp.
     pub being_deleted: bool,
     /// `Kind/name` of the owner reference marked `controller: true`, if any.
@@ -149,6 +125,11 @@ impl<'a> Workload<'a> {
                 })
                 .collect(),
             storage_uris: self.storage_uris.into_iter().map(owned).collect(),
+            signals: self
+                .signals
+                .into_iter()
+                .map(serving::Signal::into_owned)
+                .collect(),
             being_deleted: self.being_deleted,
             controller: self
                 .controller
@@ -185,37 +166,5 @@ impl<'a> Workload<'a> {
             "annotation {key} is read by a rule but not kept when workloads are read: add it to RULE_ANNOTATIONS"
         );
         self.annotations.get(key).map(|value| value.as_ref())
-    }
-
-    /// Why the workload looks like model serving, when it does.
-    pub fn model_serving_hint(&self) -> Option<String> {
-        if self.kind == INFERENCE_SERVICE {
-            return Some("it is a KServe InferenceService".to_string());
-        }
-        if let Some(uri) = self.storage_uris.first() {
-            return Some(format!("it loads a model from {uri}"));
-        }
-        for key in [
-            crate::resources::MODEL_VERSION_LABEL,
-            crate::resources::MODEL_NAME_LABEL,
-        ] {
-            if self.labels.contains_key(key) || self.template_labels.contains_key(key) {
-                return Some(format!("it carries the label {key}"));
-            }
-        }
-        self.images.iter().find_map(|c| {
-            let repo = c
-                .reference()
-                .map_or_else(|| c.image.to_ascii_lowercase(), |r| r.name);
-            SERVING_IMAGE_HINTS
-                .iter()
-                .any(|hint| repo.contains(hint))
-                .then(|| {
-                    format!(
-                        "container {} runs the serving image {}",
-                        c.container, c.image
-                    )
-                })
-        })
     }
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::labels::{Labels, RuleAnnotations, Text};
+use super::serving::Signal;
 use super::{ContainerImage, INFERENCE_SERVICE, Workload, WorkloadError, is_workload_kind};
 
 /// A struct read only from a JSON object: serde's derived structs also accept an array of
@@ -126,6 +127,52 @@ struct Container<'a> {
     name: Option<Text<'a>>,
     #[serde(borrow)]
     image: Option<Text<'a>>,
+    ports: Option<Vec<Obj<Port>>>,
+    #[serde(borrow)]
+    command: Option<Vec<Text<'a>>>,
+    #[serde(borrow)]
+    args: Option<Vec<Text<'a>>>,
+    #[serde(borrow)]
+    resources: Option<Obj<Resources<'a>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Port {
+    container_port: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct Resources<'a> {
+    #[serde(borrow)]
+    limits: Option<Keys<'a>>,
+    #[serde(borrow)]
+    requests: Option<Keys<'a>>,
+}
+
+/// The keys of a map whose values the rules never read (resource quantities).
+#[derive(Default)]
+struct Keys<'a>(Vec<Text<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Keys<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeysOnly<'a>(PhantomData<Keys<'a>>);
+        impl<'de: 'a, 'a> Visitor<'de> for KeysOnly<'a> {
+            type Value = Keys<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    map.next_value::<IgnoredAny>()?;
+                    keys.push(key);
+                }
+                Ok(Keys(keys))
+            }
+        }
+        deserializer.deserialize_map(KeysOnly(PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
@@ -395,13 +442,30 @@ impl<'a> Workload<'a> {
     }
 
     fn read_containers(&mut self, containers: Vec<Obj<Container<'a>>>) {
-        let images = containers.into_iter().filter_map(|Obj(c)| {
-            Some(ContainerImage {
-                image: c.image?.0,
-                container: c.name.unwrap_or_default().0,
-            })
-        });
-        self.images.extend(images);
+        for Obj(c) in containers {
+            let name = c.name.unwrap_or_default().0;
+            for Obj(port) in c.ports.unwrap_or_default() {
+                if let Some(number) = port.container_port {
+                    self.signals.push(Signal::Port(name.clone(), number));
+                }
+            }
+            let words = c.command.into_iter().chain(c.args).flatten();
+            for word in words {
+                self.signals.push(Signal::Argument(name.clone(), word.0));
+            }
+            if let Some(Obj(resources)) = c.resources {
+                let names = resources.limits.into_iter().chain(resources.requests);
+                for key in names.flat_map(|k| k.0) {
+                    self.signals.push(Signal::Resource(name.clone(), key.0));
+                }
+            }
+            if let Some(image) = c.image {
+                self.images.push(ContainerImage {
+                    image: image.0,
+                    container: name,
+                });
+            }
+        }
     }
 
     fn read_component(&mut self, name: &str, component: Component<'a>) {
