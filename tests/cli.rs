@@ -727,3 +727,53 @@ fn risks_and_an_assessment_are_readable_by_a_person() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `check --discover` lists the examples' model servers no AISystem covers, and its drafts
+/// are AISystems `check` reads without an error; once registered and labelled, they are
+/// gone from the list.
+#[test]
+fn discover_lists_unregistered_model_serving_with_drafts_to_start_from() {
+    let out = run(&["check", "--discover", "examples"]);
+    assert_eq!(out.status.code(), Some(1), "something found exits 1");
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "InferenceService lending/fraud-detector: its label aims.io/system names AISystem \"fraud\", which is not registered",
+            "Deployment support/llm-experiment: container tgi runs the serving image ghcr.io/huggingface/text-generation-inference:2.4",
+        ],
+        "{text}"
+    );
+    let drafts = stdout(&run(&["check", "--discover", "-o", "yaml", "examples"]));
+    assert!(
+        drafts.contains("storageUri: gs://models/fraud/v3"),
+        "{drafts}"
+    );
+    assert!(drafts.contains("name: fraud\n    storageUri"), "{drafts}");
+    let dir = temp_dir("discover");
+    std::fs::write(dir.join("drafts.yaml"), &drafts).expect("write");
+    let out = run(&["soa", dir.to_str().expect("utf-8")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // With the drafts, fraud-detector's label names a registered system, and
+    // llm-experiment runs an artifact its draft declares: both are covered (the webhook
+    // then judges llm-experiment as that system's model and asks for its label).
+    let both = run(&[
+        "check",
+        "--discover",
+        "examples",
+        dir.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(both.status.code(), Some(0), "{}", stdout(&both));
+    assert_eq!(
+        stdout(&both),
+        "No model serving outside the AI system register.\n"
+    );
+    let junit = run(&["check", "--discover", "-o", "junit", "examples"]);
+    assert_eq!(junit.status.code(), Some(2));
+}

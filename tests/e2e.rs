@@ -14,6 +14,8 @@ mod cluster;
 #[path = "support/tools.rs"]
 mod tools;
 
+#[path = "e2e/discover.rs"]
+mod discover;
 #[path = "e2e/env.rs"]
 mod env;
 

@@ -47,6 +47,11 @@ enum Command {
         /// Also list workloads that are outside enforcement.
         #[arg(short, long)]
         verbose: bool,
+        /// Instead of judging, list model-serving workloads in any namespace (opted in or
+        /// not) that no AISystem covers, each with a draft AISystem (`-o yaml` prints the
+        /// drafts). Exit status 1 when there is any.
+        #[arg(long)]
+        discover: bool,
     },
     /// Print the Statement of Applicability for the resources in the manifests.
     ///
@@ -134,6 +139,38 @@ enum CheckFormat {
     Junit,
     /// SARIF 2.1.0 for code-scanning annotations.
     Sarif,
+    /// Draft AISystems as YAML (with --discover only).
+    Yaml,
+}
+
+/// `check --discover`: the model-serving workloads of the manifests that no AISystem covers.
+fn discover_loaded(loaded: &Loaded, policy: &Policy, output: CheckFormat) -> ExitCode {
+    use crate::discover::{DiscoverFormat, discover, render};
+    let format = match output {
+        CheckFormat::Text => DiscoverFormat::Text,
+        CheckFormat::Json => DiscoverFormat::Json,
+        CheckFormat::Yaml => DiscoverFormat::Yaml,
+        CheckFormat::Junit | CheckFormat::Sarif => {
+            return fail("--discover prints text, json or yaml (draft AISystems)");
+        }
+    };
+    let workloads: Vec<crate::engine::Workload<'_>> = loaded
+        .workloads
+        .iter()
+        .filter_map(|w| {
+            crate::engine::Workload::from_value(&w.object, &loaded_namespace(&w.object)).ok()
+        })
+        .collect();
+    let found = discover(&loaded.snapshot, workloads.iter(), policy);
+    emit(&render(&found, format));
+    for e in &loaded.errors {
+        eprintln!("error: {e}");
+    }
+    match (loaded.errors.is_empty(), found.is_empty()) {
+        (false, _) => ExitCode::from(2),
+        (true, true) => ExitCode::SUCCESS,
+        (true, false) => ExitCode::from(1),
+    }
 }
 
 /// Judges every workload that was loaded.
@@ -225,11 +262,15 @@ pub fn run(cli: Cli) -> ExitCode {
             output,
             common,
             verbose,
+            discover,
         } => {
             let (loaded, policy, now) = match load(&paths, &common) {
                 Ok(l) => l,
                 Err(e) => return fail(e),
             };
+            if discover {
+                return discover_loaded(&loaded, &policy, output);
+            }
             if loaded.errors.is_empty() && loaded.workloads.is_empty() && loaded.aims_objects == 0 {
                 return fail(format!(
                     "nothing to judge in {}: no workload and no AIMS resource in {} file(s){}",
@@ -247,6 +288,11 @@ pub fn run(cli: Cli) -> ExitCode {
                 CheckFormat::Json => render::check::json(&report),
                 CheckFormat::Junit => render::check::junit(&report),
                 CheckFormat::Sarif => render::check::sarif(&report),
+                CheckFormat::Yaml => {
+                    return fail(
+                        "-o yaml prints draft AISystems and goes with --discover; judge with -o text, json, junit or sarif",
+                    );
+                }
             };
             emit(&text);
             if !matches!(output, CheckFormat::Text) {

@@ -8,6 +8,7 @@ pub mod certs;
 pub mod cli;
 pub mod crdgen;
 pub mod dev;
+pub mod discover;
 pub mod election;
 pub mod engine;
 pub mod examples;

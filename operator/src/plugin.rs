@@ -80,6 +80,18 @@ enum PluginCommand {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// List model-serving workloads in every namespace (opted in or not) that no AISystem
+    /// covers, with a draft AISystem for each (`-o yaml`). Exit status 1 when there is any.
+    Discover {
+        /// Only this namespace (default: every namespace).
+        #[arg(short, long)]
+        namespace: Option<String>,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = crate::discover::DiscoverFormat::Text)]
+        output: crate::discover::DiscoverFormat,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
     /// Explain why a workload would be refused now, and how to fix it.
     Explain {
         /// The workload, as kind/name (deployment/x, sts/x, job/x, cronjob/x, pod/x, isvc/x).
@@ -424,6 +436,27 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
                     Ok(ExitCode::from(2))
                 }
             }
+        }
+        PluginCommand::Discover {
+            namespace,
+            output,
+            policy,
+        } => {
+            let (policy, snapshot) = live_reading(&policy, namespace.as_deref()).await?;
+            let client = client().await?;
+            let found = crate::discover::live::discover_cluster(
+                &client,
+                namespace.as_deref(),
+                &snapshot,
+                &policy,
+            )
+            .await?;
+            crate::cli::emit(&crate::discover::render(&found, output));
+            Ok(if found.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         PluginCommand::Explain {
             target,
