@@ -158,6 +158,7 @@ fn replica(
     let client = connection(store.clone(), cut.clone());
     let fence = LeaseFence::default();
     let ctx = Arc::new(ReconcileContext {
+        discover_every: None,
         concurrency: 8,
         client: client.clone(),
         cache: Arc::new(ClusterCache::from_snapshot(Snapshot::new())),

@@ -38,6 +38,7 @@ fn context_with_lease(
 ) -> (Arc<ReconcileContext>, ApiHandle) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let ctx = ReconcileContext {
+        discover_every: None,
         concurrency: 8,
         lease,
         client: Client::new(service, "default"),
@@ -471,6 +472,7 @@ async fn an_openreports_report_with_every_result_is_published_once_per_change() 
     system.metadata.uid = Some("5f0c8a62-0000-4000-8000-000000000001".into());
     let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
     let ctx = Arc::new(ReconcileContext {
+        discover_every: None,
         concurrency: 8,
         lease: None,
         client: Client::new(service, "default"),

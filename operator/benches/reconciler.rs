@@ -82,6 +82,7 @@ fn main() {
         let bindings: Vec<_> = snapshot.bindings().cloned().collect();
         let writes = Arc::new(AtomicUsize::new(0));
         let ctx = Arc::new(ReconcileContext {
+        discover_every: None,
         concurrency: 8,
         lease: None,
             client: api(writes.clone()),

@@ -47,6 +47,13 @@ fn reconcile_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 2.0, 16))
 }
 
+/// Labels of a per-namespace metric.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NamespaceLabels {
+    /// Namespace.
+    pub namespace: String,
+}
+
 /// Handles of the AIMS and reconciler metrics; cheap to clone.
 #[derive(Clone)]
 pub struct ClusterMetrics {
@@ -56,6 +63,7 @@ pub struct ClusterMetrics {
     reviewed_on_schedule: FloatGauge,
     training_data_documented: FloatGauge,
     open_nonconformities: Gauge,
+    unregistered: Family<NamespaceLabels, Gauge>,
     /// Reconciles by kind and result.
     pub reconciles: Family<ReconcileLabels, Counter>,
     /// Reconcile duration by kind.
@@ -72,6 +80,7 @@ impl ClusterMetrics {
             reviewed_on_schedule: FloatGauge::default(),
             training_data_documented: FloatGauge::default(),
             open_nonconformities: Gauge::default(),
+            unregistered: Family::default(),
             reconciles: Family::default(),
             reconcile_seconds: Family::new_with_constructor(reconcile_histogram),
         };
@@ -105,6 +114,11 @@ impl ClusterMetrics {
             "open_nonconformities",
             "Running labelled workloads the engine would refuse now (drift, expiry, break-glass)",
             metrics.open_nonconformities.clone(),
+        );
+        aims.register(
+            "unregistered_model_workloads",
+            "Model-serving workloads no AISystem covers, by namespace (kubectl aims discover lists them)",
+            metrics.unregistered.clone(),
         );
         aims.register(
             "reconciles",
@@ -146,5 +160,18 @@ impl ClusterMetrics {
             .set(o.training_data_documented);
         self.open_nonconformities
             .set(i64::try_from(o.open_nonconformities).unwrap_or(i64::MAX));
+    }
+
+    /// Sets the count of unregistered model-serving workloads per namespace from a
+    /// discovery round (namespaces with none drop out).
+    pub fn set_unregistered(&self, found: &[crate::discover::Discovery]) {
+        self.unregistered.clear();
+        for d in found {
+            self.unregistered
+                .get_or_create(&NamespaceLabels {
+                    namespace: d.namespace.clone(),
+                })
+                .inc();
+        }
     }
 }

@@ -60,6 +60,12 @@ pub struct RunArgs {
     /// bounds the requests the reconciler sends the API server after a start or a relist.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     concurrent_reconciles: u16,
+    /// Seconds between the leader's discovery rounds: every workload kind is listed, page
+    /// by page, for model serving no AISystem covers (metric
+    /// aims_unregistered_model_workloads, a log line per new finding). 0 turns it off (and
+    /// the chart then grants no list on Pods, Jobs and the other kinds).
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    discover_seconds: u64,
     /// The self-managed certificates.
     #[command(flatten)]
     certs: crate::certs::args::SelfManagedArgs,
@@ -349,6 +355,8 @@ pub async fn operate(
     }
     let reconciler = wants(Component::Reconciler).then(|| {
         let reconcile_ctx = Arc::new(ReconcileContext {
+            discover_every: (args.discover_seconds > 0)
+                .then(|| Duration::from_secs(args.discover_seconds)),
             lease: Some(LeaseFence::default()),
             concurrency: args.concurrent_reconciles,
             client: client.clone(),

@@ -1,12 +1,31 @@
 //! Shadow-AI discovery on the real API server: `kubectl aims discover` lists a model server
 //! nobody registered in a namespace that never opted in, leaves ordinary workloads and
-//! registered systems' models alone, and its draft AISystems are accepted by the API server.
+//! registered systems' models alone, and its draft AISystems are accepted by the API server;
+//! the operator's periodic discovery counts it in its metric.
 
+use std::time::Duration;
+
+use aims_operator::policy::Policy;
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::cluster::User;
-use crate::env::{Journey, admin_apply, grant_editors};
+use crate::env::{Journey, Operator, admin_apply, eventually, grant_editors};
 use crate::objects::deployment;
+
+/// The body of a plain-HTTP GET of `path` on 127.0.0.1:`port` (empty when nothing answers).
+async fn get(port: u16, path: &str) -> String {
+    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return String::new();
+    };
+    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return String::new();
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer).await;
+    answer
+}
 
 #[tokio::test]
 async fn discover_lists_model_serving_no_aisystem_covers_with_drafts_the_api_server_accepts() {
@@ -67,6 +86,34 @@ async fn discover_lists_model_serving_no_aisystem_covers_with_drafts_the_api_ser
         accepted.stdout,
         "aisystem.aims.io/llm created (server dry run)\n"
     );
+
+    // The operator finds it too: its metric counts it in its namespace.
+    let mut journey = journey;
+    journey.operator.stop().await;
+    journey.operator = Operator::start_with(Policy::default(), &["--discover-seconds=1"]).await;
+    journey
+        .operator
+        .register(&journey.admin, &journey.ns.clone())
+        .await;
+    let health = journey.operator.health_port;
+    let counted = format!("aims_unregistered_model_workloads{{namespace=\"{quiet}\"}} 1");
+    eventually(
+        "the operator's discovery metric",
+        Duration::from_secs(30),
+        || async {
+            let metrics = get(health, "/metrics").await;
+            if metrics.contains(&counted) {
+                Ok(())
+            } else {
+                Err(metrics
+                    .lines()
+                    .filter(|l| l.contains("unregistered"))
+                    .collect::<Vec<_>>()
+                    .join("\n"))
+            }
+        },
+    )
+    .await;
 
     // Registered and labelled, it is no longer listed.
     plane

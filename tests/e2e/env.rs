@@ -240,6 +240,8 @@ struct RunCli {
 /// threads on kubectl.
 pub struct Operator {
     port: u16,
+    /// Where /healthz, /readyz and /metrics answer.
+    pub health_port: u16,
     ca_bundle: String,
     registered: Vec<String>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -255,17 +257,28 @@ impl Operator {
     /// Starts one replica named `replica` (its identity in the Lease), with a token of the
     /// chart's ServiceAccount of its own (the audit log tells replicas apart by it).
     pub async fn start_replica(policy: Policy, replica: &str) -> Operator {
-        Self::launch(policy, replica, None).await
+        Self::launch(policy, replica, None, &[]).await
+    }
+
+    /// Starts webhook and reconciler with `flags` besides the usual ones (e.g.
+    /// `--discover-seconds=1`).
+    pub async fn start_with(policy: Policy, flags: &[&str]) -> Operator {
+        Self::launch(policy, "aims-operator-0", None, flags).await
     }
 
     /// Starts the operator with self-managed certificates kept in the Secret
     /// [`SELF_MANAGED_SECRET`], naming 127.0.0.1 (the URL it is registered at), with `flags`
     /// besides (lifetimes, `--webhook-configuration`); it registers with the CA it made.
     pub async fn start_self_managed(policy: Policy, flags: &[&str]) -> Operator {
-        Self::launch(policy, "aims-operator-0", Some(flags)).await
+        Self::launch(policy, "aims-operator-0", Some(flags), &[]).await
     }
 
-    async fn launch(policy: Policy, replica: &str, self_managed: Option<&[&str]>) -> Operator {
+    async fn launch(
+        policy: Policy,
+        replica: &str,
+        self_managed: Option<&[&str]>,
+        extra: &[&str],
+    ) -> Operator {
         let plane = ControlPlane::shared();
         prepare();
         let token = plane
@@ -284,10 +297,11 @@ impl Operator {
         let kubeconfig =
             plane.write_kubeconfig_with_token(&format!("aims-operator-{replica}"), token.trim());
         let port = free_port();
+        let health_port = free_port();
         let mut args = vec![
             "run".to_string(),
             format!("--listen=127.0.0.1:{port}"),
-            "--health-listen=127.0.0.1:0".to_string(),
+            format!("--health-listen=127.0.0.1:{health_port}"),
             format!("--namespace={OPERATOR_NAMESPACE}"),
             "--drain-seconds=1".to_string(),
             format!("--pod-name={replica}"),
@@ -315,6 +329,7 @@ impl Operator {
                 (dir, None)
             }
         };
+        args.extend(extra.iter().map(|f| f.to_string()));
         args.push(format!("--tls-cert={}", dir.join("tls.crt").display()));
         args.push(format!("--tls-key={}", dir.join("tls.key").display()));
         let cli = RunCli::parse_from(args);
@@ -350,6 +365,7 @@ impl Operator {
         };
         Operator {
             port,
+            health_port,
             ca_bundle,
             registered: Vec::new(),
             stop: Some(stop),

@@ -34,6 +34,18 @@ pub async fn discover_cluster(
     snapshot: &Snapshot,
     policy: &Policy,
 ) -> Result<Vec<Discovery>, PluginError> {
+    discover_pages(client, namespace, |page| {
+        discover(snapshot, page.iter(), policy)
+    })
+    .await
+}
+
+/// Lists every workload kind page by page and gives each page to `judge`.
+pub async fn discover_pages(
+    client: &Client,
+    namespace: Option<&str>,
+    judge: impl Fn(&[Workload<'static>]) -> Vec<Discovery>,
+) -> Result<Vec<Discovery>, PluginError> {
     let mut found = Vec::new();
     for kind in KINDS {
         let Some(resource) = workload_resource(kind) else {
@@ -55,8 +67,7 @@ pub async fn discover_cluster(
                     });
                 }
             };
-            let workloads = readable(&page.items, &resource);
-            found.extend(discover(snapshot, workloads.iter(), policy));
+            found.extend(judge(&readable(&page.items, &resource)));
             match page.metadata.continue_.filter(|c| !c.is_empty()) {
                 Some(token) => params = params.continue_token(&token),
                 None => break,

@@ -4,6 +4,7 @@
 //! and the operator's metric.
 
 pub mod live;
+pub mod periodic;
 
 use std::fmt::Write as _;
 

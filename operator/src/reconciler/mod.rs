@@ -188,6 +188,9 @@ pub struct ReconcileContext {
     /// against 10,000 objects would send 10,000 status writes at once, which the API server
     /// answers with timeouts that are retried, and so on.
     pub concurrency: u16,
+    /// How often the leader lists the cluster's workloads for model serving no AISystem
+    /// covers (metric `aims_unregistered_model_workloads`); `None`: never.
+    pub discover_every: Option<Duration>,
 }
 
 impl ReconcileContext {
@@ -506,10 +509,19 @@ pub async fn run(
             futures::stream::iter(refs)
         })
     };
-    let all = futures::future::join3(
+    let discovery = {
+        let (ctx, stopped) = (ctx.clone(), signal(stopped.clone()));
+        async move {
+            if let Some(every) = ctx.discover_every {
+                crate::discover::periodic::keep_discovering(ctx, every, stopped).await;
+            }
+        }
+    };
+    let all = futures::future::join4(
         control::<AISystem>(ctx.clone(), systems, signal(stopped.clone())),
         control::<ImpactAssessment>(ctx.clone(), for_assessments, signal(stopped.clone())),
         control::<ControlBinding>(ctx, for_bindings, signal(stopped)),
+        discovery,
     );
     tokio::pin!(all);
     tokio::select! {

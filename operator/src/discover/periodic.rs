@@ -1,0 +1,54 @@
+//! The operator's discovery: every interval, while this replica leads, the cluster's
+//! workloads are listed page by page and judged against the cache's register; the count per
+//! namespace goes to the metric `aims_unregistered_model_workloads`, and each workload that
+//! is newly found (or gone) is logged once, with why.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::discover;
+use super::live::discover_pages;
+use crate::reconciler::ReconcileContext;
+
+/// Runs discovery every `every` until `shutdown` resolves.
+pub async fn keep_discovering(
+    ctx: Arc<ReconcileContext>,
+    every: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut known: BTreeSet<(String, String, String)> = BTreeSet::new();
+    loop {
+        let round = discover_pages(&ctx.client, None, |page| {
+            ctx.cache
+                .read(|snapshot| discover(snapshot, page.iter(), &ctx.policy))
+        });
+        match round.await {
+            Ok(found) => {
+                let now: BTreeSet<(String, String, String)> = found
+                    .iter()
+                    .map(|d| (d.kind.clone(), d.namespace.clone(), d.name.clone()))
+                    .collect();
+                for d in found.iter().filter(|d| {
+                    !known.contains(&(d.kind.clone(), d.namespace.clone(), d.name.clone()))
+                }) {
+                    tracing::warn!(kind = %d.kind, namespace = %d.namespace, name = %d.name,
+                        why = %d.why, "model serving that no AISystem covers (kubectl aims discover drafts one)");
+                }
+                for (kind, namespace, name) in known.difference(&now) {
+                    tracing::info!(%kind, %namespace, %name, "no longer unregistered model serving");
+                }
+                known = now;
+                if let Some(metrics) = &ctx.metrics {
+                    metrics.set_unregistered(&found);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "discovery: the workloads could not be listed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = &mut shutdown => return,
+        }
+    }
+}
