@@ -32,13 +32,15 @@ fn register(mode: &str) -> Snapshot {
             .with_model("w", "2.0.0", None)
             .with_model("v", "3.0.0", Some(&weights()));
     s.spec.models[1].storage_uri = Some(WEIGHTS_URI.into());
+    let mut s = s.with_model("h", "4.0.0", None);
+    s.spec.models[3].storage_uri = Some("hf://org/h-model".into());
     snapshot.add_system(s);
     let mut t = system("t");
     t.spec.models[0].name = "other".into();
     t.spec.models[0].image = Some(format!("reg/other@{}", digest(9)));
     snapshot.add_system(t);
     snapshot.add_assessment(
-        assessment("a", "s", &["1.0.x", "2.0.x", "3.0.x"])
+        assessment("a", "s", &["1.0.x", "2.0.x", "3.0.x", "4.0.x"])
             .approved_by("bob", "2026-11-01T00:00:00Z"),
     );
     snapshot.add_assessment(
@@ -125,6 +127,34 @@ fn places(label: Option<&str>) -> Vec<(String, Value)> {
             format!("{kind} image volume"),
             workload(kind, "image volume", &weights(), label),
         ));
+    }
+    // A model named on the command line or in the environment of a generic runtime.
+    let runtime = format!("reg/runtime@{}", digest(3));
+    for (what, extra) in [
+        ("args URI", json!({"args": ["--model", WEIGHTS_URI]})),
+        (
+            "args --flag=URI",
+            json!({"args": [format!("--model-path={WEIGHTS_URI}")]}),
+        ),
+        (
+            "command URI",
+            json!({"command": ["serve", format!("{WEIGHTS_URI}/")]}),
+        ),
+        (
+            "env URI",
+            json!({"env": [{"name": "MODEL_URI", "value": WEIGHTS_URI}]}),
+        ),
+        (
+            "args Hugging Face name",
+            json!({"args": ["--model", "org/h-model"]}),
+        ),
+    ] {
+        let mut object = workload("Deployment", "containers", &runtime, label);
+        let container = &mut object["spec"]["template"]["spec"]["containers"][0];
+        for (key, value) in extra.as_object().unwrap() {
+            container[key] = value.clone();
+        }
+        all.push((format!("Deployment {what}"), object));
     }
     for (path, artifact) in [
         ("predictor.containers", image.clone()),

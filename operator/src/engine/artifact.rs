@@ -101,7 +101,27 @@ pub fn runs(workload: &Workload<'_>, model: &Model) -> Runs {
     }
     if let Some(declared) = model.storage_uri.as_deref() {
         let exact = normalised_uri(declared);
-        for deployed in &workload.storage_uris {
+        // A Hugging Face model is named without its scheme on the command line
+        // (`--model org/name`).
+        let bare = exact
+            .as_deref()
+            .and_then(|u| u.strip_prefix("hf://"))
+            .map(|u| u.trim_end_matches('/'));
+        if workload
+            .signals
+            .iter()
+            .filter_map(|s| s.named_model())
+            .any(|named| bare.is_some_and(|b| b == named.trim_end_matches('/')))
+        {
+            return Runs::Build;
+        }
+        for deployed in workload.storage_uris.iter().map(AsRef::as_ref).chain(
+            workload
+                .signals
+                .iter()
+                .filter_map(|s| s.named_model())
+                .filter(|n| n.contains("://")),
+        ) {
             if exact.is_some() && exact == normalised_uri(deployed) {
                 return Runs::Build;
             }
@@ -133,15 +153,29 @@ fn needles(workload: &Workload<'_>) -> Vec<String> {
                 .map(|d| d.rsplit(':').next().unwrap_or_default().to_string());
             std::iter::once(segment).chain(digest)
         });
-    let uris = workload.storage_uris.iter().filter_map(|u| {
-        let normal = normalised_uri(u)?;
-        let (scheme, rest) = normal.split_once("://")?;
-        Some(format!(
-            "{scheme}://{}",
-            rest.split('/').next().unwrap_or_default()
-        ))
-    });
-    images.chain(uris).filter(|n| !n.is_empty()).collect()
+    let named = workload.signals.iter().filter_map(|s| s.named_model());
+    let uris = workload
+        .storage_uris
+        .iter()
+        .map(AsRef::as_ref)
+        .chain(named.clone())
+        .filter_map(|u| {
+            let normal = normalised_uri(u)?;
+            let (scheme, rest) = normal.split_once("://")?;
+            Some(format!(
+                "{scheme}://{}",
+                rest.split('/').next().unwrap_or_default()
+            ))
+        });
+    // A bare model name (`--model org/name`) may be a declared `hf://org/name`.
+    let bare = named
+        .filter(|n| !n.contains("://") && n.contains('/'))
+        .map(str::to_string);
+    images
+        .chain(uris)
+        .chain(bare)
+        .filter(|n| !n.is_empty())
+        .collect()
 }
 
 /// The AI systems of the workload's namespace, other than `except`, that declare a model it

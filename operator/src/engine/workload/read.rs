@@ -134,6 +134,14 @@ struct Container<'a> {
     args: Option<Vec<Text<'a>>>,
     #[serde(borrow)]
     resources: Option<Obj<Resources<'a>>>,
+    #[serde(borrow)]
+    env: Option<Vec<Obj<EnvVar<'a>>>>,
+}
+
+#[derive(Deserialize)]
+struct EnvVar<'a> {
+    #[serde(borrow)]
+    value: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -452,6 +460,12 @@ impl<'a> Workload<'a> {
             let words = c.command.into_iter().chain(c.args).flatten();
             for word in words {
                 self.signals.push(Signal::Argument(name.clone(), word.0));
+            }
+            for Obj(var) in c.env.unwrap_or_default() {
+                if let Some(value) = var.value {
+                    self.signals
+                        .push(Signal::Environment(name.clone(), value.0));
+                }
             }
             if let Some(Obj(resources)) = c.resources {
                 let names = resources.limits.into_iter().chain(resources.requests);

@@ -21,6 +21,8 @@ pub enum Signal<'a> {
     Resource(Cow<'a, str>, Cow<'a, str>),
     /// A command or argument word.
     Argument(Cow<'a, str>, Cow<'a, str>),
+    /// An environment variable's value.
+    Environment(Cow<'a, str>, Cow<'a, str>),
 }
 
 impl Signal<'_> {
@@ -31,7 +33,18 @@ impl Signal<'_> {
             Self::Port(c, p) => Signal::Port(owned(c), p),
             Self::Resource(c, r) => Signal::Resource(owned(c), owned(r)),
             Self::Argument(c, a) => Signal::Argument(owned(c), owned(a)),
+            Self::Environment(c, v) => Signal::Environment(owned(c), owned(v)),
         }
+    }
+
+    /// The model a word or value names, when it names one: a URI (`s3://...`), alone or as
+    /// the value of a `--flag=`, or `NAME=...` style text after the last `=`.
+    pub fn named_model(&self) -> Option<&str> {
+        let (Self::Argument(_, text) | Self::Environment(_, text)) = self else {
+            return None;
+        };
+        let value = text.rsplit_once('=').map_or(text.as_ref(), |(_, v)| v);
+        (!value.is_empty() && !value.starts_with('-')).then_some(value)
     }
 }
 
@@ -161,6 +174,7 @@ impl ModelServing {
                             .is_some_and(|rest| rest.starts_with('='))
                 })
                 .map(|flag| format!("container {container} names a model with {flag}")),
+            Signal::Environment(..) => None,
         }
     }
 }
