@@ -115,6 +115,28 @@ async fn discover_lists_model_serving_no_aisystem_covers_with_drafts_the_api_ser
     )
     .await;
 
+    // And lists it in the namespace's OpenReports Report.
+    let report_results = || {
+        let out = plane.kubectl(
+            User::Admin,
+            &[
+                "-n",
+                quiet,
+                "get",
+                "reports.openreports.io",
+                "aims-discovery",
+                "-o",
+                "jsonpath={.results[*].resources[0].name} {.results[*].result}",
+            ],
+        );
+        out.stdout
+    };
+    eventually("the discovery Report", Duration::from_secs(30), || async {
+        let got = report_results();
+        if got == "llm warn" { Ok(()) } else { Err(got) }
+    })
+    .await;
+
     // Registered and labelled, it is no longer listed.
     plane
         .kubectl_with_input(User::Admin, &["apply", "-f", "-"], Some(&drafts.stdout))
@@ -138,5 +160,18 @@ async fn discover_lists_model_serving_no_aisystem_covers_with_drafts_the_api_ser
         after.stdout,
         "No model serving outside the AI system register.\n"
     );
+    eventually(
+        "an empty discovery Report",
+        Duration::from_secs(30),
+        || async {
+            let got = report_results();
+            if got.trim().is_empty() {
+                Ok(())
+            } else {
+                Err(got)
+            }
+        },
+    )
+    .await;
     journey.finish().await;
 }

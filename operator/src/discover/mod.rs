@@ -141,6 +141,37 @@ pub fn discover<'w>(
         .collect()
 }
 
+/// Name of the OpenReports Report that lists a namespace's discoveries.
+pub const REPORT_NAME: &str = "aims-discovery";
+
+/// The OpenReports Report of `namespace`: one failing result per discovered workload (a
+/// warning where the namespace has not opted in); no results once there are none.
+pub fn report(namespace: &str, found: &[Discovery]) -> Value {
+    let results: Vec<Value> = found
+        .iter()
+        .filter(|d| d.namespace == namespace)
+        .take(crate::engine::openreports::MAX_RESULTS)
+        .map(|d| {
+            json!({
+                "source": "aims-operator", "policy": "aims-discovery", "rule": "AIMS-001",
+                "result": if d.opted_in { "fail" } else { "warn" }, "severity": "medium",
+                "scored": true,
+                "message": format!("model serving that no AISystem covers: {}", d.why),
+                "resources": [{"kind": d.kind, "namespace": d.namespace, "name": d.name}],
+            })
+        })
+        .collect();
+    let count = |r: &str| results.iter().filter(|x| x["result"] == r).count();
+    json!({
+        "apiVersion": "openreports.io/v1alpha1", "kind": "Report",
+        "metadata": {"name": REPORT_NAME, "namespace": namespace,
+            "labels": {"app.kubernetes.io/managed-by": "aims-operator"}},
+        "source": "aims-operator",
+        "summary": {"pass": 0, "fail": count("fail"), "warn": count("warn"), "error": 0, "skip": 0},
+        "results": results,
+    })
+}
+
 /// Output of a discovery.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DiscoverFormat {

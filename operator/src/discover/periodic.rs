@@ -1,11 +1,15 @@
 //! The operator's discovery: every interval, while this replica leads, the cluster's
 //! workloads are listed page by page and judged against the cache's register; the count per
-//! namespace goes to the metric `aims_unregistered_model_workloads`, and each workload that
-//! is newly found (or gone) is logged once, with why.
+//! namespace goes to the metric `aims_unregistered_model_workloads` and, where OpenReports is
+//! served, to a Report `aims-discovery` in the namespace; each workload that is newly found
+//! (or gone) is logged once, with why.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
+
+use kube::Api;
+use kube::api::{DynamicObject, Patch, PatchParams};
 
 use super::discover;
 use super::live::discover_pages;
@@ -19,6 +23,7 @@ pub async fn keep_discovering(
 ) {
     tokio::pin!(shutdown);
     let mut known: BTreeSet<(String, String, String)> = BTreeSet::new();
+    let mut reported: BTreeSet<String> = BTreeSet::new();
     loop {
         let round = discover_pages(&ctx.client, None, |page| {
             ctx.cache
@@ -43,6 +48,7 @@ pub async fn keep_discovering(
                 if let Some(metrics) = &ctx.metrics {
                     metrics.set_unregistered(&found);
                 }
+                reported = publish(&ctx, &found, reported).await;
             }
             Err(error) => tracing::warn!(%error, "discovery: the workloads could not be listed"),
         }
@@ -51,4 +57,39 @@ pub async fn keep_discovering(
             _ = &mut shutdown => return,
         }
     }
+}
+
+/// Where OpenReports Reports are served, writes the Report of every namespace with a
+/// discovery, and empties those of namespaces that had one; returns the namespaces whose
+/// Report lists something now.
+async fn publish(
+    ctx: &ReconcileContext,
+    found: &[super::Discovery],
+    reported: BTreeSet<String>,
+) -> BTreeSet<String> {
+    let Some(reports) = &ctx.reports else {
+        return BTreeSet::new();
+    };
+    let now: BTreeSet<String> = found.iter().map(|d| d.namespace.clone()).collect();
+    for namespace in now.union(&reported) {
+        let report = super::report(namespace, found);
+        let key = (namespace.clone(), super::REPORT_NAME.to_string());
+        if !reports.changed(key.clone(), &report) {
+            continue;
+        }
+        let api = Api::<DynamicObject>::namespaced_with(
+            ctx.client.clone(),
+            namespace,
+            &crate::reconciler::report_resource(),
+        );
+        let params = PatchParams::apply(crate::reconciler::FIELD_MANAGER).force();
+        if let Err(error) = api
+            .patch(super::REPORT_NAME, &params, &Patch::Apply(&report))
+            .await
+        {
+            reports.forget(&key);
+            tracing::warn!(%error, %namespace, "discovery: the Report could not be written");
+        }
+    }
+    now
 }

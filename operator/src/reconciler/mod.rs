@@ -209,7 +209,7 @@ pub struct ReportPublisher {
 }
 
 impl ReportPublisher {
-    fn changed(&self, key: (String, String), report: &serde_json::Value) -> bool {
+    pub(crate) fn changed(&self, key: (String, String), report: &serde_json::Value) -> bool {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         report.to_string().hash(&mut hasher);
@@ -221,7 +221,7 @@ impl ReportPublisher {
         last.insert(key, digest) != Some(digest)
     }
 
-    fn forget(&self, key: &(String, String)) {
+    pub(crate) fn forget(&self, key: &(String, String)) {
         self.last
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
