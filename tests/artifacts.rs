@@ -165,6 +165,7 @@ fn places(label: Option<&str>) -> Vec<(String, Value)> {
         ("predictor.model.storageUri", WEIGHTS_URI.to_string()),
         ("predictor.sklearn.storageUri", format!("{WEIGHTS_URI}/")),
         ("predictor.storageUri", WEIGHTS_URI.to_string()),
+        ("predictor.model.storage.path", "w/2.0.0".to_string()),
         ("transformer.containers", image.clone()),
         ("explainer.containers", image.clone()),
     ] {
@@ -392,6 +393,17 @@ fn serving_signals_are_policy_and_every_one_is_named() {
             )
         );
     }
+    // A lone word on the command line names no model: the version of a registered model
+    // passed as a flag's value does not make a workload that model's.
+    let mut version_flag = workload("Deployment", "containers", &model_image(), Some("s"));
+    version_flag["spec"]["template"]["spec"]["containers"][0]["args"] =
+        json!(["--version=2.0.0", "main"]);
+    let v = judge(&snapshot, &version_flag);
+    assert!(v.findings.is_empty(), "{}", v.message());
+    assert_eq!(
+        v.model.as_ref().map(|m| m.to_string()).as_deref(),
+        Some("m 1.0.0")
+    );
     // Ports, flags and resources that are not serving signals change nothing.
     let ordinary = unlabelled_with(json!({"ports": [{"containerPort": 8080}],
         "args": ["--models-dir", "--modelling"], "resources": {"limits": {"cpu": "1"}}}));

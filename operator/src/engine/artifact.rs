@@ -101,17 +101,28 @@ pub fn runs(workload: &Workload<'_>, model: &Model) -> Runs {
     }
     if let Some(declared) = model.storage_uri.as_deref() {
         let exact = normalised_uri(declared);
-        // A Hugging Face model is named without its scheme on the command line
-        // (`--model org/name`).
-        let bare = exact
+        // A model named without a scheme: `--model org/name` for `hf://org/name`, or a
+        // KServe `storage.path` inside the declared location.
+        let location = exact
             .as_deref()
-            .and_then(|u| u.strip_prefix("hf://"))
-            .map(|u| u.trim_end_matches('/'));
+            .and_then(|u| u.split_once("://"))
+            .map(|(_, l)| l);
+        let names_it = |named: &str| {
+            let named = named.trim_matches('/');
+            // Two segments at least: a lone word (`2.0.0`, `main`) names nothing for sure.
+            named.contains('/')
+                && !named.contains("://")
+                && location.is_some_and(|l| {
+                    l == named
+                        || l.strip_suffix(named)
+                            .is_some_and(|head| head.ends_with('/'))
+                })
+        };
         if workload
             .signals
             .iter()
             .filter_map(|s| s.named_model())
-            .any(|named| bare.is_some_and(|b| b == named.trim_end_matches('/')))
+            .any(names_it)
         {
             return Runs::Build;
         }

@@ -249,7 +249,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Component<'a> {
                         _ => {
                             let block: Block<'de> = map.next_value()?;
                             component.blocks.retain(|(name, _)| *name != key);
-                            if block.storage_uri.is_some() || block.image.is_some() {
+                            if block.storage_uri.is_some()
+                                || block.image.is_some()
+                                || block.storage_path.is_some()
+                            {
                                 component.blocks.push((key, block));
                             }
                         }
@@ -269,6 +272,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for Component<'a> {
 struct Block<'a> {
     storage_uri: Option<Text<'a>>,
     image: Option<Text<'a>>,
+    storage_path: Option<Text<'a>>,
+}
+
+/// A KServe `storage` spec: a key of the storage configuration and a path within it.
+#[derive(Deserialize)]
+struct StorageSpec<'a> {
+    #[serde(borrow)]
+    path: Option<Text<'a>>,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Block<'a> {
@@ -285,6 +296,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for Block<'a> {
                     match key.as_ref() {
                         "storageUri" => block.storage_uri = map.next_value()?,
                         "image" => block.image = map.next_value()?,
+                        "storage" => {
+                            block.storage_path = map
+                                .next_value::<Option<Obj<StorageSpec<'de>>>>()?
+                                .and_then(|Obj(s)| s.path);
+                        }
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -493,6 +509,12 @@ impl<'a> Workload<'a> {
         for (block_name, block) in component.blocks {
             if let Some(uri) = block.storage_uri {
                 self.storage_uris.push(uri.0);
+            }
+            if let Some(path) = block.storage_path {
+                self.signals.push(Signal::StoragePath(
+                    Cow::Owned(format!("spec.{name}.{block_name}")),
+                    path.0,
+                ));
             }
             if let Some(image) = block.image {
                 self.images.push(ContainerImage {

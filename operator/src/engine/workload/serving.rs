@@ -23,6 +23,8 @@ pub enum Signal<'a> {
     Argument(Cow<'a, str>, Cow<'a, str>),
     /// An environment variable's value.
     Environment(Cow<'a, str>, Cow<'a, str>),
+    /// A KServe component's `storage.path`: a model inside the storage its key names.
+    StoragePath(Cow<'a, str>, Cow<'a, str>),
 }
 
 impl Signal<'_> {
@@ -34,14 +36,17 @@ impl Signal<'_> {
             Self::Resource(c, r) => Signal::Resource(owned(c), owned(r)),
             Self::Argument(c, a) => Signal::Argument(owned(c), owned(a)),
             Self::Environment(c, v) => Signal::Environment(owned(c), owned(v)),
+            Self::StoragePath(c, p) => Signal::StoragePath(owned(c), owned(p)),
         }
     }
 
     /// The model a word or value names, when it names one: a URI (`s3://...`), alone or as
     /// the value of a `--flag=`, or `NAME=...` style text after the last `=`.
     pub fn named_model(&self) -> Option<&str> {
-        let (Self::Argument(_, text) | Self::Environment(_, text)) = self else {
-            return None;
+        let text = match self {
+            Self::Argument(_, text) | Self::Environment(_, text) => text,
+            Self::StoragePath(_, path) => return Some(path.as_ref()).filter(|p| !p.is_empty()),
+            Self::Port(..) | Self::Resource(..) => return None,
         };
         let value = text.rsplit_once('=').map_or(text.as_ref(), |(_, v)| v);
         (!value.is_empty() && !value.starts_with('-')).then_some(value)
@@ -174,7 +179,7 @@ impl ModelServing {
                             .is_some_and(|rest| rest.starts_with('='))
                 })
                 .map(|flag| format!("container {container} names a model with {flag}")),
-            Signal::Environment(..) => None,
+            Signal::Environment(..) | Signal::StoragePath(..) => None,
         }
     }
 }
