@@ -117,6 +117,11 @@ fn crds_have_printer_columns_short_names_and_status_subresource() {
         ]
     );
     for (file, crd) in &all {
+        if crd.spec.names.kind == "AIManagementSystem" {
+            // One per cluster, for the whole organisation; nothing keeps status on it yet.
+            assert_eq!(crd.spec.scope, "Cluster");
+            continue;
+        }
         assert!(
             crd.spec.versions[0]
                 .subresources
@@ -127,6 +132,24 @@ fn crds_have_printer_columns_short_names_and_status_subresource() {
         );
         assert_eq!(crd.spec.scope, "Namespaced");
     }
+}
+
+/// The API server refuses what the engine refuses: the CRD's rule on organisation-wide
+/// controls lists exactly the catalog's organisational controls.
+#[test]
+fn the_organisation_wide_control_rule_lists_the_catalog_organisational_controls() {
+    let (_, aims) = crds().remove(3);
+    let schema = serde_json::to_value(&aims.spec.versions[0].schema).expect("json");
+    let rule = schema["openAPIV3Schema"]["properties"]["spec"]["properties"]["controls"]
+        ["x-kubernetes-validations"][0]["rule"]
+        .as_str()
+        .expect("a CEL rule")
+        .to_string();
+    let listed: Vec<&str> = rule
+        .split('\'')
+        .filter(|part| part.starts_with("A."))
+        .collect();
+    assert_eq!(listed, aims_operator::catalog::ORGANISATIONAL);
 }
 
 #[test]

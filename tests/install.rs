@@ -659,7 +659,7 @@ fn kustomize_installs_exactly_what_the_chart_installs() {
         namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
         "restricted"
     );
-    assert_eq!(of_kind(&all, "CustomResourceDefinition").len(), 3);
+    assert_eq!(of_kind(&all, "CustomResourceDefinition").len(), 4);
 }
 
 #[test]
@@ -684,6 +684,7 @@ fn the_chart_ships_the_generated_crds() {
         "aisystems.aims.io.yaml",
         "impactassessments.aims.io.yaml",
         "controlbindings.aims.io.yaml",
+        "aimanagementsystems.aims.io.yaml",
     ] {
         let generated = std::fs::read_to_string(repo().join("crds").join(file)).unwrap();
         let shipped = repo().join("charts/aims-operator/crds").join(file);

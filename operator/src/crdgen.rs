@@ -6,11 +6,12 @@ use kube::CustomResourceExt;
 use serde_json::Value;
 
 use crate::resources::{
-    AISystem, AISystemSpec, AISystemStatus, ControlBinding, ControlBindingSpec,
-    ControlBindingStatus, ImpactAssessment, ImpactAssessmentSpec, ImpactAssessmentStatus,
+    AIManagementSystem, AIManagementSystemSpec, AISystem, AISystemSpec, AISystemStatus,
+    ControlBinding, ControlBindingSpec, ControlBindingStatus, ImpactAssessment,
+    ImpactAssessmentSpec, ImpactAssessmentStatus,
 };
 
-/// The three CRDs with the file name each is written to.
+/// The CRDs with the file name each is written to.
 pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
     vec![
         (
@@ -35,6 +36,14 @@ pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
                 known_formats(ControlBinding::crd()),
                 schemars::schema_for!(ControlBindingSpec),
                 schemars::schema_for!(ControlBindingStatus),
+            ),
+        ),
+        (
+            "aimanagementsystems.aims.io.yaml",
+            field_docs(
+                known_formats(AIManagementSystem::crd()),
+                schemars::schema_for!(AIManagementSystemSpec),
+                schemars::Schema::default(),
             ),
         ),
     ]

@@ -12,7 +12,9 @@ use serde_json::Value;
 
 use crate::engine::Snapshot;
 use crate::engine::workload::is_workload_kind;
-use crate::resources::{AISystem, API_VERSION, ControlBinding, GROUP, ImpactAssessment};
+use crate::resources::{
+    AIManagementSystem, AISystem, API_VERSION, ControlBinding, GROUP, ImpactAssessment,
+};
 
 /// Where a document came from.
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
@@ -376,8 +378,13 @@ impl Loaded {
                 self.snapshot.add_binding(b);
                 Ok(())
             }),
+            "AIManagementSystem" => typed::<AIManagementSystem>(value).and_then(|aims| {
+                crate::resources::validate_organisation(&aims)?;
+                self.snapshot.set_organisation(aims);
+                Ok(())
+            }),
             other => Err(format!(
-                "unknown kind {other} in {GROUP}; expected AISystem, ImpactAssessment or ControlBinding"
+                "unknown kind {other} in {GROUP}; expected AISystem, ImpactAssessment, ControlBinding or AIManagementSystem"
             )),
         };
         match result {

@@ -18,7 +18,8 @@ use super::Workload;
 use super::facts::{FactsCell, SystemFacts};
 use crate::policy::Policy;
 use crate::resources::{
-    AISystem, ControlBinding, ENFORCEMENT_LABEL, EnforcementMode, ImpactAssessment, ShrinkToFit,
+    AIManagementSystem, AISystem, ControlBinding, ENFORCEMENT_LABEL, EnforcementMode,
+    ImpactAssessment, ShrinkToFit,
 };
 
 /// The namespace of an object that names none, as `kubectl apply` with the default context
@@ -64,6 +65,9 @@ pub struct Snapshot {
     /// The policy facts are remembered for: the first one a decision used. Decisions under
     /// another policy work everything out afresh.
     facts_policy: OnceLock<Policy>,
+    /// The organisation's AI management system, with its organisation-wide controls as a
+    /// binding that every system in its scope reads beside its own.
+    organisation: Option<(Arc<AIManagementSystem>, Arc<ControlBinding>)>,
 }
 
 /// What the register holds under one system name in a namespace: the system, when it exists,
@@ -668,7 +672,46 @@ impl Snapshot {
             .into_iter()
             .flat_map(|entry| &entry.bindings);
         let all = self.bindings_for_all.get(namespace).into_iter().flatten();
-        named.chain(all).map(Arc::as_ref)
+        let organisation = self
+            .organisation
+            .as_ref()
+            .filter(|(aims, _)| aims.spec.covers(namespace, system))
+            .map(|(_, binding)| binding);
+        named.chain(all).chain(organisation).map(Arc::as_ref)
+    }
+
+    /// Records the organisation's AI management system (replacing the one before). Its
+    /// controls count for every AI system in its scope, the organisational ones only.
+    pub fn set_organisation(&mut self, aims: AIManagementSystem) {
+        self.facts_generation += 1;
+        let controls = aims
+            .spec
+            .controls
+            .iter()
+            .filter(|c| crate::catalog::is_organisational(&c.id))
+            .cloned()
+            .collect();
+        let mut binding = ControlBinding::new(
+            &format!("AIManagementSystem/{}", aims.name_any()),
+            crate::resources::ControlBindingSpec {
+                systems: Vec::new(),
+                all_systems: Some(true),
+                controls,
+            },
+        );
+        binding.metadata.annotations = aims.metadata.annotations.clone();
+        self.organisation = Some((Arc::new(aims), Arc::new(binding)));
+    }
+
+    /// Forgets the organisation's AI management system.
+    pub fn clear_organisation(&mut self) {
+        self.facts_generation += 1;
+        self.organisation = None;
+    }
+
+    /// The organisation's AI management system, when there is one.
+    pub fn organisation(&self) -> Option<&AIManagementSystem> {
+        self.organisation.as_ref().map(|(aims, _)| aims.as_ref())
     }
 
     /// Every control binding, in the order added.

@@ -1,4 +1,4 @@
-//! The three AIMS custom resources (group `aims.io`, version `v1alpha1`) and the types they
+//! The AIMS custom resources (group `aims.io`, version `v1alpha1`) and the types they
 //! share. Every field carries a `///` comment: it becomes the text `kubectl explain` shows.
 
 // kube's printcolumn(...) arguments repeat key names by design; clippy reads them as duplicates.
@@ -10,6 +10,7 @@ mod binding;
 mod common;
 mod compact;
 mod fields;
+mod organisation;
 mod relaxation;
 mod validate;
 
@@ -19,6 +20,7 @@ pub use binding::*;
 pub use common::*;
 pub use compact::ShrinkToFit;
 pub use fields::{SystemFields, spec_fields};
+pub use organisation::*;
 pub use relaxation::*;
 pub use validate::*;
 

@@ -1,7 +1,10 @@
 //! Checks the API server makes through the CRD schema and CEL rules, repeated here so that
 //! the offline check refuses the same objects `kubectl apply` would.
 
-use super::{Applicability, ControlBindingSpec, ImpactAssessmentSpec, Treatment};
+use super::{
+    AIManagementSystem, Applicability, ControlBindingSpec, ControlEntry, ImpactAssessmentSpec,
+    ORGANISATION_NAME, Treatment,
+};
 
 /// Validates an assessment spec; the error names the field and the fix.
 pub fn validate_assessment(spec: &ImpactAssessmentSpec) -> Result<(), String> {
@@ -52,8 +55,38 @@ pub fn validate_binding(spec: &ControlBindingSpec) -> Result<(), String> {
     if spec.controls.is_empty() {
         return Err("spec.controls is empty".into());
     }
+    validate_entries(&spec.controls)
+}
+
+/// Validates the organisation's AI management system: its name, scope statement and
+/// controls, which must be organisational ones.
+pub fn validate_organisation(aims: &AIManagementSystem) -> Result<(), String> {
+    let name = aims.metadata.name.as_deref().unwrap_or_default();
+    if name != ORGANISATION_NAME {
+        return Err(format!(
+            "one AIManagementSystem per cluster, named {ORGANISATION_NAME} (not {name})"
+        ));
+    }
+    if aims.spec.scope.statement.trim().is_empty() {
+        return Err("spec.scope.statement: state what the AI management system covers".into());
+    }
+    validate_entries(&aims.spec.controls)?;
+    for (i, entry) in aims.spec.controls.iter().enumerate() {
+        if !crate::catalog::is_organisational(&entry.id) {
+            return Err(format!(
+                "spec.controls[{i}].id: {} is bound per AI system (in a ControlBinding), not organisation-wide; organisational controls are {}",
+                entry.id,
+                crate::catalog::ORGANISATIONAL.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Control IDs known, each listed once, exclusions justified.
+fn validate_entries(controls: &[ControlEntry]) -> Result<(), String> {
     let mut seen = std::collections::BTreeSet::new();
-    for (i, entry) in spec.controls.iter().enumerate() {
+    for (i, entry) in controls.iter().enumerate() {
         if crate::catalog::find(&entry.id).is_none() {
             return Err(format!(
                 "spec.controls[{i}].id: {} is not an Annex A control ID (A.2.2 to A.10.4)",

@@ -1,0 +1,116 @@
+//! The AI management system itself: one cluster-scoped object that states the AIMS's scope,
+//! its objectives, and the controls the organisation implements once for every system in
+//! scope (its AI policy, concern reporting, competence, incident communication, supplier and
+//! customer terms).
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::ControlEntry;
+
+/// The name the one AIManagementSystem of a cluster carries.
+pub const ORGANISATION_NAME: &str = "aims";
+
+/// The organisation's AI management system: scope, objectives and organisation-wide
+/// controls. One per cluster, named `aims`.
+#[derive(CustomResource, Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "aims.io",
+    version = "v1alpha1",
+    kind = "AIManagementSystem",
+    plural = "aimanagementsystems",
+    singular = "aimanagementsystem",
+    doc = "The organisation's AI management system: scope, objectives and the Annex A controls it implements once for every AI system in scope.",
+    shortname = "aimsys",
+    category = "aims",
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    validation = Rule::new("self.metadata.name == 'aims'").message("one AIManagementSystem per cluster, named aims")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct AIManagementSystemSpec {
+    /// What the management system covers.
+    pub scope: AimsScope,
+    /// The AI objectives, each with a target and an owner.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objectives: Vec<Objective>,
+    /// Controls the organisation implements once for every AI system in scope. Only
+    /// organisational controls (the catalog marks them: A.2.x, A.3.3, A.4.6, A.6.1.x,
+    /// A.8.3 to A.8.5, A.9.3, A.10.2, A.10.4) may be bound here; the others stay per system.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend(
+        "x-kubernetes-list-type" = "map",
+        "x-kubernetes-list-map-keys" = ["id"],
+        "x-kubernetes-validations" = [{
+            "rule": "self.all(c, c.id in ['A.2.2', 'A.2.3', 'A.2.4', 'A.3.3', 'A.4.6', 'A.6.1.2', 'A.6.1.3', 'A.8.3', 'A.8.4', 'A.8.5', 'A.9.3', 'A.10.2', 'A.10.4'])",
+            "message": "only organisational controls (A.2.x, A.3.3, A.4.6, A.6.1.x, A.8.3 to A.8.5, A.9.3, A.10.2, A.10.4) are bound organisation-wide; bind the others per AI system in a ControlBinding"
+        }]
+    ))]
+    pub controls: Vec<ControlEntry>,
+}
+
+/// The scope of the AI management system.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AimsScope {
+    /// The scope in a few sentences, as the AIMS documentation states it.
+    #[schemars(length(min = 1))]
+    pub statement: String,
+    /// Organisational units the AIMS covers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub organisational_units: Vec<String>,
+    /// Jurisdictions whose rules apply (e.g. EU, UK, US-CA).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jurisdictions: Vec<String>,
+    /// Namespaces whose AI systems are in scope; empty: every namespace.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    /// What is outside the scope, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded: Vec<ScopeExclusion>,
+}
+
+/// Something left outside the AIMS's scope.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScopeExclusion {
+    /// A namespace, or one AI system as `namespace/name`.
+    #[schemars(length(min = 1))]
+    pub what: String,
+    /// Why it is out of scope.
+    #[schemars(length(min = 1))]
+    pub reason: String,
+}
+
+/// An AI objective.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Objective {
+    /// What is aimed at, e.g. "High-risk systems with a current assessment".
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// The target, e.g. "100 %" or "≤ 5 days".
+    #[schemars(length(min = 1))]
+    pub target: String,
+    /// Who is accountable for it.
+    #[schemars(length(min = 1))]
+    pub owner: String,
+}
+
+impl AIManagementSystemSpec {
+    /// Whether the AI system `name` in `namespace` is in scope.
+    pub fn covers(&self, namespace: &str, name: &str) -> bool {
+        let listed =
+            self.scope.namespaces.is_empty() || self.scope.namespaces.iter().any(|n| n == namespace);
+        let is_system = |what: &str| {
+            what.split_once('/')
+                .is_some_and(|(ns, n)| ns == namespace && n == name)
+        };
+        listed
+            && !self
+                .scope
+                .excluded
+                .iter()
+                .any(|x| x.what == namespace || is_system(&x.what))
+    }
+}
