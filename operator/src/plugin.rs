@@ -219,6 +219,14 @@ pub async fn live_snapshot(
         &mut snapshot,
     )
     .await?;
+    if crate::webhook::organisation::organisation_served(client).await {
+        list_into(
+            Api::<crate::resources::AIManagementSystem>::all(client.clone()),
+            "AIManagementSystems",
+            &mut snapshot,
+        )
+        .await?;
+    }
     // Where the Prometheus Operator's monitors exist, the webhook requires one per system:
     // read them too, or this answer could differ from the webhook's.
     let served = monitors_served(client).await;

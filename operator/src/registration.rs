@@ -312,7 +312,12 @@ fn workload_rules() -> Vec<RuleWithOperations> {
 
 /// The AIMS kinds; with their status, which only the operator may write.
 fn aims_rule(with_status: bool) -> RuleWithOperations {
-    let mut resources = vec!["aisystems", "impactassessments", "controlbindings"];
+    let mut resources = vec![
+        "aisystems",
+        "impactassessments",
+        "controlbindings",
+        "aimanagementsystems",
+    ];
     if with_status {
         resources.extend([
             "aisystems/status",
@@ -320,5 +325,9 @@ fn aims_rule(with_status: bool) -> RuleWithOperations {
             "controlbindings/status",
         ]);
     }
-    rule("aims.io", "*", &resources)
+    // The AIManagementSystem is cluster-scoped, the others namespaced.
+    RuleWithOperations {
+        scope: Some("*".into()),
+        ..rule("aims.io", "*", &resources)
+    }
 }

@@ -7,7 +7,10 @@
 
 use super::approval::{Refusal, Requester};
 use crate::policy::Policy;
-use crate::resources::{Applicability, ControlBindingSpec, ImpactAssessmentSpec, Treatment};
+use crate::resources::{
+    AIManagementSystemSpec, Applicability, ControlBindingSpec, ControlEntry, ImpactAssessmentSpec,
+    Treatment,
+};
 
 /// One entry that may need an acceptance, as written.
 pub struct Entry<'a> {
@@ -34,21 +37,45 @@ pub trait Accepted {
     fn field(id: &str) -> String;
 }
 
+/// The exclusions among control entries, each decided by an approver.
+fn exclusions(controls: &[ControlEntry]) -> Vec<Entry<'_>> {
+    controls
+        .iter()
+        .map(|e| Entry {
+            id: &e.id,
+            needs: e.applicability == Applicability::Excluded,
+            terms: format!(
+                "{:?}{:?}",
+                e.justification,
+                e.exclusion.as_ref().and_then(|x| x.until)
+            ),
+            accepted_by: e.exclusion.as_ref().and_then(|x| x.accepted_by.as_deref()),
+        })
+        .collect()
+}
+
+/// Organisation-wide exclusions are decided as a binding's are.
+impl Accepted for AIManagementSystemSpec {
+    fn entries<'a>(&'a self, _: &Policy) -> Vec<Entry<'a>> {
+        exclusions(&self.controls)
+    }
+    fn may_decide(policy: &Policy, groups: &[super::Text]) -> bool {
+        ControlBindingSpec::may_decide(policy, groups)
+    }
+    fn deciders(policy: &Policy) -> String {
+        ControlBindingSpec::deciders(policy)
+    }
+    fn what(id: &str) -> String {
+        ControlBindingSpec::what(id)
+    }
+    fn field(id: &str) -> String {
+        ControlBindingSpec::field(id)
+    }
+}
+
 impl Accepted for ControlBindingSpec {
     fn entries<'a>(&'a self, _: &Policy) -> Vec<Entry<'a>> {
-        self.controls
-            .iter()
-            .map(|e| Entry {
-                id: &e.id,
-                needs: e.applicability == Applicability::Excluded,
-                terms: format!(
-                    "{:?}{:?}",
-                    e.justification,
-                    e.exclusion.as_ref().and_then(|x| x.until)
-                ),
-                accepted_by: e.exclusion.as_ref().and_then(|x| x.accepted_by.as_deref()),
-            })
-            .collect()
+        exclusions(&self.controls)
     }
     fn may_decide(policy: &Policy, groups: &[super::Text]) -> bool {
         policy.is_approver(groups)

@@ -17,8 +17,9 @@ use crate::engine::approval::{
 };
 use crate::engine::relaxation::{SystemWrite, check_relaxation, relaxation_after_write};
 use crate::resources::{
-    AISystem, AUTHOR_ANNOTATION, ControlBindingSpec, GROUP, ImpactAssessmentSpec,
-    RELAXATION_ANNOTATION, validate_assessment, validate_binding,
+    AIManagementSystem, AIManagementSystemSpec, AISystem, AUTHOR_ANNOTATION, ControlBindingSpec,
+    GROUP, ImpactAssessmentSpec, RELAXATION_ANNOTATION, validate_assessment, validate_binding,
+    validate_organisation,
 };
 
 /// The parts of an AIMS write the rules read.
@@ -253,6 +254,23 @@ fn recorded(
                 decided,
             )?;
         }
+        "AIManagementSystem" => {
+            let (new, old): (AIManagementSystemSpec, _) = specs(write)?;
+            let decided = acceptances_after_write(
+                old.as_ref(),
+                &new,
+                new_author.as_deref(),
+                who,
+                &ctx.policy,
+            )?;
+            record_acceptances(
+                &mut desired,
+                &mut notes,
+                "/spec/controls",
+                Some("exclusion"),
+                decided,
+            )?;
+        }
         "AISystem" => {
             let (new, old) = systems(write)?;
             let after = relaxation_after_write(
@@ -373,6 +391,13 @@ fn check_write(write: &Write, who: Requester, ctx: &Context, now: Timestamp) -> 
         "ControlBinding" => {
             let (new, old): (ControlBindingSpec, _) = specs(write)?;
             validate_binding(&new)?;
+            check_acceptances(old.as_ref(), &new, new_author, who, &ctx.policy)
+        }
+        "AIManagementSystem" => {
+            let aims: AIManagementSystem =
+                serde_json::from_value(write.new.clone()).map_err(|e| e.to_string())?;
+            validate_organisation(&aims)?;
+            let (new, old): (AIManagementSystemSpec, _) = specs(write)?;
             check_acceptances(old.as_ref(), &new, new_author, who, &ctx.policy)
         }
         "AISystem" => {

@@ -557,6 +557,7 @@ pub async fn monitors_served(client: &Client) -> MonitorsServed {
 /// followed only where the Prometheus Operator's API is served (asked once, at start).
 pub async fn start(client: Client) -> Arc<ClusterCache> {
     let cache = Arc::new(ClusterCache::new(&FEEDS));
+    super::organisation::follow_organisation(&client, &cache).await;
     let served = monitors_served(&client).await;
     if served.service_monitors {
         cache.expect(monitors::ServiceMonitor::FEED);

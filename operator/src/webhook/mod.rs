@@ -7,6 +7,7 @@ pub mod aims;
 pub mod cache;
 pub mod events;
 pub mod metrics;
+pub mod organisation;
 pub mod review;
 pub mod server;
 pub mod shared;
