@@ -307,9 +307,12 @@ fn soa_lists_all_38_controls_in_every_format() {
             .iter()
             .any(|j| j == "The scorer is built in-house; no third-party model is used.")
     );
-    let a223 = controls.iter().find(|c| c["id"] == "A.2.3").expect("A.2.3");
-    assert_eq!(a223["status"], "Gap");
-    assert_eq!(a223["applicability"], "Not addressed");
+    let a622 = controls
+        .iter()
+        .find(|c| c["id"] == "A.6.2.2")
+        .expect("A.6.2.2");
+    assert_eq!(a622["status"], "Gap");
+    assert_eq!(a622["applicability"], "Not addressed");
     assert_eq!(soa["register"].as_array().expect("register").len(), 4);
 
     let csv = stdout(&run(&["soa", "examples", "--now", NOW, "--format", "csv"]));
@@ -776,4 +779,81 @@ fn discover_lists_unregistered_model_serving_with_drafts_to_start_from() {
     );
     let junit = run(&["check", "--discover", "-o", "junit", "examples"]);
     assert_eq!(junit.status.code(), Some(2));
+}
+
+/// The SoA is the organisation's: a control the AIManagementSystem binds is met once for
+/// every system in its scope (no namespace binds the AI policy again), and a system it
+/// leaves out is named with the reason and left out of the statement.
+#[test]
+fn organisation_wide_controls_count_once_for_every_system_in_scope() {
+    let soa: Value = serde_json::from_str(&stdout(&run(&[
+        "soa", "examples", "--now", NOW, "--format", "json",
+    ])))
+    .expect("json");
+    let control = |id: &str| {
+        soa["controls"]
+            .as_array()
+            .expect("controls")
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
+            .expect("control")
+    };
+    for id in ["A.2.2", "A.2.3", "A.3.3", "A.10.2"] {
+        let c = control(id);
+        assert_eq!(c["status"], "Implemented", "{id}: {c}");
+        assert_eq!(c["notCovered"], serde_json::json!([]), "{id}");
+        let systems: Vec<&str> = c["systems"]
+            .as_array()
+            .expect("systems")
+            .iter()
+            .map(|s| s["system"].as_str().expect("name"))
+            .collect();
+        assert_eq!(
+            systems,
+            [
+                "clinic/appointment-scheduling",
+                "lending/credit-scoring",
+                "support/support-assistant"
+            ],
+            "{id}: ticket-triage is out of scope"
+        );
+        assert_eq!(c["systems"][0]["binding"], "AIManagementSystem/aims");
+    }
+    assert_eq!(
+        control("A.4.6")["status"],
+        "Planned",
+        "InProgress counts as Planned"
+    );
+    let triage = &soa["register"][3];
+    assert_eq!(triage["name"], "ticket-triage");
+    assert!(
+        triage["outOfScope"]
+            .as_str()
+            .expect("text")
+            .starts_with("out of the AIMS scope: Still in development"),
+        "{triage}"
+    );
+    assert!(
+        soa["aimsScope"]
+            .as_str()
+            .expect("text")
+            .starts_with("AI systems the group develops")
+    );
+
+    // A per-system control bound organisation-wide is refused, as the API server refuses it.
+    let dir = temp_dir("organisation");
+    std::fs::write(
+        dir.join("aims.yaml"),
+        "apiVersion: aims.io/v1alpha1\nkind: AIManagementSystem\nmetadata:\n  name: aims\nspec:\n  scope:\n    statement: all\n  controls:\n    - id: A.6.2.4\n      applicability: Applicable\n",
+    )
+    .expect("write");
+    let out = run(&["soa", dir.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("spec.controls[0].id: A.6.2.4 is bound per AI system (in a ControlBinding), not organisation-wide"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

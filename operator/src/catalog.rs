@@ -132,8 +132,8 @@ use NistFunction::{Govern, Manage, Map, Measure};
 /// Controls an organisation implements once, for every AI system in its AIMS's scope: they
 /// may be bound in the AIManagementSystem. The others are bound per system.
 pub const ORGANISATIONAL: &[&str] = &[
-    "A.2.2", "A.2.3", "A.2.4", "A.3.3", "A.4.6", "A.6.1.2", "A.6.1.3", "A.8.3", "A.8.4",
-    "A.8.5", "A.9.3", "A.10.2", "A.10.4",
+    "A.2.2", "A.2.3", "A.2.4", "A.3.3", "A.4.6", "A.6.1.2", "A.6.1.3", "A.8.3", "A.8.4", "A.8.5",
+    "A.9.3", "A.10.2", "A.10.4",
 ];
 
 /// Whether control `id` is organisational (see [`ORGANISATIONAL`]).

@@ -44,6 +44,10 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../examples/credit-scoring/workloads.yaml"),
     ),
     (
+        "examples/organisation/aims.yaml",
+        include_str!("../../examples/organisation/aims.yaml"),
+    ),
+    (
         "examples/support-assistant/aisystem.yaml",
         include_str!("../../examples/support-assistant/aisystem.yaml"),
     ),

@@ -13,7 +13,7 @@ use crate::engine::Snapshot;
 use crate::engine::controls::control_outcome;
 use crate::engine::status::{evaluate_system, types};
 use crate::policy::Policy;
-use crate::resources::{Applicability, ControlState};
+use crate::resources::{AISystem, Applicability, ControlState};
 
 /// The whole statement.
 #[derive(Serialize, Clone, Debug)]
@@ -23,12 +23,36 @@ pub struct StatementOfApplicability {
     pub generated_at: Timestamp,
     /// What it covers (cluster, namespaces, files).
     pub scope: String,
+    /// The AI management system's scope statement, with what it leaves out; empty without
+    /// an AIManagementSystem.
+    pub aims_scope: String,
     /// The AI system register.
     pub register: Vec<RegisterEntry>,
     /// One row per Annex A control, in document order.
     pub controls: Vec<SoaRow>,
     /// Number of controls in each status.
     pub totals: BTreeMap<&'static str, usize>,
+}
+
+/// Why `system` is outside the AI management system's scope; empty when it is in it.
+fn out_of_scope(snapshot: &Snapshot, system: &AISystem) -> String {
+    if snapshot.in_scope(system) {
+        return String::new();
+    }
+    let (ns, name) = (system.namespace().unwrap_or_default(), system.name_any());
+    let reason = snapshot
+        .organisation()
+        .and_then(|aims| {
+            aims.spec
+                .scope
+                .excluded
+                .iter()
+                .find(|x| x.what == ns || x.what == format!("{ns}/{name}"))
+        })
+        .map_or("its namespace is not listed in the scope", |x| {
+            x.reason.as_str()
+        });
+    format!("out of the AIMS scope: {reason}")
 }
 
 /// Conditions the register shows in columns of their own, or that sum up the others.
@@ -70,6 +94,8 @@ pub struct RegisterEntry {
     /// When the register entry is next due for review, or since when it is overdue; empty
     /// without a review schedule.
     pub review: String,
+    /// Empty when the system is in the AI management system's scope; otherwise why not.
+    pub out_of_scope: String,
     /// What keeps the system from compliance, one condition each as `Type: message` (e.g.
     /// which AISystem field changed since its assessment was approved); empty when compliant.
     pub findings: Vec<String>,
@@ -194,6 +220,7 @@ fn row(control: &Control, snapshot: &Snapshot, policy: &Policy, now: Timestamp) 
     let (mut applicable, mut excluded) = (false, false);
     for entry in snapshot
         .bindings()
+        .chain(snapshot.organisation_binding())
         .flat_map(|b| b.spec.controls.iter())
         .filter(|e| e.id == control.id)
     {
@@ -225,7 +252,12 @@ fn row(control: &Control, snapshot: &Snapshot, policy: &Policy, now: Timestamp) 
         (false, false) => "Not addressed",
     };
     let mut worst: Option<ControlState> = None;
-    for system in snapshot.systems() {
+    // The statement is the management system's: systems outside its scope are not in it.
+    for system in snapshot
+        .systems()
+        .into_iter()
+        .filter(|s| snapshot.in_scope(s))
+    {
         let outcome = control_outcome(snapshot, system, control.id, policy, now);
         let name = format!(
             "{}/{}",
@@ -289,6 +321,7 @@ pub fn build(
                 human_oversight: crate::register::oversight(spec),
                 relaxations,
                 review: crate::register::review_phrase(s, now),
+                out_of_scope: out_of_scope(snapshot, s),
                 findings: evaluation
                     .conditions
                     .iter()
@@ -309,6 +342,17 @@ pub fn build(
     StatementOfApplicability {
         generated_at: now,
         scope: scope.to_string(),
+        aims_scope: snapshot
+            .organisation()
+            .map(|aims| {
+                let scope = &aims.spec.scope;
+                let mut text = scope.statement.trim().to_string();
+                for x in &scope.excluded {
+                    text.push_str(&format!(" Out of scope: {} ({}).", x.what, x.reason));
+                }
+                text
+            })
+            .unwrap_or_default(),
         register,
         controls,
         totals,

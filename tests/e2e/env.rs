@@ -105,6 +105,7 @@ fn prepare() -> &'static PathBuf {
                     "crd/aisystems.aims.io",
                     "crd/impactassessments.aims.io",
                     "crd/controlbindings.aims.io",
+                    "crd/aimanagementsystems.aims.io",
                 ],
             )
             .ok();

@@ -90,6 +90,13 @@ fn export(journey: &Journey, namespaces: &[&str], file: &Path) {
             .ok();
         objects.push(serde_json::from_str(&namespace).unwrap());
     }
+    // The organisation's AIManagementSystem, cluster-scoped, when there is one.
+    let organisation = journey
+        .plane
+        .kubectl(User::Admin, &["get", "aimanagementsystems", "-o", "json"])
+        .ok();
+    let organisation: Value = serde_json::from_str(&organisation).unwrap();
+    objects.extend(organisation["items"].as_array().unwrap().iter().cloned());
     let list = json!({"apiVersion": "v1", "kind": "List", "items": objects});
     std::fs::write(file, list.to_string()).unwrap();
 }
@@ -240,9 +247,10 @@ async fn check_gives_the_clusters_answer_for_every_example_workload() {
         journey.operator.register(&journey.admin, name).await;
     }
 
-    // The register as the teams apply it, then the decisions the examples record, made by
-    // an approver in the cluster.
-    let aims: Vec<Value> = examples
+    // The organisation's AIManagementSystem as the platform team applies it (cluster-scoped:
+    // no namespace editor may), then the register as the teams apply it, then the decisions
+    // the examples record, made by an approver in the cluster.
+    let (organisation, aims): (Vec<Value>, Vec<Value>) = examples
         .iter()
         .filter(|o| {
             o["apiVersion"]
@@ -250,7 +258,13 @@ async fn check_gives_the_clusters_answer_for_every_example_workload() {
                 .is_some_and(|v| v.starts_with("aims.io/"))
         })
         .cloned()
-        .collect();
+        .partition(|o| o["kind"] == "AIManagementSystem");
+    assert_eq!(
+        organisation.len(),
+        1,
+        "the examples have one AIManagementSystem"
+    );
+    crate::env::admin_apply(journey.plane, &organisation);
     journey
         .plane
         .kubectl_with_input(
@@ -341,5 +355,10 @@ async fn check_gives_the_clusters_answer_for_every_example_workload() {
         outcomes.contains(&Outcome::Admitted) && outcomes.contains(&Outcome::Denied),
         "{outcomes:?}"
     );
+    // The organisation's object is one per cluster: the journeys after this one have none.
+    journey
+        .plane
+        .kubectl(User::Admin, &["delete", "aimanagementsystem", "aims"])
+        .ok();
     journey.finish().await;
 }

@@ -714,6 +714,22 @@ impl Snapshot {
         self.organisation.as_ref().map(|(aims, _)| aims.as_ref())
     }
 
+    /// The organisation-wide controls, as the binding systems in scope read.
+    pub fn organisation_binding(&self) -> Option<&ControlBinding> {
+        self.organisation
+            .as_ref()
+            .map(|(_, binding)| binding.as_ref())
+    }
+
+    /// Whether `system` is in the AI management system's scope (every system is, while
+    /// there is no AIManagementSystem).
+    pub fn in_scope(&self, system: &AISystem) -> bool {
+        self.organisation().is_none_or(|aims| {
+            aims.spec
+                .covers(&namespace_of(system), system.name_any().as_str())
+        })
+    }
+
     /// Every control binding, in the order added.
     pub fn bindings(&self) -> impl Iterator<Item = &ControlBinding> {
         self.bindings.values().map(Arc::as_ref)

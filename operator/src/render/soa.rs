@@ -62,6 +62,13 @@ pub fn markdown(soa: &StatementOfApplicability) -> String {
         soa.scope,
         totals_line(soa)
     );
+    if !soa.aims_scope.is_empty() {
+        let _ = writeln!(
+            out,
+            "Scope of the AI management system: {}\n",
+            soa.aims_scope
+        );
+    }
     let _ = writeln!(out, "## AI system register\n");
     if soa.register.is_empty() {
         let _ = writeln!(out, "No AI system is registered.\n");
@@ -74,10 +81,15 @@ pub fn markdown(soa: &StatementOfApplicability) -> String {
         for s in &soa.register {
             let _ = writeln!(
                 out,
-                "| {}/{} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {}/{} ({}){} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 s.namespace,
                 s.name,
                 md_cell(&s.display_name),
+                if s.out_of_scope.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", md_cell(&s.out_of_scope))
+                },
                 md_cell(if s.owner.is_empty() {
                     "**none**"
                 } else {
@@ -241,6 +253,13 @@ pub fn html(soa: &StatementOfApplicability) -> String {
         e(&soa.scope),
         e(&totals_line(soa))
     );
+    if !soa.aims_scope.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p>Scope of the AI management system: {}</p>",
+            e(&soa.aims_scope)
+        );
+    }
     let _ = writeln!(
         out,
         "<h2>AI system register</h2><table><tr><th>System</th><th>Owner</th><th>Risk</th><th>Stage</th><th>Assessment</th><th>Compliant</th><th>Review</th><th>Models</th><th>Suppliers</th><th>Human oversight</th><th>Relaxations</th></tr>"
@@ -248,10 +267,15 @@ pub fn html(soa: &StatementOfApplicability) -> String {
     for s in &soa.register {
         let _ = writeln!(
             out,
-            "<tr><td>{}/{}<br><small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}/{}<br><small>{}{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             e(&s.namespace),
             e(&s.name),
             e(&s.display_name),
+            if s.out_of_scope.is_empty() {
+                String::new()
+            } else {
+                format!("<br>{}", e(&s.out_of_scope))
+            },
             if s.owner.is_empty() {
                 "<span class=\"no\">none</span>".to_string()
             } else {

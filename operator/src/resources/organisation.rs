@@ -100,8 +100,8 @@ pub struct Objective {
 impl AIManagementSystemSpec {
     /// Whether the AI system `name` in `namespace` is in scope.
     pub fn covers(&self, namespace: &str, name: &str) -> bool {
-        let listed =
-            self.scope.namespaces.is_empty() || self.scope.namespaces.iter().any(|n| n == namespace);
+        let listed = self.scope.namespaces.is_empty()
+            || self.scope.namespaces.iter().any(|n| n == namespace);
         let is_system = |what: &str| {
             what.split_once('/')
                 .is_some_and(|(ns, n)| ns == namespace && n == name)
