@@ -39,6 +39,8 @@ mod material;
 mod objects;
 #[path = "e2e/offline.rs"]
 mod offline;
+#[path = "e2e/organisation.rs"]
+mod organisation;
 #[path = "e2e/outage.rs"]
 mod outage;
 #[path = "e2e/platform.rs"]
