@@ -9,7 +9,8 @@ use kube::ResourceExt;
 use serde_json::Value;
 
 use super::Snapshot;
-use super::artifact::{ImageRef, Runs, first_run, owner_phrase, owners, runs};
+use super::artifact::{ImageRef, Runs, runs};
+use super::identify::{artifact_of_another, unlabelled_owner, unregistered};
 use super::assessment::{coverage_phrase, covering_entry};
 use super::controls::{
     control_outcome, control_states, has_owner, monitoring_gaps, monitoring_in_place, snapshot_key,
@@ -148,40 +149,17 @@ pub fn evaluate_workload<'a>(
         system_facts(snapshot, system, assessments, policy, now)
     });
     let Some(registered) = registered else {
-        let owners = owners(snapshot, workload, None);
-        verdict.findings.push(Finding::new(
-            Rule::SystemNotRegistered,
-            format!("no AISystem \"{system_name}\" is registered in namespace {ns}"),
-            match owners.as_slice() {
-                [owner] => format!(
-                    "it runs an artifact of {}: set the label {SYSTEM_LABEL} to {}",
-                    owner_phrase(owner),
-                    name_of(owner.0)
-                ),
-                _ => format!(
-                    "register it (kubectl apply -n {ns} -f aisystem.yaml with metadata.name: {system_name}) \
-                     or correct the label {SYSTEM_LABEL}"
-                ),
-            },
-        ));
+        verdict
+            .findings
+            .push(unregistered(snapshot, workload, &system_name));
         return verdict.settle();
     };
-    if first_run(workload, &registered.system.spec.models).is_none() {
-        let others = owners(snapshot, workload, Some(&system_name));
-        if !others.is_empty() {
-            verdict.findings.push(Finding::new(
-                Rule::SystemNotRegistered,
-                format!(
-                    "the label {SYSTEM_LABEL} names AISystem \"{system_name}\", but the workload runs an artifact of {}",
-                    others.iter().map(owner_phrase).collect::<Vec<_>>().join(" and ")
-                ),
-                format!(
-                    "label it with the system whose model it runs, or declare the artifact in spec.models of \
-                     AISystem \"{system_name}\" and have it assessed"
-                ),
-            ));
-        }
-    }
+    verdict.findings.extend(artifact_of_another(
+        snapshot,
+        workload,
+        registered.system,
+        &system_name,
+    ));
     let facts = &registered.facts;
     verdict.mode = honoured_mode(facts.enforcement, facts.approved_enforcement, ns_mode);
     if let Some(asked) = facts.enforcement.filter(|m| m.is_weaker_than(verdict.mode)) {
@@ -196,69 +174,6 @@ pub fn evaluate_workload<'a>(
         .findings
         .extend(facts.control_findings.iter().cloned());
     verdict.settle()
-}
-
-/// The system an unlabelled workload in an opted-in namespace belongs to by what it runs;
-/// `None` when no registered system declares its artifacts (the finding, if any, is pushed).
-/// The missing label is a finding even then: status, reports and monitors find a system's
-/// workloads by it.
-fn unlabelled_owner(
-    verdict: &mut Verdict<'_>,
-    snapshot: &Snapshot,
-    workload: &Workload<'_>,
-    policy: &Policy,
-) -> Option<String> {
-    let owners = owners(snapshot, workload, None);
-    let add_label = |name: &str| {
-        format!("set metadata.labels[\"{SYSTEM_LABEL}\"] and the pod template's labels to {name}")
-    };
-    match owners.as_slice() {
-        [owner] => {
-            let name = name_of(owner.0).to_string();
-            verdict.findings.push(Finding::new(
-                Rule::SystemNotRegistered,
-                format!(
-                    "it carries no {SYSTEM_LABEL} label but runs an artifact of {}, so it is judged as that system's model",
-                    owner_phrase(owner)
-                ),
-                add_label(&name),
-            ));
-            Some(name)
-        }
-        [] => {
-            match policy.model_serving.hint(workload) {
-                Some(hint) => verdict.findings.push(Finding::new(
-                    Rule::SystemNotRegistered,
-                    format!("this looks like model serving ({hint}) but carries no {SYSTEM_LABEL} label"),
-                    format!(
-                        "register the AI system (kubectl apply -f aisystem.yaml) and set metadata.labels[\"{SYSTEM_LABEL}\"] \
-                         and the pod template's labels to its name"
-                    ),
-                )),
-                None => {
-                    verdict.scope = Scope::NotJudged(format!(
-                        "no {SYSTEM_LABEL} label and nothing suggests model serving"
-                    ));
-                }
-            }
-            None
-        }
-        several => {
-            verdict.findings.push(Finding::new(
-                Rule::SystemNotRegistered,
-                format!(
-                    "it carries no {SYSTEM_LABEL} label and runs artifacts of {}",
-                    several
-                        .iter()
-                        .map(owner_phrase)
-                        .collect::<Vec<_>>()
-                        .join(" and ")
-                ),
-                add_label("the one system it belongs to (split it if it serves several)"),
-            ));
-            None
-        }
-    }
 }
 
 /// What the rules say about a registered system whatever the workload, at `now`.

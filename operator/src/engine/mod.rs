@@ -9,6 +9,7 @@ pub mod assessment;
 pub mod breakglass;
 pub mod controls;
 mod facts;
+mod identify;
 pub mod objectives;
 pub mod openreports;
 mod records;
