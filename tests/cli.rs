@@ -840,6 +840,16 @@ fn organisation_wide_controls_count_once_for_every_system_in_scope() {
             .expect("text")
             .starts_with("AI systems the group develops")
     );
+    // Objectives the cluster measures show the value now against the target.
+    let objectives = soa["objectives"].as_array().expect("objectives");
+    assert_eq!(objectives[0]["target"], "100 %");
+    assert_eq!(
+        objectives[0]["value"], "0 %",
+        "credit-scoring's canary version is not covered"
+    );
+    assert_eq!(objectives[0]["met"], false);
+    assert_eq!(objectives[2]["value"], "", "not measured in the cluster");
+    assert_eq!(objectives[2]["met"], Value::Null);
 
     // A per-system control bound organisation-wide is refused, as the API server refuses it.
     let dir = temp_dir("organisation");

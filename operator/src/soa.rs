@@ -26,6 +26,8 @@ pub struct StatementOfApplicability {
     /// The AI management system's scope statement, with what it leaves out; empty without
     /// an AIManagementSystem.
     pub aims_scope: String,
+    /// The AIMS objectives, with the value now where the cluster measures them.
+    pub objectives: Vec<ObjectiveRow>,
     /// The AI system register.
     pub register: Vec<RegisterEntry>,
     /// One row per Annex A control, in document order.
@@ -61,6 +63,62 @@ const OWN_COLUMN: &[&str] = &[
     types::RELAXATIONS_APPROVED,
     types::REVIEW_OVERDUE,
 ];
+
+/// One objective of the AI management system.
+#[derive(Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectiveRow {
+    /// What is aimed at.
+    pub name: String,
+    /// The target as stated.
+    pub target: String,
+    /// Who is accountable.
+    pub owner: String,
+    /// The measured value now, as a percentage; empty when the cluster does not measure it.
+    pub value: String,
+    /// Whether the value meets a percentage target; `None` when either is not a number.
+    pub met: Option<bool>,
+}
+
+/// The organisation's objectives, each measured where it can be.
+fn objective_rows(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Vec<ObjectiveRow> {
+    use crate::resources::Measure;
+    let Some(aims) = snapshot.organisation() else {
+        return Vec::new();
+    };
+    let measured = aims
+        .spec
+        .objectives
+        .iter()
+        .any(|o| o.measure.is_some())
+        .then(|| crate::engine::objectives::objectives(snapshot, policy, now));
+    aims.spec
+        .objectives
+        .iter()
+        .map(|o| {
+            let value = o.measure.zip(measured.as_ref()).map(|(m, v)| match m {
+                Measure::HighRiskAssessed => v.high_risk_assessed,
+                Measure::ReviewedOnSchedule => v.reviewed_on_schedule,
+                Measure::TrainingDataDocumented => v.training_data_documented,
+            });
+            let target = o
+                .target
+                .trim()
+                .strip_suffix('%')
+                .and_then(|t| t.trim().parse::<f64>().ok())
+                .map(|t| t / 100.0);
+            ObjectiveRow {
+                name: o.name.clone(),
+                target: o.target.clone(),
+                owner: o.owner.clone(),
+                value: value
+                    .map(|v| format!("{:.0} %", v * 100.0))
+                    .unwrap_or_default(),
+                met: value.zip(target).map(|(v, t)| v + f64::EPSILON >= t),
+            }
+        })
+        .collect()
+}
 
 /// One AI system in the register.
 #[derive(Serialize, Clone, Debug)]
@@ -340,6 +398,7 @@ pub fn build(
         *totals.entry(r.status.as_str()).or_insert(0) += 1;
     }
     StatementOfApplicability {
+        objectives: objective_rows(snapshot, policy, now),
         generated_at: now,
         scope: scope.to_string(),
         aims_scope: snapshot

@@ -10,12 +10,12 @@ use serde_json::Value;
 
 use super::Snapshot;
 use super::artifact::{ImageRef, Runs, runs};
-use super::identify::{artifact_of_another, unlabelled_owner, unregistered};
 use super::assessment::{coverage_phrase, covering_entry};
 use super::controls::{
     control_outcome, control_states, has_owner, monitoring_gaps, monitoring_in_place, snapshot_key,
 };
 use super::facts::{SystemFacts, lapses};
+use super::identify::{artifact_of_another, unlabelled_owner, unregistered};
 use super::relaxation::{approved_relaxation, honoured_digest, honoured_mode, mode_not_approved};
 use super::rules::{Finding, Rule};
 use super::snapshot::Registered;

@@ -69,6 +69,24 @@ pub fn markdown(soa: &StatementOfApplicability) -> String {
             soa.aims_scope
         );
     }
+    if !soa.objectives.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Objectives\n\n| Objective | Target | Now | Met | Owner |\n|---|---|---|---|---|"
+        );
+        for o in &soa.objectives {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                md_cell(&o.name),
+                md_cell(&o.target),
+                o.value,
+                met_word(o.met, "**no**"),
+                md_cell(&o.owner)
+            );
+        }
+        out.push('\n');
+    }
     let _ = writeln!(out, "## AI system register\n");
     if soa.register.is_empty() {
         let _ = writeln!(out, "No AI system is registered.\n");
@@ -160,6 +178,15 @@ fn system_findings(soa: &StatementOfApplicability) -> Vec<String> {
                 .map(move |f| format!("{}/{}: {f}", s.namespace, s.name))
         })
         .collect()
+}
+
+/// `yes`, `no` (as given), or nothing when the objective is not measured against a number.
+fn met_word(met: Option<bool>, no: &'static str) -> &'static str {
+    match met {
+        Some(true) => "yes",
+        Some(false) => no,
+        None => "",
+    }
 }
 
 /// One line for a control that is not met: gaps as a list of systems, other states with why.
@@ -259,6 +286,21 @@ pub fn html(soa: &StatementOfApplicability) -> String {
             "<p>Scope of the AI management system: {}</p>",
             e(&soa.aims_scope)
         );
+    }
+    if !soa.objectives.is_empty() {
+        out.push_str("<h2>Objectives</h2><table><tr><th>Objective</th><th>Target</th><th>Now</th><th>Met</th><th>Owner</th></tr>\n");
+        for o in &soa.objectives {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                e(&o.name),
+                e(&o.target),
+                e(&o.value),
+                met_word(o.met, "<span class=\"no\">no</span>"),
+                e(&o.owner)
+            );
+        }
+        out.push_str("</table>\n");
     }
     let _ = writeln!(
         out,

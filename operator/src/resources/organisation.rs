@@ -95,6 +95,22 @@ pub struct Objective {
     /// Who is accountable for it.
     #[schemars(length(min = 1))]
     pub owner: String,
+    /// What the cluster measures for it, when it measures it: the SoA and `kubectl aims soa`
+    /// then show the value now beside the target (a target such as `95 %` is compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure: Option<Measure>,
+}
+
+/// An objective the cluster measures.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum Measure {
+    /// Share of High-risk AI systems whose deployed models a current approved assessment
+    /// covers.
+    HighRiskAssessed,
+    /// Share of AI systems reviewed within their review interval.
+    ReviewedOnSchedule,
+    /// Share of AI systems that document their training data.
+    TrainingDataDocumented,
 }
 
 impl AIManagementSystemSpec {
