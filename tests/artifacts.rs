@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use aims_operator::engine::workload::POD_TEMPLATE_KINDS;
 use aims_operator::engine::{Snapshot, Verdict, evaluate_object};
 use aims_operator::policy::Policy;
 use aims_operator::resources::*;
@@ -106,15 +107,8 @@ fn judge(snapshot: &Snapshot, object: &Value) -> Verdict<'static> {
 fn places(label: Option<&str>) -> Vec<(String, Value)> {
     let mut all = Vec::new();
     let image = model_image();
-    for kind in [
-        "Deployment",
-        "StatefulSet",
-        "DaemonSet",
-        "ReplicaSet",
-        "Job",
-        "CronJob",
-        "Pod",
-    ] {
+    // Every kind the engine judges that runs pods, and bare Pods.
+    for kind in POD_TEMPLATE_KINDS.into_iter().chain(["Pod"]) {
         all.push((
             format!("{kind} containers"),
             workload(kind, "containers", &image, label),

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::review::{Answer, AuditKey, ReviewRequest, refuse};
 use super::{Context, Decision};
-use crate::engine::acceptance::{acceptances_after_write, check_acceptances};
+use crate::engine::acceptance::{Accepted, acceptances_after_write, check_acceptances};
 use crate::engine::approval::{
     Requester, approval_after_write, author_after_write, check_approval, check_author,
 };
@@ -237,32 +237,13 @@ fn recorded(
             )?;
             record_acceptances(&mut desired, &mut notes, "/spec/risks", None, decided)?;
         }
-        "ControlBinding" => {
-            let (new, old): (ControlBindingSpec, _) = specs(write)?;
-            let decided = acceptances_after_write(
-                old.as_ref(),
-                &new,
-                new_author.as_deref(),
-                who,
-                &ctx.policy,
-            )?;
-            record_acceptances(
-                &mut desired,
-                &mut notes,
-                "/spec/controls",
-                Some("exclusion"),
-                decided,
-            )?;
-        }
-        "AIManagementSystem" => {
-            let (new, old): (AIManagementSystemSpec, _) = specs(write)?;
-            let decided = acceptances_after_write(
-                old.as_ref(),
-                &new,
-                new_author.as_deref(),
-                who,
-                &ctx.policy,
-            )?;
+        kind @ ("ControlBinding" | "AIManagementSystem") => {
+            let author = new_author.as_deref();
+            let decided = if kind == "ControlBinding" {
+                exclusions::<ControlBindingSpec>(write, author, who, ctx)?
+            } else {
+                exclusions::<AIManagementSystemSpec>(write, author, who, ctx)?
+            };
             record_acceptances(
                 &mut desired,
                 &mut notes,
@@ -294,6 +275,17 @@ fn recorded(
         _ => {}
     }
     Ok((desired, notes))
+}
+
+/// The exclusion acceptances a binding or the AIManagementSystem carries after this write.
+fn exclusions<T: Accepted + DeserializeOwned>(
+    write: &Write,
+    author: Option<&str>,
+    who: Requester,
+    ctx: &Context,
+) -> Result<(Vec<Option<String>>, Vec<String>), String> {
+    let (new, old): (T, _) = specs(write)?;
+    acceptances_after_write(old.as_ref(), &new, author, who, &ctx.policy)
 }
 
 /// `/mutate`: records author, approval stamps and exclusion acceptances as a JSON patch.

@@ -15,7 +15,7 @@ pub use labels::{Labels, RULE_ANNOTATIONS, Text};
 
 /// Kinds the engine judges that run pods from a template (a CronJob's sits in its job
 /// template).
-const POD_TEMPLATE_KINDS: [&str; 6] = [
+pub const POD_TEMPLATE_KINDS: [&str; 6] = [
     "Deployment",
     "StatefulSet",
     "DaemonSet",
