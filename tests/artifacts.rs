@@ -204,44 +204,53 @@ fn an_unlabelled_workload_running_a_registered_artifact_is_judged_as_that_system
 
 #[test]
 fn the_same_workloads_labelled_with_their_system_are_admitted() {
-    let snapshot = register("enforce");
-    for (what, object) in places(Some("s")) {
-        let v = judge(&snapshot, &object);
-        assert!(
-            v.allowed && v.findings.is_empty(),
-            "{what}: {}",
-            v.message()
-        );
-        assert!(
-            v.model.is_some(),
-            "{what}: the artifact names the model version"
-        );
+    for mode in ["enforce", "warn", "audit"] {
+        let snapshot = register(mode);
+        for (what, object) in places(Some("s")) {
+            let v = judge(&snapshot, &object);
+            assert!(
+                v.allowed && v.findings.is_empty(),
+                "{what}: {}",
+                v.message()
+            );
+            assert!(
+                v.model.is_some(),
+                "{what}: the artifact names the model version"
+            );
+        }
     }
 }
 
 #[test]
 fn a_label_naming_another_system_than_the_artifacts_is_refused_with_both_named() {
-    let snapshot = register("enforce");
-    for (what, object) in places(Some("t")) {
-        let v = judge(&snapshot, &object);
-        assert!(!v.allowed, "{what}: {}", v.message());
-        let finding = v
-            .findings
-            .iter()
-            .find(|f| f.rule.id() == "AIMS-001")
-            .unwrap_or_else(|| panic!("{what}: {}", v.message()));
-        assert!(
-            finding.message.starts_with(
-                "the label aims.io/system names AISystem \"t\", but the workload runs an artifact of AISystem \"s\" ("
-            ),
-            "{what}: {}",
-            finding.message
-        );
-        assert!(
-            finding
-                .fix
-                .contains("declare the artifact in spec.models of AISystem \"t\"")
-        );
+    for mode in ["enforce", "warn", "audit"] {
+        let snapshot = register(mode);
+        for (what, object) in places(Some("t")) {
+            let v = judge(&snapshot, &object);
+            assert_eq!(
+                v.allowed,
+                mode != "enforce",
+                "{what} ({mode}): {}",
+                v.message()
+            );
+            let finding = v
+                .findings
+                .iter()
+                .find(|f| f.rule.id() == "AIMS-001")
+                .unwrap_or_else(|| panic!("{what}: {}", v.message()));
+            assert!(
+                finding.message.starts_with(
+                    "the label aims.io/system names AISystem \"t\", but the workload runs an artifact of AISystem \"s\" ("
+                ),
+                "{what}: {}",
+                finding.message
+            );
+            assert!(
+                finding
+                    .fix
+                    .contains("declare the artifact in spec.models of AISystem \"t\"")
+            );
+        }
     }
 }
 
