@@ -298,6 +298,46 @@ fn image_references_are_compared_as_the_registry_reads_them() {
     assert_eq!(v.model.as_ref().map(|m| m.version.as_ref()), Some("1.0.0"));
 }
 
+/// A label is refused only for another system's exact build: a runtime image another
+/// system also uses, in another tag, is no proof the label is wrong.
+#[test]
+fn only_another_systems_exact_build_contradicts_a_label() {
+    let mut snapshot = register("enforce");
+    let mut hub = system("hub");
+    hub.spec.models[0].image = Some("vllm/vllm-openai:v0.6.0".into());
+    snapshot.add_system(hub);
+    let v = judge(
+        &snapshot,
+        &workload(
+            "Deployment",
+            "containers",
+            "vllm/vllm-openai:v0.7.0",
+            Some("t"),
+        ),
+    );
+    assert!(
+        !v.findings.iter().any(|f| f.message.contains("hub")),
+        "{}",
+        v.message()
+    );
+    let v = judge(
+        &snapshot,
+        &workload(
+            "Deployment",
+            "containers",
+            "vllm/vllm-openai:v0.6.0",
+            Some("t"),
+        ),
+    );
+    assert!(
+        v.findings
+            .iter()
+            .any(|f| f.message.contains("runs an artifact of AISystem \"hub\"")),
+        "{}",
+        v.message()
+    );
+}
+
 #[test]
 fn an_artifact_two_systems_declare_asks_for_the_label_instead_of_choosing() {
     let mut snapshot = register("enforce");

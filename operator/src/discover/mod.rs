@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::engine::Snapshot;
-use crate::engine::artifact::owners;
+use crate::engine::artifact::{Runs, owners};
 use crate::engine::workload::Workload;
 use crate::policy::Policy;
 use crate::resources::{API_VERSION, SYSTEM_LABEL};
@@ -53,7 +53,7 @@ fn uncovered(snapshot: &Snapshot, workload: &Workload<'_>, policy: &Policy) -> O
         // The labels disagree: the webhook refuses it; nothing to discover.
         Err(_) => return None,
     }
-    if !owners(snapshot, workload, None).is_empty() {
+    if !owners(snapshot, workload, None, Runs::Repository).is_empty() {
         return None;
     }
     policy.model_serving.hint(workload)

@@ -190,11 +190,12 @@ fn needles(workload: &Workload<'_>) -> Vec<String> {
 }
 
 /// The AI systems of the workload's namespace, other than `except`, that declare a model it
-/// runs, each with the first such model.
+/// runs at least as closely as `at_least`, each with the first such model.
 pub fn owners<'s>(
     snapshot: &'s Snapshot,
     workload: &Workload<'_>,
     except: Option<&str>,
+    at_least: Runs,
 ) -> Vec<(&'s AISystem, &'s Model)> {
     let needles = needles(workload);
     if needles.is_empty() {
@@ -220,7 +221,7 @@ pub fn owners<'s>(
                 .models
                 .iter()
                 .filter(|m| might_run(m))
-                .find(|m| runs(workload, m) != Runs::Nothing)
+                .find(|m| runs(workload, m) >= at_least.max(Runs::Repository))
                 .map(|m| (s, m))
         })
         .collect()

@@ -2,7 +2,7 @@
 //! against what it runs, or, without a label, the one whose declared artifact it runs.
 
 use super::Snapshot;
-use super::artifact::{first_run, owner_phrase, owners};
+use super::artifact::{Runs, first_run, owner_phrase, owners};
 use super::rules::{Finding, Rule};
 use super::snapshot::name_of;
 use super::verdict::{Scope, Verdict};
@@ -20,7 +20,7 @@ pub(super) fn unlabelled_owner(
     workload: &Workload<'_>,
     policy: &Policy,
 ) -> Option<String> {
-    let owners = owners(snapshot, workload, None);
+    let owners = owners(snapshot, workload, None, Runs::Repository);
     let add_label = |name: &str| {
         format!("set metadata.labels[\"{SYSTEM_LABEL}\"] and the pod template's labels to {name}")
     };
@@ -77,7 +77,7 @@ pub(super) fn unlabelled_owner(
 /// whose artifact the workload runs, when one system declares it.
 pub(super) fn unregistered(snapshot: &Snapshot, workload: &Workload<'_>, name: &str) -> Finding {
     let ns = workload.namespace.as_ref();
-    let owners = owners(snapshot, workload, None);
+    let owners = owners(snapshot, workload, None, Runs::Repository);
     Finding::new(
         Rule::SystemNotRegistered,
         format!("no AISystem \"{name}\" is registered in namespace {ns}"),
@@ -106,7 +106,9 @@ pub(super) fn artifact_of_another(
     if first_run(workload, &system.spec.models).is_some() {
         return None;
     }
-    let others = owners(snapshot, workload, Some(name));
+    // Only another system's exact build counts against a label: a shared runtime image or
+    // another tag of a repository is no proof the label is wrong.
+    let others = owners(snapshot, workload, Some(name), Runs::Build);
     (!others.is_empty()).then(|| {
         Finding::new(
             Rule::SystemNotRegistered,
