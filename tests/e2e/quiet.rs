@@ -88,7 +88,14 @@ async fn a_restart_writes_no_status_before_every_kind_is_listed() {
     settled_approved(&journey, "scoring").await;
     journey.operator.stop().await;
 
-    operator_may_list(&journey, &["impactassessments", "controlbindings"]);
+    operator_may_list(
+        &journey,
+        &[
+            "impactassessments",
+            "controlbindings",
+            "aimanagementsystems",
+        ],
+    );
     let since = journey.plane.audit_events().len();
     journey.operator = Operator::start(Policy::default()).await;
     journey.operator.register(&journey.admin, &ns).await;
@@ -105,7 +112,12 @@ async fn a_restart_writes_no_status_before_every_kind_is_listed() {
     // Restored before asserting: the journeys after this one need the role whole.
     operator_may_list(
         &journey,
-        &["aisystems", "impactassessments", "controlbindings"],
+        &[
+            "aisystems",
+            "impactassessments",
+            "controlbindings",
+            "aimanagementsystems",
+        ],
     );
     assert!(
         refused_lists > 0,
