@@ -411,9 +411,9 @@ fn check_model<'a>(
                 && !workload
                     .images
                     .iter()
-                    .any(|c| c.digest() == Some(assessed.to_ascii_lowercase()))
+                    .any(|c| c.digest() == Some(assessed.to_ascii_lowercase().as_str()))
             {
-                let deployed: Vec<String> =
+                let deployed: Vec<&str> =
                     workload.images.iter().filter_map(|c| c.digest()).collect();
                 verdict.findings.push(Finding::new(
                     Rule::ImageNotPinned,

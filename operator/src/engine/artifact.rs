@@ -161,6 +161,7 @@ fn needles(workload: &Workload<'_>) -> Vec<String> {
             let segment = r.name.rsplit('/').next().unwrap_or_default().to_string();
             let digest = r
                 .digest
+                .as_deref()
                 .map(|d| d.rsplit(':').next().unwrap_or_default().to_string());
             std::iter::once(segment).chain(digest)
         });

@@ -7,6 +7,7 @@ mod read;
 pub mod serving;
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use super::artifact::ImageRef;
 
@@ -39,18 +40,31 @@ pub struct ContainerImage<'a> {
     pub container: Cow<'a, str>,
     /// Image reference as written.
     pub image: Cow<'a, str>,
+    /// The reference as read, once: a decision asks for it several times.
+    read: OnceLock<Option<Box<ImageRef>>>,
 }
 
-impl ContainerImage<'_> {
+impl<'a> ContainerImage<'a> {
+    /// The image `image` of `container`.
+    pub fn new(container: Cow<'a, str>, image: Cow<'a, str>) -> Self {
+        Self {
+            container,
+            image,
+            read: OnceLock::new(),
+        }
+    }
+
     /// The image reference, read; `None` when the text is not one (it then counts as not
     /// pinned and as no registered artifact).
-    pub fn reference(&self) -> Option<ImageRef> {
-        ImageRef::parse(&self.image)
+    pub fn reference(&self) -> Option<&ImageRef> {
+        self.read
+            .get_or_init(|| ImageRef::parse(&self.image).map(Box::new))
+            .as_deref()
     }
 
     /// The digest (`sha256:…`) when the image is pinned by one.
-    pub fn digest(&self) -> Option<String> {
-        self.reference()?.digest
+    pub fn digest(&self) -> Option<&str> {
+        self.reference()?.digest.as_deref()
     }
 }
 
@@ -119,10 +133,7 @@ impl<'a> Workload<'a> {
             images: self
                 .images
                 .into_iter()
-                .map(|c| ContainerImage {
-                    container: owned(c.container),
-                    image: owned(c.image),
-                })
+                .map(|c| ContainerImage::new(owned(c.container), owned(c.image)))
                 .collect(),
             storage_uris: self.storage_uris.into_iter().map(owned).collect(),
             signals: self

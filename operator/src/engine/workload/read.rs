@@ -296,10 +296,10 @@ impl<'a> Workload<'a> {
     fn read_volumes(&mut self, volumes: Vec<Obj<Volume<'a>>>) {
         let images = volumes.into_iter().filter_map(|Obj(v)| {
             let reference = v.image?.0.reference?;
-            Some(ContainerImage {
-                container: Cow::Owned(format!("volume {}", v.name.unwrap_or_default().0)),
-                image: reference.0,
-            })
+            Some(ContainerImage::new(
+                Cow::Owned(format!("volume {}", v.name.unwrap_or_default().0)),
+                reference.0,
+            ))
         });
         self.images.extend(images);
     }
@@ -356,10 +356,7 @@ impl<'a> Workload<'a> {
                 }
             }
             if let Some(image) = c.image {
-                self.images.push(ContainerImage {
-                    image: image.0,
-                    container: name,
-                });
+                self.images.push(ContainerImage::new(name, image.0));
             }
         }
     }
@@ -383,10 +380,10 @@ impl<'a> Workload<'a> {
                 ));
             }
             if let Some(image) = block.image {
-                self.images.push(ContainerImage {
-                    container: Cow::Owned(format!("spec.{name}.{block_name}")),
-                    image: image.0,
-                });
+                self.images.push(ContainerImage::new(
+                    Cow::Owned(format!("spec.{name}.{block_name}")),
+                    image.0,
+                ));
             }
         }
         if let Some(uri) = component.storage_uri {

@@ -145,7 +145,7 @@ impl ModelServing {
         let image = workload.images.iter().find_map(|c| {
             let repository = c
                 .reference()
-                .map_or_else(|| c.image.to_ascii_lowercase(), |r| r.name);
+                .map_or_else(|| c.image.to_ascii_lowercase(), |r| r.name.clone());
             self.images
                 .iter()
                 .any(|word| repository.contains(&word.to_ascii_lowercase()))
