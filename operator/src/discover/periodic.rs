@@ -2,7 +2,7 @@
 //! workloads are listed page by page and judged against the cache's register; the count per
 //! namespace goes to the metric `aims_unregistered_model_workloads` and, where OpenReports is
 //! served, to a Report `aims-discovery` in the namespace; each workload that is newly found
-//! (or gone) is logged once, with why.
+//! (or gone) is logged once, with why. The first round waits for the cache's first lists.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -22,6 +22,12 @@ pub async fn keep_discovering(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
+    // Judged against half a register, every registered workload would look unregistered:
+    // nothing is counted or reported until every kind has been listed.
+    tokio::select! {
+        _ = ctx.cache.synced() => {}
+        _ = &mut shutdown => return,
+    }
     let mut known: BTreeSet<(String, String, String)> = BTreeSet::new();
     let mut reported: BTreeSet<String> = BTreeSet::new();
     loop {
