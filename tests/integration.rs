@@ -26,6 +26,7 @@ mod crds;
 mod differential;
 mod election;
 mod engine;
+mod evidence;
 mod faults;
 mod fuzz_corpus;
 mod install;

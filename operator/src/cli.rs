@@ -78,6 +78,17 @@ enum Command {
         #[command(flatten)]
         reading: Reading,
     },
+    /// Write a signed evidence package for an audit period, or verify one.
+    ///
+    /// The package (tar.gz) holds the SoA (Markdown, HTML, JSON, CSV), the AI system and
+    /// risk registers, every assessment rendered, the objectives, and with --audit-log the
+    /// webhook's admission decisions of the period per system and rule. Its manifest lists
+    /// each file's SHA-256 and is signed with Ed25519 (DSSE envelope, in-toto statement).
+    /// The same inputs and --now give a byte-identical package.
+    ///
+    /// `aims-operator evidence verify FILE --public-key PUB` exits 0 only when the signature
+    /// and every file check out, and names what does not.
+    Evidence(EvidenceCommand),
     /// Write the CustomResourceDefinitions generated from the types.
     Crds {
         /// Write one file per CRD into this folder instead of printing them.
@@ -114,6 +125,33 @@ struct Reading {
     format: Format,
     #[command(flatten)]
     common: CommonArgs,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct EvidenceCommand {
+    #[command(subcommand)]
+    verify: Option<EvidenceVerify>,
+    /// Files or folders to read.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    package: crate::evidence::PackageArgs,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum EvidenceVerify {
+    /// Check a package: its manifest's signature with the public key, and every file
+    /// against the manifest. Exit status 0 when all check out, 1 when anything does not.
+    Verify {
+        /// The package (tar.gz).
+        package: PathBuf,
+        /// Ed25519 public key in PEM (`openssl pkey -in KEY -pubout -out PUB`).
+        #[arg(long, value_name = "PUB")]
+        public_key: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -313,7 +351,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     Err(e) => return fail(e),
                 };
             let statement = soa::build(&loaded.snapshot, &policy, &scope_of(&paths), now);
-            emit(&render_soa(&statement, format));
+            emit(&render::soa::render(&statement, format));
             ExitCode::SUCCESS
         }
         Command::Register(Reading {
@@ -365,6 +403,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 Err(e) => fail(e),
             }
         }
+        Command::Evidence(command) => evidence(command),
         Command::Crds { output_dir } => write_crds(output_dir),
         Command::Catalog => {
             emit(&catalog_text());
@@ -402,18 +441,48 @@ fn load_whole(
     Ok((loaded, policy, now))
 }
 
+fn evidence(command: EvidenceCommand) -> ExitCode {
+    if let Some(EvidenceVerify::Verify {
+        package,
+        public_key,
+    }) = command.verify
+    {
+        return match crate::evidence::verify_package(&package, &public_key) {
+            Ok(report) => {
+                emit(&format!("{report}\n"));
+                ExitCode::SUCCESS
+            }
+            Err(problems) => {
+                for p in &problems {
+                    eprintln!("error: {p}");
+                }
+                eprintln!(
+                    "{}: NOT verified ({} problem(s))",
+                    package.display(),
+                    problems.len()
+                );
+                ExitCode::from(1)
+            }
+        };
+    }
+    let (loaded, policy, now) =
+        match load_whole(&command.paths, &command.common, "evidence package") {
+            Ok(l) => l,
+            Err(e) => return fail(e),
+        };
+    let source = scope_of(&command.paths);
+    match crate::evidence::write_package(&loaded.snapshot, &policy, source, &command.package, now) {
+        Ok(line) => {
+            eprintln!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
 /// The register in `format`.
 fn render_register(rows: &[crate::register::RegisterRow], format: Format) -> String {
     crate::register::render(rows, format)
-}
-
-fn render_soa(statement: &soa::StatementOfApplicability, format: Format) -> String {
-    match format {
-        Format::Markdown => render::soa::markdown(statement),
-        Format::Html => render::soa::html(statement),
-        Format::Json => render::soa::json(statement),
-        Format::Csv => render::soa::csv(statement),
-    }
 }
 
 fn write_crds(output_dir: Option<PathBuf>) -> ExitCode {

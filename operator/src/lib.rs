@@ -11,6 +11,7 @@ pub mod dev;
 pub mod discover;
 pub mod election;
 pub mod engine;
+pub mod evidence;
 pub mod examples;
 pub mod manifests;
 pub mod metrics;

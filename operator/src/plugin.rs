@@ -92,6 +92,18 @@ enum PluginCommand {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Write a signed evidence package for an audit period from the live cluster: the SoA,
+    /// the registers, every assessment and, with --audit-log, the webhook's admission
+    /// decisions of the period. Check it with `aims-operator evidence verify`.
+    Evidence {
+        /// Only this namespace (default: every namespace).
+        #[arg(short, long)]
+        namespace: Option<String>,
+        #[command(flatten)]
+        package: crate::evidence::PackageArgs,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
     /// Explain why a workload would be refused now, and how to fix it.
     Explain {
         /// The workload, as kind/name (deployment/x, sts/x, job/x, cronjob/x, pod/x, isvc/x).
@@ -397,13 +409,7 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
                 None => "the current cluster".to_string(),
             };
             let statement = soa::build(&snapshot, &policy, &scope, now);
-            let text = match format {
-                Format::Markdown => render::soa::markdown(&statement),
-                Format::Html => render::soa::html(&statement),
-                Format::Json => render::soa::json(&statement),
-                Format::Csv => render::soa::csv(&statement),
-            };
-            crate::cli::emit(&text);
+            crate::cli::emit(&render::soa::render(&statement, format));
             Ok(ExitCode::SUCCESS)
         }
         PluginCommand::Register {
@@ -437,6 +443,30 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
                 Ok(a) => {
                     let view = crate::assessment::view(&snapshot, a, &policy, now);
                     crate::cli::emit(&crate::assessment::render(&view, format));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+        PluginCommand::Evidence {
+            namespace,
+            package,
+            policy,
+        } => {
+            let (policy, snapshot) = live_reading(&policy, namespace.as_deref()).await?;
+            let source = match (&namespace, kube::Config::infer().await) {
+                (Some(ns), Ok(config)) => {
+                    format!("namespace {ns} of cluster {}", config.cluster_url)
+                }
+                (None, Ok(config)) => format!("cluster {}", config.cluster_url),
+                (_, Err(_)) => "the current cluster".to_string(),
+            };
+            match crate::evidence::write_package(&snapshot, &policy, source, &package, now) {
+                Ok(line) => {
+                    eprintln!("{line}");
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {

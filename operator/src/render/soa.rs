@@ -49,6 +49,16 @@ fn md_cell(text: &str) -> String {
 }
 
 /// Markdown, readable in a terminal and rendered by Git hosting.
+/// The statement in `format`.
+pub fn render(soa: &StatementOfApplicability, format: super::Format) -> String {
+    match format {
+        super::Format::Markdown => markdown(soa),
+        super::Format::Html => html(soa),
+        super::Format::Json => json(soa),
+        super::Format::Csv => csv(soa),
+    }
+}
+
 pub fn markdown(soa: &StatementOfApplicability) -> String {
     let mut out = String::new();
     let _ = writeln!(
