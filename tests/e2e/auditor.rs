@@ -169,5 +169,89 @@ async fn the_live_soa_is_the_offline_soa_and_auditors_only_read() {
         .kubectl(User::Erin, &["delete", "aisystem", "scoring"])
         .refused();
     assert!(refused.contains("forbidden"), "{refused}");
+
+    evidence_of_the_period(&journey);
     journey.finish().await;
+}
+
+/// The auditor's package of the period from the live cluster, with the API server's own
+/// audit log: it verifies, and it counts the admission the journey saw and a refusal.
+fn evidence_of_the_period(journey: &Journey) {
+    let ns = journey.ns.as_str();
+    let unassessed = deployment(ns, "scorer-next", "scoring", "9.9.9");
+    journey.apply(User::Alice, &[unassessed]).refused();
+    let dir = journey.plane.dir.join("evidence");
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |program: &str, args: &[&str]| {
+        let out = std::process::Command::new(program)
+            .current_dir(&dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{program} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(
+        "openssl",
+        &["genpkey", "-algorithm", "ed25519", "-out", "key.pem"],
+    );
+    run(
+        "openssl",
+        &["pkey", "-in", "key.pem", "-pubout", "-out", "pub.pem"],
+    );
+    let audit_log = journey.plane.dir.join("audit.log");
+    let key = dir.join("key.pem");
+    let package = dir.join("period.tar.gz");
+    let made = journey.plane.kubectl(
+        User::Erin,
+        &[
+            "aims",
+            "evidence",
+            "-n",
+            ns,
+            "--audit-log",
+            &audit_log.to_string_lossy(),
+            "--signing-key",
+            &key.to_string_lossy(),
+            "--out",
+            &package.to_string_lossy(),
+        ],
+    );
+    assert!(
+        made.ok().is_empty(),
+        "the package goes to --out, not stdout"
+    );
+    let verified = run(
+        env!("CARGO_BIN_EXE_aims-operator"),
+        &[
+            "evidence",
+            "verify",
+            "period.tar.gz",
+            "--public-key",
+            "pub.pem",
+        ],
+    );
+    assert!(verified.contains("verified"), "{verified}");
+    run("tar", &["xzf", "period.tar.gz"]);
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("decisions/admission-decisions.json")).unwrap(),
+    )
+    .unwrap();
+    let count = |decision: &str| -> u64 {
+        summary["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["namespace"] == ns && r["system"] == "scoring")
+            .filter_map(|r| r["decisions"][decision].as_u64())
+            .sum()
+    };
+    assert!(count("allowed") >= 1, "{summary:#}");
+    assert!(count("denied") >= 1, "{summary:#}");
+    let soa = std::fs::read_to_string(dir.join("soa/statement-of-applicability.md")).unwrap();
+    assert!(soa.contains("scoring"), "{soa}");
 }
