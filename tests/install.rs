@@ -659,7 +659,7 @@ fn kustomize_installs_exactly_what_the_chart_installs() {
         namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
         "restricted"
     );
-    assert_eq!(of_kind(&all, "CustomResourceDefinition").len(), 4);
+    assert_eq!(of_kind(&all, "CustomResourceDefinition").len(), 5);
 }
 
 #[test]
@@ -685,6 +685,7 @@ fn the_chart_ships_the_generated_crds() {
         "impactassessments.aims.io.yaml",
         "controlbindings.aims.io.yaml",
         "aimanagementsystems.aims.io.yaml",
+        "nonconformities.aims.io.yaml",
     ] {
         let generated = std::fs::read_to_string(repo().join("crds").join(file)).unwrap();
         let shipped = repo().join("charts/aims-operator/crds").join(file);

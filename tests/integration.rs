@@ -30,6 +30,7 @@ mod evidence;
 mod faults;
 mod fuzz_corpus;
 mod install;
+mod nonconformities;
 mod plugin;
 mod properties;
 mod reconciler;

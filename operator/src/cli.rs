@@ -68,6 +68,10 @@ enum Command {
     /// Print the risk register: every risk of every assessment in the manifests, with its
     /// system, owner, rating, treatment, the state of its controls and who accepted it.
     Risks(Reading),
+    /// Print the nonconformity register: every record with severity, source, system and
+    /// control, owner, root cause, corrective action, due date, and where it stands now (open,
+    /// closed, reopened by a recurrence, overdue).
+    Nonconformities(Reading),
     /// Print one impact assessment for a person: impacts by area, the risk matrix before
     /// and after treatment, the treatment and its controls with their state now, the
     /// acceptance rationale and the approval record with the AISystem fields it bound and
@@ -378,6 +382,20 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             let rows = crate::risks::register(&loaded.snapshot, &policy, now);
             emit(&crate::risks::render(&rows, format));
+            ExitCode::SUCCESS
+        }
+        Command::Nonconformities(Reading {
+            paths,
+            format,
+            common,
+        }) => {
+            let (loaded, policy, now) = match load_whole(&paths, &common, "nonconformity register")
+            {
+                Ok(l) => l,
+                Err(e) => return fail(e),
+            };
+            let rows = crate::nonconformities::register(&loaded.snapshot, &policy, now);
+            emit(&crate::nonconformities::render(&rows, format));
             ExitCode::SUCCESS
         }
         Command::Assessment {

@@ -8,7 +8,8 @@ use serde_json::Value;
 use crate::resources::{
     AIManagementSystem, AIManagementSystemSpec, AISystem, AISystemSpec, AISystemStatus,
     ControlBinding, ControlBindingSpec, ControlBindingStatus, ImpactAssessment,
-    ImpactAssessmentSpec, ImpactAssessmentStatus,
+    ImpactAssessmentSpec, ImpactAssessmentStatus, Nonconformity, NonconformitySpec,
+    NonconformityStatus,
 };
 
 /// The CRDs with the file name each is written to.
@@ -44,6 +45,14 @@ pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
                 known_formats(AIManagementSystem::crd()),
                 schemars::schema_for!(AIManagementSystemSpec),
                 schemars::Schema::default(),
+            ),
+        ),
+        (
+            "nonconformities.aims.io.yaml",
+            field_docs(
+                known_formats(Nonconformity::crd()),
+                schemars::schema_for!(NonconformitySpec),
+                schemars::schema_for!(NonconformityStatus),
             ),
         ),
     ]

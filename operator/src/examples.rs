@@ -40,6 +40,10 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../examples/credit-scoring/namespace.yaml"),
     ),
     (
+        "examples/credit-scoring/nonconformities.yaml",
+        include_str!("../../examples/credit-scoring/nonconformities.yaml"),
+    ),
+    (
         "examples/credit-scoring/workloads.yaml",
         include_str!("../../examples/credit-scoring/workloads.yaml"),
     ),

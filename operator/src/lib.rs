@@ -15,6 +15,7 @@ pub mod evidence;
 pub mod examples;
 pub mod manifests;
 pub mod metrics;
+pub mod nonconformities;
 pub mod plugin;
 pub mod policy;
 pub mod reconciler;

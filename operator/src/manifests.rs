@@ -14,6 +14,7 @@ use crate::engine::Snapshot;
 use crate::engine::workload::is_workload_kind;
 use crate::resources::{
     AIManagementSystem, AISystem, API_VERSION, ControlBinding, GROUP, ImpactAssessment,
+    Nonconformity,
 };
 
 /// Where a document came from.
@@ -383,8 +384,13 @@ impl Loaded {
                 self.snapshot.set_organisation(aims);
                 Ok(())
             }),
+            "Nonconformity" => typed::<Nonconformity>(value).and_then(|n| {
+                crate::resources::validate_nonconformity(&n.spec)?;
+                self.snapshot.add_nonconformity(n);
+                Ok(())
+            }),
             other => Err(format!(
-                "unknown kind {other} in {GROUP}; expected AISystem, ImpactAssessment, ControlBinding or AIManagementSystem"
+                "unknown kind {other} in {GROUP}; expected AISystem, ImpactAssessment, ControlBinding, AIManagementSystem or Nonconformity"
             )),
         };
         match result {

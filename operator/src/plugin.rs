@@ -66,6 +66,18 @@ enum PluginCommand {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Print the nonconformity register from the live cluster: every record, where it stands
+    /// now (open, closed, reopened, overdue) and whether its detected condition holds.
+    Nonconformities {
+        /// Only this namespace (default: every namespace).
+        #[arg(short, long)]
+        namespace: Option<String>,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
     /// Print one impact assessment for a person, with its controls' state now and the
     /// AISystem fields its approval bound (CSV: one row per risk).
     Assessment {
@@ -235,6 +247,14 @@ pub async fn live_snapshot(
         list_into(
             Api::<crate::resources::AIManagementSystem>::all(client.clone()),
             "AIManagementSystems",
+            &mut snapshot,
+        )
+        .await?;
+    }
+    if crate::webhook::organisation::aims_kind_served(client, "nonconformities").await {
+        list_into(
+            api::<crate::resources::Nonconformity>(client, namespace),
+            "Nonconformities",
             &mut snapshot,
         )
         .await?;
@@ -430,6 +450,16 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
             let (policy, snapshot) = live_reading(&policy, namespace.as_deref()).await?;
             let rows = crate::risks::register(&snapshot, &policy, now);
             crate::cli::emit(&crate::risks::render(&rows, format));
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginCommand::Nonconformities {
+            namespace,
+            format,
+            policy,
+        } => {
+            let (policy, snapshot) = live_reading(&policy, namespace.as_deref()).await?;
+            let rows = crate::nonconformities::register(&snapshot, &policy, now);
+            crate::cli::emit(&crate::nonconformities::render(&rows, format));
             Ok(ExitCode::SUCCESS)
         }
         PluginCommand::Assessment {

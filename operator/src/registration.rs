@@ -317,12 +317,14 @@ fn aims_rule(with_status: bool) -> RuleWithOperations {
         "impactassessments",
         "controlbindings",
         "aimanagementsystems",
+        "nonconformities",
     ];
     if with_status {
         resources.extend([
             "aisystems/status",
             "impactassessments/status",
             "controlbindings/status",
+            "nonconformities/status",
         ]);
     }
     // The AIManagementSystem is cluster-scoped, the others namespaced.

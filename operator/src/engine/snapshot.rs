@@ -15,6 +15,8 @@ use jiff::Timestamp;
 use kube::ResourceExt;
 
 use super::Workload;
+
+mod records;
 use super::facts::{FactsCell, SystemFacts};
 use crate::policy::Policy;
 use crate::resources::{
@@ -68,6 +70,9 @@ pub struct Snapshot {
     /// The organisation's AI management system, with its organisation-wide controls as a
     /// binding that every system in its scope reads beside its own.
     organisation: Option<(Arc<AIManagementSystem>, Arc<ControlBinding>)>,
+    /// Nonconformity records by (namespace, name). No decision reads them: they are kept for
+    /// the registers, the evidence and the operator that opens them.
+    nonconformities: BTreeMap<(String, String), Arc<crate::resources::Nonconformity>>,
 }
 
 /// What the register holds under one system name in a namespace: the system, when it exists,

@@ -32,6 +32,12 @@ pub mod types {
     /// `True` when the register entry is past its review date (it decides `Compliant` only
     /// where the policy gates on it).
     pub const REVIEW_OVERDUE: &str = "ReviewOverdue";
+    /// `True` when a nonconformity's corrective action is past its due date and the record
+    /// is not closed.
+    pub const ACTION_OVERDUE: &str = "ActionOverdue";
+    /// Condition types named for the problem, as Kubernetes does for `MemoryPressure`: the
+    /// status written is `True` when what they ask for is not met.
+    pub const NAMED_FOR_PROBLEM: [&str; 2] = [REVIEW_OVERDUE, ACTION_OVERDUE];
     /// An assessment is approved and unchanged since.
     pub const APPROVED: &str = "Approved";
     /// An assessment is within its validity.
@@ -47,8 +53,8 @@ pub mod types {
 pub struct ConditionOutcome {
     /// Condition type.
     pub type_: &'static str,
-    /// Whether what it asks for holds (for [`types::REVIEW_OVERDUE`], named for the problem
-    /// as Kubernetes does for `MemoryPressure`, the status written is the opposite).
+    /// Whether what it asks for holds (for the types in [`types::NAMED_FOR_PROBLEM`] the
+    /// status written is the opposite).
     pub met: bool,
     /// CamelCase reason.
     pub reason: String,
@@ -83,7 +89,8 @@ pub fn to_conditions(
     outcomes
         .iter()
         .map(|o| {
-            let status = condition_status(o.met != (o.type_ == types::REVIEW_OVERDUE)).to_string();
+            let status =
+                condition_status(o.met != types::NAMED_FOR_PROBLEM.contains(&o.type_)).to_string();
             let last_transition_time = previous
                 .iter()
                 .find(|p| p.type_ == o.type_ && p.status == status)

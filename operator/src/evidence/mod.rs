@@ -129,6 +129,16 @@ pub fn contents(
             crate::risks::render(&risks, format),
         ));
     }
+    let records = crate::nonconformities::of_period(
+        crate::nonconformities::register(snapshot, policy, now),
+        &provenance.period,
+    );
+    for (format, extension) in FORMATS {
+        files.push(EvidenceFile::new(
+            format!("nonconformities/nonconformities.{extension}"),
+            crate::nonconformities::render(&records, format),
+        ));
+    }
     for assessment in snapshot.assessments() {
         let view = crate::assessment::view(snapshot, assessment, policy, now);
         let stem = format!(
@@ -185,9 +195,10 @@ fn readme(provenance: &Provenance, with_decisions: bool, files: usize) -> String
          - `objectives/`: the AIMS objectives with their targets and values\n\
          - `register/`: the AI system register and the risk register\n\
          - `assessments/NAMESPACE/NAME`: every impact assessment, rendered\n\
+         - `nonconformities/`: the nonconformity records of the period (open at its end, or\n\
+         opened or closed within it) with root cause, corrective action and closure\n\
          - `decisions/`: {decisions}\n\n\
-         Nonconformities, corrective actions and incidents are not yet kept as resources by\n\
-         this version, so the package holds none.\n",
+         AI incidents are not yet kept as resources by this version, so the package holds none.\n",
         source = provenance.source,
         from = provenance.period.from,
         to = provenance.period.to,

@@ -3,6 +3,7 @@
 //! no write when nothing changed; requeued exactly when the evaluation next changes by
 //! itself (an assessment expiring, a review falling due).
 
+mod records;
 mod status;
 
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use crate::engine::Snapshot;
 use crate::policy::Policy;
 use crate::resources::{
     AISystem, AISystemStatus, API_VERSION, ControlBinding, ControlBindingStatus, ImpactAssessment,
-    ImpactAssessmentStatus,
+    ImpactAssessmentStatus, Nonconformity, NonconformityStatus,
 };
 use crate::webhook::ClusterCache;
 pub use status::{
@@ -62,6 +63,16 @@ pub trait Reconciled:
     fn events(&self, _desired: &Self::Status) -> Vec<(&'static str, String)> {
         Vec::new()
     }
+    /// Nonconformity records this object's condition calls for, by name (the ones missing
+    /// are created).
+    fn records(
+        &self,
+        _snapshot: &Snapshot,
+        _policy: &Policy,
+        _now: Timestamp,
+    ) -> Vec<(String, serde_json::Value)> {
+        Vec::new()
+    }
     /// The status it should carry at `now`, and when that changes by itself.
     fn desired(
         &self,
@@ -83,6 +94,17 @@ macro_rules! reconciled {
         );
     };
     ($kind:ty, $name:literal, $status:ty, $desired:path, $events:expr, $report:expr) => {
+        reconciled!(
+            $kind,
+            $name,
+            $status,
+            $desired,
+            $events,
+            $report,
+            |_, _, _, _| Vec::new()
+        );
+    };
+    ($kind:ty, $name:literal, $status:ty, $desired:path, $events:expr, $report:expr, $records:expr) => {
         impl Reconciled for $kind {
             const KIND: &'static str = $name;
             type Status = $status;
@@ -102,6 +124,20 @@ macro_rules! reconciled {
             fn events(&self, desired: &Self::Status) -> Vec<(&'static str, String)> {
                 let events: fn(&$kind, &$status) -> Vec<(&'static str, String)> = $events;
                 events(self, desired)
+            }
+            fn records(
+                &self,
+                snapshot: &Snapshot,
+                policy: &Policy,
+                now: Timestamp,
+            ) -> Vec<(String, serde_json::Value)> {
+                let records: fn(
+                    &$kind,
+                    &Snapshot,
+                    &Policy,
+                    Timestamp,
+                ) -> Vec<(String, serde_json::Value)> = $records;
+                records(self, snapshot, policy, now)
             }
             fn desired(
                 &self,
@@ -143,7 +179,21 @@ reconciled!(
     },
     |system, snapshot, policy, now| Some(crate::engine::openreports::report(
         snapshot, system, policy, now
-    ))
+    )),
+    |system: &AISystem, snapshot: &Snapshot, policy: &Policy, now: Timestamp| {
+        let ns = system.namespace().unwrap_or_default();
+        let name = system.name_any();
+        crate::engine::nonconformity::detect(snapshot, system, policy, now)
+            .into_iter()
+            .map(|d| (d.record_name(&name), d.record(&ns, &name)))
+            .collect()
+    }
+);
+reconciled!(
+    Nonconformity,
+    "Nonconformity",
+    NonconformityStatus,
+    crate::engine::nonconformity::desired_status
 );
 reconciled!(
     ImpactAssessment,
@@ -357,6 +407,23 @@ async fn reconcile_inner<K: Reconciled>(
             }
         }
     }
+    if ctx
+        .cache
+        .records_followed
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        let missing: Vec<serde_json::Value> = ctx.cache.read(|s| {
+            object
+                .records(s, &ctx.policy, now)
+                .into_iter()
+                .filter(|(record, _)| s.nonconformity(&ns, record).is_none())
+                .map(|(_, manifest)| manifest)
+                .collect()
+        });
+        if !missing.is_empty() {
+            records::open(ctx, &ns, missing).await?;
+        }
+    }
     if let Some(reports) = &ctx.reports
         && let Some(mut report) = ctx.cache.read(|s| object.report(s, &ctx.policy, now))
     {
@@ -509,6 +576,30 @@ pub async fn run(
             futures::stream::iter(refs)
         })
     };
+    let for_records = {
+        let cache = cache.clone();
+        cache.subscribe().flat_map(move |system| {
+            let ns = system.namespace.clone().unwrap_or_default();
+            let refs: Vec<ObjectRef<Nonconformity>> = cache.read(|s| {
+                s.nonconformities_of(&ns, &system.name)
+                    .map(|n| ObjectRef::new(&n.name_any()).within(&ns))
+                    .collect()
+            });
+            futures::stream::iter(refs)
+        })
+    };
+    let records = {
+        let (ctx, stopped) = (ctx.clone(), signal(stopped.clone()));
+        async move {
+            if ctx
+                .cache
+                .records_followed
+                .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                control::<Nonconformity>(ctx, for_records, stopped).await;
+            }
+        }
+    };
     let discovery = {
         let (ctx, stopped) = (ctx.clone(), signal(stopped.clone()));
         async move {
@@ -517,10 +608,11 @@ pub async fn run(
             }
         }
     };
-    let all = futures::future::join4(
+    let all = futures::future::join5(
         control::<AISystem>(ctx.clone(), systems, signal(stopped.clone())),
         control::<ImpactAssessment>(ctx.clone(), for_assessments, signal(stopped.clone())),
         control::<ControlBinding>(ctx, for_bindings, signal(stopped)),
+        records,
         discovery,
     );
     tokio::pin!(all);

@@ -13,7 +13,7 @@ use crate::engine::status::{
 use crate::policy::Policy;
 use crate::resources::{
     AISystem, AISystemStatus, Condition, ControlBinding, ControlBindingStatus, ControlResult,
-    ImpactAssessment, ImpactAssessmentStatus, Nonconformity,
+    ImpactAssessment, ImpactAssessmentStatus, WorkloadNonconformity,
 };
 
 /// Most nonconformities listed in a system's status; the count covers the rest.
@@ -42,7 +42,7 @@ pub fn desired_system_status(
     let listed = open
         .into_iter()
         .take(MAX_LISTED)
-        .map(|n| Nonconformity {
+        .map(|n| WorkloadNonconformity {
             // Seen before with the same rules: it has been open since then.
             since: stored
                 .iter()
@@ -168,7 +168,7 @@ pub trait NeedsWrite {
 impl NeedsWrite for AISystemStatus {
     fn differs_from(&self, current: Option<&Self>) -> bool {
         let Some(c) = current else { return true };
-        let untimed = |ns: &[Nonconformity]| -> Vec<(String, String, String)> {
+        let untimed = |ns: &[WorkloadNonconformity]| -> Vec<(String, String, String)> {
             ns.iter()
                 .map(|n| (n.workload.clone(), n.rules.clone(), n.message.clone()))
                 .collect()
@@ -212,6 +212,26 @@ impl NeedsWrite for ControlBindingStatus {
             || untimed(&c.controls) != untimed(&self.controls)
             || c.summary != self.summary
             || c.observed_generation != self.observed_generation
+    }
+}
+
+impl NeedsWrite for crate::resources::NonconformityStatus {
+    fn differs_from(&self, current: Option<&Self>) -> bool {
+        let Some(c) = current else { return true };
+        without_times(&c.conditions) != without_times(&self.conditions)
+            || (
+                c.phase,
+                c.condition_present,
+                c.occurrences,
+                &c.history,
+                c.observed_generation,
+            ) != (
+                self.phase,
+                self.condition_present,
+                self.occurrences,
+                &self.history,
+                self.observed_generation,
+            )
     }
 }
 

@@ -353,7 +353,7 @@ pub struct AISystemStatus {
     /// are reported, never stopped. At most 20 are listed; `openNonconformities` counts all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["workload"]))]
-    pub nonconformities: Vec<Nonconformity>,
+    pub nonconformities: Vec<WorkloadNonconformity>,
     /// Number of open nonconformities, including those beyond the listed ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_nonconformities: Option<u32>,
@@ -362,7 +362,7 @@ pub struct AISystemStatus {
 /// A running workload that does not comply.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Nonconformity {
+pub struct WorkloadNonconformity {
     /// `Kind/name` of the workload.
     pub workload: String,
     /// Failing rule IDs, comma-separated.

@@ -83,6 +83,41 @@ pub fn validate_organisation(aims: &AIManagementSystem) -> Result<(), String> {
     Ok(())
 }
 
+/// Validates a nonconformity as the CRD's rules do: closed only with a root cause, a
+/// corrective action and evidence.
+pub fn validate_nonconformity(spec: &super::NonconformitySpec) -> Result<(), String> {
+    if spec.description.is_empty() {
+        return Err("spec.description: say what was found".into());
+    }
+    if spec
+        .corrective_action
+        .as_ref()
+        .is_some_and(|a| a.description.is_empty())
+    {
+        return Err("spec.correctiveAction.description: say what is done".into());
+    }
+    let Some(closure) = &spec.closure else {
+        return Ok(());
+    };
+    let filled = |s: Option<&str>| s.is_some_and(|s| !s.is_empty());
+    if !filled(spec.root_cause.as_deref())
+        || !filled(
+            spec.corrective_action
+                .as_ref()
+                .map(|a| a.description.as_str()),
+        )
+    {
+        return Err(
+            "a nonconformity is closed only with spec.rootCause and spec.correctiveAction.description set"
+                .into(),
+        );
+    }
+    if closure.evidence.is_empty() {
+        return Err("closing needs evidence that the action worked: spec.closure.evidence".into());
+    }
+    Ok(())
+}
+
 /// Control IDs known, each listed once, exclusions justified.
 fn validate_entries(controls: &[ControlEntry]) -> Result<(), String> {
     let mut seen = std::collections::BTreeSet::new();

@@ -18,8 +18,8 @@ use crate::engine::approval::{
 use crate::engine::relaxation::{SystemWrite, check_relaxation, relaxation_after_write};
 use crate::resources::{
     AIManagementSystem, AIManagementSystemSpec, AISystem, AUTHOR_ANNOTATION, ControlBindingSpec,
-    GROUP, ImpactAssessmentSpec, RELAXATION_ANNOTATION, validate_assessment, validate_binding,
-    validate_organisation,
+    GROUP, ImpactAssessmentSpec, Nonconformity, NonconformitySpec, RELAXATION_ANNOTATION,
+    validate_assessment, validate_binding, validate_organisation,
 };
 
 /// The parts of an AIMS write the rules read.
@@ -252,6 +252,24 @@ fn recorded(
                 decided,
             )?;
         }
+        "Nonconformity" => {
+            let (new, old): (NonconformitySpec, _) = specs(write)?;
+            let closure = crate::engine::nonconformity::closure_after_write(
+                old.as_ref(),
+                &new,
+                who.username,
+                now,
+            );
+            if closure != new.closure
+                && let (Some(closure), Some(spec)) = (
+                    closure,
+                    desired.get_mut("spec").and_then(Value::as_object_mut),
+                )
+            {
+                let value = serde_json::to_value(&closure).map_err(|e| e.to_string())?;
+                spec.insert("closure".to_string(), value);
+            }
+        }
         "AISystem" => {
             let (new, old) = systems(write)?;
             let after = relaxation_after_write(
@@ -391,6 +409,21 @@ fn check_write(write: &Write, who: Requester, ctx: &Context, now: Timestamp) -> 
             validate_organisation(&aims)?;
             let (new, old): (AIManagementSystemSpec, _) = specs(write)?;
             check_acceptances(old.as_ref(), &new, new_author, who, &ctx.policy)
+        }
+        "Nonconformity" => {
+            let record: Nonconformity =
+                serde_json::from_value(write.new.clone()).map_err(|e| e.to_string())?;
+            let (_, old): (NonconformitySpec, _) = specs(write)?;
+            ctx.cache.read(|s| {
+                crate::engine::nonconformity::check_write(
+                    s,
+                    &record,
+                    old.as_ref(),
+                    who.username,
+                    &ctx.policy,
+                    now,
+                )
+            })
         }
         "AISystem" => {
             let (new, old) = systems(write)?;

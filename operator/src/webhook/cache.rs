@@ -35,6 +35,10 @@ pub struct ClusterCache {
     pub assessments: SharedStore<ImpactAssessment>,
     /// The control bindings as watched, shared with the reconciler.
     pub bindings: SharedStore<ControlBinding>,
+    /// The nonconformity records as watched, shared with the reconciler.
+    pub nonconformities: SharedStore<crate::resources::Nonconformity>,
+    /// Whether nonconformity records are followed (their CRD is served).
+    pub records_followed: std::sync::atomic::AtomicBool,
 }
 
 impl ClusterCache {
@@ -48,6 +52,8 @@ impl ClusterCache {
             systems: SharedStore::default(),
             assessments: SharedStore::default(),
             bindings: SharedStore::default(),
+            nonconformities: SharedStore::default(),
+            records_followed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -61,6 +67,8 @@ impl ClusterCache {
             systems: SharedStore::default(),
             assessments: SharedStore::default(),
             bindings: SharedStore::default(),
+            nonconformities: SharedStore::default(),
+            records_followed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -558,6 +566,11 @@ pub async fn monitors_served(client: &Client) -> MonitorsServed {
 pub async fn start(client: Client) -> Arc<ClusterCache> {
     let cache = Arc::new(ClusterCache::new(&FEEDS));
     super::organisation::follow_organisation(&client, &cache).await;
+    if super::records::follow_nonconformities(&client, &cache).await {
+        cache
+            .records_followed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let served = monitors_served(&client).await;
     if served.service_monitors {
         cache.expect(monitors::ServiceMonitor::FEED);

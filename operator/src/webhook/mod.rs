@@ -8,6 +8,7 @@ pub mod cache;
 pub mod events;
 pub mod metrics;
 pub mod organisation;
+pub mod records;
 pub mod review;
 pub mod server;
 pub mod shared;

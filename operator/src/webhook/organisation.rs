@@ -39,14 +39,16 @@ impl Feed for AIManagementSystem {
 
 /// Whether the API server serves AIManagementSystems.
 pub async fn organisation_served(client: &Client) -> bool {
+    aims_kind_served(client, AIManagementSystem::FEED).await
+}
+
+/// Whether the API server serves the aims.io kind of this plural name (a CRD added after
+/// an install is absent until the chart is upgraded).
+pub async fn aims_kind_served(client: &Client, plural: &str) -> bool {
     client
         .list_api_group_resources(API_VERSION)
         .await
-        .is_ok_and(|list| {
-            list.resources
-                .iter()
-                .any(|r| r.name == AIManagementSystem::FEED)
-        })
+        .is_ok_and(|list| list.resources.iter().any(|r| r.name == plural))
 }
 
 /// Follows the AIManagementSystem into `cache` when it is served.
