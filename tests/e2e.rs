@@ -35,6 +35,8 @@ mod churn;
 mod developer;
 #[path = "e2e/material.rs"]
 mod material;
+#[path = "e2e/nonconformity.rs"]
+mod nonconformity;
 #[path = "e2e/objects.rs"]
 mod objects;
 #[path = "e2e/offline.rs"]

@@ -94,6 +94,7 @@ async fn a_restart_writes_no_status_before_every_kind_is_listed() {
             "impactassessments",
             "controlbindings",
             "aimanagementsystems",
+            "nonconformities",
         ],
     );
     let since = journey.plane.audit_events().len();
@@ -117,6 +118,7 @@ async fn a_restart_writes_no_status_before_every_kind_is_listed() {
             "impactassessments",
             "controlbindings",
             "aimanagementsystems",
+            "nonconformities",
         ],
     );
     assert!(
