@@ -268,3 +268,45 @@ fn check_and_the_register_read_records_from_manifests_as_the_api_server_would() 
     assert!(text.contains("spec.rootCause"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn records_and_overdue_actions_are_counted_in_the_metrics() {
+    let mut s = running(true);
+    let record = |name: &str, due: &str, closed: bool| {
+        let mut spec = serde_json::json!({"severity": "Minor", "source": "InternalAudit",
+            "systemRef": "scoring", "description": "d", "rootCause": "r",
+            "correctiveAction": {"description": "a", "dueDate": due}});
+        if closed {
+            spec["closure"] = serde_json::json!({"evidence": ["e"], "closedBy": "dana",
+                "closedAt": "2026-11-01T00:00:00Z"});
+        }
+        serde_json::from_value::<Nonconformity>(serde_json::json!({
+            "apiVersion": "aims.io/v1alpha1", "kind": "Nonconformity",
+            "metadata": {"name": name, "namespace": NS}, "spec": spec}))
+        .unwrap()
+    };
+    s.add_nonconformity(record("late", "2026-11-01T00:00:00Z", false));
+    s.add_nonconformity(record("on-time", "2027-01-01T00:00:00Z", false));
+    s.add_nonconformity(record("done", "2026-11-01T00:00:00Z", true));
+    let mut registry = prometheus_client::registry::Registry::default();
+    let metrics = aims_operator::metrics::ClusterMetrics::register(&mut registry);
+    metrics.refresh(&s, &Policy::default(), now());
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    assert!(
+        text.contains(
+            r#"aims_nonconformity_records{namespace="ml",severity="Minor",phase="Open"} 2"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"aims_nonconformity_records{namespace="ml",severity="Minor",phase="Closed"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"aims_nonconformity_actions_overdue{namespace="ml"} 1"#),
+        "{text}"
+    );
+}

@@ -54,6 +54,17 @@ pub struct NamespaceLabels {
     pub namespace: String,
 }
 
+/// Labels of the nonconformity record count.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RecordLabels {
+    /// Namespace.
+    pub namespace: String,
+    /// Major or Minor.
+    pub severity: String,
+    /// Open, Closed or Reopened.
+    pub phase: String,
+}
+
 /// Handles of the AIMS and reconciler metrics; cheap to clone.
 #[derive(Clone)]
 pub struct ClusterMetrics {
@@ -64,6 +75,8 @@ pub struct ClusterMetrics {
     training_data_documented: FloatGauge,
     open_nonconformities: Gauge,
     unregistered: Family<NamespaceLabels, Gauge>,
+    records: Family<RecordLabels, Gauge>,
+    actions_overdue: Family<NamespaceLabels, Gauge>,
     /// Reconciles by kind and result.
     pub reconciles: Family<ReconcileLabels, Counter>,
     /// Reconcile duration by kind.
@@ -81,6 +94,8 @@ impl ClusterMetrics {
             training_data_documented: FloatGauge::default(),
             open_nonconformities: Gauge::default(),
             unregistered: Family::default(),
+            records: Family::default(),
+            actions_overdue: Family::default(),
             reconciles: Family::default(),
             reconcile_seconds: Family::new_with_constructor(reconcile_histogram),
         };
@@ -119,6 +134,16 @@ impl ClusterMetrics {
             "unregistered_model_workloads",
             "Model-serving workloads no AISystem covers, by namespace (kubectl aims discover lists them)",
             metrics.unregistered.clone(),
+        );
+        aims.register(
+            "nonconformity_records",
+            "Nonconformity records by namespace, severity and phase (Open, Closed, Reopened)",
+            metrics.records.clone(),
+        );
+        aims.register(
+            "nonconformity_actions_overdue",
+            "Open nonconformity records whose corrective action is past its due date, by namespace",
+            metrics.actions_overdue.clone(),
         );
         aims.register(
             "reconciles",
@@ -160,6 +185,24 @@ impl ClusterMetrics {
             .set(o.training_data_documented);
         self.open_nonconformities
             .set(i64::try_from(o.open_nonconformities).unwrap_or(i64::MAX));
+        self.records.clear();
+        self.actions_overdue.clear();
+        for row in crate::nonconformities::register(snapshot, policy, now) {
+            self.records
+                .get_or_create(&RecordLabels {
+                    namespace: row.namespace.clone(),
+                    severity: row.severity.clone(),
+                    phase: row.phase.clone(),
+                })
+                .inc();
+            if row.overdue {
+                self.actions_overdue
+                    .get_or_create(&NamespaceLabels {
+                        namespace: row.namespace,
+                    })
+                    .inc();
+            }
+        }
     }
 
     /// Sets the count of unregistered model-serving workloads per namespace from a
