@@ -57,7 +57,12 @@ fn opened(snapshot: &Snapshot) -> Nonconformity {
         "{}",
         d.description
     );
-    let mut record: Nonconformity = serde_json::from_value(d.record(NS, "scoring")).unwrap();
+    let mut record: Nonconformity = serde_json::from_value(d.record(NS, system)).unwrap();
+    assert_eq!(
+        record.spec.owner.as_ref().map(|o| o.name.as_str()),
+        system.spec.owner.as_ref().map(|o| o.name.as_str()),
+        "the system's owner owns the action"
+    );
     record.metadata.generation = Some(1);
     record
 }

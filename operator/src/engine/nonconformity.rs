@@ -44,8 +44,12 @@ impl Detection {
         name
     }
 
-    /// The record the operator creates for it.
-    pub fn record(&self, namespace: &str, system: &str) -> Value {
+    /// The record the operator creates for it; the system's owner owns the action until
+    /// someone else takes it.
+    pub fn record(&self, namespace: &str, system: &AISystem) -> Value {
+        let owner = system.spec.owner.as_ref().filter(|o| !o.name.is_empty());
+        let system = system.name_any();
+        let system = system.as_str();
         json!({
             "apiVersion": API_VERSION, "kind": "Nonconformity",
             "metadata": { "name": self.record_name(system), "namespace": namespace,
@@ -55,6 +59,7 @@ impl Detection {
                 "severity": self.severity.as_str(), "source": "Detected",
                 "detected": { "condition": self.finding.as_str(), "control": self.control },
                 "systemRef": system, "control": self.control, "description": self.description,
+                "owner": owner,
             }
         })
     }

@@ -185,7 +185,7 @@ reconciled!(
         let name = system.name_any();
         crate::engine::nonconformity::detect(snapshot, system, policy, now)
             .into_iter()
-            .map(|d| (d.record_name(&name), d.record(&ns, &name)))
+            .map(|d| (d.record_name(&name), d.record(&ns, system)))
             .collect()
     }
 );
