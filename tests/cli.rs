@@ -115,10 +115,14 @@ fn examples_show_an_approval_voided_by_a_material_change() {
     .expect("json");
     let findings = json["register"][0]["findings"].to_string();
     assert!(findings.contains("spec.inputData differs"), "{findings}");
-    assert_eq!(
-        json["register"][2]["findings"],
-        serde_json::json!([]),
-        "support-assistant is compliant"
+    // support-assistant is compliant: its one open point is the incident it is handling.
+    let findings = json["register"][2]["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(
+        findings[0]
+            .as_str()
+            .is_some_and(|f| f.contains("OpenIncidents")),
+        "{findings:?}"
     );
 }
 
@@ -848,8 +852,12 @@ fn organisation_wide_controls_count_once_for_every_system_in_scope() {
         "credit-scoring's canary version is not covered"
     );
     assert_eq!(objectives[0]["met"], false);
-    assert_eq!(objectives[2]["value"], "", "not measured in the cluster");
-    assert_eq!(objectives[2]["met"], Value::Null);
+    let training = objectives
+        .iter()
+        .find(|o| o["name"] == "Staff trained on the AI policy")
+        .expect("training objective");
+    assert_eq!(training["value"], "", "not measured in the cluster");
+    assert_eq!(training["met"], Value::Null);
 
     // A per-system control bound organisation-wide is refused, as the API server refuses it.
     let dir = temp_dir("organisation");

@@ -659,7 +659,7 @@ fn kustomize_installs_exactly_what_the_chart_installs() {
         namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
         "restricted"
     );
-    assert_eq!(of_kind(&all, "CustomResourceDefinition").len(), 5);
+    assert_eq!(of_kind(&all, "CustomResourceDefinition").len(), 6);
 }
 
 #[test]
@@ -686,6 +686,7 @@ fn the_chart_ships_the_generated_crds() {
         "controlbindings.aims.io.yaml",
         "aimanagementsystems.aims.io.yaml",
         "nonconformities.aims.io.yaml",
+        "aiincidents.aims.io.yaml",
     ] {
         let generated = std::fs::read_to_string(repo().join("crds").join(file)).unwrap();
         let shipped = repo().join("charts/aims-operator/crds").join(file);

@@ -29,6 +29,7 @@ mod engine;
 mod evidence;
 mod faults;
 mod fuzz_corpus;
+mod incidents;
 mod install;
 mod nonconformities;
 mod plugin;

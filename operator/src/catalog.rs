@@ -2,6 +2,8 @@
 //! titles in our own words (the standard's text is not reproduced), how each can be checked
 //! in a cluster, and indicative links to the EU AI Act and the NIST AI RMF.
 
+pub mod regulations;
+
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Serialize;
 

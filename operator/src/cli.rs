@@ -72,6 +72,11 @@ enum Command {
     /// control, owner, root cause, corrective action, due date, and where it stands now (open,
     /// closed, reopened by a recurrence, overdue).
     Nonconformities(Reading),
+    /// Print the AI incident log: every incident with its system and model, severity,
+    /// whether it is serious and by when it had to be reported (from the catalog's
+    /// regulatory data), the notifications made, its resolution and the times to detect and
+    /// to resolve.
+    Incidents(Reading),
     /// Print one impact assessment for a person: impacts by area, the risk matrix before
     /// and after treatment, the treatment and its controls with their state now, the
     /// acceptance rationale and the approval record with the AISystem fields it bound and
@@ -396,6 +401,19 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             let rows = crate::nonconformities::register(&loaded.snapshot, &policy, now);
             emit(&crate::nonconformities::render(&rows, format));
+            ExitCode::SUCCESS
+        }
+        Command::Incidents(Reading {
+            paths,
+            format,
+            common,
+        }) => {
+            let (loaded, policy, now) = match load_whole(&paths, &common, "incident log") {
+                Ok(l) => l,
+                Err(e) => return fail(e),
+            };
+            let rows = crate::incidents::log(&loaded.snapshot, &policy, now);
+            emit(&crate::incidents::render(&rows, format));
             ExitCode::SUCCESS
         }
         Command::Assessment {

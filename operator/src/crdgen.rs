@@ -6,10 +6,10 @@ use kube::CustomResourceExt;
 use serde_json::Value;
 
 use crate::resources::{
-    AIManagementSystem, AIManagementSystemSpec, AISystem, AISystemSpec, AISystemStatus,
-    ControlBinding, ControlBindingSpec, ControlBindingStatus, ImpactAssessment,
-    ImpactAssessmentSpec, ImpactAssessmentStatus, Nonconformity, NonconformitySpec,
-    NonconformityStatus,
+    AIIncident, AIIncidentSpec, AIIncidentStatus, AIManagementSystem, AIManagementSystemSpec,
+    AISystem, AISystemSpec, AISystemStatus, ControlBinding, ControlBindingSpec,
+    ControlBindingStatus, ImpactAssessment, ImpactAssessmentSpec, ImpactAssessmentStatus,
+    Nonconformity, NonconformitySpec, NonconformityStatus,
 };
 
 /// The CRDs with the file name each is written to.
@@ -53,6 +53,14 @@ pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
                 known_formats(Nonconformity::crd()),
                 schemars::schema_for!(NonconformitySpec),
                 schemars::schema_for!(NonconformityStatus),
+            ),
+        ),
+        (
+            "aiincidents.aims.io.yaml",
+            field_docs(
+                known_formats(AIIncident::crd()),
+                schemars::schema_for!(AIIncidentSpec),
+                schemars::schema_for!(AIIncidentStatus),
             ),
         ),
     ]

@@ -36,6 +36,10 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../examples/credit-scoring/controls.yaml"),
     ),
     (
+        "examples/credit-scoring/incidents.yaml",
+        include_str!("../../examples/credit-scoring/incidents.yaml"),
+    ),
+    (
         "examples/credit-scoring/namespace.yaml",
         include_str!("../../examples/credit-scoring/namespace.yaml"),
     ),
@@ -62,6 +66,10 @@ pub static FILES: &[(&str, &str)] = &[
     (
         "examples/support-assistant/controls.yaml",
         include_str!("../../examples/support-assistant/controls.yaml"),
+    ),
+    (
+        "examples/support-assistant/incidents.yaml",
+        include_str!("../../examples/support-assistant/incidents.yaml"),
     ),
     (
         "examples/support-assistant/namespace.yaml",

@@ -13,6 +13,7 @@ pub mod election;
 pub mod engine;
 pub mod evidence;
 pub mod examples;
+pub mod incidents;
 pub mod manifests;
 pub mod metrics;
 pub mod nonconformities;

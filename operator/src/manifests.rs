@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::engine::Snapshot;
 use crate::engine::workload::is_workload_kind;
 use crate::resources::{
-    AIManagementSystem, AISystem, API_VERSION, ControlBinding, GROUP, ImpactAssessment,
+    AIIncident, AIManagementSystem, AISystem, API_VERSION, ControlBinding, GROUP, ImpactAssessment,
     Nonconformity,
 };
 
@@ -389,8 +389,13 @@ impl Loaded {
                 self.snapshot.add_nonconformity(n);
                 Ok(())
             }),
+            "AIIncident" => typed::<AIIncident>(value).and_then(|i| {
+                crate::resources::validate_incident(&i.spec)?;
+                self.snapshot.add_incident(i);
+                Ok(())
+            }),
             other => Err(format!(
-                "unknown kind {other} in {GROUP}; expected AISystem, ImpactAssessment, ControlBinding, AIManagementSystem or Nonconformity"
+                "unknown kind {other} in {GROUP}; expected AISystem, ImpactAssessment, ControlBinding, AIManagementSystem, Nonconformity or AIIncident"
             )),
         };
         match result {

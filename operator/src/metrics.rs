@@ -54,7 +54,7 @@ pub struct NamespaceLabels {
     pub namespace: String,
 }
 
-/// Labels of the nonconformity record count.
+/// Labels of the nonconformity record and AI incident counts.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RecordLabels {
     /// Namespace.
@@ -77,6 +77,11 @@ pub struct ClusterMetrics {
     unregistered: Family<NamespaceLabels, Gauge>,
     records: Family<RecordLabels, Gauge>,
     actions_overdue: Family<NamespaceLabels, Gauge>,
+    incidents: Family<RecordLabels, Gauge>,
+    reports_overdue: Family<NamespaceLabels, Gauge>,
+    /// Unlabelled, present only once measured (no incident yet: no value, not zero).
+    time_to_detect: Family<Vec<(String, String)>, FloatGauge>,
+    time_to_resolve: Family<Vec<(String, String)>, FloatGauge>,
     /// Reconciles by kind and result.
     pub reconciles: Family<ReconcileLabels, Counter>,
     /// Reconcile duration by kind.
@@ -96,6 +101,10 @@ impl ClusterMetrics {
             unregistered: Family::default(),
             records: Family::default(),
             actions_overdue: Family::default(),
+            incidents: Family::default(),
+            reports_overdue: Family::default(),
+            time_to_detect: Family::default(),
+            time_to_resolve: Family::default(),
             reconciles: Family::default(),
             reconcile_seconds: Family::new_with_constructor(reconcile_histogram),
         };
@@ -144,6 +153,26 @@ impl ClusterMetrics {
             "nonconformity_actions_overdue",
             "Open nonconformity records whose corrective action is past its due date, by namespace",
             metrics.actions_overdue.clone(),
+        );
+        aims.register(
+            "ai_incidents",
+            "AI incidents by namespace, severity and phase (Open, Resolved)",
+            metrics.incidents.clone(),
+        );
+        aims.register(
+            "ai_incident_reports_overdue",
+            "Serious AI incidents whose report to the authority is past its deadline or was late, by namespace",
+            metrics.reports_overdue.clone(),
+        );
+        aims.register(
+            "objective_mean_time_to_detect_seconds",
+            "Mean time from an AI incident's occurrence to its detection",
+            metrics.time_to_detect.clone(),
+        );
+        aims.register(
+            "objective_mean_time_to_resolve_seconds",
+            "Mean time from an AI incident's detection to its resolution",
+            metrics.time_to_resolve.clone(),
         );
         aims.register(
             "reconciles",
@@ -201,6 +230,43 @@ impl ClusterMetrics {
                         namespace: row.namespace,
                     })
                     .inc();
+            }
+        }
+        self.refresh_incidents(snapshot, policy, now, &o);
+    }
+
+    fn refresh_incidents(
+        &self,
+        snapshot: &Snapshot,
+        policy: &Policy,
+        now: Timestamp,
+        o: &crate::engine::objectives::Objectives,
+    ) {
+        self.incidents.clear();
+        self.reports_overdue.clear();
+        for row in crate::incidents::log(snapshot, policy, now) {
+            self.incidents
+                .get_or_create(&RecordLabels {
+                    namespace: row.namespace.clone(),
+                    severity: row.severity.clone(),
+                    phase: row.phase.clone(),
+                })
+                .inc();
+            if matches!(row.report.as_str(), "PastDeadline" | "ReportedLate") {
+                self.reports_overdue
+                    .get_or_create(&NamespaceLabels {
+                        namespace: row.namespace,
+                    })
+                    .inc();
+            }
+        }
+        for (family, value) in [
+            (&self.time_to_detect, o.mean_time_to_detect),
+            (&self.time_to_resolve, o.mean_time_to_resolve),
+        ] {
+            family.clear();
+            if let Some(seconds) = value {
+                family.get_or_create(&Vec::new()).set(seconds);
             }
         }
     }

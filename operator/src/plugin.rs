@@ -78,6 +78,19 @@ enum PluginCommand {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Print the AI incident log from the live cluster: each incident, its reporting
+    /// deadline and where the report stands, notifications, resolution, times to detect and
+    /// to resolve.
+    Incidents {
+        /// Only this namespace (default: every namespace).
+        #[arg(short, long)]
+        namespace: Option<String>,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
     /// Print one impact assessment for a person, with its controls' state now and the
     /// AISystem fields its approval bound (CSV: one row per risk).
     Assessment {
@@ -255,6 +268,14 @@ pub async fn live_snapshot(
         list_into(
             api::<crate::resources::Nonconformity>(client, namespace),
             "Nonconformities",
+            &mut snapshot,
+        )
+        .await?;
+    }
+    if crate::webhook::organisation::aims_kind_served(client, "aiincidents").await {
+        list_into(
+            api::<crate::resources::AIIncident>(client, namespace),
+            "AIIncidents",
             &mut snapshot,
         )
         .await?;
@@ -460,6 +481,16 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
             let (policy, snapshot) = live_reading(&policy, namespace.as_deref()).await?;
             let rows = crate::nonconformities::register(&snapshot, &policy, now);
             crate::cli::emit(&crate::nonconformities::render(&rows, format));
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginCommand::Incidents {
+            namespace,
+            format,
+            policy,
+        } => {
+            let (policy, snapshot) = live_reading(&policy, namespace.as_deref()).await?;
+            let rows = crate::incidents::log(&snapshot, &policy, now);
+            crate::cli::emit(&crate::incidents::render(&rows, format));
             Ok(ExitCode::SUCCESS)
         }
         PluginCommand::Assessment {

@@ -318,6 +318,7 @@ fn aims_rule(with_status: bool) -> RuleWithOperations {
         "controlbindings",
         "aimanagementsystems",
         "nonconformities",
+        "aiincidents",
     ];
     if with_status {
         resources.extend([
@@ -325,6 +326,7 @@ fn aims_rule(with_status: bool) -> RuleWithOperations {
             "impactassessments/status",
             "controlbindings/status",
             "nonconformities/status",
+            "aiincidents/status",
         ]);
     }
     // The AIManagementSystem is cluster-scoped, the others namespaced.

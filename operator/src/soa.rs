@@ -82,7 +82,6 @@ pub struct ObjectiveRow {
 
 /// The organisation's objectives, each measured where it can be.
 fn objective_rows(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Vec<ObjectiveRow> {
-    use crate::resources::Measure;
     let Some(aims) = snapshot.organisation() else {
         return Vec::new();
     };
@@ -96,28 +95,64 @@ fn objective_rows(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Vec<O
         .objectives
         .iter()
         .map(|o| {
-            let value = o.measure.zip(measured.as_ref()).map(|(m, v)| match m {
-                Measure::HighRiskAssessed => v.high_risk_assessed,
-                Measure::ReviewedOnSchedule => v.reviewed_on_schedule,
-                Measure::TrainingDataDocumented => v.training_data_documented,
-            });
-            let target = o
-                .target
-                .trim()
-                .strip_suffix('%')
-                .and_then(|t| t.trim().parse::<f64>().ok())
-                .map(|t| t / 100.0);
+            let (value, met) = match o.measure.zip(measured.as_ref()) {
+                Some((measure, values)) => measured_value(measure, values, &o.target),
+                None => (String::new(), None),
+            };
             ObjectiveRow {
                 name: o.name.clone(),
                 target: o.target.clone(),
                 owner: o.owner.clone(),
-                value: value
-                    .map(|v| format!("{:.0} %", v * 100.0))
-                    .unwrap_or_default(),
-                met: value.zip(target).map(|(v, t)| v + f64::EPSILON >= t),
+                value,
+                met,
             }
         })
         .collect()
+}
+
+/// An objective's value now, as written for people, and whether it meets `target` (`None`
+/// when the target is not a share or time, or nothing was measured).
+fn measured_value(
+    measure: crate::resources::Measure,
+    values: &crate::engine::objectives::Objectives,
+    target: &str,
+) -> (String, Option<bool>) {
+    use crate::resources::Measure;
+    let target = target.trim().trim_start_matches(['≤', '<', '=']).trim();
+    let share = |v: f64| {
+        let target = target
+            .strip_suffix('%')
+            .and_then(|t| t.trim().parse::<f64>().ok())
+            .map(|t| t / 100.0);
+        (
+            format!("{:.0} %", v * 100.0),
+            target.map(|t| v + f64::EPSILON >= t),
+        )
+    };
+    let time = |seconds: Option<f64>| match seconds {
+        None => ("no incident measured".to_string(), None),
+        Some(seconds) => {
+            let target = target
+                .parse::<jiff::Span>()
+                .ok()
+                .and_then(|span| {
+                    span.to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+                        .ok()
+                })
+                .map(|d| d.as_secs_f64());
+            (
+                crate::incidents::duration(Some(seconds as i64)),
+                target.map(|t| seconds <= t),
+            )
+        }
+    };
+    match measure {
+        Measure::HighRiskAssessed => share(values.high_risk_assessed),
+        Measure::ReviewedOnSchedule => share(values.reviewed_on_schedule),
+        Measure::TrainingDataDocumented => share(values.training_data_documented),
+        Measure::MeanTimeToDetect => time(values.mean_time_to_detect),
+        Measure::MeanTimeToResolve => time(values.mean_time_to_resolve),
+    }
 }
 
 /// One AI system in the register.

@@ -95,6 +95,7 @@ async fn a_restart_writes_no_status_before_every_kind_is_listed() {
             "controlbindings",
             "aimanagementsystems",
             "nonconformities",
+            "aiincidents",
         ],
     );
     let since = journey.plane.audit_events().len();
@@ -119,6 +120,7 @@ async fn a_restart_writes_no_status_before_every_kind_is_listed() {
             "controlbindings",
             "aimanagementsystems",
             "nonconformities",
+            "aiincidents",
         ],
     );
     assert!(

@@ -10,6 +10,7 @@ pub mod breakglass;
 pub mod controls;
 mod facts;
 mod identify;
+pub mod incident;
 pub mod nonconformity;
 pub mod objectives;
 pub mod openreports;

@@ -106,6 +106,10 @@ pub struct Objectives {
     /// Cached running workloads (labelled Deployments, StatefulSets, ReplicaSets) that the
     /// engine would refuse now: open nonconformities.
     pub open_nonconformities: usize,
+    /// Mean seconds from an AI incident's occurrence to its detection, when any has both.
+    pub mean_time_to_detect: Option<f64>,
+    /// Mean seconds from an AI incident's detection to its resolution, when any is resolved.
+    pub mean_time_to_resolve: Option<f64>,
 }
 
 fn share(hits: usize, total: usize) -> f64 {
@@ -176,5 +180,6 @@ pub fn objectives(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Objec
         .workloads()
         .filter(|w| nonconformity_of(snapshot, w, policy, now).is_some())
         .count();
+    (out.mean_time_to_detect, out.mean_time_to_resolve) = super::incident::mean_times(snapshot);
     out
 }

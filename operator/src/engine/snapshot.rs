@@ -29,6 +29,11 @@ use crate::resources::{
 pub const DEFAULT_NAMESPACE: &str = "default";
 
 type ByName<T> = HashMap<String, T>;
+
+/// One key for a namespaced object: `namespace/name` (neither may contain a `/`).
+fn object_key(namespace: &str, name: &str) -> Box<str> {
+    format!("{namespace}/{name}").into_boxed_str()
+}
 /// (kind, namespace, name) of a cached workload.
 type WorkloadKey = (String, String, String);
 
@@ -41,12 +46,14 @@ pub struct Snapshot {
     /// Content hash of each cached assessment, keyed by the address of its shared copy: the
     /// hash is computed once per version written, not once per decision.
     assessment_hashes: HashMap<usize, Arc<str>>,
-    /// System each assessment references, so that removal touches one list.
-    assessment_system: HashMap<(String, String), String>,
+    /// System each assessment references, so that removal touches one list. Keyed by
+    /// [`object_key`]: one allocation per entry instead of two, at 10,000 entries.
+    assessment_system: HashMap<Box<str>, Box<str>>,
     bindings_for_all: HashMap<String, Vec<Arc<ControlBinding>>>,
     /// Every binding by insertion sequence (iteration in the order added).
     bindings: BTreeMap<u64, Arc<ControlBinding>>,
-    binding_seq: HashMap<(String, String), u64>,
+    /// Each binding's sequence, by [`object_key`].
+    binding_seq: HashMap<Box<str>, u64>,
     next_seq: u64,
     /// For each namespace recorded, the mode its `aims.io/enforcement` label chooses (`None`:
     /// no such label, it has not opted in). Read from the labels once, when the namespace is
@@ -73,6 +80,9 @@ pub struct Snapshot {
     /// Nonconformity records by (namespace, name). No decision reads them: they are kept for
     /// the registers, the evidence and the operator that opens them.
     nonconformities: BTreeMap<(String, String), Arc<crate::resources::Nonconformity>>,
+    /// AI incident records by (namespace, name): read for the systems' open-incident
+    /// condition, the registers and the objectives, never by admission.
+    incidents: BTreeMap<(String, String), Arc<crate::resources::AIIncident>>,
 }
 
 /// What the register holds under one system name in a namespace: the system, when it exists,
@@ -241,8 +251,7 @@ impl Snapshot {
     /// Removes the impact assessment `name` in `namespace`, whichever system it references.
     pub fn remove_assessment(&mut self, namespace: &str, name: &str) {
         self.facts_generation += 1;
-        let key = (namespace.to_string(), name.to_string());
-        let Some(system) = self.assessment_system.remove(&key) else {
+        let Some(system) = self.assessment_system.remove(&object_key(namespace, name)) else {
             return;
         };
         let mut removed = Vec::new();
@@ -263,10 +272,9 @@ impl Snapshot {
     /// Removes the control binding `name` in `namespace` from every index.
     pub fn remove_binding(&mut self, namespace: &str, name: &str) {
         self.facts_generation += 1;
-        let key = (namespace.to_string(), name.to_string());
         let Some(old) = self
             .binding_seq
-            .remove(&key)
+            .remove(&object_key(namespace, name))
             .and_then(|seq| self.bindings.remove(&seq))
         else {
             return;
@@ -292,8 +300,8 @@ impl Snapshot {
         let ns = namespace_of(&*assessment);
         self.remove_assessment(&ns, &assessment.name_any());
         self.assessment_system.insert(
-            (ns.clone(), assessment.name_any()),
-            assessment.spec.system_ref.clone(),
+            object_key(&ns, &assessment.name_any()),
+            assessment.spec.system_ref.as_str().into(),
         );
         self.assessment_hashes.insert(
             Arc::as_ptr(&assessment) as usize,
@@ -327,7 +335,7 @@ impl Snapshot {
                 .push(binding.clone());
         }
         self.binding_seq
-            .insert((ns, binding.name_any()), self.next_seq);
+            .insert(object_key(&ns, &binding.name_any()), self.next_seq);
         self.bindings.insert(self.next_seq, binding);
         self.next_seq += 1;
     }
@@ -539,14 +547,14 @@ impl Snapshot {
     /// The system the cached assessment `name` references.
     pub fn assessment_system(&self, namespace: &str, name: &str) -> Option<&str> {
         self.assessment_system
-            .get(&(namespace.to_string(), name.to_string()))
-            .map(String::as_str)
+            .get(&object_key(namespace, name))
+            .map(AsRef::as_ref)
     }
 
     /// The cached control binding `name` in `namespace`.
     pub fn binding(&self, namespace: &str, name: &str) -> Option<&ControlBinding> {
         self.binding_seq
-            .get(&(namespace.to_string(), name.to_string()))
+            .get(&object_key(namespace, name))
             .and_then(|seq| self.bindings.get(seq))
             .map(Arc::as_ref)
     }

@@ -37,7 +37,17 @@ pub mod types {
     pub const ACTION_OVERDUE: &str = "ActionOverdue";
     /// Condition types named for the problem, as Kubernetes does for `MemoryPressure`: the
     /// status written is `True` when what they ask for is not met.
-    pub const NAMED_FOR_PROBLEM: [&str; 2] = [REVIEW_OVERDUE, ACTION_OVERDUE];
+    pub const NAMED_FOR_PROBLEM: [&str; 4] = [
+        REVIEW_OVERDUE,
+        ACTION_OVERDUE,
+        REPORT_OVERDUE,
+        OPEN_INCIDENTS,
+    ];
+    /// `True` when a serious incident's report to the authority is past its deadline (or was
+    /// made after it).
+    pub const REPORT_OVERDUE: &str = "ReportOverdue";
+    /// `True` while an AI incident of the system is open (it does not decide `Compliant`).
+    pub const OPEN_INCIDENTS: &str = "OpenIncidents";
     /// An assessment is approved and unchanged since.
     pub const APPROVED: &str = "Approved";
     /// An assessment is within its validity.
@@ -272,10 +282,13 @@ pub fn evaluate_system(
         snapshot, system, policy,
     ));
     conditions.push(super::review::review_condition(system, now));
+    conditions.push(super::incident::open_incidents_outcome(
+        snapshot, &ns, &name,
+    ));
     // An unapproved weaker value counts for nothing, so it is no gap; an overdue review is
-    // one where the policy gates on it.
+    // one where the policy gates on it; an open incident is being handled, not a gap.
     let decides = |type_: &str| match type_ {
-        RELAXATIONS_APPROVED => false,
+        RELAXATIONS_APPROVED | OPEN_INCIDENTS => false,
         REVIEW_OVERDUE => policy.gate_on_overdue_review,
         _ => true,
     };

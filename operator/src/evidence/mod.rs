@@ -139,6 +139,16 @@ pub fn contents(
             crate::nonconformities::render(&records, format),
         ));
     }
+    let incidents = crate::incidents::of_period(
+        crate::incidents::log(snapshot, policy, now),
+        &provenance.period,
+    );
+    for (format, extension) in FORMATS {
+        files.push(EvidenceFile::new(
+            format!("incidents/incidents.{extension}"),
+            crate::incidents::render(&incidents, format),
+        ));
+    }
     for assessment in snapshot.assessments() {
         let view = crate::assessment::view(snapshot, assessment, policy, now);
         let stem = format!(
@@ -197,8 +207,9 @@ fn readme(provenance: &Provenance, with_decisions: bool, files: usize) -> String
          - `assessments/NAMESPACE/NAME`: every impact assessment, rendered\n\
          - `nonconformities/`: the nonconformity records of the period (open at its end, or\n\
          opened or closed within it) with root cause, corrective action and closure\n\
-         - `decisions/`: {decisions}\n\n\
-         AI incidents are not yet kept as resources by this version, so the package holds none.\n",
+         - `incidents/`: the AI incidents open at some time in the period, with reporting\n\
+         deadlines, notifications, resolution and the times to detect and to resolve\n\
+         - `decisions/`: {decisions}\n",
         source = provenance.source,
         from = provenance.period.from,
         to = provenance.period.to,

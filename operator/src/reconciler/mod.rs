@@ -23,8 +23,9 @@ use serde_json::json;
 use crate::engine::Snapshot;
 use crate::policy::Policy;
 use crate::resources::{
-    AISystem, AISystemStatus, API_VERSION, ControlBinding, ControlBindingStatus, ImpactAssessment,
-    ImpactAssessmentStatus, Nonconformity, NonconformityStatus,
+    AIIncident, AIIncidentStatus, AISystem, AISystemStatus, API_VERSION, ControlBinding,
+    ControlBindingStatus, ImpactAssessment, ImpactAssessmentStatus, Nonconformity,
+    NonconformityStatus,
 };
 use crate::webhook::ClusterCache;
 pub use status::{
@@ -194,6 +195,12 @@ reconciled!(
     "Nonconformity",
     NonconformityStatus,
     crate::engine::nonconformity::desired_status
+);
+reconciled!(
+    AIIncident,
+    "AIIncident",
+    AIIncidentStatus,
+    crate::engine::incident::desired_status
 );
 reconciled!(
     ImpactAssessment,
@@ -588,15 +595,23 @@ pub async fn run(
             futures::stream::iter(refs)
         })
     };
+    let followed =
+        |flag: &std::sync::atomic::AtomicBool| flag.load(std::sync::atomic::Ordering::Relaxed);
     let records = {
         let (ctx, stopped) = (ctx.clone(), signal(stopped.clone()));
         async move {
-            if ctx
-                .cache
-                .records_followed
-                .load(std::sync::atomic::Ordering::Relaxed)
-            {
+            if followed(&ctx.cache.records_followed) {
                 control::<Nonconformity>(ctx, for_records, stopped).await;
+            }
+        }
+    };
+    // An incident's status reads only the incident and the clock: its own watch and its
+    // deadline trigger it.
+    let incidents = {
+        let (ctx, stopped) = (ctx.clone(), signal(stopped.clone()));
+        async move {
+            if followed(&ctx.cache.incidents_followed) {
+                control::<AIIncident>(ctx, futures::stream::empty(), stopped).await;
             }
         }
     };
@@ -612,7 +627,7 @@ pub async fn run(
         control::<AISystem>(ctx.clone(), systems, signal(stopped.clone())),
         control::<ImpactAssessment>(ctx.clone(), for_assessments, signal(stopped.clone())),
         control::<ControlBinding>(ctx, for_bindings, signal(stopped)),
-        records,
+        futures::future::join(records, incidents),
         discovery,
     );
     tokio::pin!(all);

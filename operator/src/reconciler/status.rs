@@ -235,6 +235,28 @@ impl NeedsWrite for crate::resources::NonconformityStatus {
     }
 }
 
+impl NeedsWrite for crate::resources::AIIncidentStatus {
+    fn differs_from(&self, current: Option<&Self>) -> bool {
+        let Some(c) = current else { return true };
+        without_times(&c.conditions) != without_times(&self.conditions)
+            || (
+                c.phase,
+                c.reporting_deadline,
+                &c.reporting_rule,
+                c.time_to_detect_seconds,
+                c.time_to_resolve_seconds,
+                c.observed_generation,
+            ) != (
+                self.phase,
+                self.reporting_deadline,
+                &self.reporting_rule,
+                self.time_to_detect_seconds,
+                self.time_to_resolve_seconds,
+                self.observed_generation,
+            )
+    }
+}
+
 /// Whether the stored system status differs from the desired one in anything but timestamps.
 pub fn needs_write(current: Option<&AISystemStatus>, desired: &AISystemStatus) -> bool {
     desired.differs_from(current)

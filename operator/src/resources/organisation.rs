@@ -96,7 +96,8 @@ pub struct Objective {
     #[schemars(length(min = 1))]
     pub owner: String,
     /// What the cluster measures for it, when it measures it: the SoA and `kubectl aims soa`
-    /// then show the value now beside the target (a target such as `95 %` is compared).
+    /// then show the value now beside the target (a target such as `95 %` is compared with a
+    /// share, one such as `≤ 2 days` or `24h` with a mean time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measure: Option<Measure>,
 }
@@ -111,6 +112,11 @@ pub enum Measure {
     ReviewedOnSchedule,
     /// Share of AI systems that document their training data.
     TrainingDataDocumented,
+    /// Mean time from an AI incident's occurrence to its detection, over the incidents
+    /// recorded with both.
+    MeanTimeToDetect,
+    /// Mean time from an AI incident's detection to its resolution, over the resolved ones.
+    MeanTimeToResolve,
 }
 
 impl AIManagementSystemSpec {

@@ -118,6 +118,41 @@ pub fn validate_nonconformity(spec: &super::NonconformitySpec) -> Result<(), Str
     Ok(())
 }
 
+/// What the AIIncident CRD refuses, said the same way offline: required text filled, and
+/// times in order (it happens, it is found, it is resolved).
+pub fn validate_incident(spec: &super::AIIncidentSpec) -> Result<(), String> {
+    if spec.system_ref.is_empty() {
+        return Err("spec.systemRef: name the AI system affected".into());
+    }
+    if spec.description.is_empty() {
+        return Err("spec.description: say what happened".into());
+    }
+    if spec.occurred_at.is_some_and(|at| at > spec.detected_at) {
+        return Err(
+            "spec.occurredAt is after spec.detectedAt: an incident is found after it happens"
+                .into(),
+        );
+    }
+    if let Some(resolution) = &spec.resolution {
+        if resolution.resolved_at < spec.detected_at {
+            return Err("spec.resolution.resolvedAt is before spec.detectedAt".into());
+        }
+        if resolution.summary.is_empty() {
+            return Err("spec.resolution.summary: say how it was resolved".into());
+        }
+    }
+    if let Some(i) = spec
+        .notifications
+        .iter()
+        .position(|n| n.recipient.is_empty())
+    {
+        return Err(format!(
+            "spec.notifications[{i}].recipient: say who was notified"
+        ));
+    }
+    Ok(())
+}
+
 /// Control IDs known, each listed once, exclusions justified.
 fn validate_entries(controls: &[ControlEntry]) -> Result<(), String> {
     let mut seen = std::collections::BTreeSet::new();

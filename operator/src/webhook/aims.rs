@@ -17,9 +17,10 @@ use crate::engine::approval::{
 };
 use crate::engine::relaxation::{SystemWrite, check_relaxation, relaxation_after_write};
 use crate::resources::{
-    AIManagementSystem, AIManagementSystemSpec, AISystem, AUTHOR_ANNOTATION, ControlBindingSpec,
-    GROUP, ImpactAssessmentSpec, Nonconformity, NonconformitySpec, RELAXATION_ANNOTATION,
-    validate_assessment, validate_binding, validate_organisation,
+    AIIncident, AIIncidentSpec, AIManagementSystem, AIManagementSystemSpec, AISystem,
+    AUTHOR_ANNOTATION, ControlBindingSpec, GROUP, ImpactAssessmentSpec, Nonconformity,
+    NonconformitySpec, RELAXATION_ANNOTATION, validate_assessment, validate_binding,
+    validate_incident, validate_organisation,
 };
 
 /// The parts of an AIMS write the rules read.
@@ -424,6 +425,14 @@ fn check_write(write: &Write, who: Requester, ctx: &Context, now: Timestamp) -> 
                     now,
                 )
             })
+        }
+        "AIIncident" => {
+            let incident: AIIncident =
+                serde_json::from_value(write.new.clone()).map_err(|e| e.to_string())?;
+            validate_incident(&incident.spec)?;
+            let (_, old): (AIIncidentSpec, _) = specs(write)?;
+            ctx.cache
+                .read(|s| crate::engine::incident::check_write(s, &incident, old.as_ref()))
         }
         "AISystem" => {
             let (new, old) = systems(write)?;

@@ -39,6 +39,10 @@ pub struct ClusterCache {
     pub nonconformities: SharedStore<crate::resources::Nonconformity>,
     /// Whether nonconformity records are followed (their CRD is served).
     pub records_followed: std::sync::atomic::AtomicBool,
+    /// The AI incidents as watched, shared with the reconciler.
+    pub incidents: SharedStore<crate::resources::AIIncident>,
+    /// Whether AI incidents are followed (their CRD is served).
+    pub incidents_followed: std::sync::atomic::AtomicBool,
 }
 
 impl ClusterCache {
@@ -54,6 +58,8 @@ impl ClusterCache {
             bindings: SharedStore::default(),
             nonconformities: SharedStore::default(),
             records_followed: std::sync::atomic::AtomicBool::new(false),
+            incidents: SharedStore::default(),
+            incidents_followed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -69,6 +75,8 @@ impl ClusterCache {
             bindings: SharedStore::default(),
             nonconformities: SharedStore::default(),
             records_followed: std::sync::atomic::AtomicBool::new(false),
+            incidents: SharedStore::default(),
+            incidents_followed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -566,11 +574,7 @@ pub async fn monitors_served(client: &Client) -> MonitorsServed {
 pub async fn start(client: Client) -> Arc<ClusterCache> {
     let cache = Arc::new(ClusterCache::new(&FEEDS));
     super::organisation::follow_organisation(&client, &cache).await;
-    if super::records::follow_nonconformities(&client, &cache).await {
-        cache
-            .records_followed
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-    }
+    super::records::follow_records(&client, &cache).await;
     let served = monitors_served(&client).await;
     if served.service_monitors {
         cache.expect(monitors::ServiceMonitor::FEED);

@@ -1,6 +1,7 @@
-//! Nonconformity records in the cache: followed where their CRD is served, shared with the
-//! reconciler (which keeps their status and opens the ones it detects), and each change
-//! announced for the system it concerns.
+//! The management system's records in the cache (nonconformities and AI incidents):
+//! followed where their CRD is served, shared with the reconciler (which keeps their status
+//! and opens the nonconformities it detects), and each change announced for the system it
+//! concerns.
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use super::organisation::aims_kind_served;
 use super::shared::SharedStore;
 use crate::engine::Snapshot;
 use crate::engine::snapshot::namespace_of;
-use crate::resources::Nonconformity;
+use crate::resources::{AIIncident, Nonconformity};
 
 impl Feed for Nonconformity {
     const FEED: &'static str = "nonconformities";
@@ -42,15 +43,52 @@ impl Feed for Nonconformity {
     }
 }
 
-/// Follows the nonconformity records into `cache` when they are served; whether they are.
-pub async fn follow_nonconformities(client: &Client, cache: &Arc<ClusterCache>) -> bool {
-    if !aims_kind_served(client, Nonconformity::FEED).await {
-        tracing::info!("nonconformities.aims.io is not served; no records are opened");
+impl Feed for AIIncident {
+    const FEED: &'static str = "aiincidents";
+    fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
+        Some(&cache.incidents)
+    }
+    fn add_shared(snapshot: &mut Snapshot, object: Arc<Self>) {
+        snapshot.add_shared_incident(object);
+    }
+    fn clear(snapshot: &mut Snapshot) {
+        snapshot.clear_incidents();
+    }
+    fn add(snapshot: &mut Snapshot, object: Self) {
+        snapshot.add_incident(object);
+    }
+    fn remove(snapshot: &mut Snapshot, object: &Self) {
+        snapshot.remove_incident(&namespace_of(object), &object.name_any());
+    }
+    fn affected(_: &Snapshot, object: &Self) -> Vec<(String, String)> {
+        // Its system's OpenIncidents condition follows it.
+        vec![(namespace_of(object), object.spec.system_ref.clone())]
+    }
+}
+
+/// Follows the management system's records into `cache`, each kind where its CRD is served,
+/// and notes which are followed.
+pub async fn follow_records(client: &Client, cache: &Arc<ClusterCache>) {
+    let followed = |flag: &std::sync::atomic::AtomicBool| {
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    };
+    if follow_served::<Nonconformity>(client, cache, "no nonconformity records are opened").await {
+        followed(&cache.records_followed);
+    }
+    if follow_served::<AIIncident>(client, cache, "AI incidents are not followed").await {
+        followed(&cache.incidents_followed);
+    }
+}
+
+/// Follows kind `K` into `cache` when its CRD is served; whether it is.
+async fn follow_served<K: Feed>(client: &Client, cache: &Arc<ClusterCache>, else_: &str) -> bool {
+    if !aims_kind_served(client, K::FEED).await {
+        tracing::info!("{}.aims.io is not served; {else_}", K::FEED);
         return false;
     }
-    cache.expect(Nonconformity::FEED);
+    cache.expect(K::FEED);
     tokio::spawn(follow(
-        Api::<Nonconformity>::all(client.clone()),
+        Api::<K>::all(client.clone()),
         watcher::Config::default(),
         cache.clone(),
     ));

@@ -1,12 +1,12 @@
-//! The snapshot's nonconformity records: kept beside the register, read by nothing that
-//! decides admission.
+//! The snapshot's records of the management system (nonconformities and AI incidents): kept
+//! beside the register, read by nothing that decides admission.
 
 use std::sync::Arc;
 
 use kube::ResourceExt;
 
 use super::Snapshot;
-use crate::resources::Nonconformity;
+use crate::resources::{AIIncident, Nonconformity};
 
 impl Snapshot {
     /// Adds (or replaces) a nonconformity record.
@@ -52,6 +52,47 @@ impl Snapshot {
         self.nonconformities().filter(move |n| {
             n.namespace().as_deref() == Some(namespace)
                 && n.spec.system_ref.as_deref() == Some(system)
+        })
+    }
+
+    /// Adds (or replaces) an AI incident.
+    pub fn add_incident(&mut self, incident: AIIncident) {
+        self.add_shared_incident(Arc::new(incident));
+    }
+
+    /// Adds (or replaces) an AI incident held elsewhere too (the reconciler's store).
+    pub fn add_shared_incident(&mut self, incident: Arc<AIIncident>) {
+        let key = (
+            incident.namespace().unwrap_or_default(),
+            incident.name_any(),
+        );
+        self.incidents.insert(key, incident);
+    }
+
+    /// Removes an AI incident.
+    pub fn remove_incident(&mut self, namespace: &str, name: &str) {
+        self.incidents
+            .remove(&(namespace.to_string(), name.to_string()));
+    }
+
+    /// Forgets every AI incident.
+    pub fn clear_incidents(&mut self) {
+        self.incidents.clear();
+    }
+
+    /// Every AI incident, by namespace and name.
+    pub fn incidents(&self) -> impl Iterator<Item = &AIIncident> {
+        self.incidents.values().map(Arc::as_ref)
+    }
+
+    /// The incidents of AI system `system` in `namespace`.
+    pub fn incidents_of<'s>(
+        &'s self,
+        namespace: &'s str,
+        system: &'s str,
+    ) -> impl Iterator<Item = &'s AIIncident> {
+        self.incidents().filter(move |i| {
+            i.namespace().as_deref() == Some(namespace) && i.spec.system_ref == system
         })
     }
 }
