@@ -116,7 +116,9 @@ fn examples_show_an_approval_voided_by_a_material_change() {
     let findings = json["register"][0]["findings"].to_string();
     assert!(findings.contains("spec.inputData differs"), "{findings}");
     // support-assistant is compliant: its one open point is the incident it is handling.
-    let findings = json["register"][2]["findings"].as_array().expect("findings");
+    let findings = json["register"][2]["findings"]
+        .as_array()
+        .expect("findings");
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert!(
         findings[0]

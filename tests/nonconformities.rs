@@ -293,6 +293,7 @@ fn records_and_overdue_actions_are_counted_in_the_metrics() {
     s.add_nonconformity(record("late", "2026-11-01T00:00:00Z", false));
     s.add_nonconformity(record("on-time", "2027-01-01T00:00:00Z", false));
     s.add_nonconformity(record("done", "2026-11-01T00:00:00Z", true));
+    s.add_nonconformity(record("done-late", "2026-10-01T00:00:00Z", true));
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = aims_operator::metrics::ClusterMetrics::register(&mut registry);
     metrics.refresh(&s, &Policy::default(), now());
@@ -306,12 +307,18 @@ fn records_and_overdue_actions_are_counted_in_the_metrics() {
     );
     assert!(
         text.contains(
-            r#"aims_nonconformity_records{namespace="ml",severity="Minor",phase="Closed"} 1"#
+            r#"aims_nonconformity_records{namespace="ml",severity="Minor",phase="Closed"} 2"#
         ),
         "{text}"
     );
     assert!(
         text.contains(r#"aims_nonconformity_actions_overdue{namespace="ml"} 1"#),
+        "{text}"
+    );
+    // On time: "on-time" (not yet due) and "done" (closed on its due date); "late" is open
+    // past it and "done-late" was closed a month after it.
+    assert!(
+        text.contains("aims_objective_corrective_actions_on_time_ratio 0.5\n"),
         "{text}"
     );
 }

@@ -73,6 +73,7 @@ pub struct ClusterMetrics {
     high_risk_assessed: FloatGauge,
     reviewed_on_schedule: FloatGauge,
     training_data_documented: FloatGauge,
+    corrective_actions_on_time: FloatGauge,
     open_nonconformities: Gauge,
     unregistered: Family<NamespaceLabels, Gauge>,
     records: Family<RecordLabels, Gauge>,
@@ -97,6 +98,7 @@ impl ClusterMetrics {
             high_risk_assessed: FloatGauge::default(),
             reviewed_on_schedule: FloatGauge::default(),
             training_data_documented: FloatGauge::default(),
+            corrective_actions_on_time: FloatGauge::default(),
             open_nonconformities: Gauge::default(),
             unregistered: Family::default(),
             records: Family::default(),
@@ -133,6 +135,11 @@ impl ClusterMetrics {
             "objective_training_data_documented_ratio",
             "Share of AI systems that document their training data",
             metrics.training_data_documented.clone(),
+        );
+        aims.register(
+            "objective_corrective_actions_on_time_ratio",
+            "Share of nonconformity corrective actions with a due date closed by it or not yet due",
+            metrics.corrective_actions_on_time.clone(),
         );
         aims.register(
             "open_nonconformities",
@@ -212,6 +219,8 @@ impl ClusterMetrics {
         self.reviewed_on_schedule.set(o.reviewed_on_schedule);
         self.training_data_documented
             .set(o.training_data_documented);
+        self.corrective_actions_on_time
+            .set(o.corrective_actions_on_time);
         self.open_nonconformities
             .set(i64::try_from(o.open_nonconformities).unwrap_or(i64::MAX));
         self.records.clear();

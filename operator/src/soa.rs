@@ -150,6 +150,7 @@ fn measured_value(
         Measure::HighRiskAssessed => share(values.high_risk_assessed),
         Measure::ReviewedOnSchedule => share(values.reviewed_on_schedule),
         Measure::TrainingDataDocumented => share(values.training_data_documented),
+        Measure::CorrectiveActionsOnTime => share(values.corrective_actions_on_time),
         Measure::MeanTimeToDetect => time(values.mean_time_to_detect),
         Measure::MeanTimeToResolve => time(values.mean_time_to_resolve),
     }

@@ -106,6 +106,9 @@ pub struct Objectives {
     /// Cached running workloads (labelled Deployments, StatefulSets, ReplicaSets) that the
     /// engine would refuse now: open nonconformities.
     pub open_nonconformities: usize,
+    /// Share of nonconformity corrective actions with a due date closed by it or not yet due
+    /// (1 when none has a due date).
+    pub corrective_actions_on_time: f64,
     /// Mean seconds from an AI incident's occurrence to its detection, when any has both.
     pub mean_time_to_detect: Option<f64>,
     /// Mean seconds from an AI incident's detection to its resolution, when any is resolved.
@@ -181,5 +184,31 @@ pub fn objectives(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Objec
         .filter(|w| nonconformity_of(snapshot, w, policy, now).is_some())
         .count();
     (out.mean_time_to_detect, out.mean_time_to_resolve) = super::incident::mean_times(snapshot);
+    out.corrective_actions_on_time = corrective_actions_on_time(snapshot, now);
     out
+}
+
+/// Share of corrective actions with a due date that were closed by it (an unstamped closure
+/// counts as in time: offline manifests carry no stamp) or are open and not yet due.
+fn corrective_actions_on_time(snapshot: &Snapshot, now: Timestamp) -> f64 {
+    let (mut due, mut on_time) = (0, 0);
+    for record in snapshot.nonconformities() {
+        let Some(by) = record
+            .spec
+            .corrective_action
+            .as_ref()
+            .and_then(|a| a.due_date)
+        else {
+            continue;
+        };
+        due += 1;
+        let in_time = match &record.spec.closure {
+            Some(closure) => closure.closed_at.is_none_or(|at| at <= by),
+            None => now <= by,
+        };
+        if in_time {
+            on_time += 1;
+        }
+    }
+    share(on_time, due)
 }

@@ -117,6 +117,9 @@ pub enum Measure {
     MeanTimeToDetect,
     /// Mean time from an AI incident's detection to its resolution, over the resolved ones.
     MeanTimeToResolve,
+    /// Share of nonconformity corrective actions with a due date that were closed by it, or
+    /// are open and not yet due.
+    CorrectiveActionsOnTime,
 }
 
 impl AIManagementSystemSpec {
