@@ -4,7 +4,7 @@
 //! resolve in the objectives, and the log read from manifests.
 
 use aims_operator::engine::Snapshot;
-use aims_operator::engine::incident::{check_write, desired_status};
+use aims_operator::engine::incident::{check_write, desired_status, resolution_after_write};
 use aims_operator::engine::status::evaluate_system;
 use aims_operator::policy::Policy;
 use aims_operator::resources::*;
@@ -149,6 +149,7 @@ fn an_open_incident_raises_a_condition_on_its_system_without_deciding_compliance
     open.spec.resolution = Some(Resolution {
         resolved_at: now(),
         summary: "rolled back".into(),
+        resolved_by: None,
     });
     s.add_incident(open);
     assert!(condition(&s).0.met, "a resolved incident is not open");
@@ -160,11 +161,11 @@ fn an_incident_is_recorded_only_for_a_registered_system_and_in_time_order() {
     s.add_system(system("scoring").in_ns());
     let mut stray = serious("Death", now());
     stray.spec.system_ref = "nobody".into();
-    let refusal = check_write(&s, &stray, None).unwrap_err();
+    let refusal = check_write(&s, &stray, None, "alice").unwrap_err();
     assert!(refusal.contains("no AISystem nobody"), "{refusal}");
-    check_write(&s, &serious("Death", now()), None).unwrap();
+    check_write(&s, &serious("Death", now()), None, "alice").unwrap();
     // Recorded before its system was retired: later updates stay possible.
-    check_write(&s, &stray, Some(&stray.spec)).unwrap();
+    check_write(&s, &stray, Some(&stray.spec), "alice").unwrap();
 
     let mut backwards = serious("Death", now());
     backwards.spec.occurred_at = Some(now() + 1.hour());
@@ -174,8 +175,36 @@ fn an_incident_is_recorded_only_for_a_registered_system_and_in_time_order() {
     early.spec.resolution = Some(Resolution {
         resolved_at: now() - 1.hour(),
         summary: "x".into(),
+        resolved_by: None,
     });
     assert!(validate_incident(&early.spec).is_err());
+}
+
+#[test]
+fn a_resolution_is_stamped_with_who_declared_it_and_a_forged_name_is_refused() {
+    let mut s = Snapshot::new();
+    s.add_system(system("scoring").in_ns());
+    let open = serious("Death", now());
+    let mut resolved = open.clone();
+    resolved.spec.resolution = Some(Resolution {
+        resolved_at: now() + 2.hours(),
+        summary: "rolled back".into(),
+        resolved_by: Some("mallory".into()),
+    });
+    // The name in the request is replaced by the requester's, and then checks out.
+    let stamped = resolution_after_write(Some(&open.spec), &resolved.spec, "alice");
+    assert_eq!(
+        stamped.as_ref().and_then(|r| r.resolved_by.as_deref()),
+        Some("alice")
+    );
+    let forged = check_write(&s, &resolved, Some(&open.spec), "alice").unwrap_err();
+    assert!(forged.contains("resolvedBy"), "{forged}");
+    resolved.spec.resolution = stamped;
+    check_write(&s, &resolved, Some(&open.spec), "alice").unwrap();
+    // Someone else editing the incident later keeps alice's stamp.
+    let kept = resolution_after_write(Some(&resolved.spec), &resolved.spec, "bob");
+    assert_eq!(kept, resolved.spec.resolution);
+    check_write(&s, &resolved, Some(&resolved.spec), "bob").unwrap();
 }
 
 fn run(args: &[&str]) -> Value {

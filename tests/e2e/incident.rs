@@ -2,7 +2,7 @@
 //! is not registered, the CRD's rule refuses times out of order, the operator works out the
 //! reporting deadline of a serious incident from the catalog's regulatory data and marks the
 //! report overdue once it passed, and the system carries OpenIncidents while the incident is
-//! open, without losing Compliant.
+//! open, without losing Compliant; the resolution is stamped with who declared it.
 
 use std::time::Duration;
 
@@ -126,6 +126,11 @@ async fn a_serious_incident_has_its_deadline_and_marks_its_system_while_open() {
     )
     .await;
     assert_eq!(field(&journey, INCIDENT, "{.status.phase}"), "Resolved");
+    assert_eq!(
+        field(&journey, INCIDENT, "{.spec.resolution.resolvedBy}"),
+        User::Alice.name(),
+        "the webhook records who declared it resolved"
+    );
     assert_eq!(
         field(&journey, INCIDENT, "{.status.timeToResolveSeconds}"),
         "86400"

@@ -10,7 +10,7 @@ use super::status::ConditionOutcome;
 use super::status::types::REPORT_OVERDUE;
 use crate::catalog::regulations::reporting_deadline;
 use crate::policy::Policy;
-use crate::resources::{AIIncident, AIIncidentSpec, AIIncidentStatus, IncidentPhase};
+use crate::resources::{AIIncident, AIIncidentSpec, AIIncidentStatus, IncidentPhase, Resolution};
 
 /// When a serious incident's report is due, and the rule that says so.
 pub fn deadline(incident: &AIIncident) -> Option<(Timestamp, String)> {
@@ -141,14 +141,49 @@ pub fn open_incidents_outcome(
     }
 }
 
-/// Checks an incident write against the register: the system it names must exist in its
+/// The resolution to store for a write by `user`: a new or changed resolution is stamped
+/// with who wrote it; an unchanged one keeps its stamp whoever edits something else.
+pub fn resolution_after_write(
+    old: Option<&AIIncidentSpec>,
+    new: &AIIncidentSpec,
+    user: &str,
+) -> Option<Resolution> {
+    let resolution = new.resolution.as_ref()?;
+    let previous = old.and_then(|o| o.resolution.as_ref());
+    if let Some(previous) = previous
+        && unstamped(previous) == unstamped(resolution)
+    {
+        return Some(previous.clone());
+    }
+    Some(Resolution {
+        resolved_by: Some(user.to_string()),
+        ..resolution.clone()
+    })
+}
+
+fn unstamped(resolution: &Resolution) -> (Timestamp, &str) {
+    (resolution.resolved_at, &resolution.summary)
+}
+
+/// Checks an incident write after the mutation: the system it names must exist in its
 /// namespace when it is recorded or moved to another system (an incident outlives a system
-/// retired after it, so later updates are not held to that).
+/// retired after it, so later updates are not held to that), and a new or changed
+/// resolution carries its writer's own name.
 pub fn check_write(
     snapshot: &Snapshot,
     incident: &AIIncident,
     old: Option<&AIIncidentSpec>,
+    user: &str,
 ) -> Result<(), String> {
+    if let Some(resolution) = &incident.spec.resolution
+        && old.and_then(|o| o.resolution.as_ref()) != Some(resolution)
+        && resolution.resolved_by.as_deref() != Some(user)
+    {
+        return Err(format!(
+            "spec.resolution.resolvedBy records who declared the incident resolved and is set \
+             by aims-operator (it would be {user}); remove it from the request"
+        ));
+    }
     let ns = incident.namespace().unwrap_or_default();
     let names_new_system = old.is_none_or(|old| old.system_ref != incident.spec.system_ref);
     if names_new_system && snapshot.system(&ns, &incident.spec.system_ref).is_none() {

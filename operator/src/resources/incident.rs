@@ -154,6 +154,10 @@ pub struct Resolution {
     /// What was done.
     #[schemars(length(min = 1))]
     pub summary: String,
+    /// Who declared it resolved: set by aims-operator from the authenticated user who wrote
+    /// the resolution (a request naming someone else is refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<String>,
 }
 
 /// What the operator works out of an incident.

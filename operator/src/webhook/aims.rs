@@ -271,6 +271,20 @@ fn recorded(
                 spec.insert("closure".to_string(), value);
             }
         }
+        "AIIncident" => {
+            let (new, old): (AIIncidentSpec, _) = specs(write)?;
+            let resolution =
+                crate::engine::incident::resolution_after_write(old.as_ref(), &new, who.username);
+            if resolution != new.resolution
+                && let (Some(resolution), Some(spec)) = (
+                    resolution,
+                    desired.get_mut("spec").and_then(Value::as_object_mut),
+                )
+            {
+                let value = serde_json::to_value(&resolution).map_err(|e| e.to_string())?;
+                spec.insert("resolution".to_string(), value);
+            }
+        }
         "AISystem" => {
             let (new, old) = systems(write)?;
             let after = relaxation_after_write(
@@ -431,8 +445,9 @@ fn check_write(write: &Write, who: Requester, ctx: &Context, now: Timestamp) -> 
                 serde_json::from_value(write.new.clone()).map_err(|e| e.to_string())?;
             validate_incident(&incident.spec)?;
             let (_, old): (AIIncidentSpec, _) = specs(write)?;
-            ctx.cache
-                .read(|s| crate::engine::incident::check_write(s, &incident, old.as_ref()))
+            ctx.cache.read(|s| {
+                crate::engine::incident::check_write(s, &incident, old.as_ref(), who.username)
+            })
         }
         "AISystem" => {
             let (new, old) = systems(write)?;
