@@ -253,12 +253,7 @@ fn a_wrong_key_or_period_is_a_clear_error_and_writes_nothing() {
         &dir,
     );
     let out = make(&dir, "rsa.tar.gz", "rsa.pem");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("not an Ed25519 private key"),
-        "{}",
-        text(&out.stderr)
-    );
+    refused_with(&out, "not an Ed25519 private key");
     assert!(text(&out.stderr).contains("openssl genpkey -algorithm ed25519"));
     assert!(!dir.join("rsa.tar.gz").exists());
 
@@ -274,12 +269,7 @@ fn a_wrong_key_or_period_is_a_clear_error_and_writes_nothing() {
         "--to",
         "2026-01-01",
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("the period is empty"),
-        "{}",
-        text(&out.stderr)
-    );
+    refused_with(&out, "the period is empty");
 
     let out = aims(&["evidence", "examples", "--out", "p.tar.gz"]);
     assert_eq!(out.status.code(), Some(2), "clap's usage error");
@@ -299,11 +289,16 @@ fn a_wrong_key_or_period_is_a_clear_error_and_writes_nothing() {
         "--audit-log",
         "/nonexistent/audit.log",
     ]);
-    assert_eq!(out.status.code(), Some(2));
+    refused_with(&out, "/nonexistent/audit.log");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The command refused its input (exit 2) saying `expected`.
+fn refused_with(out: &std::process::Output, expected: &str) {
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("/nonexistent/audit.log"),
+        text(&out.stderr).contains(expected),
         "{}",
         text(&out.stderr)
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
