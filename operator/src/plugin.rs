@@ -434,6 +434,17 @@ async fn live_reading(
     Ok((policy, snapshot))
 }
 
+/// Reads the live cluster as the policy says and prints what `render` makes of it.
+async fn print_reading(
+    args: &PolicyArgs,
+    namespace: Option<&str>,
+    render: impl FnOnce(&Snapshot, &Policy) -> String,
+) -> Result<ExitCode, PluginError> {
+    let (policy, snapshot) = live_reading(args, namespace).await?;
+    crate::cli::emit(&render(&snapshot, &policy));
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
     let now = Timestamp::now();
     match command {
@@ -458,40 +469,40 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
             format,
             policy,
         } => {
-            let (policy, snapshot) = live_reading(&policy, namespace.as_deref()).await?;
-            let rows = crate::register::build(&snapshot, &policy, now);
-            crate::cli::emit(&crate::register::render(&rows, format));
-            Ok(ExitCode::SUCCESS)
+            print_reading(&policy, namespace.as_deref(), |s, p| {
+                crate::register::render(&crate::register::build(s, p, now), format)
+            })
+            .await
         }
         PluginCommand::Risks {
             namespace,
             format,
             policy,
         } => {
-            let (policy, snapshot) = live_reading(&policy, namespace.as_deref()).await?;
-            let rows = crate::risks::register(&snapshot, &policy, now);
-            crate::cli::emit(&crate::risks::render(&rows, format));
-            Ok(ExitCode::SUCCESS)
+            print_reading(&policy, namespace.as_deref(), |s, p| {
+                crate::risks::render(&crate::risks::register(s, p, now), format)
+            })
+            .await
         }
         PluginCommand::Nonconformities {
             namespace,
             format,
             policy,
         } => {
-            let (policy, snapshot) = live_reading(&policy, namespace.as_deref()).await?;
-            let rows = crate::nonconformities::register(&snapshot, &policy, now);
-            crate::cli::emit(&crate::nonconformities::render(&rows, format));
-            Ok(ExitCode::SUCCESS)
+            print_reading(&policy, namespace.as_deref(), |s, p| {
+                crate::nonconformities::render(&crate::nonconformities::register(s, p, now), format)
+            })
+            .await
         }
         PluginCommand::Incidents {
             namespace,
             format,
             policy,
         } => {
-            let (policy, snapshot) = live_reading(&policy, namespace.as_deref()).await?;
-            let rows = crate::incidents::log(&snapshot, &policy, now);
-            crate::cli::emit(&crate::incidents::render(&rows, format));
-            Ok(ExitCode::SUCCESS)
+            print_reading(&policy, namespace.as_deref(), |s, p| {
+                crate::incidents::render(&crate::incidents::log(s, p, now), format)
+            })
+            .await
         }
         PluginCommand::Assessment {
             name,
