@@ -57,9 +57,9 @@ pub struct IncidentRow {
 /// A number of seconds as people read it: hours under a day, days from one day on.
 pub fn duration(seconds: Option<i64>) -> String {
     seconds
-        .map(|s| match jiff::SignedDuration::from_secs(s) {
-            d if d.as_secs() >= 86_400 => format!("{:.1}d", d.as_secs_f64() / 86_400.0),
-            d => format!("{:.1}h", d.as_secs_f64() / 3_600.0),
+        .map(|s| match s as f64 {
+            s if s >= 86_400.0 => format!("{:.1}d", s / 86_400.0),
+            s => format!("{:.1}h", s / 3_600.0),
         })
         .unwrap_or_default()
 }

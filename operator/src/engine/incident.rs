@@ -31,8 +31,12 @@ pub fn is_open(incident: &AIIncident) -> bool {
 
 /// The report condition at `now`: met unless a serious incident's deadline passed without a
 /// notification by then.
-fn report_outcome(incident: &AIIncident, now: Timestamp) -> ConditionOutcome {
-    let Some((due, rule)) = deadline(incident) else {
+fn report_outcome(
+    incident: &AIIncident,
+    deadline: Option<&(Timestamp, String)>,
+    now: Timestamp,
+) -> ConditionOutcome {
+    let Some((due, rule)) = deadline.map(|(due, rule)| (*due, rule)) else {
         return ConditionOutcome::new(
             REPORT_OVERDUE,
             true,
@@ -82,7 +86,8 @@ pub fn desired_status(
 ) -> (AIIncidentStatus, Option<Timestamp>) {
     let spec = &incident.spec;
     let deadline = deadline(incident);
-    let outcome = report_outcome(incident, now);
+    let outcome = report_outcome(incident, deadline.as_ref(), now);
+    let (time_to_detect_seconds, time_to_resolve_seconds) = times(incident);
     let next = deadline
         .as_ref()
         .map(|(due, _)| *due)
@@ -95,8 +100,8 @@ pub fn desired_status(
         }),
         reporting_deadline: deadline.as_ref().map(|(due, _)| *due),
         reporting_rule: deadline.map(|(_, rule)| rule),
-        time_to_detect_seconds: times(incident).0,
-        time_to_resolve_seconds: times(incident).1,
+        time_to_detect_seconds,
+        time_to_resolve_seconds,
         conditions: super::status::to_conditions(
             &[outcome],
             incident

@@ -91,8 +91,12 @@ impl Snapshot {
         namespace: &'s str,
         system: &'s str,
     ) -> impl Iterator<Item = &'s AIIncident> {
-        self.incidents().filter(move |i| {
-            i.namespace().as_deref() == Some(namespace) && i.spec.system_ref == system
-        })
+        // Keyed by (namespace, name): only the namespace's incidents are read, not the
+        // cluster's, since every system's evaluation asks.
+        self.incidents
+            .range((namespace.to_string(), String::new())..)
+            .take_while(move |((ns, _), _)| ns == namespace)
+            .map(|(_, incident)| incident.as_ref())
+            .filter(move |i| i.spec.system_ref == system)
     }
 }
