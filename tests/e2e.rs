@@ -35,6 +35,8 @@ mod churn;
 mod developer;
 #[path = "e2e/incident.rs"]
 mod incident;
+#[path = "e2e/management.rs"]
+mod management;
 #[path = "e2e/material.rs"]
 mod material;
 #[path = "e2e/nonconformity.rs"]

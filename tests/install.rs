@@ -659,7 +659,7 @@ fn kustomize_installs_exactly_what_the_chart_installs() {
         namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
         "restricted"
     );
-    assert_eq!(of_kind(&all, "CustomResourceDefinition").len(), 6);
+    assert_eq!(of_kind(&all, "CustomResourceDefinition").len(), 8);
 }
 
 #[test]
@@ -687,6 +687,8 @@ fn the_chart_ships_the_generated_crds() {
         "aimanagementsystems.aims.io.yaml",
         "nonconformities.aims.io.yaml",
         "aiincidents.aims.io.yaml",
+        "internalaudits.aims.io.yaml",
+        "managementreviews.aims.io.yaml",
     ] {
         let generated = std::fs::read_to_string(repo().join("crds").join(file)).unwrap();
         let shipped = repo().join("charts/aims-operator/crds").join(file);

@@ -31,6 +31,7 @@ mod faults;
 mod fuzz_corpus;
 mod incidents;
 mod install;
+mod management;
 mod nonconformities;
 mod plugin;
 mod properties;

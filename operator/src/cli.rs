@@ -87,6 +87,22 @@ enum Command {
         #[command(flatten)]
         reading: Reading,
     },
+    /// Gather a management review's inputs from the manifests: the objectives against
+    /// their targets with their trend since the last review, nonconformities and overdue
+    /// actions, AI incidents, internal audits, changes to the register and the SoA since the
+    /// last ManagementReview, assessments and register reviews falling due, open actions.
+    ///
+    /// `--format yaml` writes a ManagementReview with the inputs filled in: add the chair,
+    /// the decisions and the actions, and apply it.
+    Review {
+        /// Files or folders to read.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        review: crate::review_inputs::ReviewArgs,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
     /// Write a signed evidence package for an audit period, or verify one.
     ///
     /// The package (tar.gz) holds the SoA (Markdown, HTML, JSON, CSV), the AI system and
@@ -415,6 +431,23 @@ pub fn run(cli: Cli) -> ExitCode {
             let rows = crate::incidents::log(&loaded.snapshot, &policy, now);
             emit(&crate::incidents::render(&rows, format));
             ExitCode::SUCCESS
+        }
+        Command::Review {
+            paths,
+            review,
+            common,
+        } => {
+            let (loaded, policy, now) = match load_whole(&paths, &common, "review inputs") {
+                Ok(l) => l,
+                Err(e) => return fail(e),
+            };
+            match review.print(&loaded.snapshot, &policy, now) {
+                Ok(text) => {
+                    emit(&text);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
         }
         Command::Assessment {
             name,

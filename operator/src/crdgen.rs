@@ -9,7 +9,8 @@ use crate::resources::{
     AIIncident, AIIncidentSpec, AIIncidentStatus, AIManagementSystem, AIManagementSystemSpec,
     AISystem, AISystemSpec, AISystemStatus, ControlBinding, ControlBindingSpec,
     ControlBindingStatus, ImpactAssessment, ImpactAssessmentSpec, ImpactAssessmentStatus,
-    Nonconformity, NonconformitySpec, NonconformityStatus,
+    InternalAudit, InternalAuditSpec, ManagementReview, ManagementReviewSpec, Nonconformity,
+    NonconformitySpec, NonconformityStatus,
 };
 
 /// The CRDs with the file name each is written to.
@@ -61,6 +62,22 @@ pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
                 known_formats(AIIncident::crd()),
                 schemars::schema_for!(AIIncidentSpec),
                 schemars::schema_for!(AIIncidentStatus),
+            ),
+        ),
+        (
+            "internalaudits.aims.io.yaml",
+            field_docs(
+                known_formats(InternalAudit::crd()),
+                schemars::schema_for!(InternalAuditSpec),
+                schemars::Schema::default(),
+            ),
+        ),
+        (
+            "managementreviews.aims.io.yaml",
+            field_docs(
+                known_formats(ManagementReview::crd()),
+                schemars::schema_for!(ManagementReviewSpec),
+                schemars::Schema::default(),
             ),
         ),
     ]

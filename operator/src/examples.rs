@@ -56,6 +56,14 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../examples/organisation/aims.yaml"),
     ),
     (
+        "examples/organisation/audits.yaml",
+        include_str!("../../examples/organisation/audits.yaml"),
+    ),
+    (
+        "examples/organisation/reviews.yaml",
+        include_str!("../../examples/organisation/reviews.yaml"),
+    ),
+    (
         "examples/support-assistant/aisystem.yaml",
         include_str!("../../examples/support-assistant/aisystem.yaml"),
     ),

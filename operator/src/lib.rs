@@ -24,6 +24,7 @@ pub mod register;
 pub mod registration;
 pub mod render;
 pub mod resources;
+pub mod review_inputs;
 pub mod risks;
 pub mod run;
 pub mod soa;

@@ -14,7 +14,7 @@ use crate::engine::Snapshot;
 use crate::engine::workload::is_workload_kind;
 use crate::resources::{
     AIIncident, AIManagementSystem, AISystem, API_VERSION, ControlBinding, GROUP, ImpactAssessment,
-    Nonconformity,
+    InternalAudit, ManagementReview, Nonconformity,
 };
 
 /// Where a document came from.
@@ -394,8 +394,18 @@ impl Loaded {
                 self.snapshot.add_incident(i);
                 Ok(())
             }),
+            "InternalAudit" => typed::<InternalAudit>(value).and_then(|a| {
+                crate::resources::validate_audit(&a.spec)?;
+                self.snapshot.add_audit(a);
+                Ok(())
+            }),
+            "ManagementReview" => typed::<ManagementReview>(value).and_then(|r| {
+                crate::resources::validate_review(&r.spec)?;
+                self.snapshot.add_review(r);
+                Ok(())
+            }),
             other => Err(format!(
-                "unknown kind {other} in {GROUP}; expected AISystem, ImpactAssessment, ControlBinding, AIManagementSystem, Nonconformity or AIIncident"
+                "unknown kind {other} in {GROUP}; expected AISystem, ImpactAssessment, ControlBinding, AIManagementSystem, Nonconformity, AIIncident, InternalAudit or ManagementReview"
             )),
         };
         match result {

@@ -73,6 +73,7 @@ pub struct ClusterMetrics {
     high_risk_assessed: FloatGauge,
     reviewed_on_schedule: FloatGauge,
     training_data_documented: FloatGauge,
+    disclosed_to_users: FloatGauge,
     corrective_actions_on_time: FloatGauge,
     open_nonconformities: Gauge,
     unregistered: Family<NamespaceLabels, Gauge>,
@@ -98,6 +99,7 @@ impl ClusterMetrics {
             high_risk_assessed: FloatGauge::default(),
             reviewed_on_schedule: FloatGauge::default(),
             training_data_documented: FloatGauge::default(),
+            disclosed_to_users: FloatGauge::default(),
             corrective_actions_on_time: FloatGauge::default(),
             open_nonconformities: Gauge::default(),
             unregistered: Family::default(),
@@ -135,6 +137,11 @@ impl ClusterMetrics {
             "objective_training_data_documented_ratio",
             "Share of AI systems that document their training data",
             metrics.training_data_documented.clone(),
+        );
+        aims.register(
+            "objective_disclosed_to_users_ratio",
+            "Share of Limited- and High-risk AI systems that state how their users are told they deal with AI",
+            metrics.disclosed_to_users.clone(),
         );
         aims.register(
             "objective_corrective_actions_on_time_ratio",
@@ -219,6 +226,7 @@ impl ClusterMetrics {
         self.reviewed_on_schedule.set(o.reviewed_on_schedule);
         self.training_data_documented
             .set(o.training_data_documented);
+        self.disclosed_to_users.set(o.disclosed_to_users);
         self.corrective_actions_on_time
             .set(o.corrective_actions_on_time);
         self.open_nonconformities

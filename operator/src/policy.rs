@@ -52,6 +52,12 @@ pub struct Policy {
     /// Groups whose members may invoke break-glass on a workload; from anyone else the
     /// break-glass annotations change nothing.
     pub break_glass_groups: Vec<String>,
+    /// Groups whose members may record internal audits (InternalAudit): the audit
+    /// programme's auditors.
+    pub internal_auditor_groups: Vec<String>,
+    /// Groups whose members may record management reviews (ManagementReview): top
+    /// management and its secretariat.
+    pub management_review_groups: Vec<String>,
     /// Longest break-glass window, in hours, that is honoured.
     pub max_break_glass_hours: u32,
     /// Where ServiceMonitors / PodMonitors exist (Prometheus Operator), require one tied to
@@ -107,6 +113,8 @@ impl Default for Policy {
             platform_owner_groups: ids(&["aims-platform-owners"]),
             exempt_namespaces: ids(&crate::registration::NEVER_JUDGED),
             break_glass_groups: ids(&["aims-break-glass"]),
+            internal_auditor_groups: ids(&["aims-internal-auditors"]),
+            management_review_groups: ids(&["aims-management-reviewers"]),
             max_break_glass_hours: 24,
             require_scrape_monitor: true,
             trusted_controllers: ids(&crate::registration::BUILT_IN_CONTROLLERS),
@@ -231,6 +239,17 @@ impl Policy {
     /// The approver groups as one phrase for messages, e.g. `a member of ai-approvers`.
     pub fn approvers_phrase(&self) -> String {
         members_phrase(&self.approver_groups, "an approver")
+    }
+
+    /// Who may write records of kind `kind` (InternalAudit, ManagementReview): `None` when
+    /// anyone RBAC lets write it may, else the groups as a phrase for the refusal.
+    pub fn record_writers(&self, kind: &str, groups: &[impl AsRef<str>]) -> Option<String> {
+        let (of, nobody) = match kind {
+            "InternalAudit" => (&self.internal_auditor_groups, "an internal auditor"),
+            "ManagementReview" => (&self.management_review_groups, "a management reviewer"),
+            _ => return None,
+        };
+        (!in_any(groups, of)).then(|| members_phrase(of, nobody))
     }
 
     /// The platform-owner groups as one phrase for messages.

@@ -319,6 +319,8 @@ fn aims_rule(with_status: bool) -> RuleWithOperations {
         "aimanagementsystems",
         "nonconformities",
         "aiincidents",
+        "internalaudits",
+        "managementreviews",
     ];
     if with_status {
         resources.extend([
@@ -329,7 +331,7 @@ fn aims_rule(with_status: bool) -> RuleWithOperations {
             "aiincidents/status",
         ]);
     }
-    // The AIManagementSystem is cluster-scoped, the others namespaced.
+    // The AIManagementSystem, audits and reviews are cluster-scoped, the others namespaced.
     RuleWithOperations {
         scope: Some("*".into()),
         ..rule("aims.io", "*", &resources)

@@ -78,6 +78,11 @@ pub struct ObjectiveRow {
     pub value: String,
     /// Whether the value meets a percentage target; `None` when either is not a number.
     pub met: Option<bool>,
+    /// The value as a number: a share from 0 to 1, or seconds.
+    pub measured: Option<f64>,
+    /// Improving, Worsening or Steady since the last management review recorded it, with
+    /// the value then; empty when there is nothing to compare with.
+    pub trend: String,
 }
 
 /// The organisation's objectives, each measured where it can be.
@@ -91,13 +96,18 @@ fn objective_rows(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Vec<O
         .iter()
         .any(|o| o.measure.is_some())
         .then(|| crate::engine::objectives::objectives(snapshot, policy, now));
+    let previous = snapshot.latest_review(now);
     aims.spec
         .objectives
         .iter()
         .map(|o| {
-            let (value, met) = match o.measure.zip(measured.as_ref()) {
+            let (value, met, number) = match o.measure.zip(measured.as_ref()) {
                 Some((measure, values)) => measured_value(measure, values, &o.target),
-                None => (String::new(), None),
+                None => (String::new(), None, None),
+            };
+            let trend = match (o.measure, previous) {
+                (Some(measure), Some(review)) => trend(measure, number, &o.name, review),
+                _ => String::new(),
             };
             ObjectiveRow {
                 name: o.name.clone(),
@@ -105,18 +115,54 @@ fn objective_rows(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Vec<O
                 owner: o.owner.clone(),
                 value,
                 met,
+                measured: number,
+                trend,
             }
         })
         .collect()
 }
 
-/// An objective's value now, as written for people, and whether it meets `target` (`None`
-/// when the target is not a share or time, or nothing was measured).
+/// How objective `name`'s value `now` compares with what management review `review`
+/// recorded for it: `Improving`, `Worsening` or `Steady`, with the value then.
+fn trend(
+    measure: crate::resources::Measure,
+    now: Option<f64>,
+    name: &str,
+    review: &crate::resources::ManagementReview,
+) -> String {
+    let Some(then) = review
+        .spec
+        .inputs
+        .as_ref()
+        .and_then(|inputs| inputs.objectives.iter().find(|o| o.name == name))
+    else {
+        return String::new();
+    };
+    let before = match (now, then.measured) {
+        (Some(_), None) => return format!("First measured since {}", review.name_any()),
+        (None, _) => return String::new(),
+        (Some(_), Some(before)) => before,
+    };
+    let now = now.unwrap_or(before);
+    // A change under half a percentage point (or half a percent of a time) is noise.
+    let scale = if measure.is_time() { before.abs() } else { 1.0 };
+    let word = if (now - before).abs() <= 0.005 * scale.max(f64::EPSILON) {
+        "Steady"
+    } else if (now < before) == measure.is_time() {
+        "Improving"
+    } else {
+        "Worsening"
+    };
+    format!("{word} (was {} at {})", then.value, review.name_any())
+}
+
+/// An objective's value now, as written for people, whether it meets `target` (`None`
+/// when the target is not a share or time, or nothing was measured), and the number.
 fn measured_value(
     measure: crate::resources::Measure,
     values: &crate::engine::objectives::Objectives,
     target: &str,
-) -> (String, Option<bool>) {
+) -> (String, Option<bool>, Option<f64>) {
     use crate::resources::Measure;
     let target = target.trim().trim_start_matches(['≤', '<', '=']).trim();
     let share = |v: f64| {
@@ -127,10 +173,11 @@ fn measured_value(
         (
             format!("{:.0} %", v * 100.0),
             target.map(|t| v + f64::EPSILON >= t),
+            Some(v),
         )
     };
     let time = |seconds: Option<f64>| match seconds {
-        None => ("no incident measured".to_string(), None),
+        None => ("no incident measured".to_string(), None, None),
         Some(seconds) => {
             let target = target
                 .parse::<jiff::Span>()
@@ -143,6 +190,7 @@ fn measured_value(
             (
                 crate::incidents::duration(Some(seconds as i64)),
                 target.map(|t| seconds <= t),
+                Some(seconds),
             )
         }
     };
@@ -153,6 +201,7 @@ fn measured_value(
         Measure::CorrectiveActionsOnTime => share(values.corrective_actions_on_time),
         Measure::MeanTimeToDetect => time(values.mean_time_to_detect),
         Measure::MeanTimeToResolve => time(values.mean_time_to_resolve),
+        Measure::DisclosedToUsers => share(values.disclosed_to_users),
     }
 }
 

@@ -175,6 +175,16 @@ pub fn operator_identity() -> Vec<Value> {
     objects.push(bind("ai-risk-owners", "aims-approver", "ai-risk-owners"));
     objects.push(bind("auditors", "aims-auditor", "auditors"));
     objects.push(bind("auditors-view", "view", "auditors"));
+    objects.push(bind(
+        "aims-internal-auditors",
+        "aims-internal-auditor",
+        "aims-internal-auditors",
+    ));
+    objects.push(bind(
+        "aims-management-reviewers",
+        "aims-management-reviewer",
+        "aims-management-reviewers",
+    ));
     objects
 }
 

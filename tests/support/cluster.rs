@@ -33,11 +33,12 @@ pub enum User {
     Carol,
     /// The on-call engineer allowed to break glass (`aims-break-glass`).
     Dave,
-    /// An auditor (`auditors`).
+    /// An auditor (`auditors`) of the internal audit function (`aims-internal-auditors`).
     Erin,
     /// A platform owner (`aims-platform-owners`): decides enforcement modes.
     Pat,
-    /// A risk owner (`ai-risk-owners`): accepts high-rated risks.
+    /// A risk owner (`ai-risk-owners`) in top management (`aims-management-reviewers`):
+    /// accepts high-rated risks, records management reviews.
     Rita,
     /// kube-controller-manager's own identity.
     ControllerManager,
@@ -79,9 +80,9 @@ impl User {
             User::Alice => &["dev-team"],
             User::Bob | User::Carol => &["ai-approvers"],
             User::Dave => &["aims-break-glass"],
-            User::Erin => &["auditors"],
+            User::Erin => &["auditors", "aims-internal-auditors"],
             User::Pat => &["aims-platform-owners"],
-            User::Rita => &["ai-risk-owners"],
+            User::Rita => &["ai-risk-owners", "aims-management-reviewers"],
             User::ControllerManager => &[],
         }
     }

@@ -68,6 +68,7 @@ pub fn system(name: &str) -> AISystem {
                 ..Default::default()
             }),
             human_oversight: None,
+            user_disclosure: None,
             review: None,
             enforcement: None,
             require_image_digest: None,

@@ -6,6 +6,7 @@ pub mod admission;
 pub mod approval;
 pub mod artifact;
 pub mod assessment;
+pub mod audit;
 pub mod breakglass;
 pub mod controls;
 mod facts;

@@ -109,6 +109,9 @@ pub struct Objectives {
     /// Share of nonconformity corrective actions with a due date closed by it or not yet due
     /// (1 when none has a due date).
     pub corrective_actions_on_time: f64,
+    /// Share of Limited- and High-risk systems that state their disclosure to users (1 when
+    /// there are none).
+    pub disclosed_to_users: f64,
     /// Mean seconds from an AI incident's occurrence to its detection, when any has both.
     pub mean_time_to_detect: Option<f64>,
     /// Mean seconds from an AI incident's detection to its resolution, when any is resolved.
@@ -128,6 +131,7 @@ pub fn objectives(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Objec
     let systems = snapshot.systems();
     let mut out = Objectives::default();
     let (mut high, mut high_assessed, mut reviewed, mut documented) = (0, 0, 0, 0);
+    let (mut transparent, mut disclosed) = (0, 0);
     for system in &systems {
         let evaluation = evaluate_system(snapshot, system, policy, now);
         let met = |type_: &str| {
@@ -163,10 +167,17 @@ pub fn objectives(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Objec
         if !system.spec.training_data.is_empty() {
             documented += 1;
         }
+        if matches!(system.spec.risk_tier, RiskTier::Limited | RiskTier::High) {
+            transparent += 1;
+            if system.spec.user_disclosure.is_some() {
+                disclosed += 1;
+            }
+        }
     }
     out.high_risk_assessed = share(high_assessed, high);
     out.reviewed_on_schedule = share(reviewed, systems.len());
     out.training_data_documented = share(documented, systems.len());
+    out.disclosed_to_users = share(disclosed, transparent);
     for assessment in snapshot.assessments() {
         let state = snapshot.assessment_state(assessment, policy, now);
         if let (AssessmentPhase::Approved | AssessmentPhase::Expired, Some(expiry)) =

@@ -83,6 +83,11 @@ pub struct Snapshot {
     /// AI incident records by (namespace, name): read for the systems' open-incident
     /// condition, the registers and the objectives, never by admission.
     incidents: BTreeMap<(String, String), Arc<crate::resources::AIIncident>>,
+    /// Internal audits by name: their findings name the nonconformity records the operator
+    /// opens for AI systems.
+    audits: BTreeMap<String, Arc<crate::resources::InternalAudit>>,
+    /// Management reviews by name, for the next review's inputs and the objectives' trends.
+    reviews: BTreeMap<String, Arc<crate::resources::ManagementReview>>,
 }
 
 /// What the register holds under one system name in a namespace: the system, when it exists,

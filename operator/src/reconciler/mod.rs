@@ -187,6 +187,7 @@ reconciled!(
         crate::engine::nonconformity::detect(snapshot, system, policy, now)
             .into_iter()
             .map(|d| (d.record_name(&name), d.record(&ns, system)))
+            .chain(crate::engine::audit::finding_records(snapshot, system))
             .collect()
     }
 );

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod document;
+pub mod review;
 pub mod soa;
 pub mod table;
 

@@ -82,16 +82,17 @@ pub fn markdown(soa: &StatementOfApplicability) -> String {
     if !soa.objectives.is_empty() {
         let _ = writeln!(
             out,
-            "## Objectives\n\n| Objective | Target | Now | Met | Owner |\n|---|---|---|---|---|"
+            "## Objectives\n\n| Objective | Target | Now | Met | Trend | Owner |\n|---|---|---|---|---|---|"
         );
         for o in &soa.objectives {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
                 md_cell(&o.name),
                 md_cell(&o.target),
                 o.value,
                 met_word(o.met, "**no**"),
+                md_cell(&o.trend),
                 md_cell(&o.owner)
             );
         }
@@ -298,15 +299,16 @@ pub fn html(soa: &StatementOfApplicability) -> String {
         );
     }
     if !soa.objectives.is_empty() {
-        out.push_str("<h2>Objectives</h2><table><tr><th>Objective</th><th>Target</th><th>Now</th><th>Met</th><th>Owner</th></tr>\n");
+        out.push_str("<h2>Objectives</h2><table><tr><th>Objective</th><th>Target</th><th>Now</th><th>Met</th><th>Trend</th><th>Owner</th></tr>\n");
         for o in &soa.objectives {
             let _ = writeln!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 e(&o.name),
                 e(&o.target),
                 e(&o.value),
                 met_word(o.met, "<span class=\"no\">no</span>"),
+                e(&o.trend),
                 e(&o.owner)
             );
         }

@@ -103,6 +103,11 @@ pub struct AISystemSpec {
     /// When and by whom people review or can override the system's outputs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub human_oversight: Option<HumanOversight>,
+    /// How the people who use the system, or are subject to its outputs, are told they are
+    /// dealing with AI (a transparency duty of Limited- and High-risk systems; the objective
+    /// DisclosedToUsers counts it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_disclosure: Option<UserDisclosure>,
     /// How often the register entry is reviewed, and when it last was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<ReviewSchedule>,
@@ -292,6 +297,19 @@ pub struct Monitoring {
     /// Where the system's event and decision logs are kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_log: Option<String>,
+}
+
+/// How people are told they deal with an AI system.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDisclosure {
+    /// How, e.g. "notice in the chat window before the first answer" or "sentence in the
+    /// decision letter".
+    #[schemars(length(min = 1))]
+    pub method: String,
+    /// Where it can be seen: a link or a document reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
 }
 
 /// How people oversee an AI system's outputs.

@@ -6,11 +6,13 @@
 
 mod aisystem;
 mod assessment;
+mod audit;
 mod binding;
 mod common;
 mod compact;
 mod fields;
 mod incident;
+mod management_review;
 mod nonconformity;
 mod organisation;
 mod relaxation;
@@ -18,11 +20,13 @@ mod validate;
 
 pub use aisystem::*;
 pub use assessment::*;
+pub use audit::*;
 pub use binding::*;
 pub use common::*;
 pub use compact::ShrinkToFit;
 pub use fields::{SystemFields, spec_fields};
 pub use incident::*;
+pub use management_review::*;
 pub use nonconformity::*;
 pub use organisation::*;
 pub use relaxation::*;

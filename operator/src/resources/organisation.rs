@@ -120,6 +120,16 @@ pub enum Measure {
     /// Share of nonconformity corrective actions with a due date that were closed by it, or
     /// are open and not yet due.
     CorrectiveActionsOnTime,
+    /// Share of Limited- and High-risk AI systems (those with transparency duties) that
+    /// state how the people using them are told they deal with AI (`spec.userDisclosure`).
+    DisclosedToUsers,
+}
+
+impl Measure {
+    /// Whether the measure is a time (lower is better) rather than a share (higher is).
+    pub fn is_time(self) -> bool {
+        matches!(self, Self::MeanTimeToDetect | Self::MeanTimeToResolve)
+    }
 }
 
 impl AIManagementSystemSpec {

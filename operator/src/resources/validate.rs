@@ -153,6 +153,110 @@ pub fn validate_incident(spec: &super::AIIncidentSpec) -> Result<(), String> {
     Ok(())
 }
 
+/// Validates an internal audit: the order of its dates, and findings with unique IDs that
+/// name what tracks them when they are nonconformities.
+pub fn validate_audit(spec: &super::InternalAuditSpec) -> Result<(), String> {
+    if spec.scope.statement.trim().is_empty() {
+        return Err("spec.scope.statement: say what the audit covered".into());
+    }
+    if spec.auditor.trim().is_empty() {
+        return Err("spec.auditor: name who carried out the audit".into());
+    }
+    if spec.completed_at.is_some_and(|at| at < spec.started_at) {
+        return Err("spec.completedAt is before spec.startedAt".into());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, finding) in spec.findings.iter().enumerate() {
+        let at = format!("spec.findings[{i}]");
+        if !is_dns_label(&finding.id) || finding.id.len() > 40 {
+            return Err(format!(
+                "{at}.id: {:?} must be lower-case letters, digits and dashes (at most 40)",
+                finding.id
+            ));
+        }
+        if !seen.insert(finding.id.as_str()) {
+            return Err(format!("{at}.id: {} is listed twice", finding.id));
+        }
+        if finding.description.trim().is_empty() {
+            return Err(format!("{at}.description: say what was found"));
+        }
+        for (field, value) in [
+            ("system", &finding.system),
+            ("nonconformity", &finding.nonconformity),
+        ] {
+            if let Some(value) = value
+                && !is_object_ref(value)
+            {
+                return Err(format!("{at}.{field}: {value:?} is not namespace/name"));
+            }
+        }
+        if finding.classification.severity().is_some()
+            && finding.system.is_none()
+            && finding.nonconformity.is_none()
+        {
+            return Err(format!(
+                "{at} ({}): a nonconformity finding names the AI system it concerns (system: \
+                 namespace/name; the operator opens its Nonconformity record) or the record \
+                 opened for it (nonconformity: namespace/name)",
+                finding.id
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Validates a management review: a chair, decisions and actions that say what, actions
+/// with unique IDs and owners.
+pub fn validate_review(spec: &super::ManagementReviewSpec) -> Result<(), String> {
+    if spec.chair.trim().is_empty() {
+        return Err("spec.chair: name who chaired the review".into());
+    }
+    if let Some(i) = spec
+        .decisions
+        .iter()
+        .position(|d| d.description.trim().is_empty())
+    {
+        return Err(format!(
+            "spec.decisions[{i}].description: say what was decided"
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, action) in spec.actions.iter().enumerate() {
+        if action.id.is_empty() || !seen.insert(action.id.as_str()) {
+            return Err(format!(
+                "spec.actions[{i}].id: {:?} must be set and unique in the review",
+                action.id
+            ));
+        }
+        if action.description.trim().is_empty() || action.owner.trim().is_empty() {
+            return Err(format!(
+                "spec.actions[{i}] ({}): say what is to be done (description) and who owns it (owner)",
+                action.id
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `s` is a DNS label (lower case, digits, dashes; not at either end).
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Whether `s` is `namespace/name` as Kubernetes names them.
+fn is_object_ref(s: &str) -> bool {
+    s.split_once('/').is_some_and(|(ns, name)| {
+        is_dns_label(ns)
+            && !name.starts_with('.')
+            && !name.ends_with('.')
+            && is_dns_label(&name.replace('.', "-"))
+    })
+}
+
 /// Control IDs known, each listed once, exclusions justified.
 fn validate_entries(controls: &[ControlEntry]) -> Result<(), String> {
     let mut seen = std::collections::BTreeSet::new();

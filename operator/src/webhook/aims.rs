@@ -18,9 +18,10 @@ use crate::engine::approval::{
 use crate::engine::relaxation::{SystemWrite, check_relaxation, relaxation_after_write};
 use crate::resources::{
     AIIncident, AIIncidentSpec, AIManagementSystem, AIManagementSystemSpec, AISystem,
-    AUTHOR_ANNOTATION, ControlBindingSpec, GROUP, ImpactAssessmentSpec, Nonconformity,
-    NonconformitySpec, RELAXATION_ANNOTATION, validate_assessment, validate_binding,
-    validate_incident, validate_organisation,
+    AUTHOR_ANNOTATION, ControlBindingSpec, GROUP, ImpactAssessmentSpec, InternalAudit,
+    InternalAuditSpec, ManagementReviewSpec, Nonconformity, NonconformitySpec,
+    RELAXATION_ANNOTATION, validate_assessment, validate_binding, validate_incident,
+    validate_organisation, validate_review,
 };
 
 /// The parts of an AIMS write the rules read.
@@ -397,6 +398,15 @@ fn check_write(write: &Write, who: Requester, ctx: &Context, now: Timestamp) -> 
     let old_author = write.old.as_ref().and_then(author);
     let new_author = author(&write.new);
     check_author(old_author, new_author, write.is_create, who)?;
+    if let Some(writers) = ctx.policy.record_writers(&write.kind, who.groups) {
+        return Err(format!(
+            "{} records are written by {writers}; {} ({}) is not one. Ask one of them to record \
+             it (or a platform owner to change the policy's groups)",
+            write.kind,
+            who.username,
+            who.groups_phrase()
+        ));
+    }
     match write.kind.as_str() {
         "ImpactAssessment" => {
             let (new, old): (ImpactAssessmentSpec, _) = specs(write)?;
@@ -448,6 +458,18 @@ fn check_write(write: &Write, who: Requester, ctx: &Context, now: Timestamp) -> 
             ctx.cache.read(|s| {
                 crate::engine::incident::check_write(s, &incident, old.as_ref(), who.username)
             })
+        }
+        "InternalAudit" => {
+            let audit: InternalAudit =
+                serde_json::from_value(write.new.clone()).map_err(|e| e.to_string())?;
+            let (_, old): (InternalAuditSpec, _) = specs(write)?;
+            ctx.cache
+                .read(|s| crate::engine::audit::check_write(s, &audit, old.as_ref(), now))
+        }
+        "ManagementReview" => {
+            let (new, _): (ManagementReviewSpec, _) = specs(write)?;
+            validate_review(&new)?;
+            crate::review_inputs::check_held(&new, now)
         }
         "AISystem" => {
             let (new, old) = systems(write)?;

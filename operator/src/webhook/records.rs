@@ -1,7 +1,7 @@
-//! The management system's records in the cache (nonconformities and AI incidents):
-//! followed where their CRD is served, shared with the reconciler (which keeps their status
-//! and opens the nonconformities it detects), and each change announced for the system it
-//! concerns.
+//! The management system's records in the cache (nonconformities, AI incidents, internal
+//! audits): followed where their CRD is served, shared with the reconciler (which keeps
+//! their status and opens the nonconformities it detects or an audit found), and each change
+//! announced for the system it concerns.
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use super::organisation::aims_kind_served;
 use super::shared::SharedStore;
 use crate::engine::Snapshot;
 use crate::engine::snapshot::namespace_of;
-use crate::resources::{AIIncident, Nonconformity};
+use crate::resources::{AIIncident, InternalAudit, ManagementReview, Nonconformity};
 
 impl Feed for Nonconformity {
     const FEED: &'static str = "nonconformities";
@@ -66,6 +66,46 @@ impl Feed for AIIncident {
     }
 }
 
+impl Feed for InternalAudit {
+    const FEED: &'static str = "internalaudits";
+    fn clear(snapshot: &mut Snapshot) {
+        snapshot.clear_audits();
+    }
+    fn add(snapshot: &mut Snapshot, object: Self) {
+        snapshot.add_audit(object);
+    }
+    fn remove(snapshot: &mut Snapshot, object: &Self) {
+        snapshot.remove_audit(&object.name_any());
+    }
+    fn affected(_: &Snapshot, object: &Self) -> Vec<(String, String)> {
+        // Each system a finding names: its reconcile opens the finding's record.
+        object
+            .spec
+            .findings
+            .iter()
+            .filter_map(|f| f.system_ref())
+            .map(|(ns, name)| (ns.to_string(), name.to_string()))
+            .collect()
+    }
+}
+
+impl Feed for ManagementReview {
+    const FEED: &'static str = "managementreviews";
+    fn clear(snapshot: &mut Snapshot) {
+        snapshot.clear_reviews();
+    }
+    fn add(snapshot: &mut Snapshot, object: Self) {
+        snapshot.add_review(object);
+    }
+    fn remove(snapshot: &mut Snapshot, object: &Self) {
+        snapshot.remove_review(&object.name_any());
+    }
+    fn affected(_: &Snapshot, _: &Self) -> Vec<(String, String)> {
+        // Read by reviews and the SoA's trends, by no system's evaluation.
+        Vec::new()
+    }
+}
+
 /// Follows the management system's records into `cache`, each kind where its CRD is served,
 /// and notes which are followed.
 pub async fn follow_records(client: &Client, cache: &Arc<ClusterCache>) {
@@ -78,6 +118,12 @@ pub async fn follow_records(client: &Client, cache: &Arc<ClusterCache>) {
     if follow_served::<AIIncident>(client, cache, "AI incidents are not followed").await {
         followed(&cache.incidents_followed);
     }
+    follow_served::<InternalAudit>(
+        client,
+        cache,
+        "no nonconformity records are opened for audit findings",
+    )
+    .await;
 }
 
 /// Follows kind `K` into `cache` when its CRD is served; whether it is.

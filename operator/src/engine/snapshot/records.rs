@@ -1,12 +1,15 @@
-//! The snapshot's records of the management system (nonconformities and AI incidents): kept
-//! beside the register, read by nothing that decides admission.
+//! The snapshot's records of the management system (nonconformities, AI incidents, internal
+//! audits, management reviews): kept beside the register, read by nothing that decides
+//! admission.
 
 use std::sync::Arc;
 
 use kube::ResourceExt;
 
 use super::Snapshot;
-use crate::resources::{AIIncident, Nonconformity};
+use jiff::Timestamp;
+
+use crate::resources::{AIIncident, InternalAudit, ManagementReview, Nonconformity};
 
 impl Snapshot {
     /// Adds (or replaces) a nonconformity record.
@@ -98,5 +101,57 @@ impl Snapshot {
             .take_while(move |((ns, _), _)| ns == namespace)
             .map(|(_, incident)| incident.as_ref())
             .filter(move |i| i.spec.system_ref == system)
+    }
+
+    /// Adds (or replaces) an internal audit.
+    pub fn add_audit(&mut self, audit: InternalAudit) {
+        self.add_shared_audit(Arc::new(audit));
+    }
+
+    /// Adds (or replaces) an internal audit held elsewhere too (the cache's store).
+    pub fn add_shared_audit(&mut self, audit: Arc<InternalAudit>) {
+        self.audits.insert(audit.name_any(), audit);
+    }
+
+    /// Removes an internal audit.
+    pub fn remove_audit(&mut self, name: &str) {
+        self.audits.remove(name);
+    }
+
+    /// Forgets every internal audit.
+    pub fn clear_audits(&mut self) {
+        self.audits.clear();
+    }
+
+    /// Every internal audit, by name.
+    pub fn audits(&self) -> impl Iterator<Item = &InternalAudit> {
+        self.audits.values().map(Arc::as_ref)
+    }
+
+    /// Adds (or replaces) a management review.
+    pub fn add_review(&mut self, review: ManagementReview) {
+        self.reviews.insert(review.name_any(), Arc::new(review));
+    }
+
+    /// Removes a management review.
+    pub fn remove_review(&mut self, name: &str) {
+        self.reviews.remove(name);
+    }
+
+    /// Forgets every management review.
+    pub fn clear_reviews(&mut self) {
+        self.reviews.clear();
+    }
+
+    /// Every management review, by name.
+    pub fn reviews(&self) -> impl Iterator<Item = &ManagementReview> {
+        self.reviews.values().map(Arc::as_ref)
+    }
+
+    /// The latest management review held before `now` (ties: the last by name).
+    pub fn latest_review(&self, now: Timestamp) -> Option<&ManagementReview> {
+        self.reviews()
+            .filter(|r| r.spec.held_at <= now)
+            .max_by(|a, b| (a.spec.held_at, a.name_any()).cmp(&(b.spec.held_at, b.name_any())))
     }
 }

@@ -19,6 +19,8 @@ use crate::resources::{AISystem, ControlBinding, ImpactAssessment};
 use crate::webhook::cache::{Feed, monitors, monitors_served};
 use crate::{render, soa};
 
+mod review;
+
 /// The AI management system in your cluster: SoA, explanations, approvals.
 ///
 /// Uses the current kubeconfig context, like kubectl.
@@ -136,6 +138,26 @@ enum PluginCommand {
         /// Namespace of the workload.
         #[arg(short, long, default_value = "default")]
         namespace: String,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Gather a management review's inputs from the live cluster, or record a review.
+    ///
+    /// Without --record: the objectives against their targets with their trend since the
+    /// last ManagementReview, nonconformities and overdue actions, AI incidents, internal
+    /// audits, changes to the register and the SoA since the last review, assessments and
+    /// register reviews falling due, and earlier reviews' open actions. `--format yaml`
+    /// writes a ManagementReview with the inputs filled in, to complete and apply.
+    ///
+    /// With --record FILE: FILE is a ManagementReview (heldAt, chair, attendees, decisions,
+    /// actions); the inputs are gathered now and the review is created in the cluster as
+    /// the current user (the policy's managementReviewGroups may record reviews).
+    Review {
+        /// Record the review in FILE (YAML or JSON) with the inputs gathered now.
+        #[arg(long, value_name = "FILE")]
+        record: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        review: crate::review_inputs::ReviewArgs,
         #[command(flatten)]
         policy: PolicyArgs,
     },
@@ -276,6 +298,23 @@ pub async fn live_snapshot(
         list_into(
             api::<crate::resources::AIIncident>(client, namespace),
             "AIIncidents",
+            &mut snapshot,
+        )
+        .await?;
+    }
+    // Audits and reviews are the organisation's: read whole even for one namespace.
+    if crate::webhook::organisation::aims_kind_served(client, "internalaudits").await {
+        list_into(
+            Api::<crate::resources::InternalAudit>::all(client.clone()),
+            "InternalAudits",
+            &mut snapshot,
+        )
+        .await?;
+    }
+    if crate::webhook::organisation::aims_kind_served(client, "managementreviews").await {
+        list_into(
+            Api::<crate::resources::ManagementReview>::all(client.clone()),
+            "ManagementReviews",
             &mut snapshot,
         )
         .await?;
@@ -503,6 +542,23 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
                 crate::incidents::render(&crate::incidents::log(s, p, now), format)
             })
             .await
+        }
+        PluginCommand::Review {
+            record,
+            review,
+            policy,
+        } => {
+            let (policy, snapshot) = live_reading(&policy, None).await?;
+            match record {
+                Some(file) => review::record(&file, &snapshot, &policy, &review, now).await,
+                None => {
+                    let text = review
+                        .print(&snapshot, &policy, now)
+                        .map_err(PluginError::Usage)?;
+                    crate::cli::emit(&text);
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
         }
         PluginCommand::Assessment {
             name,
