@@ -137,6 +137,19 @@ fn a_package_verifies_says_what_soa_says_and_is_the_same_bytes_when_made_twice()
         std::fs::read_to_string(unpacked.join("assessments/lending/credit-scoring-2026q3.md"))
             .unwrap()
     );
+    // The internal audit and the management review of the period, each finding with the
+    // record that tracks it.
+    let audit = std::fs::read_to_string(unpacked.join("audits/internal-audit-2026h2.md")).unwrap();
+    assert!(
+        audit.contains("| fairness-evidence | MinorNonconformity | A.6.2.4 |  | lending/audit-2026-fairness-evidence | Open |"),
+        "{audit}"
+    );
+    let review =
+        std::fs::read_to_string(unpacked.join("reviews/management-review-2026h1.md")).unwrap();
+    assert!(
+        review.contains("Maria Lindqvist") && review.contains("| competence-matrix |"),
+        "{review}"
+    );
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(unpacked.join("manifest.intoto.json")).unwrap(),
     )

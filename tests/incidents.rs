@@ -240,15 +240,7 @@ fn the_log_and_the_objectives_read_incidents_from_manifests() {
     assert_eq!(open["report"], "NotSerious");
 
     let soa = run(&[&["soa", "examples", "--format", "json"][..], &at].concat());
-    let objective = |name: &str| {
-        soa["objectives"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["name"].as_str().unwrap().contains(name))
-            .unwrap()
-            .clone()
-    };
+    let objective = |name: &str| objective(&soa, name);
     // (2 d 8 h 20 min + 3 h 30 min) / 2 ≈ 1.2 days against "≤ 2 days".
     let detect = objective("time to detect");
     assert_eq!(detect["value"], "1.2d", "{detect}");

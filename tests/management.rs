@@ -238,15 +238,7 @@ fn review_inputs_compare_with_the_last_review_and_list_what_it_left_open() {
     ]);
     assert_eq!(inputs["previousReview"], "management-review-2026h1");
     assert_eq!(inputs["since"], "2026-06-30T10:00:00Z");
-    let objective = |name: &str| {
-        inputs["objectives"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["name"].as_str().unwrap().contains(name))
-            .unwrap()
-            .clone()
-    };
+    let objective = |name: &str| objective(&inputs, name);
     // 2 of the 3 Limited- and High-risk examples say how their users are told: 67 %,
     // against 33 % at the last review.
     let disclosed = objective("tell their users");

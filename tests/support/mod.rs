@@ -343,3 +343,14 @@ pub fn mode_approved_by_pat(system: AISystem, mode: EnforcementMode) -> AISystem
     };
     with_relaxation(system, &stamp)
 }
+
+/// The objective of a SoA or review's inputs (JSON) whose name contains `name`.
+pub fn objective(document: &Value, name: &str) -> Value {
+    document["objectives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"].as_str().unwrap().contains(name))
+        .unwrap()
+        .clone()
+}

@@ -149,6 +149,36 @@ pub fn contents(
             crate::incidents::render(&incidents, format),
         ));
     }
+    let period = &provenance.period;
+    for audit in snapshot.audits().filter(|a| {
+        a.spec.started_at < period.to && a.spec.completed_at.is_none_or(|at| at >= period.from)
+    }) {
+        let blocks = crate::render::review::audit_blocks(snapshot, audit);
+        let stem = format!("audits/{}", audit.name_any());
+        files.push(EvidenceFile::new(
+            format!("{stem}.md"),
+            crate::render::document::markdown(&blocks),
+        ));
+        files.push(EvidenceFile::new(
+            format!("{stem}.json"),
+            serde_json::to_string_pretty(&audit.spec).unwrap_or_default(),
+        ));
+    }
+    for review in snapshot
+        .reviews()
+        .filter(|r| r.spec.held_at >= period.from && r.spec.held_at < period.to)
+    {
+        let blocks = crate::render::review::review_blocks(review);
+        let stem = format!("reviews/{}", review.name_any());
+        files.push(EvidenceFile::new(
+            format!("{stem}.md"),
+            crate::render::document::markdown(&blocks),
+        ));
+        files.push(EvidenceFile::new(
+            format!("{stem}.json"),
+            serde_json::to_string_pretty(&review.spec).unwrap_or_default(),
+        ));
+    }
     for assessment in snapshot.assessments() {
         let view = crate::assessment::view(snapshot, assessment, policy, now);
         let stem = format!(
@@ -209,6 +239,9 @@ fn readme(provenance: &Provenance, with_decisions: bool, files: usize) -> String
          opened or closed within it) with root cause, corrective action and closure\n\
          - `incidents/`: the AI incidents open at some time in the period, with reporting\n\
          deadlines, notifications, resolution and the times to detect and to resolve\n\
+         - `audits/`: the internal audits under way in the period, each finding with the\n\
+         nonconformity record that tracks it and where that stands\n\
+         - `reviews/`: the management reviews held in the period: inputs, decisions, actions\n\
          - `decisions/`: {decisions}\n",
         source = provenance.source,
         from = provenance.period.from,

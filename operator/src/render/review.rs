@@ -4,7 +4,10 @@
 use jiff::Timestamp;
 
 use super::document::{self, Block};
-use crate::resources::{ManagementReview, ManagementReviewSpec, ReviewInputs};
+use kube::ResourceExt;
+
+use crate::engine::Snapshot;
+use crate::resources::{InternalAudit, ManagementReview, ManagementReviewSpec, ReviewInputs};
 use crate::review_inputs::ReviewFormat;
 
 /// The inputs in `format`; for YAML, a ManagementReview named `name` held at `held_at`.
@@ -159,4 +162,112 @@ pub fn blocks(inputs: &ReviewInputs) -> Vec<Block> {
         "None.",
     );
     blocks
+}
+
+/// A recorded management review for a reader: when, who, the inputs it considered, the
+/// decisions and the actions with where they stand.
+pub fn review_blocks(review: &ManagementReview) -> Vec<Block> {
+    let spec = &review.spec;
+    let mut blocks = vec![
+        Block::Heading(1, format!("Management review {}", review.name_any())),
+        Block::Paragraph(vec![
+            format!("Held {}, chaired by {}.", spec.held_at, spec.chair),
+            format!("Attendees: {}.", spec.attendees.join(", ")),
+        ]),
+    ];
+    blocks.push(Block::Heading(2, "Decisions".to_string()));
+    blocks.push(Block::Paragraph(if spec.decisions.is_empty() {
+        vec!["None recorded.".to_string()]
+    } else {
+        spec.decisions
+            .iter()
+            .map(|d| match &d.topic {
+                Some(topic) => format!("- {} ({topic})", d.description),
+                None => format!("- {}", d.description),
+            })
+            .collect()
+    }));
+    blocks.push(Block::Heading(2, "Actions".to_string()));
+    let date = |t: Option<Timestamp>| t.map(|t| t.strftime("%Y-%m-%d").to_string());
+    blocks.push(Block::Table(
+        ["Action", "What", "Owner", "Due", "Completed"]
+            .iter()
+            .map(|h| h.to_string())
+            .collect(),
+        spec.actions
+            .iter()
+            .map(|a| {
+                vec![
+                    a.id.clone(),
+                    a.description.clone(),
+                    a.owner.clone(),
+                    date(a.due_date).unwrap_or_default(),
+                    date(a.completed_at).unwrap_or_else(|| "open".to_string()),
+                ]
+            })
+            .collect(),
+    ));
+    if let Some(inputs) = &spec.inputs {
+        // The inputs' own title becomes a section of this document.
+        blocks.extend(self::blocks(inputs).into_iter().map(|b| match b {
+            Block::Heading(level, text) => Block::Heading((level + 1).min(3), text),
+            other => other,
+        }));
+    }
+    blocks
+}
+
+/// An internal audit for a reader: scope, auditor, dates, and each finding with the record
+/// that tracks it and where that stands.
+pub fn audit_blocks(snapshot: &Snapshot, audit: &InternalAudit) -> Vec<Block> {
+    let name = audit.name_any();
+    let spec = &audit.spec;
+    let completed = spec
+        .completed_at
+        .map_or("under way".to_string(), |t| t.to_string());
+    let mut scope = vec![
+        format!("Scope: {}", spec.scope.statement),
+        format!("Auditor: {}", spec.auditor),
+        format!("Started {}; completed {completed}.", spec.started_at),
+    ];
+    if !spec.scope.namespaces.is_empty() {
+        scope.push(format!("Namespaces: {}", spec.scope.namespaces.join(", ")));
+    }
+    if !spec.scope.controls.is_empty() {
+        scope.push(format!("Controls: {}", spec.scope.controls.join(", ")));
+    }
+    vec![
+        Block::Heading(1, format!("Internal audit {name}")),
+        Block::Paragraph(scope),
+        Block::Table(
+            [
+                "Finding",
+                "Classification",
+                "Control",
+                "System",
+                "Record",
+                "Stands",
+                "What",
+            ]
+            .iter()
+            .map(|h| h.to_string())
+            .collect(),
+            spec.findings
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.id.clone(),
+                        f.classification.as_str().to_string(),
+                        f.control.clone().unwrap_or_default(),
+                        f.system.clone().unwrap_or_default(),
+                        f.record(&name)
+                            .map(|(ns, n)| format!("{ns}/{n}"))
+                            .unwrap_or_default(),
+                        crate::engine::audit::finding_state(snapshot, &name, f),
+                        f.description.clone(),
+                    ]
+                })
+                .collect(),
+        ),
+    ]
 }
