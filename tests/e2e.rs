@@ -33,6 +33,8 @@ mod breakglass;
 mod churn;
 #[path = "e2e/developer.rs"]
 mod developer;
+#[path = "e2e/fleet.rs"]
+mod fleet;
 #[path = "e2e/incident.rs"]
 mod incident;
 #[path = "e2e/management.rs"]

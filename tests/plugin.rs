@@ -279,6 +279,83 @@ fn without_a_cluster_the_live_commands_say_so() {
     );
 }
 
+#[test]
+fn a_missing_kubeconfig_or_context_is_named_as_kubectl_names_it() {
+    let out = plugin(
+        &["--kubeconfig", "/nonexistent/config", "soa"],
+        "/nonexistent",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: cannot read kubeconfig /nonexistent/config"),
+        "{stderr}"
+    );
+
+    let dir = crate::https::temp_dir("plugin-contexts");
+    let config = dir.join("config");
+    std::fs::write(
+        &config,
+        json!({"apiVersion": "v1", "kind": "Config",
+            "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+            "users": [{"name": "u", "user": {"token": "t"}}],
+            "contexts": [{"name": "east", "context": {"cluster": "c", "user": "u"}}],
+            "current-context": "east"})
+        .to_string(),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let out = plugin(&["register", "--context", "north"], config);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.starts_with("error: context \"north\" does not exist"),
+        "{stderr}"
+    );
+    let out = plugin(&["--context", "east", "--context", "east", "soa"], config);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--context east is given twice"),
+        "{out:?}"
+    );
+    // A server that does not answer: what was being done, and where to look.
+    let out = plugin(&["--context", "east", "register"], config);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: listing AISystems: the connection to the server failed")
+            && stderr.contains("did you specify the right host or port?"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_catalog_has_column_headers() {
+    let out = plugin(&["catalog"], "/nonexistent");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let header: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "ID", "TITLE", "CHECK", "EU", "AI", "ACT", "NIST", "AI", "RMF"
+        ]
+    );
+    assert!(lines[2].trim_start().starts_with("A.2.2"), "{text}");
+    let rules = lines.iter().position(|l| *l == "Admission rules:").unwrap();
+    assert!(
+        lines[rules + 1]
+            .split_whitespace()
+            .take(2)
+            .eq(["RULE", "TITLE"]),
+        "{text}"
+    );
+    assert!(
+        lines[rules + 2].trim_start().starts_with("AIMS-001"),
+        "{text}"
+    );
+}
+
 /// Where ServiceMonitors exist, the webhook requires one tied to the system; `kubectl aims`
 /// reads them too, so its answer is the webhook's.
 #[tokio::test]

@@ -576,9 +576,16 @@ fn write_crds(output_dir: Option<PathBuf>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn catalog_text() -> String {
+/// The catalog as text: the Annex A controls, then the admission rules, each under column
+/// headers.
+pub fn catalog_text() -> String {
     use std::fmt::Write as _;
     let mut out = String::from("Annex A controls (short titles in our own words):\n");
+    let _ = writeln!(
+        out,
+        "  {:<8} {:<52} {:<15} {:<16} NIST AI RMF",
+        "ID", "TITLE", "CHECK", "EU AI ACT"
+    );
     for c in &crate::catalog::CONTROLS {
         let _ = writeln!(
             out,
@@ -591,6 +598,7 @@ fn catalog_text() -> String {
         );
     }
     out.push_str("\nAdmission rules:\n");
+    let _ = writeln!(out, "  {:<8}  TITLE (ISO/IEC 42001 REFERENCE)", "RULE");
     for r in crate::engine::Rule::ALL {
         let _ = writeln!(out, "  {}  {} ({})", r.id(), r.title(), r.reference());
     }

@@ -265,6 +265,10 @@ async fn check_gives_the_clusters_answer_for_every_example_workload() {
         "the examples have one AIManagementSystem"
     );
     crate::env::admin_apply(journey.plane, &organisation);
+    // Internal audits and management reviews are recorded by the policy's groups.
+    let (records, aims): (Vec<Value>, Vec<Value>) = aims
+        .into_iter()
+        .partition(|o| o["kind"] == "InternalAudit" || o["kind"] == "ManagementReview");
     journey
         .plane
         .kubectl_with_input(
@@ -275,6 +279,17 @@ async fn check_gives_the_clusters_answer_for_every_example_workload() {
             )),
         )
         .ok();
+    for record in records {
+        let recorder = if record["kind"] == "InternalAudit" {
+            User::Erin
+        } else {
+            User::Rita
+        };
+        journey
+            .plane
+            .kubectl_with_input(recorder, &["apply", "-f", "-"], Some(&stream(&[record])))
+            .ok();
+    }
     for object in &aims {
         let (ns, name) = (
             object["metadata"]["namespace"].as_str().unwrap(),

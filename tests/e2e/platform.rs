@@ -109,8 +109,12 @@ async fn kubectl_get_shows_the_printer_columns() {
 /// Server-side dry run: the API server validates and admits without storing (forcing
 /// conflicts: other journeys may have written the examples' objects under other managers).
 fn dry_run(plane: &ControlPlane, objects: &[Value]) -> Result<String, String> {
+    dry_run_as(plane, User::Admin, objects)
+}
+
+fn dry_run_as(plane: &ControlPlane, user: User, objects: &[Value]) -> Result<String, String> {
     let out = plane.kubectl_with_input(
-        User::Admin,
+        user,
         &[
             "apply",
             "--server-side",
@@ -148,8 +152,46 @@ async fn examples_chart_and_kustomize_are_accepted_by_the_api_server() {
         examples.into_iter().partition(|o| o["kind"] == "Namespace");
     assert!(!namespaces.is_empty() && rest.len() > 10);
     crate::env::admin_apply(plane, &namespaces);
+    // Audits and reviews are recorded by the policy's groups, and an audit finding must name
+    // a system that exists: the systems are applied first.
+    let (records, rest): (Vec<Value>, Vec<Value>) = rest
+        .into_iter()
+        .partition(|o| o["kind"] == "InternalAudit" || o["kind"] == "ManagementReview");
+    let systems: Vec<Value> = rest
+        .iter()
+        .filter(|o| o["kind"] == "AISystem")
+        .cloned()
+        .collect();
+    plane
+        .kubectl_with_input(
+            User::Admin,
+            &[
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "--field-manager=platform",
+                "-f",
+                "-",
+            ],
+            Some(&stream(&systems)),
+        )
+        .ok();
     let accepted = dry_run(plane, &rest).unwrap_or_else(|e| panic!("examples refused: {e}"));
     assert_eq!(accepted.lines().count(), rest.len(), "{accepted}");
+    assert_eq!(
+        records.len(),
+        2,
+        "the examples record an audit and a review"
+    );
+    for record in &records {
+        let recorder = if record["kind"] == "InternalAudit" {
+            User::Erin
+        } else {
+            User::Rita
+        };
+        dry_run_as(plane, recorder, std::slice::from_ref(record))
+            .unwrap_or_else(|e| panic!("{} refused: {e}", record["kind"]));
+    }
 
     let rendered = chart();
     let accepted =

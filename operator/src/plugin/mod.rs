@@ -7,26 +7,35 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
 use kube::{Api, Client};
 use serde_json::json;
 
-use crate::engine::{Snapshot, evaluate_object};
+use crate::engine::evaluate_object;
 use crate::policy::Policy;
 use crate::render::Format;
-use crate::resources::{AISystem, ControlBinding, ImpactAssessment};
-use crate::webhook::cache::{Feed, monitors, monitors_served};
+use crate::resources::ImpactAssessment;
 use crate::{render, soa};
 
+mod connect;
+mod live;
 mod review;
+
+pub use connect::{Cluster, Connection, Namespaces, PluginError, api_error};
+pub use live::{live_policy, live_snapshot};
+use live::{live_reading, print_reading};
 
 /// The AI management system in your cluster: SoA, explanations, approvals.
 ///
-/// Uses the current kubeconfig context, like kubectl.
+/// Chooses the cluster as kubectl does: the current context of $KUBECONFIG (or
+/// ~/.kube/config), or --kubeconfig and --context. Commands on one object default to the
+/// context's namespace; the organisation-wide readings (soa, register, risks,
+/// nonconformities, incidents, discover, evidence) read every namespace unless given -n.
 #[derive(Parser, Debug)]
 #[command(name = "kubectl-aims", bin_name = "kubectl aims", version)]
 pub struct PluginCli {
+    #[command(flatten)]
+    connection: Connection,
     #[command(subcommand)]
     command: PluginCommand,
 }
@@ -35,9 +44,8 @@ pub struct PluginCli {
 enum PluginCommand {
     /// Print the Statement of Applicability from the live cluster.
     Soa {
-        /// Only this namespace (default: every namespace).
-        #[arg(short, long)]
-        namespace: Option<String>,
+        #[command(flatten)]
+        namespaces: Namespaces,
         /// Output format.
         #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
         format: Format,
@@ -47,9 +55,8 @@ enum PluginCommand {
     /// Print the AI system register from the live cluster: every register field, with the
     /// covering assessment, compliance and review dates.
     Register {
-        /// Only this namespace (default: every namespace).
-        #[arg(short, long)]
-        namespace: Option<String>,
+        #[command(flatten)]
+        namespaces: Namespaces,
         /// Output format.
         #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
         format: Format,
@@ -59,9 +66,8 @@ enum PluginCommand {
     /// Print the risk register from the live cluster: every risk of every assessment with
     /// its system, owner, rating, treatment, the state of its controls and who accepted it.
     Risks {
-        /// Only this namespace (default: every namespace).
-        #[arg(short, long)]
-        namespace: Option<String>,
+        #[command(flatten)]
+        namespaces: Namespaces,
         /// Output format.
         #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
         format: Format,
@@ -71,9 +77,8 @@ enum PluginCommand {
     /// Print the nonconformity register from the live cluster: every record, where it stands
     /// now (open, closed, reopened, overdue) and whether its detected condition holds.
     Nonconformities {
-        /// Only this namespace (default: every namespace).
-        #[arg(short, long)]
-        namespace: Option<String>,
+        #[command(flatten)]
+        namespaces: Namespaces,
         /// Output format.
         #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
         format: Format,
@@ -84,9 +89,8 @@ enum PluginCommand {
     /// deadline and where the report stands, notifications, resolution, times to detect and
     /// to resolve.
     Incidents {
-        /// Only this namespace (default: every namespace).
-        #[arg(short, long)]
-        namespace: Option<String>,
+        #[command(flatten)]
+        namespaces: Namespaces,
         /// Output format.
         #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
         format: Format,
@@ -98,9 +102,9 @@ enum PluginCommand {
     Assessment {
         /// The assessment's name.
         name: String,
-        /// Its namespace.
-        #[arg(short, long, default_value = "default")]
-        namespace: String,
+        /// Its namespace (default: the context's).
+        #[arg(short, long)]
+        namespace: Option<String>,
         /// Output format.
         #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
         format: Format,
@@ -110,9 +114,8 @@ enum PluginCommand {
     /// List model-serving workloads in every namespace (opted in or not) that no AISystem
     /// covers, with a draft AISystem for each (`-o yaml`). Exit status 1 when there is any.
     Discover {
-        /// Only this namespace (default: every namespace).
-        #[arg(short, long)]
-        namespace: Option<String>,
+        #[command(flatten)]
+        namespaces: Namespaces,
         /// Output format.
         #[arg(short, long, value_enum, default_value_t = crate::discover::DiscoverFormat::Text)]
         output: crate::discover::DiscoverFormat,
@@ -123,9 +126,8 @@ enum PluginCommand {
     /// the registers, every assessment and, with --audit-log, the webhook's admission
     /// decisions of the period. Check it with `aims-operator evidence verify`.
     Evidence {
-        /// Only this namespace (default: every namespace).
-        #[arg(short, long)]
-        namespace: Option<String>,
+        #[command(flatten)]
+        namespaces: Namespaces,
         #[command(flatten)]
         package: crate::evidence::PackageArgs,
         #[command(flatten)]
@@ -135,9 +137,9 @@ enum PluginCommand {
     Explain {
         /// The workload, as kind/name (deployment/x, sts/x, job/x, cronjob/x, pod/x, isvc/x).
         target: String,
-        /// Namespace of the workload.
-        #[arg(short, long, default_value = "default")]
-        namespace: String,
+        /// Namespace of the workload (default: the context's).
+        #[arg(short, long)]
+        namespace: Option<String>,
         #[command(flatten)]
         policy: PolicyArgs,
     },
@@ -165,6 +167,9 @@ enum PluginCommand {
     Approve(DecisionArgs),
     /// Reject an impact assessment as the current user.
     Reject(DecisionArgs),
+    /// List the Annex A controls (how each is checked, the EU AI Act article and NIST AI
+    /// RMF function it maps to) and the admission rules.
+    Catalog,
     /// Judge manifests offline, exactly as `aims-operator check` does.
     Check {
         /// Arguments of `aims-operator check`.
@@ -189,156 +194,12 @@ struct PolicyArgs {
 struct DecisionArgs {
     /// Name of the ImpactAssessment.
     assessment: String,
-    /// Namespace of the assessment.
-    #[arg(short, long, default_value = "default")]
-    namespace: String,
+    /// Namespace of the assessment (default: the context's).
+    #[arg(short, long)]
+    namespace: Option<String>,
     /// Comment recorded with the decision.
     #[arg(short, long)]
     comment: Option<String>,
-}
-
-/// Why a live command failed.
-#[derive(Debug, thiserror::Error)]
-pub enum PluginError {
-    /// No kubeconfig or in-cluster configuration.
-    #[error("no Kubernetes configuration found ({0}); set KUBECONFIG or a current context")]
-    Config(String),
-    /// An API call failed.
-    #[error("{what}: {source}")]
-    Api {
-        /// What was being done.
-        what: String,
-        /// The API error (a webhook refusal carries its full message here).
-        source: kube::Error,
-    },
-    /// The request cannot be understood.
-    #[error("{0}")]
-    Usage(String),
-}
-
-fn api_error(what: impl Into<String>) -> impl FnOnce(kube::Error) -> PluginError {
-    let what = what.into();
-    move |source| PluginError::Api { what, source }
-}
-
-/// Reads the AIMS objects and namespace labels of the cluster (or one namespace) into a
-/// snapshot.
-pub async fn live_snapshot(
-    client: &Client,
-    namespace: Option<&str>,
-) -> Result<Snapshot, PluginError> {
-    /// Lists one kind into the snapshot the way the webhook's cache adds it.
-    async fn list_into<K: Feed>(
-        api: Api<K>,
-        what: &str,
-        snapshot: &mut Snapshot,
-    ) -> Result<(), PluginError> {
-        let list = api
-            .list(&ListParams::default())
-            .await
-            .map_err(api_error(format!("listing {what}")))?;
-        // As the cache does on a relist; for monitors this also records that they exist.
-        K::clear(snapshot);
-        for object in list {
-            K::add(snapshot, object);
-        }
-        Ok(())
-    }
-    fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
-    where
-        K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
-    {
-        match namespace {
-            Some(ns) => Api::namespaced(client.clone(), ns),
-            None => Api::all(client.clone()),
-        }
-    }
-    let mut snapshot = Snapshot::new();
-    list_into(
-        api::<AISystem>(client, namespace),
-        "AISystems",
-        &mut snapshot,
-    )
-    .await?;
-    list_into(
-        api::<ImpactAssessment>(client, namespace),
-        "ImpactAssessments",
-        &mut snapshot,
-    )
-    .await?;
-    list_into(
-        api::<ControlBinding>(client, namespace),
-        "ControlBindings",
-        &mut snapshot,
-    )
-    .await?;
-    list_into(
-        Api::<Namespace>::all(client.clone()),
-        "Namespaces",
-        &mut snapshot,
-    )
-    .await?;
-    if crate::webhook::organisation::organisation_served(client).await {
-        list_into(
-            Api::<crate::resources::AIManagementSystem>::all(client.clone()),
-            "AIManagementSystems",
-            &mut snapshot,
-        )
-        .await?;
-    }
-    if crate::webhook::organisation::aims_kind_served(client, "nonconformities").await {
-        list_into(
-            api::<crate::resources::Nonconformity>(client, namespace),
-            "Nonconformities",
-            &mut snapshot,
-        )
-        .await?;
-    }
-    if crate::webhook::organisation::aims_kind_served(client, "aiincidents").await {
-        list_into(
-            api::<crate::resources::AIIncident>(client, namespace),
-            "AIIncidents",
-            &mut snapshot,
-        )
-        .await?;
-    }
-    // Audits and reviews are the organisation's: read whole even for one namespace.
-    if crate::webhook::organisation::aims_kind_served(client, "internalaudits").await {
-        list_into(
-            Api::<crate::resources::InternalAudit>::all(client.clone()),
-            "InternalAudits",
-            &mut snapshot,
-        )
-        .await?;
-    }
-    if crate::webhook::organisation::aims_kind_served(client, "managementreviews").await {
-        list_into(
-            Api::<crate::resources::ManagementReview>::all(client.clone()),
-            "ManagementReviews",
-            &mut snapshot,
-        )
-        .await?;
-    }
-    // Where the Prometheus Operator's monitors exist, the webhook requires one per system:
-    // read them too, or this answer could differ from the webhook's.
-    let served = monitors_served(client).await;
-    if served.service_monitors {
-        list_into(
-            api::<monitors::ServiceMonitor>(client, namespace),
-            "ServiceMonitors",
-            &mut snapshot,
-        )
-        .await?;
-    }
-    if served.pod_monitors {
-        list_into(
-            api::<monitors::PodMonitor>(client, namespace),
-            "PodMonitors",
-            &mut snapshot,
-        )
-        .await?;
-    }
-    Ok(snapshot)
 }
 
 /// The API resource of a workload named as kubectl would (`deployment`, `deploy`, `sts`, ...).
@@ -442,103 +303,59 @@ pub async fn decide(
     ))
 }
 
-/// The policy the live commands judge with: the file given (else the default), with the
-/// operator's namespace exempt as the operator itself has it, so that status, the webhook
-/// and `kubectl aims` trust the same stamps.
-pub fn live_policy(
-    path: Option<&std::path::Path>,
-    operator_namespace: &str,
-) -> Result<Policy, PluginError> {
-    let policy = match path {
-        Some(p) => Policy::from_file(p).map_err(|e| PluginError::Usage(e.to_string()))?,
-        None => Policy::default(),
-    };
-    Ok(policy.exempting(operator_namespace))
-}
-
-async fn client() -> Result<Client, PluginError> {
-    Client::try_default()
-        .await
-        .map_err(|e| PluginError::Config(e.to_string()))
-}
-
-/// The policy and the cluster's AIMS objects (in `namespace`, or all) for a live reading.
-async fn live_reading(
-    args: &PolicyArgs,
-    namespace: Option<&str>,
-) -> Result<(Policy, Snapshot), PluginError> {
-    let policy = live_policy(args.policy.as_deref(), &args.operator_namespace)?;
-    let client = client().await?;
-    let snapshot = live_snapshot(&client, namespace).await?;
-    Ok((policy, snapshot))
-}
-
-/// Reads the live cluster as the policy says and prints what `render` makes of it.
-async fn print_reading(
-    args: &PolicyArgs,
-    namespace: Option<&str>,
-    render: impl FnOnce(&Snapshot, &Policy) -> String,
+async fn run_live(
+    connection: &Connection,
+    command: PluginCommand,
 ) -> Result<ExitCode, PluginError> {
-    let (policy, snapshot) = live_reading(args, namespace).await?;
-    crate::cli::emit(&render(&snapshot, &policy));
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
     let now = Timestamp::now();
+    let c = connection;
     match command {
         PluginCommand::Soa {
-            namespace,
+            namespaces,
             format,
             policy,
         } => {
-            let policy = live_policy(policy.policy.as_deref(), &policy.operator_namespace)?;
-            let client = client().await?;
-            let snapshot = live_snapshot(&client, namespace.as_deref()).await?;
-            let scope = match &namespace {
-                Some(ns) => format!("namespace {ns} of the current cluster"),
-                None => "the current cluster".to_string(),
-            };
+            let (policy, snapshot, scope) = live_reading(c, &policy, &namespaces).await?;
             let statement = soa::build(&snapshot, &policy, &scope, now);
             crate::cli::emit(&render::soa::render(&statement, format));
             Ok(ExitCode::SUCCESS)
         }
         PluginCommand::Register {
-            namespace,
+            namespaces,
             format,
             policy,
         } => {
-            print_reading(&policy, namespace.as_deref(), |s, p| {
+            print_reading(c, &policy, &namespaces, |s, p| {
                 crate::register::render(&crate::register::build(s, p, now), format)
             })
             .await
         }
         PluginCommand::Risks {
-            namespace,
+            namespaces,
             format,
             policy,
         } => {
-            print_reading(&policy, namespace.as_deref(), |s, p| {
+            print_reading(c, &policy, &namespaces, |s, p| {
                 crate::risks::render(&crate::risks::register(s, p, now), format)
             })
             .await
         }
         PluginCommand::Nonconformities {
-            namespace,
+            namespaces,
             format,
             policy,
         } => {
-            print_reading(&policy, namespace.as_deref(), |s, p| {
+            print_reading(c, &policy, &namespaces, |s, p| {
                 crate::nonconformities::render(&crate::nonconformities::register(s, p, now), format)
             })
             .await
         }
         PluginCommand::Incidents {
-            namespace,
+            namespaces,
             format,
             policy,
         } => {
-            print_reading(&policy, namespace.as_deref(), |s, p| {
+            print_reading(c, &policy, &namespaces, |s, p| {
                 crate::incidents::render(&crate::incidents::log(s, p, now), format)
             })
             .await
@@ -548,9 +365,13 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
             review,
             policy,
         } => {
-            let (policy, snapshot) = live_reading(&policy, None).await?;
+            let cluster = c.cluster().await?;
+            let policy = live_policy(policy.policy.as_deref(), &policy.operator_namespace)?;
+            let snapshot = live_snapshot(&cluster.client, None).await?;
             match record {
-                Some(file) => review::record(&file, &snapshot, &policy, &review, now).await,
+                Some(file) => {
+                    review::record(&cluster, &file, &snapshot, &policy, &review, now).await
+                }
                 None => {
                     let text = review
                         .print(&snapshot, &policy, now)
@@ -566,53 +387,38 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
             format,
             policy,
         } => {
-            let (policy, snapshot) = live_reading(&policy, Some(&namespace)).await?;
-            match crate::assessment::find(&snapshot, &name, Some(&namespace)) {
-                Ok(a) => {
-                    let view = crate::assessment::view(&snapshot, a, &policy, now);
-                    crate::cli::emit(&crate::assessment::render(&view, format));
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    Ok(ExitCode::from(2))
-                }
-            }
+            let cluster = c.cluster().await?;
+            let namespace = namespace.unwrap_or(cluster.default_namespace);
+            let policy = live_policy(policy.policy.as_deref(), &policy.operator_namespace)?;
+            let snapshot = live_snapshot(&cluster.client, Some(&namespace)).await?;
+            let assessment = crate::assessment::find(&snapshot, &name, Some(&namespace))
+                .map_err(PluginError::Usage)?;
+            let view = crate::assessment::view(&snapshot, assessment, &policy, now);
+            crate::cli::emit(&crate::assessment::render(&view, format));
+            Ok(ExitCode::SUCCESS)
         }
         PluginCommand::Evidence {
-            namespace,
+            namespaces,
             package,
             policy,
         } => {
-            let (policy, snapshot) = live_reading(&policy, namespace.as_deref()).await?;
-            let source = match (&namespace, kube::Config::infer().await) {
-                (Some(ns), Ok(config)) => {
-                    format!("namespace {ns} of cluster {}", config.cluster_url)
-                }
-                (None, Ok(config)) => format!("cluster {}", config.cluster_url),
-                (_, Err(_)) => "the current cluster".to_string(),
-            };
-            match crate::evidence::write_package(&snapshot, &policy, source, &package, now) {
-                Ok(line) => {
-                    eprintln!("{line}");
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    Ok(ExitCode::from(2))
-                }
-            }
+            let (policy, snapshot, scope) = live_reading(c, &policy, &namespaces).await?;
+            let line = crate::evidence::write_package(&snapshot, &policy, scope, &package, now)
+                .map_err(PluginError::Usage)?;
+            eprintln!("{line}");
+            Ok(ExitCode::SUCCESS)
         }
         PluginCommand::Discover {
-            namespace,
+            namespaces,
             output,
             policy,
         } => {
-            let (policy, snapshot) = live_reading(&policy, namespace.as_deref()).await?;
-            let client = client().await?;
+            let cluster = c.cluster().await?;
+            let policy = live_policy(policy.policy.as_deref(), &policy.operator_namespace)?;
+            let snapshot = live_snapshot(&cluster.client, namespaces.only()).await?;
             let found = crate::discover::live::discover_cluster(
-                &client,
-                namespace.as_deref(),
+                &cluster.client,
+                namespaces.only(),
                 &snapshot,
                 &policy,
             )
@@ -629,14 +435,20 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
             namespace,
             policy,
         } => {
+            let cluster = c.cluster().await?;
+            let namespace = namespace.unwrap_or(cluster.default_namespace);
             let policy = live_policy(policy.policy.as_deref(), &policy.operator_namespace)?;
-            let client = client().await?;
-            let (message, allowed) = explain(&client, &target, &namespace, &policy, now).await?;
+            let (message, allowed) =
+                explain(&cluster.client, &target, &namespace, &policy, now).await?;
             crate::cli::emit(&format!("{message}\n"));
             Ok(ExitCode::from(if allowed { 0 } else { 1 }))
         }
-        PluginCommand::Approve(args) => decide_command(args, "Approved").await,
-        PluginCommand::Reject(args) => decide_command(args, "Rejected").await,
+        PluginCommand::Approve(args) => decide_command(c, args, "Approved").await,
+        PluginCommand::Reject(args) => decide_command(c, args, "Rejected").await,
+        PluginCommand::Catalog => {
+            crate::cli::emit(&crate::cli::catalog_text());
+            Ok(ExitCode::SUCCESS)
+        }
         PluginCommand::Check { args } => {
             let mut full = vec!["aims-operator".to_string(), "check".to_string()];
             full.extend(args);
@@ -651,11 +463,16 @@ async fn run_live(command: PluginCommand) -> Result<ExitCode, PluginError> {
     }
 }
 
-async fn decide_command(args: DecisionArgs, decision: &str) -> Result<ExitCode, PluginError> {
-    let client = client().await?;
+async fn decide_command(
+    connection: &Connection,
+    args: DecisionArgs,
+    decision: &str,
+) -> Result<ExitCode, PluginError> {
+    let cluster = connection.cluster().await?;
+    let namespace = args.namespace.unwrap_or(cluster.default_namespace);
     let line = decide(
-        &client,
-        &args.namespace,
+        &cluster.client,
+        &namespace,
         &args.assessment,
         decision,
         args.comment.as_deref(),
@@ -665,13 +482,14 @@ async fn decide_command(args: DecisionArgs, decision: &str) -> Result<ExitCode, 
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs `kubectl aims`; returns the exit status.
+/// Runs `kubectl aims`; returns the exit status: 2 for an error, printed as kubectl prints
+/// one (`error: ...`).
 pub fn run(cli: PluginCli) -> ExitCode {
     let runtime = match crate::cli::runtime(1) {
         Ok(r) => r,
         Err(code) => return code,
     };
-    match runtime.block_on(run_live(cli.command)) {
+    match runtime.block_on(run_live(&cli.connection, cli.command)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");

@@ -10,7 +10,7 @@ use kube::api::PostParams;
 use kube::{Api, ResourceExt};
 use serde_json::Value;
 
-use super::{PluginError, api_error, client};
+use super::{Cluster, PluginError, api_error};
 use crate::engine::Snapshot;
 use crate::policy::Policy;
 use crate::resources::ManagementReview;
@@ -19,6 +19,7 @@ use crate::review_inputs::{ReviewArgs, gather};
 /// Reads the ManagementReview in `file`, fills in the inputs gathered from `snapshot` at
 /// `now`, and creates it.
 pub(super) async fn record(
+    cluster: &Cluster,
     file: &Path,
     snapshot: &Snapshot,
     policy: &Policy,
@@ -50,7 +51,7 @@ pub(super) async fn record(
         field_manager: Some("kubectl-aims".to_string()),
         ..PostParams::default()
     };
-    let created = Api::<ManagementReview>::all(client().await?)
+    let created = Api::<ManagementReview>::all(cluster.client.clone())
         .create(&params, &review)
         .await
         .map_err(api_error(format!("recording ManagementReview {name}")))?;

@@ -143,8 +143,10 @@ impl AuditFinding {
     /// finding that is no nonconformity.
     pub fn record(&self, audit: &str) -> Option<(String, String)> {
         self.classification.severity()?;
+        // The name is after the last `/`: a namespace read from one of several clusters is
+        // `<context>/<namespace>`.
         let split = |r: &str| {
-            r.split_once('/')
+            r.rsplit_once('/')
                 .map(|(ns, name)| (ns.to_string(), name.to_string()))
         };
         match (&self.nonconformity, &self.system) {
@@ -158,6 +160,6 @@ impl AuditFinding {
 
     /// The AI system concerned, as (namespace, name).
     pub fn system_ref(&self) -> Option<(&str, &str)> {
-        self.system.as_deref().and_then(|s| s.split_once('/'))
+        self.system.as_deref().and_then(|s| s.rsplit_once('/'))
     }
 }

@@ -133,8 +133,10 @@ impl Measure {
 }
 
 impl AIManagementSystemSpec {
-    /// Whether the AI system `name` in `namespace` is in scope.
+    /// Whether the AI system `name` in `namespace` is in scope. A namespace read from one of
+    /// several clusters (`<context>/<namespace>`) is judged by its own name.
     pub fn covers(&self, namespace: &str, name: &str) -> bool {
+        let namespace = namespace.rsplit('/').next().unwrap_or(namespace);
         let listed = self.scope.namespaces.is_empty()
             || self.scope.namespaces.iter().any(|n| n == namespace);
         let is_system = |what: &str| {
