@@ -37,5 +37,6 @@ mod plugin;
 mod properties;
 mod reconciler;
 mod relaxations;
+mod report;
 mod status;
 mod webhook;

@@ -80,6 +80,9 @@ pub struct ObjectiveRow {
     pub met: Option<bool>,
     /// The value as a number: a share from 0 to 1, or seconds.
     pub measured: Option<f64>,
+    /// How far along the way to its target the objective is, the target being 1 (above 1:
+    /// beyond it); `None` when not measured against a number.
+    pub progress: Option<f64>,
     /// Improving, Worsening or Steady since the last management review recorded it, with
     /// the value then; empty when there is nothing to compare with.
     pub trend: String,
@@ -101,10 +104,11 @@ fn objective_rows(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Vec<O
         .objectives
         .iter()
         .map(|o| {
-            let (value, met, number) = match o.measure.zip(measured.as_ref()) {
+            let reading = match o.measure.zip(measured.as_ref()) {
                 Some((measure, values)) => measured_value(measure, values, &o.target),
-                None => (String::new(), None, None),
+                None => Reading::default(),
             };
+            let number = reading.number;
             let trend = match (o.measure, previous) {
                 (Some(measure), Some(review)) => trend(measure, number, &o.name, review),
                 _ => String::new(),
@@ -113,9 +117,10 @@ fn objective_rows(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Vec<O
                 name: o.name.clone(),
                 target: o.target.clone(),
                 owner: o.owner.clone(),
-                value,
-                met,
+                value: reading.value,
+                met: reading.met,
                 measured: number,
+                progress: reading.progress,
                 trend,
             }
         })
@@ -156,13 +161,26 @@ fn trend(
     format!("{word} (was {} at {})", then.value, review.name_any())
 }
 
-/// An objective's value now, as written for people, whether it meets `target` (`None`
-/// when the target is not a share or time, or nothing was measured), and the number.
+/// An objective as measured now.
+#[derive(Default)]
+struct Reading {
+    /// The value as written for people.
+    value: String,
+    /// Whether it meets the target (`None` when the target is not a share or time, or
+    /// nothing was measured).
+    met: Option<bool>,
+    /// The value as a number: a share, or seconds.
+    number: Option<f64>,
+    /// How far along the way to the target it is, the target being 1.
+    progress: Option<f64>,
+}
+
+/// An objective's value now against `target`.
 fn measured_value(
     measure: crate::resources::Measure,
     values: &crate::engine::objectives::Objectives,
     target: &str,
-) -> (String, Option<bool>, Option<f64>) {
+) -> Reading {
     use crate::resources::Measure;
     let target = target.trim().trim_start_matches(['≤', '<', '=']).trim();
     let share = |v: f64| {
@@ -170,14 +188,18 @@ fn measured_value(
             .strip_suffix('%')
             .and_then(|t| t.trim().parse::<f64>().ok())
             .map(|t| t / 100.0);
-        (
-            format!("{:.0} %", v * 100.0),
-            target.map(|t| v + f64::EPSILON >= t),
-            Some(v),
-        )
+        Reading {
+            value: format!("{:.0} %", v * 100.0),
+            met: target.map(|t| v + f64::EPSILON >= t),
+            number: Some(v),
+            progress: target.map(|t| if t > 0.0 { v / t } else { 1.0 }),
+        }
     };
     let time = |seconds: Option<f64>| match seconds {
-        None => ("no incident measured".to_string(), None, None),
+        None => Reading {
+            value: "no incident measured".to_string(),
+            ..Reading::default()
+        },
         Some(seconds) => {
             let target = target
                 .parse::<jiff::Span>()
@@ -187,11 +209,13 @@ fn measured_value(
                         .ok()
                 })
                 .map(|d| d.as_secs_f64());
-            (
-                crate::incidents::duration(Some(seconds as i64)),
-                target.map(|t| seconds <= t),
-                Some(seconds),
-            )
+            Reading {
+                value: crate::incidents::duration(Some(seconds as i64)),
+                met: target.map(|t| seconds <= t),
+                number: Some(seconds),
+                // Lower is better: half the target is twice as far along.
+                progress: target.map(|t| if seconds > 0.0 { t / seconds } else { 2.0 }),
+            }
         }
     };
     match measure {

@@ -1,7 +1,9 @@
 //! Output formats of the offline check, the register and the Statement of Applicability.
 
+pub mod charts;
 pub mod check;
 pub mod document;
+pub mod report;
 pub mod review;
 pub mod soa;
 pub mod table;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{csv_field, escape_xml};
+use super::csv_field;
 use crate::resources::ControlState;
 use crate::soa::{SoaRow, StatementOfApplicability};
 
@@ -261,141 +261,8 @@ pub fn csv(soa: &StatementOfApplicability) -> String {
     out
 }
 
-const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1b1f24}\
-h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}table{border-collapse:collapse;width:100%}\
-th,td{border:1px solid #d0d7de;padding:.35rem .5rem;vertical-align:top;text-align:left}\
-th{background:#f6f8fa;position:sticky;top:0}.s{font-weight:600;border-radius:3px;padding:0 .3rem}\
-.Verified,.Implemented{background:#dafbe1}.Excluded{background:#eaeef2}.Planned,.Stale{background:#fff8c5}\
-.Failed,.Gap{background:#ffebe9}.no{color:#cf222e;font-weight:600}small{color:#57606a}\
-@media print{th{position:static}}";
-
-/// A self-contained HTML page (no scripts, no external assets) an auditor can open or print.
+/// The report: a self-contained HTML page (no scripts, no external assets) an auditor can
+/// open or print.
 pub fn html(soa: &StatementOfApplicability) -> String {
-    let e = |s: &str| escape_xml(s);
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Statement of Applicability</title><style>{STYLE}</style></head><body>\n"
-    );
-    let _ = writeln!(
-        out,
-        "<h1>Statement of Applicability — ISO/IEC 42001 Annex A</h1>"
-    );
-    let _ = writeln!(
-        out,
-        "<p>Generated {} from {}. Controls: {}.</p>",
-        e(&soa
-            .generated_at
-            .strftime("%Y-%m-%d %H:%M:%S UTC")
-            .to_string()),
-        e(&soa.scope),
-        e(&totals_line(soa))
-    );
-    if !soa.aims_scope.is_empty() {
-        let _ = writeln!(
-            out,
-            "<p>Scope of the AI management system: {}</p>",
-            e(&soa.aims_scope)
-        );
-    }
-    if !soa.objectives.is_empty() {
-        out.push_str("<h2>Objectives</h2><table><tr><th>Objective</th><th>Target</th><th>Now</th><th>Met</th><th>Trend</th><th>Owner</th></tr>\n");
-        for o in &soa.objectives {
-            let _ = writeln!(
-                out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                e(&o.name),
-                e(&o.target),
-                e(&o.value),
-                met_word(o.met, "<span class=\"no\">no</span>"),
-                e(&o.trend),
-                e(&o.owner)
-            );
-        }
-        out.push_str("</table>\n");
-    }
-    let _ = writeln!(
-        out,
-        "<h2>AI system register</h2><table><tr><th>System</th><th>Owner</th><th>Risk</th><th>Stage</th><th>Assessment</th><th>Compliant</th><th>Review</th><th>Models</th><th>Suppliers</th><th>Human oversight</th><th>Relaxations</th></tr>"
-    );
-    for s in &soa.register {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}/{}<br><small>{}{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            e(&s.namespace),
-            e(&s.name),
-            e(&s.display_name),
-            if s.out_of_scope.is_empty() {
-                String::new()
-            } else {
-                format!("<br>{}", e(&s.out_of_scope))
-            },
-            if s.owner.is_empty() {
-                "<span class=\"no\">none</span>".to_string()
-            } else {
-                e(&s.owner)
-            },
-            s.risk_tier,
-            s.lifecycle_stage,
-            e(&s.assessment),
-            if s.compliant {
-                "yes"
-            } else {
-                "<span class=\"no\">no</span>"
-            },
-            e(&s.review),
-            e(&s.models.join(", ")),
-            e(&s.suppliers.join(", ")),
-            e(&s.human_oversight),
-            e(&s.relaxations),
-        );
-    }
-    out.push_str("</table>\n");
-    let findings = system_findings(soa);
-    if !findings.is_empty() {
-        out.push_str("<h3>Why systems are not compliant</h3><ul>");
-        for f in findings {
-            let _ = write!(out, "<li>{}</li>", e(&f));
-        }
-        out.push_str("</ul>\n");
-    }
-    let _ = writeln!(
-        out,
-        "<h2>Controls</h2><table><tr><th>Control</th><th>Applicability</th><th>Status</th><th>Justification</th><th>Implementation</th><th>Evidence</th><th>Systems</th><th>Verified</th></tr>"
-    );
-    for r in &soa.controls {
-        let systems: String = r
-            .systems
-            .iter()
-            .map(|s| {
-                format!(
-                    "<div><span class=\"s {}\">{}</span> {} <small>{}</small></div>",
-                    s.state.as_str(),
-                    s.state.as_str(),
-                    e(&s.system),
-                    e(&s.message)
-                )
-            })
-            .collect();
-        let _ = writeln!(
-            out,
-            "<tr id=\"{}\"><td><b>{}</b> {}<br><small>{} · {} · {}</small></td><td>{}</td><td><span class=\"s {}\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            e(r.id),
-            e(r.id),
-            e(r.title),
-            e(r.group),
-            r.check.as_str(),
-            e(r.eu_ai_act.unwrap_or("—")),
-            r.applicability,
-            r.status.as_str(),
-            e(&r.status_phrase()),
-            e(&r.justification.join("; ")),
-            e(&r.implementation.join("; ")),
-            e(&evidence_text(r)),
-            systems,
-            e(&r.last_verified.strftime("%Y-%m-%d").to_string()),
-        );
-    }
-    out.push_str("</table>\n<p><small>Control titles are short paraphrases; see ISO/IEC 42001 for the normative text. EU AI Act and NIST AI RMF links are indicative.</small></p>\n</body></html>\n");
-    out
+    super::report::html(soa)
 }
