@@ -5,18 +5,12 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+use crate::support::aims_operator;
+
 const NOW: &str = "2026-11-23T00:00:00Z";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aims-operator"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("binary runs")
 }
 
 fn stdout(o: &Output) -> String {
@@ -59,7 +53,7 @@ fn verdicts(json: &Value) -> Vec<(String, bool, String)> {
 
 #[test]
 fn examples_get_the_documented_verdicts() {
-    let out = run(&["check", "examples", "--now", NOW, "-o", "json"]);
+    let out = aims_operator(&["check", "examples", "--now", NOW, "-o", "json"]);
     assert_eq!(out.status.code(), Some(1), "a denial exits 1");
     let json: Value = serde_json::from_str(&stdout(&out)).expect("json output");
     let expected = [
@@ -93,7 +87,7 @@ fn examples_get_the_documented_verdicts() {
 /// no longer covers the nightly job, and the finding names the field that changed.
 #[test]
 fn examples_show_an_approval_voided_by_a_material_change() {
-    let out = run(&["check", "examples/clinical-scheduling", "--now", NOW]);
+    let out = aims_operator(&["check", "examples/clinical-scheduling", "--now", NOW]);
     let text = stdout(&out);
     assert!(
         text.contains(
@@ -103,13 +97,13 @@ fn examples_show_an_approval_voided_by_a_material_change() {
         "{text}"
     );
     // The auditor reads the same in the SoA: its open points and its JSON register.
-    let soa = stdout(&run(&["soa", "examples", "--now", NOW]));
+    let soa = stdout(&aims_operator(&["soa", "examples", "--now", NOW]));
     let line = soa
         .lines()
         .find(|l| l.starts_with("- clinic/appointment-scheduling: AssessmentApproved: "))
         .expect("the clinic's open point");
     assert!(line.contains("(spec.inputData differs)"), "{line}");
-    let json: Value = serde_json::from_str(&stdout(&run(&[
+    let json: Value = serde_json::from_str(&stdout(&aims_operator(&[
         "soa", "examples", "--now", NOW, "--format", "json",
     ])))
     .expect("json");
@@ -130,7 +124,7 @@ fn examples_show_an_approval_voided_by_a_material_change() {
 
 #[test]
 fn text_output_shows_the_webhook_message_and_location() {
-    let out = run(&["check", "examples/credit-scoring", "--now", NOW]);
+    let out = aims_operator(&["check", "examples/credit-scoring", "--now", NOW]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1));
     assert!(text.contains(
@@ -163,7 +157,7 @@ fn compliant_input_exits_zero() {
             .expect("read");
     let first = workloads.split("\n---\n").next().expect("first document");
     std::fs::write(dir.join("workloads.yaml"), first).expect("write");
-    let out = run(&["check", dir.to_str().expect("utf-8"), "--now", NOW]);
+    let out = aims_operator(&["check", dir.to_str().expect("utf-8"), "--now", NOW]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("1 workloads: 1 allowed, 0 denied"));
 }
@@ -171,7 +165,7 @@ fn compliant_input_exits_zero() {
 #[test]
 fn an_expiry_in_the_future_is_visible_with_now() {
     // credit-scoring-2026q3 is valid until 2027-09-30: after that the production scorer is refused.
-    let out = run(&[
+    let out = aims_operator(&[
         "check",
         "examples/credit-scoring",
         "--now",
@@ -199,7 +193,7 @@ fn bad_documents_are_reported_and_the_rest_still_judged() {
     )
     .expect("write");
     std::fs::write(dir.join("binary.yaml"), [0xff, 0xfe, 0x00, 0x81]).expect("write");
-    let out = run(&["check", dir.to_str().expect("utf-8"), "--now", NOW]);
+    let out = aims_operator(&["check", dir.to_str().expect("utf-8"), "--now", NOW]);
     let text = stdout(&out);
     assert_eq!(
         out.status.code(),
@@ -226,7 +220,7 @@ fn bad_documents_are_reported_and_the_rest_still_judged() {
 
 #[test]
 fn a_missing_path_is_an_error_not_a_pass() {
-    let out = run(&["check", "no/such/dir"]);
+    let out = aims_operator(&["check", "no/such/dir"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stdout(&out).contains("ERROR no/such/dir: no such file or folder"));
 }
@@ -237,14 +231,14 @@ fn duplicate_resources_are_reported() {
     let system = std::fs::read_to_string(root().join("examples/credit-scoring/aisystem.yaml"))
         .expect("read");
     std::fs::write(dir.join("a.yaml"), format!("{system}\n---\n{system}")).expect("write");
-    let out = run(&["check", dir.to_str().expect("utf-8")]);
+    let out = aims_operator(&["check", dir.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stdout(&out).contains("duplicate AISystem lending/credit-scoring"));
 }
 
 #[test]
 fn junit_reports_failures_per_workload() {
-    let out = run(&["check", "examples", "--now", NOW, "-o", "junit"]);
+    let out = aims_operator(&["check", "examples", "--now", NOW, "-o", "junit"]);
     let xml = stdout(&out);
     assert!(
         xml.contains(
@@ -261,7 +255,7 @@ fn junit_reports_failures_per_workload() {
 
 #[test]
 fn sarif_has_one_result_per_finding_at_the_document_line() {
-    let out = run(&["check", "examples", "--now", NOW, "-o", "sarif"]);
+    let out = aims_operator(&["check", "examples", "--now", NOW, "-o", "sarif"]);
     let sarif: Value = serde_json::from_str(&stdout(&out)).expect("sarif json");
     assert_eq!(sarif["version"], "2.1.0");
     let results = sarif["runs"][0]["results"].as_array().expect("results");
@@ -295,7 +289,7 @@ fn sarif_has_one_result_per_finding_at_the_document_line() {
 
 #[test]
 fn soa_lists_all_38_controls_in_every_format() {
-    let json_out = run(&["soa", "examples", "--now", NOW, "--format", "json"]);
+    let json_out = aims_operator(&["soa", "examples", "--now", NOW, "--format", "json"]);
     assert_eq!(json_out.status.code(), Some(0));
     let soa: Value = serde_json::from_str(&stdout(&json_out)).expect("json");
     let controls = soa["controls"].as_array().expect("controls");
@@ -321,19 +315,23 @@ fn soa_lists_all_38_controls_in_every_format() {
     assert_eq!(a622["applicability"], "Not addressed");
     assert_eq!(soa["register"].as_array().expect("register").len(), 4);
 
-    let csv = stdout(&run(&["soa", "examples", "--now", NOW, "--format", "csv"]));
+    let csv = stdout(&aims_operator(&[
+        "soa", "examples", "--now", NOW, "--format", "csv",
+    ]));
     assert_eq!(csv.lines().count(), 39, "header and 38 rows");
-    let html = stdout(&run(&["soa", "examples", "--now", NOW, "--format", "html"]));
+    let html = stdout(&aims_operator(&[
+        "soa", "examples", "--now", NOW, "--format", "html",
+    ]));
     assert_eq!(html.matches("<tr id=\"A.").count(), 38);
     assert!(!html.contains("<script"), "self-contained, no scripts");
-    let md = stdout(&run(&["soa", "examples", "--now", NOW]));
+    let md = stdout(&aims_operator(&["soa", "examples", "--now", NOW]));
     assert!(md.contains("| A.6.2.6 | Operation and monitoring | Applicable |"));
     assert!(md.contains("## Open points"));
 }
 
 #[test]
 fn demo_runs_on_the_embedded_examples() {
-    let out = run(&["demo", "--now", NOW]);
+    let out = aims_operator(&["demo", "--now", NOW]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
     assert!(
@@ -375,7 +373,7 @@ fn embedded_examples_match_the_folder() {
 
 #[test]
 fn help_explains_the_exit_codes() {
-    let help = stdout(&run(&["check", "--help"]));
+    let help = stdout(&aims_operator(&["check", "--help"]));
     assert!(help.contains("Exit status: 0 all admitted, 1 something would be denied"));
 }
 
@@ -383,7 +381,7 @@ fn help_explains_the_exit_codes() {
 fn a_bad_policy_file_is_refused_clearly() {
     let dir = temp_dir("policy");
     std::fs::write(dir.join("p.yaml"), "requiredControls:\n  High: [A.99]\n").expect("write");
-    let out = run(&[
+    let out = aims_operator(&[
         "check",
         "examples",
         "--policy",
@@ -397,7 +395,7 @@ fn a_bad_policy_file_is_refused_clearly() {
         "materialFields: [intendedUse, intended_use]\n",
     )
     .expect("write");
-    let out = run(&[
+    let out = aims_operator(&[
         "check",
         "examples",
         "--policy",
@@ -505,7 +503,7 @@ fn contradictory_certificate_flags_are_refused_before_the_api_server_is_contacte
 #[test]
 fn paths_with_nothing_to_judge_are_an_error_not_a_pass() {
     let dir = temp_dir("nothing");
-    let check = run(&["check", dir.to_str().unwrap()]);
+    let check = aims_operator(&["check", dir.to_str().unwrap()]);
     assert_eq!(check.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&check.stderr);
     assert!(
@@ -518,7 +516,7 @@ fn paths_with_nothing_to_judge_are_an_error_not_a_pass() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
     )
     .unwrap();
-    let check = run(&["check", dir.to_str().unwrap()]);
+    let check = aims_operator(&["check", dir.to_str().unwrap()]);
     assert_eq!(check.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&check.stderr).contains("(1 document(s) of other kinds)"));
 }
@@ -529,7 +527,7 @@ fn soa_writes_nothing_when_an_input_cannot_be_read() {
         vec!["soa", "no/such/folder"],
         vec!["soa", "examples", "no/such/file.yaml"],
     ] {
-        let soa = run(&args);
+        let soa = aims_operator(&args);
         assert_eq!(soa.status.code(), Some(2), "{args:?}");
         assert_eq!(stdout(&soa), "", "{args:?}");
         let stderr = String::from_utf8_lossy(&soa.stderr);
@@ -557,7 +555,7 @@ fn what_the_api_server_refuses_is_refused_by_check_with_file_and_line() {
          spec: {containers: [{name: c, image: x}]}}}\n",
     )
     .unwrap();
-    let check = run(&["check", file.to_str().unwrap()]);
+    let check = aims_operator(&["check", file.to_str().unwrap()]);
     assert_eq!(check.status.code(), Some(2));
     let out = stdout(&check);
     let path = file.display();
@@ -585,7 +583,7 @@ fn what_the_api_server_refuses_is_refused_by_check_with_file_and_line() {
 #[test]
 fn the_register_has_every_system_and_field_in_every_format() {
     let at = "2026-12-04T00:00:00Z";
-    let out = run(&["register", "examples", "--now", at, "-f", "json"]);
+    let out = aims_operator(&["register", "examples", "--now", at, "-f", "json"]);
     assert_eq!(out.status.code(), Some(0));
     let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
     let rows = json["register"].as_array().expect("rows");
@@ -614,7 +612,9 @@ fn the_register_has_every_system_and_field_in_every_format() {
     );
     assert_eq!(rows[1]["review"], "due 2026-12-30");
 
-    let csv = stdout(&run(&["register", "examples", "--now", at, "-f", "csv"]));
+    let csv = stdout(&aims_operator(&[
+        "register", "examples", "--now", at, "-f", "csv",
+    ]));
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines.len(),
@@ -625,9 +625,11 @@ fn the_register_has_every_system_and_field_in_every_format() {
         lines[0]
             .starts_with("System,Name,Owner,Purpose,Intended use,Roles,Techniques,Training data")
     );
-    let markdown = stdout(&run(&["register", "examples", "--now", at]));
+    let markdown = stdout(&aims_operator(&["register", "examples", "--now", at]));
     assert!(markdown.contains("| clinic/appointment-scheduling | Outpatient no-show prediction |"));
-    let html = stdout(&run(&["register", "examples", "--now", at, "-f", "html"]));
+    let html = stdout(&aims_operator(&[
+        "register", "examples", "--now", at, "-f", "html",
+    ]));
     assert!(
         html.starts_with("<!DOCTYPE html>") && html.contains("<td>overdue since 2026-11-28</td>")
     );
@@ -635,7 +637,7 @@ fn the_register_has_every_system_and_field_in_every_format() {
     // Nothing to register, or part of the input unreadable: an error, nothing on stdout.
     let dir = temp_dir("register");
     std::fs::write(dir.join("bad.yaml"), "kind: AISystem\nspec: [\n").expect("write");
-    let out = run(&["register", dir.to_str().expect("utf-8")]);
+    let out = aims_operator(&["register", dir.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(stdout(&out), "");
 }
@@ -645,7 +647,7 @@ fn the_register_has_every_system_and_field_in_every_format() {
 #[test]
 fn risks_and_an_assessment_are_readable_by_a_person() {
     let at = "2026-12-04T00:00:00Z";
-    let out = run(&["risks", "examples", "--now", at, "-f", "json"]);
+    let out = aims_operator(&["risks", "examples", "--now", at, "-f", "json"]);
     assert_eq!(out.status.code(), Some(0));
     let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
     let credit = json["risks"]
@@ -673,7 +675,7 @@ fn risks_and_an_assessment_are_readable_by_a_person() {
     assert_eq!(waiting["rating"], "3×5=15");
     assert_eq!(waiting["acceptedBy"], "awaiting a risk owner");
 
-    let text = stdout(&run(&[
+    let text = stdout(&aims_operator(&[
         "assessment",
         "credit-scoring-2026q3",
         "examples",
@@ -691,7 +693,7 @@ fn risks_and_an_assessment_are_readable_by_a_person() {
     // The example whose approval a material change voided says which field changed, in
     // every format; one whose high-rated accepted risk waits shows whom it waits for.
     let view = |name: &str, format: &str| {
-        stdout(&run(&[
+        stdout(&aims_operator(&[
             "assessment",
             name,
             "examples",
@@ -727,7 +729,7 @@ fn risks_and_an_assessment_are_readable_by_a_person() {
     );
     assert!(lines[1].ends_with(",awaiting a risk owner"), "{csv}");
 
-    let out = run(&["assessment", "no-such-assessment", "examples"]);
+    let out = aims_operator(&["assessment", "no-such-assessment", "examples"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr)
@@ -742,7 +744,7 @@ fn risks_and_an_assessment_are_readable_by_a_person() {
 /// gone from the list.
 #[test]
 fn discover_lists_unregistered_model_serving_with_drafts_to_start_from() {
-    let out = run(&["check", "--discover", "examples"]);
+    let out = aims_operator(&["check", "--discover", "examples"]);
     assert_eq!(out.status.code(), Some(1), "something found exits 1");
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
@@ -754,7 +756,13 @@ fn discover_lists_unregistered_model_serving_with_drafts_to_start_from() {
         ],
         "{text}"
     );
-    let drafts = stdout(&run(&["check", "--discover", "-o", "yaml", "examples"]));
+    let drafts = stdout(&aims_operator(&[
+        "check",
+        "--discover",
+        "-o",
+        "yaml",
+        "examples",
+    ]));
     assert!(
         drafts.contains("storageUri: gs://models/fraud/v3"),
         "{drafts}"
@@ -762,7 +770,7 @@ fn discover_lists_unregistered_model_serving_with_drafts_to_start_from() {
     assert!(drafts.contains("name: fraud\n    storageUri"), "{drafts}");
     let dir = temp_dir("discover");
     std::fs::write(dir.join("drafts.yaml"), &drafts).expect("write");
-    let out = run(&["soa", dir.to_str().expect("utf-8")]);
+    let out = aims_operator(&["soa", dir.to_str().expect("utf-8")]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -772,7 +780,7 @@ fn discover_lists_unregistered_model_serving_with_drafts_to_start_from() {
     // With the drafts, fraud-detector's label names a registered system, and
     // llm-experiment runs an artifact its draft declares: both are covered (the webhook
     // then judges llm-experiment as that system's model and asks for its label).
-    let both = run(&[
+    let both = aims_operator(&[
         "check",
         "--discover",
         "examples",
@@ -783,7 +791,7 @@ fn discover_lists_unregistered_model_serving_with_drafts_to_start_from() {
         stdout(&both),
         "No model serving outside the AI system register.\n"
     );
-    let junit = run(&["check", "--discover", "-o", "junit", "examples"]);
+    let junit = aims_operator(&["check", "--discover", "-o", "junit", "examples"]);
     assert_eq!(junit.status.code(), Some(2));
 }
 
@@ -792,7 +800,7 @@ fn discover_lists_unregistered_model_serving_with_drafts_to_start_from() {
 /// leaves out is named with the reason and left out of the statement.
 #[test]
 fn organisation_wide_controls_count_once_for_every_system_in_scope() {
-    let soa: Value = serde_json::from_str(&stdout(&run(&[
+    let soa: Value = serde_json::from_str(&stdout(&aims_operator(&[
         "soa", "examples", "--now", NOW, "--format", "json",
     ])))
     .expect("json");
@@ -868,7 +876,7 @@ fn organisation_wide_controls_count_once_for_every_system_in_scope() {
         "apiVersion: aims.io/v1alpha1\nkind: AIManagementSystem\nmetadata:\n  name: aims\nspec:\n  scope:\n    statement: all\n  controls:\n    - id: A.6.2.4\n      applicability: Applicable\n",
     )
     .expect("write");
-    let out = run(&["soa", dir.to_str().expect("utf-8")]);
+    let out = aims_operator(&["soa", dir.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr)

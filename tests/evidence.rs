@@ -5,19 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::support::aims_operator;
+
 const NOW: &str = "2026-11-23T00:00:00Z";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn aims(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aims-operator"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -56,7 +46,7 @@ fn keys(name: &str) -> PathBuf {
 }
 
 fn make(dir: &Path, out: &str, key: &str) -> Output {
-    aims(&[
+    aims_operator(&[
         "evidence",
         "examples",
         "--signing-key",
@@ -73,7 +63,7 @@ fn make(dir: &Path, out: &str, key: &str) -> Output {
 }
 
 fn verify(dir: &Path, package: &str) -> Output {
-    aims(&[
+    aims_operator(&[
         "evidence",
         "verify",
         &dir.join(package).to_string_lossy(),
@@ -118,14 +108,14 @@ fn a_package_verifies_says_what_soa_says_and_is_the_same_bytes_when_made_twice()
         ("register", "register/ai-system-register.md"),
         ("risks", "register/risk-register.md"),
     ] {
-        let printed = aims(&[command, "examples", "--now", NOW]);
+        let printed = aims_operator(&[command, "examples", "--now", NOW]);
         assert_eq!(
             text(&printed.stdout),
             std::fs::read_to_string(unpacked.join(file)).unwrap(),
             "{file}"
         );
     }
-    let assessment = aims(&[
+    let assessment = aims_operator(&[
         "assessment",
         "credit-scoring-2026q3",
         "examples",
@@ -270,7 +260,7 @@ fn a_wrong_key_or_period_is_a_clear_error_and_writes_nothing() {
     assert!(text(&out.stderr).contains("openssl genpkey -algorithm ed25519"));
     assert!(!dir.join("rsa.tar.gz").exists());
 
-    let out = aims(&[
+    let out = aims_operator(&[
         "evidence",
         "examples",
         "--signing-key",
@@ -284,7 +274,7 @@ fn a_wrong_key_or_period_is_a_clear_error_and_writes_nothing() {
     ]);
     refused_with(&out, "the period is empty");
 
-    let out = aims(&["evidence", "examples", "--out", "p.tar.gz"]);
+    let out = aims_operator(&["evidence", "examples", "--out", "p.tar.gz"]);
     assert_eq!(out.status.code(), Some(2), "clap's usage error");
     assert!(
         text(&out.stderr).contains("--signing-key"),
@@ -292,7 +282,7 @@ fn a_wrong_key_or_period_is_a_clear_error_and_writes_nothing() {
         text(&out.stderr)
     );
 
-    let out = aims(&[
+    let out = aims_operator(&[
         "evidence",
         "examples",
         "--signing-key",

@@ -207,24 +207,11 @@ fn a_resolution_is_stamped_with_who_declared_it_and_a_forged_name_is_refused() {
     check_write(&s, &resolved, Some(&resolved.spec), "bob").unwrap();
 }
 
-fn run(args: &[&str]) -> Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
-        .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn the_log_and_the_objectives_read_incidents_from_manifests() {
     let at = ["--now", "2026-12-01T00:00:00Z"];
-    let log = run(&[&["incidents", "examples", "--format", "json"][..], &at].concat());
+    let log =
+        aims_operator_json(&[&["incidents", "examples", "--format", "json"][..], &at].concat());
     let rows = log["incidents"].as_array().unwrap();
     let row = |name: &str| rows.iter().find(|r| r["name"] == name).unwrap().clone();
     let serious = row("scorer-postcode-denials-2026-09");
@@ -239,7 +226,7 @@ fn the_log_and_the_objectives_read_incidents_from_manifests() {
     assert_eq!(open["phase"], "Open");
     assert_eq!(open["report"], "NotSerious");
 
-    let soa = run(&[&["soa", "examples", "--format", "json"][..], &at].concat());
+    let soa = aims_operator_json(&[&["soa", "examples", "--format", "json"][..], &at].concat());
     let objective = |name: &str| objective(&soa, name);
     // (2 d 8 h 20 min + 3 h 30 min) / 2 ≈ 1.2 days against "≤ 2 days".
     let detect = objective("time to detect");

@@ -208,27 +208,9 @@ async fn audits_and_reviews_are_recorded_only_by_their_groups_and_only_as_they_c
     assert!(held.stored.is_some(), "{:?}", held.validate);
 }
 
-fn run(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
-        .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn json_of(args: &[&str]) -> Value {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn review_inputs_compare_with_the_last_review_and_list_what_it_left_open() {
-    let inputs = json_of(&[
+    let inputs = aims_operator_json(&[
         "review",
         "examples",
         "--format",
@@ -291,7 +273,7 @@ fn review_inputs_compare_with_the_last_review_and_list_what_it_left_open() {
 
 #[test]
 fn a_draft_review_carries_the_inputs_and_refuses_to_be_applied_without_a_chair() {
-    let out = run(&[
+    let out = aims_operator(&[
         "review",
         "examples",
         "--format",
@@ -321,7 +303,7 @@ fn a_draft_review_carries_the_inputs_and_refuses_to_be_applied_without_a_chair()
 
 #[test]
 fn the_soa_shows_each_objective_trend_since_the_last_review() {
-    let out = run(&["soa", "examples", "--now", "2026-12-05T00:00:00Z"]);
+    let out = aims_operator(&["soa", "examples", "--now", "2026-12-05T00:00:00Z"]);
     let soa = String::from_utf8(out.stdout).unwrap();
     assert!(
         soa.contains("| Objective | Target | Now | Met | Trend | Owner |")

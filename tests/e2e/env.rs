@@ -438,6 +438,28 @@ impl Operator {
     }
 }
 
+/// A journey that failed before `finish` must not leave its webhook registered: with
+/// nothing serving it, the API server would refuse every later journey's AIMS writes, and
+/// one failure would read as thirty.
+impl Drop for Operator {
+    fn drop(&mut self) {
+        // Only when unwinding: journeys replace a stopped operator on purpose and keep its
+        // registration (a webhook that is down).
+        if self.registered.is_empty() || !std::thread::panicking() {
+            return;
+        }
+        let mut args = vec![
+            "delete".to_string(),
+            "validatingwebhookconfiguration,mutatingwebhookconfiguration".to_string(),
+            "--ignore-not-found".to_string(),
+        ];
+        args.append(&mut self.registered);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        // Not `.ok()`: a panic while unwinding would abort the whole suite.
+        let _ = ControlPlane::shared().kubectl(User::Admin, &args);
+    }
+}
+
 /// One journey: its namespace (with the people's RoleBindings), the operator serving it,
 /// and exclusive use of the control plane's operator slot while it runs.
 pub struct Journey {

@@ -354,3 +354,23 @@ pub fn objective(document: &Value, name: &str) -> Value {
         .unwrap()
         .clone()
 }
+
+/// Runs `aims-operator` with `args` from the repository's root.
+pub fn aims_operator(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
+        .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .args(args)
+        .output()
+        .expect("aims-operator runs")
+}
+
+/// Runs `aims-operator`, which must succeed, and reads the JSON it prints.
+pub fn aims_operator_json(args: &[&str]) -> Value {
+    let out = aims_operator(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

@@ -7,19 +7,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use jiff::Timestamp;
-use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
-use kube::{Api, Client};
-use serde_json::json;
 
-use crate::engine::evaluate_object;
-use crate::policy::Policy;
 use crate::render::Format;
-use crate::resources::ImpactAssessment;
 use crate::{render, soa};
 
+mod actions;
 mod connect;
 mod live;
 mod review;
+
+pub use actions::{decide, explain, workload_resource};
 
 pub use connect::{Cluster, Connection, Namespaces, PluginError, api_error};
 pub use live::{live_policy, live_snapshot};
@@ -54,49 +51,17 @@ enum PluginCommand {
     },
     /// Print the AI system register from the live cluster: every register field, with the
     /// covering assessment, compliance and review dates.
-    Register {
-        #[command(flatten)]
-        namespaces: Namespaces,
-        /// Output format.
-        #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
-        format: Format,
-        #[command(flatten)]
-        policy: PolicyArgs,
-    },
+    Register(LiveReading),
     /// Print the risk register from the live cluster: every risk of every assessment with
     /// its system, owner, rating, treatment, the state of its controls and who accepted it.
-    Risks {
-        #[command(flatten)]
-        namespaces: Namespaces,
-        /// Output format.
-        #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
-        format: Format,
-        #[command(flatten)]
-        policy: PolicyArgs,
-    },
+    Risks(LiveReading),
     /// Print the nonconformity register from the live cluster: every record, where it stands
     /// now (open, closed, reopened, overdue) and whether its detected condition holds.
-    Nonconformities {
-        #[command(flatten)]
-        namespaces: Namespaces,
-        /// Output format.
-        #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
-        format: Format,
-        #[command(flatten)]
-        policy: PolicyArgs,
-    },
+    Nonconformities(LiveReading),
     /// Print the AI incident log from the live cluster: each incident, its reporting
     /// deadline and where the report stands, notifications, resolution, times to detect and
     /// to resolve.
-    Incidents {
-        #[command(flatten)]
-        namespaces: Namespaces,
-        /// Output format.
-        #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
-        format: Format,
-        #[command(flatten)]
-        policy: PolicyArgs,
-    },
+    Incidents(LiveReading),
     /// Print one impact assessment for a person, with its controls' state now and the
     /// AISystem fields its approval bound (CSV: one row per risk).
     Assessment {
@@ -178,6 +143,29 @@ enum PluginCommand {
     },
 }
 
+/// What an organisation-wide reading of the live cluster takes.
+#[derive(clap::Args, Debug)]
+struct LiveReading {
+    #[command(flatten)]
+    namespaces: Namespaces,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Markdown)]
+    format: Format,
+    #[command(flatten)]
+    policy: PolicyArgs,
+}
+
+impl LiveReading {
+    /// Reads the cluster(s) and prints what `render` makes of them.
+    async fn print(
+        &self,
+        connection: &Connection,
+        render: impl FnOnce(&crate::engine::Snapshot, &crate::policy::Policy) -> String,
+    ) -> Result<ExitCode, PluginError> {
+        print_reading(connection, &self.policy, &self.namespaces, render).await
+    }
+}
+
 /// What the live commands judge with, as the operator does.
 #[derive(clap::Args, Debug)]
 struct PolicyArgs {
@@ -202,107 +190,6 @@ struct DecisionArgs {
     comment: Option<String>,
 }
 
-/// The API resource of a workload named as kubectl would (`deployment`, `deploy`, `sts`, ...).
-pub fn workload_resource(kind: &str) -> Option<ApiResource> {
-    let (group, version, kind, plural) = match kind.to_ascii_lowercase().as_str() {
-        "deployment" | "deployments" | "deploy" => ("apps", "v1", "Deployment", "deployments"),
-        "statefulset" | "statefulsets" | "sts" => ("apps", "v1", "StatefulSet", "statefulsets"),
-        "daemonset" | "daemonsets" | "ds" => ("apps", "v1", "DaemonSet", "daemonsets"),
-        "replicaset" | "replicasets" | "rs" => ("apps", "v1", "ReplicaSet", "replicasets"),
-        "job" | "jobs" => ("batch", "v1", "Job", "jobs"),
-        "cronjob" | "cronjobs" | "cj" => ("batch", "v1", "CronJob", "cronjobs"),
-        "pod" | "pods" | "po" => ("", "v1", "Pod", "pods"),
-        "inferenceservice" | "inferenceservices" | "isvc" => (
-            "serving.kserve.io",
-            "v1beta1",
-            "InferenceService",
-            "inferenceservices",
-        ),
-        _ => return None,
-    };
-    let api_version = if group.is_empty() {
-        version.to_string()
-    } else {
-        format!("{group}/{version}")
-    };
-    Some(ApiResource {
-        group: group.to_string(),
-        version: version.to_string(),
-        api_version,
-        kind: kind.to_string(),
-        plural: plural.to_string(),
-    })
-}
-
-/// Why `target` (kind/name) in `namespace` would be refused or admitted now.
-pub async fn explain(
-    client: &Client,
-    target: &str,
-    namespace: &str,
-    policy: &Policy,
-    now: Timestamp,
-) -> Result<(String, bool), PluginError> {
-    let (kind, name) = target.split_once('/').ok_or_else(|| {
-        PluginError::Usage(format!(
-            "\"{target}\" is not kind/name, e.g. deployment/credit-scorer"
-        ))
-    })?;
-    let resource = workload_resource(kind).ok_or_else(|| {
-        PluginError::Usage(format!(
-            "{kind} is not a workload kind; use deployment, statefulset, daemonset, replicaset, job, cronjob, pod or inferenceservice"
-        ))
-    })?;
-    let api = Api::<DynamicObject>::namespaced_with(client.clone(), namespace, &resource);
-    let mut object = api.get(name).await.map_err(api_error(format!(
-        "reading {} {namespace}/{name}",
-        resource.kind
-    )))?;
-    object.types = Some(kube::core::TypeMeta {
-        api_version: resource.api_version.clone(),
-        kind: resource.kind.clone(),
-    });
-    let value = serde_json::to_value(&object).map_err(|e| PluginError::Usage(e.to_string()))?;
-    let snapshot = live_snapshot(client, Some(namespace)).await?;
-    // Namespace labels decide the mode; the namespaced snapshot lists them all anyway.
-    let verdict = evaluate_object(&snapshot, &value, namespace, policy, now)
-        .map_err(|e| PluginError::Usage(e.to_string()))?;
-    Ok((verdict.message(), verdict.allowed))
-}
-
-/// Records a decision on an assessment as the current user. The decision goes in without
-/// stamps; the webhook stamps who and when, or refuses with the reason.
-pub async fn decide(
-    client: &Client,
-    args_namespace: &str,
-    assessment: &str,
-    decision: &str,
-    comment: Option<&str>,
-) -> Result<String, PluginError> {
-    let api = Api::<ImpactAssessment>::namespaced(client.clone(), args_namespace);
-    let patch = json!({"spec": {"approval": {
-        "decision": decision,
-        "comment": comment,
-        "decidedBy": null, "decidedAt": null, "contentHash": null, "systemFields": null,
-    }}});
-    let stored = api
-        .patch(assessment, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .map_err(api_error(format!(
-            "recording the decision on {args_namespace}/{assessment}"
-        )))?;
-    let approval = stored.spec.approval.as_ref();
-    Ok(format!(
-        "impactassessment {args_namespace}/{assessment}: {decision} by {} at {}",
-        approval
-            .and_then(|a| a.decided_by.as_deref())
-            .unwrap_or("(not stamped: is the aims-operator webhook installed?)"),
-        approval
-            .and_then(|a| a.decided_at)
-            .map(|t| t.to_string())
-            .unwrap_or_default()
-    ))
-}
-
 async fn run_live(
     connection: &Connection,
     command: PluginCommand,
@@ -320,45 +207,36 @@ async fn run_live(
             crate::cli::emit(&render::soa::render(&statement, format));
             Ok(ExitCode::SUCCESS)
         }
-        PluginCommand::Register {
-            namespaces,
-            format,
-            policy,
-        } => {
-            print_reading(c, &policy, &namespaces, |s, p| {
-                crate::register::render(&crate::register::build(s, p, now), format)
-            })
-            .await
+        PluginCommand::Register(reading) => {
+            reading
+                .print(c, |s, p| {
+                    crate::register::render(&crate::register::build(s, p, now), reading.format)
+                })
+                .await
         }
-        PluginCommand::Risks {
-            namespaces,
-            format,
-            policy,
-        } => {
-            print_reading(c, &policy, &namespaces, |s, p| {
-                crate::risks::render(&crate::risks::register(s, p, now), format)
-            })
-            .await
+        PluginCommand::Risks(reading) => {
+            reading
+                .print(c, |s, p| {
+                    crate::risks::render(&crate::risks::register(s, p, now), reading.format)
+                })
+                .await
         }
-        PluginCommand::Nonconformities {
-            namespaces,
-            format,
-            policy,
-        } => {
-            print_reading(c, &policy, &namespaces, |s, p| {
-                crate::nonconformities::render(&crate::nonconformities::register(s, p, now), format)
-            })
-            .await
+        PluginCommand::Nonconformities(reading) => {
+            reading
+                .print(c, |s, p| {
+                    crate::nonconformities::render(
+                        &crate::nonconformities::register(s, p, now),
+                        reading.format,
+                    )
+                })
+                .await
         }
-        PluginCommand::Incidents {
-            namespaces,
-            format,
-            policy,
-        } => {
-            print_reading(c, &policy, &namespaces, |s, p| {
-                crate::incidents::render(&crate::incidents::log(s, p, now), format)
-            })
-            .await
+        PluginCommand::Incidents(reading) => {
+            reading
+                .print(c, |s, p| {
+                    crate::incidents::render(&crate::incidents::log(s, p, now), reading.format)
+                })
+                .await
         }
         PluginCommand::Review {
             record,

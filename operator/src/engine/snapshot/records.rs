@@ -52,10 +52,13 @@ impl Snapshot {
         namespace: &'s str,
         system: &'s str,
     ) -> impl Iterator<Item = &'s Nonconformity> {
-        self.nonconformities().filter(move |n| {
-            n.namespace().as_deref() == Some(namespace)
-                && n.spec.system_ref.as_deref() == Some(system)
-        })
+        // Keyed by (namespace, name): only the namespace's records are read, not the
+        // cluster's, since every system's reconcile asks.
+        self.nonconformities
+            .range((namespace.to_string(), String::new())..)
+            .take_while(move |((ns, _), _)| ns == namespace)
+            .map(|(_, record)| record.as_ref())
+            .filter(move |n| n.spec.system_ref.as_deref() == Some(system))
     }
 
     /// Adds (or replaces) an AI incident.
