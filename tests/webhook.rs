@@ -820,3 +820,54 @@ async fn deeply_nested_objects_are_judged_or_refused_never_crashed_on() {
         }
     }
 }
+
+/// A refusal is logged at info, inside a span that names the review, so the platform team
+/// can find what a developer saw at kubectl (the log is what the operator's stderr carries).
+#[test]
+fn a_refusal_is_logged_at_info_with_the_review_it_belongs_to() {
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .finish();
+    let mut ctx = aims_operator::webhook::Context::new(
+        std::sync::Arc::new(ClusterCache::from_snapshot(lending_unassessed(false))),
+        Policy::default(),
+        "aims-system",
+    );
+    ctx.clock = Box::new(now);
+    let body = fixture("deployment-create.json").to_string();
+    let answered = tracing::subscriber::with_default(subscriber, || {
+        aims_operator::webhook::answer_raw(&ctx, "/validate", "application/json", body.as_bytes())
+    });
+    assert!(answered.is_some_and(|(_, _, text)| text.contains("\"allowed\":false")));
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("review refused"))
+        .unwrap_or_else(|| panic!("no refusal logged: {log}"));
+    for field in [
+        " INFO ",
+        "review{webhook=\"workloads\"",
+        "kind=Deployment",
+        "ns=\"lending\"",
+        "name=credit-scorer",
+        "rules=AIMS-003,AIMS-004",
+    ] {
+        assert!(line.contains(field), "{field} missing from {line}");
+    }
+}

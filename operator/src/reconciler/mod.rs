@@ -346,7 +346,14 @@ pub async fn reconcile<K: Reconciled>(
     ctx: Arc<ReconcileContext>,
 ) -> Result<Action, ReconcileError> {
     let started = std::time::Instant::now();
-    let outcome = reconcile_inner(object, &ctx).await;
+    // Everything logged while reconciling carries the object it belongs to.
+    let span = tracing::info_span!(
+        "reconcile",
+        kind = K::KIND,
+        ns = object.namespace().unwrap_or_default(),
+        name = %object.name_any()
+    );
+    let outcome = tracing::Instrument::instrument(reconcile_inner(object, &ctx), span).await;
     if let Some(metrics) = &ctx.metrics {
         let result = match &outcome {
             Ok((_, true)) => "written",

@@ -273,8 +273,23 @@ fn answer_parts(
             return (code, content_type, body);
         }
     };
+    // Everything logged while judging carries the review it belongs to.
+    let _review = tracing::info_span!(
+        "review", webhook, uid = %request.uid, kind = %request.kind.kind,
+        ns = request.namespace.as_deref().unwrap_or(""), name = %request.name,
+        user = request.username()
+    )
+    .entered();
     let decision = judge_safely(ctx, endpoint.judge, &request);
     endpoint.metrics.decided(decision.result);
+    if decision.result == "denied" {
+        // A refusal is what someone at kubectl asks the platform team about.
+        tracing::info!(
+            rules = %decision.rules.join(","),
+            dry_run = request.is_dry_run(),
+            "review refused"
+        );
+    }
     for rule in &decision.rules {
         ctx.metrics
             .findings
@@ -290,10 +305,9 @@ fn answer_parts(
         ctx.events.break_glass(used);
     }
     tracing::debug!(
-        webhook, uid = %request.uid, kind = %request.kind.kind,
-        ns = request.namespace.as_deref().unwrap_or(""), name = %request.name,
-        user = request.username(),
-        result = decision.result, dry_run = request.is_dry_run(), "review answered"
+        result = decision.result,
+        dry_run = request.is_dry_run(),
+        "review answered"
     );
     let body = review::write_review(&decision.response);
     endpoint.metrics.took(started.elapsed().as_secs_f64());
