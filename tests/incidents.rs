@@ -242,11 +242,7 @@ fn open_incidents_and_late_reports_are_counted_in_the_metrics() {
     let mut s = Snapshot::new();
     s.add_system(system("scoring").in_ns());
     s.add_incident(serious("Death", now() - (11 * 24).hours()));
-    let mut registry = prometheus_client::registry::Registry::default();
-    let metrics = aims_operator::metrics::ClusterMetrics::register(&mut registry);
-    metrics.refresh(&s, &Policy::default(), now());
-    let mut text = String::new();
-    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    let text = metrics_text(&s, now());
     assert!(
         text.contains(&format!(
             "aims_ai_incidents{{namespace=\"{NS}\",severity=\"High\",phase=\"Open\"}} 1"

@@ -294,11 +294,7 @@ fn records_and_overdue_actions_are_counted_in_the_metrics() {
     s.add_nonconformity(record("on-time", "2027-01-01T00:00:00Z", false));
     s.add_nonconformity(record("done", "2026-11-01T00:00:00Z", true));
     s.add_nonconformity(record("done-late", "2026-10-01T00:00:00Z", true));
-    let mut registry = prometheus_client::registry::Registry::default();
-    let metrics = aims_operator::metrics::ClusterMetrics::register(&mut registry);
-    metrics.refresh(&s, &Policy::default(), now());
-    let mut text = String::new();
-    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    let text = metrics_text(&s, now());
     assert!(
         text.contains(
             r#"aims_nonconformity_records{namespace="ml",severity="Minor",phase="Open"} 2"#

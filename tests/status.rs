@@ -412,3 +412,26 @@ fn risk_treatment_is_checked_against_the_controls_it_names() {
     excluded.add_binding(b);
     assert!(risk(&excluded).message.contains("A.7.4, which is Excluded"));
 }
+
+/// An approved assessment's expiry is exported as the instant it expires (a Unix time, as
+/// the serving certificate's is), so the series changes only when the expiry does and an
+/// alert subtracts `time()`.
+#[test]
+fn an_assessment_expiry_is_exported_as_the_instant_it_expires() {
+    let s = lending();
+    let assessment = s.assessments_for("lending", "credit-scoring")[0].clone();
+    let expires = s
+        .assessment_state(&assessment, &Policy::default(), now())
+        .expires_at
+        .unwrap();
+    for at in [now(), now() + jiff::SignedDuration::from_hours(48)] {
+        let text = metrics_text(&s, at);
+        assert!(
+            text.contains(&format!(
+                "aims_assessment_expiry_timestamp_seconds{{namespace=\"lending\",name=\"credit-scoring-2026q3\"}} {}",
+                expires.as_second()
+            )),
+            "{text}"
+        );
+    }
+}

@@ -119,8 +119,8 @@ impl ClusterMetrics {
             metrics.compliant.clone(),
         );
         aims.register(
-            "assessment_expiry_seconds",
-            "Seconds until an approved impact assessment expires (negative once expired)",
+            "assessment_expiry_timestamp_seconds",
+            "When an approved impact assessment expires, as a Unix time (alert on the value minus time())",
             metrics.expiry.clone(),
         );
         aims.register(
@@ -220,7 +220,9 @@ impl ClusterMetrics {
                     namespace: e.namespace.clone(),
                     name: e.name.clone(),
                 })
-                .set(e.seconds);
+                // The instant, not the countdown: the series changes only when the
+                // expiry does, and alerts subtract time() as for certificates.
+                .set(now.as_second() as f64 + e.seconds.round());
         }
         self.high_risk_assessed.set(o.high_risk_assessed);
         self.reviewed_on_schedule.set(o.reviewed_on_schedule);

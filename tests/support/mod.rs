@@ -374,3 +374,13 @@ pub fn aims_operator_json(args: &[&str]) -> Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// The cluster metrics as Prometheus scrapes them, worked out from `snapshot` at `now`.
+pub fn metrics_text(snapshot: &aims_operator::engine::Snapshot, now: Timestamp) -> String {
+    let mut registry = prometheus_client::registry::Registry::default();
+    let metrics = aims_operator::metrics::ClusterMetrics::register(&mut registry);
+    metrics.refresh(snapshot, &aims_operator::policy::Policy::default(), now);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    text
+}
