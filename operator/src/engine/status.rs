@@ -135,27 +135,60 @@ pub fn evaluate_system(
     policy: &Policy,
     now: Timestamp,
 ) -> SystemEvaluation {
-    use types::*;
     let ns = system.namespace().unwrap_or_default();
     let name = system.name_any();
-    let mut conditions = Vec::new();
+    let (assessment, summary_assessment) = assessment_outcome(snapshot, system, policy, now);
+    let gaps = monitoring_gaps(system);
+    let mut conditions = vec![
+        owner_outcome(system),
+        assessment,
+        monitoring_outcome(snapshot, system, policy, &gaps),
+        controls_outcome(snapshot, system, policy, now),
+        super::relaxation::relaxations_condition(snapshot, system, policy),
+        super::review::review_condition(system, now),
+        super::incident::open_incidents_outcome(snapshot, &ns, &name),
+    ];
+    let compliant = compliant_outcome(system, policy, &conditions);
+    let met = compliant.met;
+    conditions.push(compliant);
+    SystemEvaluation {
+        summary: AISystemSummary {
+            assessment: summary_assessment,
+            monitored: if gaps.is_empty() { "Yes" } else { "No" }.to_string(),
+            compliant: condition_status(met).to_string(),
+        },
+        conditions,
+        next_change: next_change_for_system(snapshot, system, policy, now),
+    }
+}
 
-    conditions.push(if has_owner(system) {
+fn owner_outcome(system: &AISystem) -> ConditionOutcome {
+    if has_owner(system) {
         ConditionOutcome::new(
-            OWNER_ASSIGNED,
+            types::OWNER_ASSIGNED,
             true,
             "OwnerSet",
             "an accountable owner is named",
         )
     } else {
         ConditionOutcome::new(
-            OWNER_ASSIGNED,
+            types::OWNER_ASSIGNED,
             false,
             "OwnerMissing",
             "set spec.owner.name, contact and team",
         )
-    });
+    }
+}
 
+/// Whether approved, current assessments cover every model version the system declares,
+/// and the assessment the summary names (or why there is none).
+fn assessment_outcome(
+    snapshot: &Snapshot,
+    system: &AISystem,
+    policy: &Policy,
+    now: Timestamp,
+) -> (ConditionOutcome, String) {
+    let (ns, name) = (system.namespace().unwrap_or_default(), system.name_any());
     let states: Vec<(&ImpactAssessment, AssessmentState)> = snapshot
         .assessments_for(&ns, &name)
         .iter()
@@ -167,7 +200,7 @@ pub fn evaluate_system(
         .collect();
     let approved_only: Vec<&ImpactAssessment> = approved.iter().map(|(a, _)| *a).collect();
     let uncovered = super::controls::uncovered_models(system, &approved_only);
-    let (assessment_ok, reason, message, summary_assessment) = if approved.is_empty() {
+    let (met, reason, message, summary) = if approved.is_empty() {
         let detail = if states.is_empty() {
             "no ImpactAssessment references this system".to_string()
         } else {
@@ -208,23 +241,31 @@ pub fn evaluate_system(
             approved[0].0.name_any(),
         )
     };
-    conditions.push(ConditionOutcome::new(
-        ASSESSMENT_APPROVED,
-        assessment_ok,
-        reason,
-        message,
-    ));
+    (
+        ConditionOutcome::new(types::ASSESSMENT_APPROVED, met, reason, message),
+        summary,
+    )
+}
 
-    let gaps = monitoring_gaps(system);
+/// Monitoring declared (`gaps` are the declarations missing) and, where monitors are
+/// followed and the policy asks, a monitor that scrapes the system.
+fn monitoring_outcome(
+    snapshot: &Snapshot,
+    system: &AISystem,
+    policy: &Policy,
+    gaps: &[&str],
+) -> ConditionOutcome {
+    use types::MONITORING_CONFIGURED;
     let in_place = monitoring_in_place(snapshot, system, policy);
-    conditions.push(if let (true, Err(missing)) = (gaps.is_empty(), &in_place) {
+    if let (true, Err(missing)) = (gaps.is_empty(), &in_place) {
         ConditionOutcome::new(
             MONITORING_CONFIGURED,
             false,
             "NotInPlace",
             format!(
-                "{missing}; label the monitor that scrapes it with {}={name}",
-                crate::resources::SYSTEM_LABEL
+                "{missing}; label the monitor that scrapes it with {}={}",
+                crate::resources::SYSTEM_LABEL,
+                system.name_any()
             ),
         )
     } else if gaps.is_empty() {
@@ -245,8 +286,16 @@ pub fn evaluate_system(
             "NotDeclared",
             format!("set {}", gaps.join(", ")),
         )
-    });
+    }
+}
 
+/// Every control the system's risk tier requires, implemented.
+fn controls_outcome(
+    snapshot: &Snapshot,
+    system: &AISystem,
+    policy: &Policy,
+    now: Timestamp,
+) -> ConditionOutcome {
     let failing: Vec<String> = policy
         .required_for(system.spec.risk_tier)
         .iter()
@@ -256,35 +305,35 @@ pub fn evaluate_system(
                 .then(|| format!("{id} {}: {}", o.state.as_str(), o.message))
         })
         .collect();
-    conditions.push(if failing.is_empty() {
+    if failing.is_empty() {
         ConditionOutcome::new(
-            CONTROLS_IMPLEMENTED,
+            types::CONTROLS_IMPLEMENTED,
             true,
             "RequiredControlsMet",
             "every control the risk tier requires is implemented",
         )
     } else {
         ConditionOutcome::new(
-            CONTROLS_IMPLEMENTED,
+            types::CONTROLS_IMPLEMENTED,
             false,
             "RequiredControlsMissing",
             failing.join("; "),
         )
-    });
+    }
+}
 
+/// Compliant: every condition that decides is met, and neither the stage nor the tier
+/// forbids running the system.
+fn compliant_outcome(
+    system: &AISystem,
+    policy: &Policy,
+    conditions: &[ConditionOutcome],
+) -> ConditionOutcome {
+    use types::*;
     let forbidden = policy
         .forbidden_stages
         .contains(&system.spec.lifecycle_stage)
         || system.spec.risk_tier == crate::resources::RiskTier::Prohibited;
-    // Each unmet condition with its own message: this one message is what Argo CD shows for
-    // a Degraded system, so it must say what to fix, not only which condition failed.
-    conditions.push(super::relaxation::relaxations_condition(
-        snapshot, system, policy,
-    ));
-    conditions.push(super::review::review_condition(system, now));
-    conditions.push(super::incident::open_incidents_outcome(
-        snapshot, &ns, &name,
-    ));
     // An unapproved weaker value counts for nothing, so it is no gap; an overdue review is
     // one where the policy gates on it; an open incident is being handled, not a gap.
     let decides = |type_: &str| match type_ {
@@ -292,25 +341,26 @@ pub fn evaluate_system(
         REVIEW_OVERDUE => policy.gate_on_overdue_review,
         _ => true,
     };
+    // Each unmet condition with its own message: this one message is what Argo CD shows for
+    // a Degraded system, so it must say what to fix, not only which condition failed.
     let unmet: Vec<String> = conditions
         .iter()
         .filter(|c| !c.met && decides(c.type_))
         .map(|c| format!("{} ({})", c.type_, c.message))
         .collect();
-    let compliant = unmet.is_empty() && !forbidden;
-    conditions.push(if compliant {
-        ConditionOutcome::new(
-            COMPLIANT,
-            true,
-            "AllRequirementsMet",
-            "the system meets every AIMS requirement",
-        )
-    } else if forbidden {
+    if forbidden {
         ConditionOutcome::new(
             COMPLIANT,
             false,
             "DeploymentForbidden",
             "the life-cycle stage or risk tier forbids running this system",
+        )
+    } else if unmet.is_empty() {
+        ConditionOutcome::new(
+            COMPLIANT,
+            true,
+            "AllRequirementsMet",
+            "the system meets every AIMS requirement",
         )
     } else {
         ConditionOutcome::new(
@@ -319,17 +369,6 @@ pub fn evaluate_system(
             "RequirementsUnmet",
             format!("not met: {}", unmet.join("; ")),
         )
-    });
-
-    let next_change = next_change_for_system(snapshot, system, policy, now);
-    SystemEvaluation {
-        summary: AISystemSummary {
-            assessment: summary_assessment,
-            monitored: if gaps.is_empty() { "Yes" } else { "No" }.to_string(),
-            compliant: condition_status(compliant).to_string(),
-        },
-        conditions,
-        next_change,
     }
 }
 
