@@ -8,9 +8,11 @@ use jiff::Timestamp;
 use kube::ResourceExt;
 use serde_json::Value;
 
+mod model;
+
+use model::check_model;
+
 use super::Snapshot;
-use super::artifact::{ImageRef, Runs, runs};
-use super::assessment::{coverage_phrase, covering_entry};
 use super::controls::{
     control_outcome, control_states, has_owner, monitoring_gaps, monitoring_in_place, snapshot_key,
 };
@@ -18,15 +20,11 @@ use super::facts::{SystemFacts, lapses};
 use super::identify::{artifact_of_another, unlabelled_owner, unregistered};
 use super::relaxation::{approved_relaxation, honoured_digest, honoured_mode, mode_not_approved};
 use super::rules::{Finding, Rule};
-use super::snapshot::Registered;
 use super::snapshot::name_of;
-use super::verdict::{ModelRef, Scope, Verdict};
+use super::verdict::{Scope, Verdict};
 use super::workload::{Workload, WorkloadError};
 use crate::policy::Policy;
-use crate::resources::{
-    AISystem, AssessmentPhase, EnforcementMode, ImpactAssessment, MODEL_NAME_LABEL,
-    MODEL_VERSION_LABEL, RiskTier, SYSTEM_LABEL,
-};
+use crate::resources::{AISystem, EnforcementMode, ImpactAssessment, RiskTier, SYSTEM_LABEL};
 
 /// Whether a namespace opted in to enforcement, and the mode its label chooses (a label value
 /// that is not a known mode counts as enforce; see `Snapshot::add_namespace`).
@@ -276,212 +274,6 @@ fn check_system(
             ),
         ));
     }
-}
-
-/// The model identity from labels, falling back to the system's declared models matched by
-/// image or storage URI.
-fn resolve_model<'a>(
-    verdict: &mut Verdict<'_>,
-    system: &AISystem,
-    workload: &'a Workload<'_>,
-) -> Option<ModelRef<'a>> {
-    let mut label = |key: &str| match workload.label(key) {
-        Ok(value) => value.filter(|v| !v.is_empty()).map(Cow::Borrowed),
-        Err((a, b)) => {
-            verdict.findings.push(Finding::new(
-                Rule::ModelVersionUnknown,
-                format!(
-                    "the label {key} says \"{a}\" on the object but \"{b}\" on the pod template"
-                ),
-                format!("make both labels {key} agree"),
-            ));
-            None
-        }
-    };
-    let (name_label, version_label) = (label(MODEL_NAME_LABEL), label(MODEL_VERSION_LABEL));
-    let deployed = |m: &crate::resources::Model| runs(workload, m) != Runs::Nothing;
-    let models = &system.spec.models;
-    let name = name_label.or_else(|| {
-        let mut matched = models.iter().filter(|m| deployed(m)).map(|m| &m.name);
-        match matched.next() {
-            Some(one) if matched.all(|n| n == one) => Some(Cow::Owned(one.clone())),
-            // One model name (possibly in several versions) identifies the model.
-            _ if models
-                .first()
-                .is_some_and(|first| models.iter().all(|m| m.name == first.name)) =>
-            {
-                models.first().map(|m| Cow::Owned(m.name.clone()))
-            }
-            _ => None,
-        }
-    });
-    let version = version_label.or_else(|| {
-        // Only an exact image or storage URI identifies a version; a repository alone does not.
-        let exact = |m: &&crate::resources::Model| runs(workload, m) == Runs::Build;
-        let mut candidates = models
-            .iter()
-            .filter(exact)
-            .filter(|m| name.as_deref().is_none_or(|n| n == m.name));
-        match (candidates.next(), candidates.next()) {
-            (Some(m), None) => Some(Cow::Owned(m.version.clone())),
-            _ => None,
-        }
-    });
-    match version {
-        Some(version) => Some(ModelRef { name, version }),
-        None => {
-            verdict.findings.push(Finding::new(
-                Rule::ModelVersionUnknown,
-                "cannot tell which model version this workload deploys, so no assessment can be matched to it",
-                format!(
-                    "set the label {MODEL_VERSION_LABEL} (and {MODEL_NAME_LABEL} when the system has several models) \
-                     on the pod template, or deploy exactly an image or storageUri listed in the AISystem's spec.models"
-                ),
-            ));
-            None
-        }
-    }
-}
-
-/// Assessment coverage and digest pinning for the deployed model.
-fn check_model<'a>(
-    verdict: &mut Verdict<'a>,
-    snapshot: &Snapshot,
-    registered: &Registered<'_>,
-    workload: &'a Workload<'_>,
-    policy: &Policy,
-    now: Timestamp,
-) {
-    let ns = workload.namespace.as_ref();
-    let system = registered.system;
-    let system_name = name_of(system);
-    let model = resolve_model(verdict, system, workload);
-
-    if registered.facts.require_digest {
-        let unpinned: Vec<String> = workload
-            .images
-            .iter()
-            .filter(|c| c.digest().is_none())
-            .map(|c| format!("{} ({})", c.image, c.container))
-            .collect();
-        if !unpinned.is_empty() {
-            verdict.findings.push(Finding::new(
-                Rule::ImageNotPinned,
-                format!("{} risk systems must run images pinned by digest; not pinned: {}", system.spec.risk_tier.as_str(), unpinned.join(", ")),
-                "reference each image as registry/repository@sha256:<digest> (e.g. from `crane digest` or your CI's build output)",
-            ));
-        }
-    }
-
-    let Some(model) = model else { return };
-    let assessments = registered.assessments;
-    let mut notes = Vec::new();
-    let mut covering = None;
-    for (index, assessment) in assessments.iter().enumerate() {
-        let entry = covering_entry(&assessment.spec, model.name.as_deref(), &model.version);
-        if let Some(entry) = entry
-            && registered
-                .facts
-                .approved(index)
-                .unwrap_or_else(|| snapshot.is_approved(assessment, policy, now))
-        {
-            covering = Some((name_of(assessment.as_ref()), entry));
-            verdict.findings.extend(super::treatment::treatment_finding(
-                snapshot, system, assessment, policy, now,
-            ));
-            break;
-        }
-        let state = snapshot.assessment_state(assessment, policy, now);
-        notes.push(format!(
-            "\"{}\" is {} and covers {}{}",
-            assessment.name_any(),
-            state.phase.as_str(),
-            coverage_phrase(&assessment.spec),
-            if state.phase == AssessmentPhase::Approved {
-                String::new()
-            } else {
-                format!(" ({})", state.message)
-            }
-        ));
-    }
-    match covering {
-        Some((name, entry)) => {
-            verdict.assessment = Some(name.to_string());
-            if let Some(assessed) = &entry.digest
-                && !workload
-                    .images
-                    .iter()
-                    .any(|c| c.digest() == Some(assessed.to_ascii_lowercase().as_str()))
-            {
-                let deployed: Vec<&str> =
-                    workload.images.iter().filter_map(|c| c.digest()).collect();
-                verdict.findings.push(Finding::new(
-                    Rule::ImageNotPinned,
-                    format!(
-                        "assessment \"{name}\" assessed digest {assessed} for {model}, but the workload runs {}",
-                        if deployed.is_empty() { "no pinned image".to_string() } else { deployed.join(", ") }
-                    ),
-                    format!("deploy the assessed image (…@{assessed}), or have the new digest assessed and approved"),
-                ));
-            }
-        }
-        None => {
-            let detail = if notes.is_empty() {
-                format!("No ImpactAssessment references AISystem \"{system_name}\".")
-            } else {
-                format!("{}.", notes.join("; "))
-            };
-            // Point at the assessment that already covers this version, when one does.
-            let target = assessments
-                .iter()
-                .find(|a| covering_entry(&a.spec, model.name.as_deref(), &model.version).is_some())
-                .map(|a| a.name_any());
-            let first_step = match &target {
-                Some(name) => format!("bring assessment \"{name}\" up to date"),
-                None => format!(
-                    "add {} to spec.models of an assessment of \"{system_name}\" (or create one with spec.systemRef: {system_name})",
-                    model.version
-                ),
-            };
-            verdict.findings.push(Finding::new(
-                Rule::AssessmentMissing,
-                format!("no approved, current impact assessment covers {model}. {detail}"),
-                format!(
-                    "{first_step}, then have {} approve it: kubectl -n {ns} patch impactassessment {} --type merge \
-                     -p '{{\"spec\":{{\"approval\":{{\"decision\":\"Approved\"}}}}}}'",
-                    policy.approvers_phrase(),
-                    target.as_deref().unwrap_or("<assessment>")
-                ),
-            ));
-        }
-    }
-    // The image declared for this exact model version is the one that was released.
-    if let Some(declared) = system
-        .spec
-        .models
-        .iter()
-        .find(|m| m.version == model.version && model.name.as_deref().is_none_or(|n| n == m.name))
-        .and_then(|m| m.image.as_deref())
-        && let Some(released) = ImageRef::parse(declared).filter(|r| r.digest.is_some())
-    {
-        let wrong: Vec<&str> = workload
-            .images
-            .iter()
-            .filter(|c| {
-                c.reference()
-                    .is_some_and(|r| r.name == released.name && r.digest != released.digest)
-            })
-            .map(|c| c.image.as_ref())
-            .collect();
-        if !wrong.is_empty() {
-            verdict.findings.push(Finding::new(
-                Rule::ImageNotPinned,
-                format!("{model} is declared as {declared}, but the workload runs {}", wrong.join(", ")),
-                format!("deploy {declared}, or declare the new build in the AISystem's spec.models and have it assessed"),
-            ));
-        }
-    }
-    verdict.model = Some(model);
 }
 
 /// Controls the risk tier requires.
