@@ -1,220 +1,33 @@
 //! The reconciler: turns the engine's evaluation into status on every AISystem,
-//! ImpactAssessment and ControlBinding and keeps it true as time passes. Status only, never spec; server-side apply under one field manager;
-//! no write when nothing changed; requeued exactly when the evaluation next changes by
-//! itself (an assessment expiring, a review falling due).
+//! ImpactAssessment, ControlBinding, Nonconformity and AIIncident and keeps it true as time
+//! passes. Status only, never spec; server-side apply under one field manager; no write
+//! when nothing changed; requeued exactly when the evaluation next changes by itself (an
+//! assessment expiring, a review falling due).
 
+mod controllers;
+mod kinds;
 mod records;
 mod status;
+
+pub use controllers::run;
+pub use kinds::Reconciled;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
 use jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
-use kube::core::NamespaceResourceScope;
-use kube::runtime::controller::{self, Action, Controller};
-use kube::runtime::reflector::ObjectRef;
-use kube::{Api, Client, Resource, ResourceExt};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use kube::runtime::controller::Action;
+use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 
-use crate::engine::Snapshot;
 use crate::policy::Policy;
-use crate::resources::{
-    AIIncident, AIIncidentStatus, AISystem, AISystemStatus, API_VERSION, ControlBinding,
-    ControlBindingStatus, ImpactAssessment, ImpactAssessmentStatus, Nonconformity,
-    NonconformityStatus,
-};
+use crate::resources::{AISystem, API_VERSION};
 use crate::webhook::ClusterCache;
 pub use status::{
     NeedsWrite, desired_assessment_status, desired_binding_status, desired_system_status,
     needs_write,
 };
-
-/// An AIMS kind whose status the reconciler keeps.
-pub trait Reconciled:
-    Resource<DynamicType = (), Scope = NamespaceResourceScope>
-    + crate::webhook::cache::Feed
-    + Clone
-    + DeserializeOwned
-    + Serialize
-    + std::fmt::Debug
-    + Send
-    + Sync
-    + 'static
-{
-    /// Kind name for the apply body and messages.
-    const KIND: &'static str;
-    /// The status type.
-    type Status: Serialize + NeedsWrite + Send + Sync;
-    /// The stored status.
-    fn stored(&self) -> Option<&Self::Status>;
-    /// An OpenReports Report to publish for this object, if any.
-    fn report(
-        &self,
-        _snapshot: &Snapshot,
-        _policy: &Policy,
-        _now: Timestamp,
-    ) -> Option<serde_json::Value> {
-        None
-    }
-    /// Events worth recording when `desired` replaces the stored status (reason, note).
-    fn events(&self, _desired: &Self::Status) -> Vec<(&'static str, String)> {
-        Vec::new()
-    }
-    /// Nonconformity records this object's condition calls for, by name (the ones missing
-    /// are created).
-    fn records(
-        &self,
-        _snapshot: &Snapshot,
-        _policy: &Policy,
-        _now: Timestamp,
-    ) -> Vec<(String, serde_json::Value)> {
-        Vec::new()
-    }
-    /// The status it should carry at `now`, and when that changes by itself.
-    fn desired(
-        &self,
-        snapshot: &Snapshot,
-        policy: &Policy,
-        now: Timestamp,
-    ) -> (Self::Status, Option<Timestamp>);
-}
-
-macro_rules! reconciled {
-    ($kind:ty, $name:literal, $status:ty, $desired:path) => {
-        reconciled!(
-            $kind,
-            $name,
-            $status,
-            $desired,
-            |_, _| Vec::new(),
-            |_, _, _, _| None
-        );
-    };
-    ($kind:ty, $name:literal, $status:ty, $desired:path, $events:expr, $report:expr) => {
-        reconciled!(
-            $kind,
-            $name,
-            $status,
-            $desired,
-            $events,
-            $report,
-            |_, _, _, _| Vec::new()
-        );
-    };
-    ($kind:ty, $name:literal, $status:ty, $desired:path, $events:expr, $report:expr, $records:expr) => {
-        impl Reconciled for $kind {
-            const KIND: &'static str = $name;
-            type Status = $status;
-            fn stored(&self) -> Option<&Self::Status> {
-                self.status.as_ref()
-            }
-            fn report(
-                &self,
-                snapshot: &Snapshot,
-                policy: &Policy,
-                now: Timestamp,
-            ) -> Option<serde_json::Value> {
-                let report: fn(&$kind, &Snapshot, &Policy, Timestamp) -> Option<serde_json::Value> =
-                    $report;
-                report(self, snapshot, policy, now)
-            }
-            fn events(&self, desired: &Self::Status) -> Vec<(&'static str, String)> {
-                let events: fn(&$kind, &$status) -> Vec<(&'static str, String)> = $events;
-                events(self, desired)
-            }
-            fn records(
-                &self,
-                snapshot: &Snapshot,
-                policy: &Policy,
-                now: Timestamp,
-            ) -> Vec<(String, serde_json::Value)> {
-                let records: fn(
-                    &$kind,
-                    &Snapshot,
-                    &Policy,
-                    Timestamp,
-                ) -> Vec<(String, serde_json::Value)> = $records;
-                records(self, snapshot, policy, now)
-            }
-            fn desired(
-                &self,
-                snapshot: &Snapshot,
-                policy: &Policy,
-                now: Timestamp,
-            ) -> (Self::Status, Option<Timestamp>) {
-                $desired(snapshot, self, policy, now)
-            }
-        }
-    };
-}
-reconciled!(
-    AISystem,
-    "AISystem",
-    AISystemStatus,
-    desired_system_status,
-    |system: &AISystem, desired: &AISystemStatus| {
-        let before = system
-            .status
-            .as_ref()
-            .map(|s| s.nonconformities.as_slice())
-            .unwrap_or(&[]);
-        desired
-            .nonconformities
-            .iter()
-            .filter(|n| {
-                !before
-                    .iter()
-                    .any(|b| b.workload == n.workload && b.rules == n.rules)
-            })
-            .map(|n| {
-                (
-                    "Nonconformity",
-                    format!("{} does not comply: {}", n.workload, n.message),
-                )
-            })
-            .collect()
-    },
-    |system, snapshot, policy, now| Some(crate::engine::openreports::report(
-        snapshot, system, policy, now
-    )),
-    |system: &AISystem, snapshot: &Snapshot, policy: &Policy, now: Timestamp| {
-        let ns = system.namespace().unwrap_or_default();
-        let name = system.name_any();
-        crate::engine::nonconformity::detect(snapshot, system, policy, now)
-            .into_iter()
-            .map(|d| (d.record_name(&name), d.record(&ns, system)))
-            .chain(crate::engine::audit::finding_records(snapshot, system))
-            .collect()
-    }
-);
-reconciled!(
-    Nonconformity,
-    "Nonconformity",
-    NonconformityStatus,
-    crate::engine::nonconformity::desired_status
-);
-reconciled!(
-    AIIncident,
-    "AIIncident",
-    AIIncidentStatus,
-    crate::engine::incident::desired_status
-);
-reconciled!(
-    ImpactAssessment,
-    "ImpactAssessment",
-    ImpactAssessmentStatus,
-    desired_assessment_status
-);
-reconciled!(
-    ControlBinding,
-    "ControlBinding",
-    ControlBindingStatus,
-    desired_binding_status
-);
 
 /// The field manager of every status write.
 pub const FIELD_MANAGER: &str = "aims-operator";
@@ -501,149 +314,11 @@ pub fn error_policy<K: Reconciled>(
     }
 }
 
-async fn control<K: Reconciled>(
-    ctx: Arc<ReconcileContext>,
-    triggers: impl Stream<Item = ObjectRef<K>> + Send + 'static,
-    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
-) {
-    let Some(shared) = K::shared(&ctx.cache) else {
-        tracing::error!(
-            kind = K::KIND,
-            "no shared store for this kind: not reconciled"
-        );
-        return;
-    };
-    // A status reads the other kinds too (an assessment's system, a binding's systems and
-    // monitors): reconciling before every feed has listed would write a status from half a
-    // register, and correct it moments later, at every start. The store's writer lives as
-    // long as the cache, so a store never listed would be waited for past any shutdown: wait
-    // here, where stopping wins.
-    let mut shutdown = Box::pin(shutdown);
-    let reader = shared.reader();
-    let listed = futures::future::join(reader.wait_until_ready(), ctx.cache.synced());
-    tokio::select! {
-        (ready, ()) = listed => {
-            if ready.is_err() {
-                return;
-            }
-        }
-        () = &mut shutdown => return,
-    }
-    let config = controller::Config::default().concurrency(ctx.concurrency);
-    Controller::for_shared_stream(shared.subscribe(), reader)
-        .with_config(config)
-        .reconcile_on(triggers)
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile::<K>, error_policy::<K>, ctx.clone())
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(kind = K::KIND, %error, "reconcile round ended with an error");
-            }
-        })
-        .await;
-}
-
 /// Drops what no AIMS evaluation reads from an object's metadata: the managed fields and
 /// kubectl's last-applied copy, often most of an object's size.
 pub fn strip_bookkeeping(meta: &mut kube::core::ObjectMeta) {
     meta.managed_fields = None;
     if let Some(annotations) = meta.annotations.as_mut() {
         annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-    }
-}
-
-/// Runs the three controllers until `shutdown` resolves. Each is triggered by the cache's
-/// watch of its kind (a shared store), by time (the next expiry), and by the cache announcing the AI systems whose
-/// inputs changed, after the cache applied the change, so a reconcile never reads an older
-/// view than the event that caused it.
-pub async fn run(
-    ctx: Arc<ReconcileContext>,
-    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
-) {
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let signal = |mut s: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = s.changed().await;
-    };
-    let cache = ctx.cache.clone();
-    let systems = cache.subscribe();
-    let for_assessments = {
-        let cache = cache.clone();
-        cache.subscribe().flat_map(move |system| {
-            let ns = system.namespace.clone().unwrap_or_default();
-            let refs: Vec<ObjectRef<ImpactAssessment>> = cache.read(|s| {
-                s.assessments_for(&ns, &system.name)
-                    .iter()
-                    .map(|a| ObjectRef::new(&a.name_any()).within(&ns))
-                    .collect()
-            });
-            futures::stream::iter(refs)
-        })
-    };
-    let for_bindings = {
-        let cache = cache.clone();
-        cache.subscribe().flat_map(move |system| {
-            let ns = system.namespace.clone().unwrap_or_default();
-            let refs: Vec<ObjectRef<ControlBinding>> = cache.read(|s| {
-                s.bindings_for(&ns, &system.name)
-                    .map(|b| ObjectRef::new(&b.name_any()).within(&ns))
-                    .collect()
-            });
-            futures::stream::iter(refs)
-        })
-    };
-    let for_records = {
-        let cache = cache.clone();
-        cache.subscribe().flat_map(move |system| {
-            let ns = system.namespace.clone().unwrap_or_default();
-            let refs: Vec<ObjectRef<Nonconformity>> = cache.read(|s| {
-                s.nonconformities_of(&ns, &system.name)
-                    .map(|n| ObjectRef::new(&n.name_any()).within(&ns))
-                    .collect()
-            });
-            futures::stream::iter(refs)
-        })
-    };
-    let followed =
-        |flag: &std::sync::atomic::AtomicBool| flag.load(std::sync::atomic::Ordering::Relaxed);
-    let records = {
-        let (ctx, stopped) = (ctx.clone(), signal(stopped.clone()));
-        async move {
-            if followed(&ctx.cache.records_followed) {
-                control::<Nonconformity>(ctx, for_records, stopped).await;
-            }
-        }
-    };
-    // An incident's status reads only the incident and the clock: its own watch and its
-    // deadline trigger it.
-    let incidents = {
-        let (ctx, stopped) = (ctx.clone(), signal(stopped.clone()));
-        async move {
-            if followed(&ctx.cache.incidents_followed) {
-                control::<AIIncident>(ctx, futures::stream::empty(), stopped).await;
-            }
-        }
-    };
-    let discovery = {
-        let (ctx, stopped) = (ctx.clone(), signal(stopped.clone()));
-        async move {
-            if let Some(every) = ctx.discover_every {
-                crate::discover::periodic::keep_discovering(ctx, every, stopped).await;
-            }
-        }
-    };
-    let all = futures::future::join5(
-        control::<AISystem>(ctx.clone(), systems, signal(stopped.clone())),
-        control::<ImpactAssessment>(ctx.clone(), for_assessments, signal(stopped.clone())),
-        control::<ControlBinding>(ctx, for_bindings, signal(stopped)),
-        futures::future::join(records, incidents),
-        discovery,
-    );
-    tokio::pin!(all);
-    tokio::select! {
-        _ = &mut all => {},
-        _ = shutdown => {
-            let _ = stop.send(true);
-            all.await;
-        }
     }
 }
