@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use aims_operator::cache::follow;
 use aims_operator::resources::{AISystem, MODEL_VERSION_LABEL};
 use aims_operator::webhook::ClusterCache;
-use aims_operator::webhook::cache::follow;
 use http::{Request, Response, StatusCode};
 use kube::client::Body;
 use kube::runtime::watcher;

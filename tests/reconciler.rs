@@ -282,7 +282,7 @@ async fn transient_api_errors_back_off_and_a_refused_object_waits_for_a_change()
 
 #[tokio::test]
 async fn cache_changes_announce_the_systems_they_affect() {
-    use aims_operator::webhook::cache::apply_event;
+    use aims_operator::cache::apply_event;
     use futures::StreamExt;
     use kube::runtime::watcher::Event;
 

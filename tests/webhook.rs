@@ -674,7 +674,7 @@ async fn graceful_shutdown_stops_accepting_connections() {
 
 #[test]
 fn a_relist_replaces_the_cached_objects_atomically_and_marks_the_feed_synced() {
-    use aims_operator::webhook::cache::apply_event;
+    use aims_operator::cache::apply_event;
     use kube::runtime::watcher::Event;
 
     let cache = ClusterCache::new(&["aisystems"]);

@@ -10,13 +10,14 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::cache;
 use crate::certs::secret::SelfManaged;
 use crate::election::{Elector, LeaseFence, Round};
 use crate::policy::Policy;
 use crate::reconciler::{self, ReconcileContext};
 use crate::webhook::server::{ServeOptions, start, start_health};
 use crate::webhook::tls::CertFiles;
-use crate::webhook::{Context, cache, events::KubeEvents};
+use crate::webhook::{Context, events::KubeEvents};
 
 /// Options of `aims-operator run`.
 #[derive(Args, Debug)]

@@ -21,7 +21,7 @@ use crate::resources::{
 /// An AIMS kind whose status the reconciler keeps.
 pub trait Reconciled:
     Resource<DynamicType = (), Scope = NamespaceResourceScope>
-    + crate::webhook::cache::Feed
+    + crate::cache::Feed
     + Clone
     + DeserializeOwned
     + Serialize

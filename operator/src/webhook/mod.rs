@@ -4,14 +4,10 @@
 //! `/readyz` and `/metrics` sit beside them.
 
 pub mod aims;
-pub mod cache;
 pub mod events;
 pub mod metrics;
-pub mod organisation;
-pub mod records;
 pub mod review;
 pub mod server;
-pub mod shared;
 pub mod tls;
 pub mod workloads;
 
@@ -28,8 +24,8 @@ use axum::routing::{get, post};
 use jiff::Timestamp;
 use prometheus_client::registry::Registry;
 
+pub use crate::cache::ClusterCache;
 use crate::policy::Policy;
-pub use cache::ClusterCache;
 pub use metrics::WebhookMetrics;
 pub use review::{Answer, ReviewRequest};
 

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 
-use super::cache::{ClusterCache, Feed, follow};
 use super::organisation::aims_kind_served;
 use super::shared::SharedStore;
+use super::{ClusterCache, Feed, follow};
 use crate::engine::Snapshot;
 use crate::engine::snapshot::namespace_of;
 use crate::resources::{AIIncident, InternalAudit, ManagementReview, Nonconformity};

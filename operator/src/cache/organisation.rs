@@ -7,7 +7,7 @@ use std::sync::Arc;
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 
-use super::cache::{ClusterCache, Feed, follow};
+use super::{ClusterCache, Feed, follow};
 use crate::engine::Snapshot;
 use crate::engine::snapshot::namespace_of;
 use crate::resources::{AIManagementSystem, API_VERSION, ORGANISATION_NAME};

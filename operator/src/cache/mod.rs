@@ -1,6 +1,10 @@
 //! The webhook's view of the cluster: one [`Snapshot`] kept current by watches, read under a
 //! lock for the microseconds a decision takes. No API call happens on the admission path.
 
+pub mod organisation;
+pub mod records;
+pub mod shared;
+
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -16,10 +20,10 @@ use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
-use super::shared::SharedStore;
 use crate::engine::snapshot::namespace_of;
 use crate::engine::{Snapshot, Workload};
 use crate::resources::{AISystem, ControlBinding, ImpactAssessment, SYSTEM_LABEL};
+use shared::SharedStore;
 
 /// A snapshot shared between the watches that write it and the reviews that read it.
 pub struct ClusterCache {
@@ -573,8 +577,8 @@ pub async fn monitors_served(client: &Client) -> MonitorsServed {
 /// followed only where the Prometheus Operator's API is served (asked once, at start).
 pub async fn start(client: Client) -> Arc<ClusterCache> {
     let cache = Arc::new(ClusterCache::new(&FEEDS));
-    super::organisation::follow_organisation(&client, &cache).await;
-    super::records::follow_records(&client, &cache).await;
+    organisation::follow_organisation(&client, &cache).await;
+    records::follow_records(&client, &cache).await;
     let served = monitors_served(&client).await;
     if served.service_monitors {
         cache.expect(monitors::ServiceMonitor::FEED);
