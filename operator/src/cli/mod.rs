@@ -5,14 +5,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::render::Format;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use jiff::Timestamp;
 
-use crate::engine::evaluate_object;
 use crate::manifests::Loaded;
 use crate::policy::Policy;
-use crate::render::check::{CheckReport, LocatedVerdict};
 use crate::{crdgen, render, soa};
+
+mod check;
+
+pub use check::check_loaded;
+use check::{CheckFormat, check};
 
 /// ISO/IEC 42001 AI management system enforcement for Kubernetes.
 ///
@@ -192,76 +195,6 @@ struct CommonArgs {
     now: Option<Timestamp>,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-enum CheckFormat {
-    /// Human-readable text.
-    Text,
-    /// JSON document.
-    Json,
-    /// JUnit XML for CI test reports.
-    Junit,
-    /// SARIF 2.1.0 for code-scanning annotations.
-    Sarif,
-    /// Draft AISystems as YAML (with --discover only).
-    Yaml,
-}
-
-/// `check --discover`: the model-serving workloads of the manifests that no AISystem covers.
-fn discover_loaded(loaded: &Loaded, policy: &Policy, output: CheckFormat) -> ExitCode {
-    use crate::discover::{DiscoverFormat, discover, render};
-    let format = match output {
-        CheckFormat::Text => DiscoverFormat::Text,
-        CheckFormat::Json => DiscoverFormat::Json,
-        CheckFormat::Yaml => DiscoverFormat::Yaml,
-        CheckFormat::Junit | CheckFormat::Sarif => {
-            return fail("--discover prints text, json or yaml (draft AISystems)");
-        }
-    };
-    let workloads: Vec<crate::engine::Workload<'_>> = loaded
-        .workloads
-        .iter()
-        .filter_map(|w| {
-            crate::engine::Workload::from_value(&w.object, &loaded_namespace(&w.object)).ok()
-        })
-        .collect();
-    let found = discover(&loaded.snapshot, workloads.iter(), policy);
-    emit(&render(&found, format));
-    for e in &loaded.errors {
-        eprintln!("error: {e}");
-    }
-    match (loaded.errors.is_empty(), found.is_empty()) {
-        (false, _) => ExitCode::from(2),
-        (true, true) => ExitCode::SUCCESS,
-        (true, false) => ExitCode::from(1),
-    }
-}
-
-/// Judges every workload that was loaded.
-pub fn check_loaded(loaded: Loaded, policy: &Policy, now: Timestamp) -> CheckReport {
-    let results = loaded
-        .workloads
-        .iter()
-        .filter_map(|w| {
-            let namespace = loaded_namespace(&w.object);
-            evaluate_object(&loaded.snapshot, &w.object, &namespace, policy, now)
-                .ok()
-                .map(|verdict| LocatedVerdict {
-                    location: w.location.clone(),
-                    verdict,
-                })
-        })
-        .collect();
-    CheckReport::new(results, loaded.errors, loaded.snapshot.len(), loaded.files)
-}
-
-fn loaded_namespace(object: &serde_json::Value) -> String {
-    object
-        .pointer("/metadata/namespace")
-        .and_then(|v| v.as_str())
-        .unwrap_or(crate::engine::snapshot::DEFAULT_NAMESPACE)
-        .to_string()
-}
-
 fn load(paths: &[PathBuf], common: &CommonArgs) -> Result<(Loaded, Policy, Timestamp), String> {
     let policy = match &common.policy {
         Some(path) => Policy::from_file(path).map_err(|e| e.to_string())?,
@@ -326,151 +259,51 @@ pub fn run(cli: Cli) -> ExitCode {
             common,
             verbose,
             discover,
-        } => {
-            let (loaded, policy, now) = match load(&paths, &common) {
-                Ok(l) => l,
-                Err(e) => return fail(e),
-            };
-            if discover {
-                return discover_loaded(&loaded, &policy, output);
-            }
-            if loaded.errors.is_empty() && loaded.workloads.is_empty() && loaded.aims_objects == 0 {
-                return fail(format!(
-                    "nothing to judge in {}: no workload and no AIMS resource in {} file(s){}",
-                    list(&paths),
-                    loaded.files,
-                    match loaded.ignored {
-                        0 => String::new(),
-                        n => format!(" ({n} document(s) of other kinds)"),
-                    }
-                ));
-            }
-            let report = check_loaded(loaded, &policy, now);
-            let text = match output {
-                CheckFormat::Text => render::check::text(&report, verbose),
-                CheckFormat::Json => render::check::json(&report),
-                CheckFormat::Junit => render::check::junit(&report),
-                CheckFormat::Sarif => render::check::sarif(&report),
-                CheckFormat::Yaml => {
-                    return fail(
-                        "-o yaml prints draft AISystems and goes with --discover; judge with -o text, json, junit or sarif",
-                    );
-                }
-            };
-            emit(&text);
-            if !matches!(output, CheckFormat::Text) {
-                for e in &report.errors {
-                    eprintln!("error: {e}");
-                }
-            }
-            ExitCode::from(report.exit_code())
-        }
-        Command::Soa(Reading {
-            paths,
-            format,
-            common,
-        }) => {
-            let (loaded, policy, now) =
-                match load_whole(&paths, &common, "Statement of Applicability") {
-                    Ok(l) => l,
-                    Err(e) => return fail(e),
-                };
-            let statement = soa::build(&loaded.snapshot, &policy, &scope_of(&paths), now);
-            emit(&render::soa::render(&statement, format));
-            ExitCode::SUCCESS
-        }
-        Command::Register(Reading {
-            paths,
-            format,
-            common,
-        }) => {
-            let (loaded, policy, now) = match load_whole(&paths, &common, "register") {
-                Ok(l) => l,
-                Err(e) => return fail(e),
-            };
-            let rows = crate::register::build(&loaded.snapshot, &policy, now);
-            emit(&render_register(&rows, format));
-            ExitCode::SUCCESS
-        }
-        Command::Risks(Reading {
-            paths,
-            format,
-            common,
-        }) => {
-            let (loaded, policy, now) = match load_whole(&paths, &common, "risk register") {
-                Ok(l) => l,
-                Err(e) => return fail(e),
-            };
-            let rows = crate::risks::register(&loaded.snapshot, &policy, now);
-            emit(&crate::risks::render(&rows, format));
-            ExitCode::SUCCESS
-        }
-        Command::Nonconformities(Reading {
-            paths,
-            format,
-            common,
-        }) => {
-            let (loaded, policy, now) = match load_whole(&paths, &common, "nonconformity register")
-            {
-                Ok(l) => l,
-                Err(e) => return fail(e),
-            };
-            let rows = crate::nonconformities::register(&loaded.snapshot, &policy, now);
-            emit(&crate::nonconformities::render(&rows, format));
-            ExitCode::SUCCESS
-        }
-        Command::Incidents(Reading {
-            paths,
-            format,
-            common,
-        }) => {
-            let (loaded, policy, now) = match load_whole(&paths, &common, "incident log") {
-                Ok(l) => l,
-                Err(e) => return fail(e),
-            };
-            let rows = crate::incidents::log(&loaded.snapshot, &policy, now);
-            emit(&crate::incidents::render(&rows, format));
-            ExitCode::SUCCESS
-        }
+        } => check(&paths, output, &common, verbose, discover),
+        Command::Soa(r) => print_reading(&r, "Statement of Applicability", |l, p, now| {
+            let statement = soa::build(&l.snapshot, p, &scope_of(&r.paths), now);
+            Ok(render::soa::render(&statement, r.format))
+        }),
+        Command::Register(r) => print_reading(&r, "register", |l, p, now| {
+            Ok(render_register(
+                &crate::register::build(&l.snapshot, p, now),
+                r.format,
+            ))
+        }),
+        Command::Risks(r) => print_reading(&r, "risk register", |l, p, now| {
+            let rows = crate::risks::register(&l.snapshot, p, now);
+            Ok(crate::risks::render(&rows, r.format))
+        }),
+        Command::Nonconformities(r) => print_reading(&r, "nonconformity register", |l, p, now| {
+            let rows = crate::nonconformities::register(&l.snapshot, p, now);
+            Ok(crate::nonconformities::render(&rows, r.format))
+        }),
+        Command::Incidents(r) => print_reading(&r, "incident log", |l, p, now| {
+            let rows = crate::incidents::log(&l.snapshot, p, now);
+            Ok(crate::incidents::render(&rows, r.format))
+        }),
         Command::Review {
             paths,
             review,
             common,
         } => {
-            let (loaded, policy, now) = match load_whole(&paths, &common, "review inputs") {
-                Ok(l) => l,
-                Err(e) => return fail(e),
+            let reading = Reading {
+                paths,
+                format: Format::Markdown,
+                common,
             };
-            match review.print(&loaded.snapshot, &policy, now) {
-                Ok(text) => {
-                    emit(&text);
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(e),
-            }
+            print_reading(&reading, "review inputs", |l, p, now| {
+                review.print(&l.snapshot, p, now)
+            })
         }
-        Command::Assessment {
-            name,
-            reading:
-                Reading {
-                    paths,
-                    format,
-                    common,
-                },
-        } => {
-            let (loaded, policy, now) = match load_whole(&paths, &common, "assessment") {
-                Ok(l) => l,
-                Err(e) => return fail(e),
-            };
-            let explicit = (common.namespace != "default").then_some(common.namespace.as_str());
-            match crate::assessment::find(&loaded.snapshot, &name, explicit) {
-                Ok(a) => {
-                    let view = crate::assessment::view(&loaded.snapshot, a, &policy, now);
-                    emit(&crate::assessment::render(&view, format));
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(e),
-            }
+        Command::Assessment { name, reading } => {
+            let explicit = (reading.common.namespace != "default")
+                .then_some(reading.common.namespace.as_str());
+            print_reading(&reading, "assessment", |l, p, now| {
+                let a = crate::assessment::find(&l.snapshot, &name, explicit)?;
+                let view = crate::assessment::view(&l.snapshot, a, p, now);
+                Ok(crate::assessment::render(&view, reading.format))
+            })
         }
         Command::Evidence(command) => evidence(command),
         Command::Crds { output_dir } => write_crds(output_dir),
@@ -481,6 +314,26 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Run(args) => crate::run::run(*args),
         Command::Dev(args) => crate::dev::run(args),
         Command::Demo { now } => demo(now.unwrap_or_else(Timestamp::now)),
+    }
+}
+
+/// Loads the whole input of a reading for `what` and prints what `render` makes of it; a
+/// load or render error is printed and exits 2, with nothing on stdout.
+fn print_reading(
+    reading: &Reading,
+    what: &str,
+    render: impl FnOnce(&Loaded, &Policy, Timestamp) -> Result<String, String>,
+) -> ExitCode {
+    let (loaded, policy, now) = match load_whole(&reading.paths, &reading.common, what) {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    match render(&loaded, &policy, now) {
+        Ok(text) => {
+            emit(&text);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
     }
 }
 
