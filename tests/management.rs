@@ -313,3 +313,29 @@ fn the_soa_shows_each_objective_trend_since_the_last_review() {
         "{soa}"
     );
 }
+
+#[test]
+fn the_audit_register_says_what_each_audit_found_and_how_it_is_addressed() {
+    let register = aims_operator_json(&[
+        "audits",
+        "examples",
+        "--format",
+        "json",
+        "--now",
+        "2026-12-05T00:00:00Z",
+    ]);
+    let rows = register["findings"].as_array().unwrap();
+    let row = |id: &str| rows.iter().find(|r| r["finding"] == id).unwrap().clone();
+    let tracked = row("fairness-evidence");
+    assert_eq!(tracked["record"], "lending/audit-2026-fairness-evidence");
+    assert_eq!(tracked["stands"], "Open");
+    // Offline nobody opens the record the operator opens in the cluster.
+    let opened_by_operator = row("oversight-log");
+    assert_eq!(
+        opened_by_operator["record"],
+        "lending/internal-audit-2026h2-oversight-log"
+    );
+    assert_eq!(opened_by_operator["stands"], "awaiting its record");
+    assert_eq!(row("handover-metric")["stands"], "Observation");
+    assert!(rows.iter().all(|r| r["audit"] == "internal-audit-2026h2"));
+}

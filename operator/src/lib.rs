@@ -3,6 +3,7 @@
 //! reconciler and the offline CLI, so they cannot disagree.
 
 pub mod assessment;
+pub mod audits;
 pub mod cache;
 pub mod catalog;
 pub mod certs;

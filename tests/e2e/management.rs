@@ -124,6 +124,21 @@ async fn an_audit_finding_opens_its_nonconformity_and_a_management_review_is_rec
     assert_eq!(field(&journey, &record, "{.spec.severity}"), "Minor");
     assert_eq!(field(&journey, &record, "{.spec.control}"), "A.9.2");
 
+    // The audit register, read live: the finding, its record, and where it stands.
+    let register = plane
+        .kubectl(User::Erin, &["aims", "audits", "--format", "json"])
+        .ok();
+    let register: Value = serde_json::from_str(&register).unwrap();
+    let finding = register["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["audit"] == name.as_str() && r["finding"] == "override-log")
+        .cloned()
+        .unwrap_or_else(|| panic!("{register}"));
+    assert_eq!(finding["record"], format!("{ns}/{name}-override-log"));
+    assert_eq!(finding["stands"], "Open");
+
     // The review's inputs, read live, carry the audit and where its finding stands.
     let inputs = plane
         .kubectl(User::Rita, &["aims", "review", "--format", "json"])

@@ -80,6 +80,10 @@ enum Command {
     /// regulatory data), the notifications made, its resolution and the times to detect and
     /// to resolve.
     Incidents(Reading),
+    /// Print the internal audit register: every audit with each finding, the nonconformity
+    /// record that tracks it and where that stands (open, closed, reopened, awaiting its
+    /// record), latest audit first.
+    Audits(Reading),
     /// Print one impact assessment for a person: impacts by area, the risk matrix before
     /// and after treatment, the treatment and its controls with their state now, the
     /// acceptance rationale and the approval record with the AISystem fields it bound and
@@ -281,6 +285,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Incidents(r) => print_reading(&r, "incident log", |l, p, now| {
             let rows = crate::incidents::log(&l.snapshot, p, now);
             Ok(crate::incidents::render(&rows, r.format))
+        }),
+        Command::Audits(r) => print_reading(&r, "audit register", |l, _, _| {
+            Ok(crate::audits::render(
+                &crate::audits::register(&l.snapshot),
+                r.format,
+            ))
         }),
         Command::Review {
             paths,

@@ -62,6 +62,9 @@ enum PluginCommand {
     /// deadline and where the report stands, notifications, resolution, times to detect and
     /// to resolve.
     Incidents(LiveReading),
+    /// Print the internal audit register from the live cluster: every audit with each
+    /// finding, the nonconformity record that tracks it and where that stands.
+    Audits(LiveReading),
     /// Print one impact assessment for a person, with its controls' state now and the
     /// AISystem fields its approval bound (CSV: one row per risk).
     Assessment {
@@ -235,6 +238,13 @@ async fn run_live(
             reading
                 .print(c, |s, p| {
                     crate::incidents::render(&crate::incidents::log(s, p, now), reading.format)
+                })
+                .await
+        }
+        PluginCommand::Audits(reading) => {
+            reading
+                .print(c, |s, _| {
+                    crate::audits::render(&crate::audits::register(s), reading.format)
                 })
                 .await
         }
