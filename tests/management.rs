@@ -339,3 +339,23 @@ fn the_audit_register_says_what_each_audit_found_and_how_it_is_addressed() {
     assert_eq!(row("handover-metric")["stands"], "Observation");
     assert!(rows.iter().all(|r| r["audit"] == "internal-audit-2026h2"));
 }
+
+#[test]
+fn a_management_review_action_past_its_due_date_shows_in_the_metrics() {
+    let mut loaded = aims_operator::manifests::Loaded::new("default");
+    for (file, text) in aims_operator::examples::FILES {
+        loaded.read_str(file, text);
+    }
+    // The example review's competence-matrix action is due 2026-11-30 and open; its
+    // alert-routes action was completed.
+    let before = metrics_text(&loaded.snapshot, "2026-11-29T00:00:00Z".parse().unwrap());
+    assert!(
+        before.contains("aims_management_review_actions_overdue 0"),
+        "{before}"
+    );
+    let after = metrics_text(&loaded.snapshot, "2026-12-01T00:00:00Z".parse().unwrap());
+    assert!(
+        after.contains("aims_management_review_actions_overdue 1"),
+        "{after}"
+    );
+}

@@ -76,6 +76,7 @@ pub struct ClusterMetrics {
     disclosed_to_users: FloatGauge,
     corrective_actions_on_time: FloatGauge,
     open_nonconformities: Gauge,
+    review_actions_overdue: Gauge,
     unregistered: Family<NamespaceLabels, Gauge>,
     records: Family<RecordLabels, Gauge>,
     actions_overdue: Family<NamespaceLabels, Gauge>,
@@ -102,6 +103,7 @@ impl ClusterMetrics {
             disclosed_to_users: FloatGauge::default(),
             corrective_actions_on_time: FloatGauge::default(),
             open_nonconformities: Gauge::default(),
+            review_actions_overdue: Gauge::default(),
             unregistered: Family::default(),
             records: Family::default(),
             actions_overdue: Family::default(),
@@ -147,6 +149,11 @@ impl ClusterMetrics {
             "objective_corrective_actions_on_time_ratio",
             "Share of nonconformity corrective actions with a due date closed by it or not yet due",
             metrics.corrective_actions_on_time.clone(),
+        );
+        aims.register(
+            "management_review_actions_overdue",
+            "Actions decided at management reviews, not completed and past their due date",
+            metrics.review_actions_overdue.clone(),
         );
         aims.register(
             "open_nonconformities",
@@ -252,6 +259,14 @@ impl ClusterMetrics {
             }
         }
         self.refresh_incidents(snapshot, policy, now, &o);
+        let overdue = snapshot
+            .reviews()
+            .filter(|r| r.spec.held_at <= now)
+            .flat_map(|r| &r.spec.actions)
+            .filter(|a| a.completed_at.is_none() && a.due_date.is_some_and(|d| d < now))
+            .count();
+        self.review_actions_overdue
+            .set(i64::try_from(overdue).unwrap_or(i64::MAX));
     }
 
     fn refresh_incidents(

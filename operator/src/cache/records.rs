@@ -101,7 +101,7 @@ impl Feed for ManagementReview {
         snapshot.remove_review(&object.name_any());
     }
     fn affected(_: &Snapshot, _: &Self) -> Vec<(String, String)> {
-        // Read by reviews and the SoA's trends, by no system's evaluation.
+        // Read by reviews, the SoA's trends and the metrics, by no system's evaluation.
         Vec::new()
     }
 }
@@ -122,6 +122,12 @@ pub async fn follow_records(client: &Client, cache: &Arc<ClusterCache>) {
         client,
         cache,
         "no nonconformity records are opened for audit findings",
+    )
+    .await;
+    follow_served::<ManagementReview>(
+        client,
+        cache,
+        "management review actions are not counted in the metrics",
     )
     .await;
 }
