@@ -134,6 +134,12 @@ fn a_package_verifies_says_what_soa_says_and_is_the_same_bytes_when_made_twice()
         audit.contains("| fairness-evidence | MinorNonconformity | A.6.2.4 |  | lending/audit-2026-fairness-evidence | Open |"),
         "{audit}"
     );
+    let findings = std::fs::read_to_string(unpacked.join("audits/findings.csv")).unwrap();
+    assert_eq!(
+        findings.lines().count(),
+        4,
+        "a header and three findings: {findings}"
+    );
     let review =
         std::fs::read_to_string(unpacked.join("reviews/management-review-2026h1.md")).unwrap();
     assert!(

@@ -150,9 +150,27 @@ pub fn contents(
         ));
     }
     let period = &provenance.period;
-    for audit in snapshot.audits().filter(|a| {
+    let in_period = |a: &crate::resources::InternalAudit| {
         a.spec.started_at < period.to && a.spec.completed_at.is_none_or(|at| at >= period.from)
-    }) {
+    };
+    let audited: Vec<String> = snapshot
+        .audits()
+        .filter(|a| in_period(a))
+        .map(|a| a.name_any())
+        .collect();
+    if !audited.is_empty() {
+        let findings: Vec<crate::audits::FindingRow> = crate::audits::register(snapshot)
+            .into_iter()
+            .filter(|r| audited.contains(&r.audit))
+            .collect();
+        for (format, extension) in FORMATS {
+            files.push(EvidenceFile::new(
+                format!("audits/findings.{extension}"),
+                crate::audits::render(&findings, format),
+            ));
+        }
+    }
+    for audit in snapshot.audits().filter(|a| in_period(a)) {
         let blocks = crate::render::review::audit_blocks(snapshot, audit);
         let stem = format!("audits/{}", audit.name_any());
         files.push(EvidenceFile::new(
@@ -239,8 +257,8 @@ fn readme(provenance: &Provenance, with_decisions: bool, files: usize) -> String
          opened or closed within it) with root cause, corrective action and closure\n\
          - `incidents/`: the AI incidents open at some time in the period, with reporting\n\
          deadlines, notifications, resolution and the times to detect and to resolve\n\
-         - `audits/`: the internal audits under way in the period, each finding with the\n\
-         nonconformity record that tracks it and where that stands\n\
+         - `audits/`: the internal audits under way in the period (`findings.*`: every\n\
+         finding with the nonconformity record that tracks it and where that stands)\n\
          - `reviews/`: the management reviews held in the period: inputs, decisions, actions\n\
          - `decisions/`: {decisions}\n",
         source = provenance.source,
