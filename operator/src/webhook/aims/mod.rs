@@ -260,28 +260,16 @@ fn recorded(
                 who.username,
                 now,
             );
-            if closure != new.closure
-                && let (Some(closure), Some(spec)) = (
-                    closure,
-                    desired.get_mut("spec").and_then(Value::as_object_mut),
-                )
-            {
-                let value = serde_json::to_value(&closure).map_err(|e| e.to_string())?;
-                spec.insert("closure".to_string(), value);
+            if closure != new.closure {
+                stamp(&mut desired, "closure", closure)?;
             }
         }
         "AIIncident" => {
             let (new, old): (AIIncidentSpec, _) = specs(write)?;
             let resolution =
                 crate::engine::incident::resolution_after_write(old.as_ref(), &new, who.username);
-            if resolution != new.resolution
-                && let (Some(resolution), Some(spec)) = (
-                    resolution,
-                    desired.get_mut("spec").and_then(Value::as_object_mut),
-                )
-            {
-                let value = serde_json::to_value(&resolution).map_err(|e| e.to_string())?;
-                spec.insert("resolution".to_string(), value);
+            if resolution != new.resolution {
+                stamp(&mut desired, "resolution", resolution)?;
             }
         }
         "AISystem" => {
@@ -307,6 +295,22 @@ fn recorded(
         _ => {}
     }
     Ok((desired, notes))
+}
+
+/// Puts the stamped `record` (a closure, a resolution) at `spec[field]` of `desired`.
+fn stamp<T: serde::Serialize>(
+    desired: &mut Value,
+    field: &str,
+    record: Option<T>,
+) -> Result<(), String> {
+    if let (Some(record), Some(spec)) = (
+        record,
+        desired.get_mut("spec").and_then(Value::as_object_mut),
+    ) {
+        let value = serde_json::to_value(&record).map_err(|e| e.to_string())?;
+        spec.insert(field.to_string(), value);
+    }
+    Ok(())
 }
 
 /// The exclusion acceptances a binding or the AIManagementSystem carries after this write.
