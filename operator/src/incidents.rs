@@ -130,6 +130,12 @@ fn row(snapshot: &Snapshot, incident: &AIIncident, policy: &Policy, now: Timesta
     }
 }
 
+/// Whether a serious incident's report is late: past its deadline without a notification,
+/// or notified after it.
+pub fn report_overdue(row: &IncidentRow) -> bool {
+    matches!(row.report.as_str(), "PastDeadline" | "ReportedLate")
+}
+
 /// Every incident in the snapshot, by namespace and name.
 pub fn log(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Vec<IncidentRow> {
     snapshot

@@ -263,7 +263,7 @@ impl ClusterMetrics {
             .reviews()
             .filter(|r| r.spec.held_at <= now)
             .flat_map(|r| &r.spec.actions)
-            .filter(|a| a.completed_at.is_none() && a.due_date.is_some_and(|d| d < now))
+            .filter(|a| a.is_overdue(now))
             .count();
         self.review_actions_overdue
             .set(i64::try_from(overdue).unwrap_or(i64::MAX));
@@ -286,7 +286,7 @@ impl ClusterMetrics {
                     phase: row.phase.clone(),
                 })
                 .inc();
-            if matches!(row.report.as_str(), "PastDeadline" | "ReportedLate") {
+            if crate::incidents::report_overdue(&row) {
                 self.reports_overdue
                     .get_or_create(&NamespaceLabels {
                         namespace: row.namespace,

@@ -11,8 +11,9 @@ use crate::engine::Snapshot;
 use crate::engine::review::{ReviewStanding, review_standing};
 use crate::policy::Policy;
 use crate::resources::{
-    AssessmentPhase, ControlMark, IncidentReading, ManagementReview, ManagementReviewSpec,
-    NonconformityPhase, NonconformityReading, ObjectiveReading, ReviewInputs, SystemMark,
+    AssessmentPhase, ControlMark, IncidentPhase, IncidentReading, ManagementReview,
+    ManagementReviewSpec, NonconformityPhase, NonconformityReading, NonconformitySeverity,
+    ObjectiveReading, ReviewInputs, SystemMark,
 };
 
 /// What a review reads: its format.
@@ -93,6 +94,7 @@ pub fn gather(
     }
 }
 
+/// The nonconformity register, read for the period.
 fn nonconformities(
     snapshot: &Snapshot,
     policy: &Policy,
@@ -100,41 +102,34 @@ fn nonconformities(
     in_period: &dyn Fn(Option<Timestamp>) -> bool,
 ) -> NonconformityReading {
     let mut reading = NonconformityReading::default();
-    for record in snapshot.nonconformities() {
-        let (status, _) =
-            crate::engine::nonconformity::desired_status(snapshot, record, policy, now);
-        let closed = status.phase == Some(NonconformityPhase::Closed);
+    for row in crate::nonconformities::register(snapshot, policy, now) {
+        let closed = row.phase == NonconformityPhase::Closed.as_str();
         if !closed {
             reading.open += 1;
-            if record.spec.severity == crate::resources::NonconformitySeverity::Major {
+            if row.severity == NonconformitySeverity::Major.as_str() {
                 reading.open_major += 1;
             }
         }
-        if in_period(record.creation_timestamp().map(|t| t.0)) {
+        if in_period(row.opened) {
             reading.opened_since += 1;
         }
-        if let Some(closure) = record.spec.closure.as_ref().filter(|_| closed)
-            && in_period(closure.closed_at)
-        {
+        if closed && in_period(row.closed_at) {
             reading.closed_since += 1;
         }
-        let due = record
-            .spec
-            .corrective_action
-            .as_ref()
-            .and_then(|a| a.due_date);
-        if let Some(due) = due.filter(|due| !closed && *due < now) {
+        if row.overdue {
+            let due = row.due.map(|d| d.strftime("%Y-%m-%d").to_string());
             reading.overdue.push(format!(
                 "{}/{} (due {})",
-                record.namespace().unwrap_or_default(),
-                record.name_any(),
-                due.strftime("%Y-%m-%d")
+                row.namespace,
+                row.name,
+                due.unwrap_or_default()
             ));
         }
     }
     reading
 }
 
+/// The incident log, read for the period.
 fn incidents(
     snapshot: &Snapshot,
     policy: &Policy,
@@ -142,27 +137,20 @@ fn incidents(
     in_period: &dyn Fn(Option<Timestamp>) -> bool,
 ) -> IncidentReading {
     let mut reading = IncidentReading::default();
-    for incident in snapshot.incidents() {
-        if in_period(Some(incident.spec.detected_at)) {
+    for row in crate::incidents::log(snapshot, policy, now) {
+        if in_period(Some(row.detected_at)) {
             reading.detected_since += 1;
-            if incident.spec.serious.is_some() {
+            if !row.serious.is_empty() {
                 reading.serious_since += 1;
             }
         }
-        if crate::engine::incident::is_open(incident) {
+        if row.phase == IncidentPhase::Open.as_str() {
             reading.open += 1;
         }
-        let (status, _) = crate::engine::incident::desired_status(snapshot, incident, policy, now);
-        let overdue = status
-            .conditions
-            .iter()
-            .any(|c| c.type_ == crate::engine::status::types::REPORT_OVERDUE && c.status == "True");
-        if overdue {
-            reading.reports_overdue.push(format!(
-                "{}/{}",
-                incident.namespace().unwrap_or_default(),
-                incident.name_any()
-            ));
+        if crate::incidents::report_overdue(&row) {
+            reading
+                .reports_overdue
+                .push(format!("{}/{}", row.namespace, row.name));
         }
     }
     reading
@@ -279,7 +267,9 @@ fn open_actions(snapshot: &Snapshot, now: Timestamp) -> Vec<String> {
                 .filter(|a| a.completed_at.is_none())
                 .map(move |a| {
                     let due = match a.due_date {
-                        Some(d) if d < now => format!(", overdue since {}", d.strftime("%Y-%m-%d")),
+                        Some(d) if a.is_overdue(now) => {
+                            format!(", overdue since {}", d.strftime("%Y-%m-%d"))
+                        }
                         Some(d) => format!(", due {}", d.strftime("%Y-%m-%d")),
                         None => String::new(),
                     };

@@ -77,8 +77,13 @@ fn document_control(out: &mut String, soa: &StatementOfApplicability) {
     );
 }
 
-fn anchor(entry: &RegisterEntry) -> String {
-    format!("system-{}-{}", entry.namespace, entry.name).replace('/', "-")
+/// The id of a system's section, from its `namespace/name`.
+fn anchor(system: &str) -> String {
+    format!("system-{}", system.replace('/', "-"))
+}
+
+fn anchor_of(entry: &RegisterEntry) -> String {
+    anchor(&format!("{}/{}", entry.namespace, entry.name))
 }
 
 fn contents(out: &mut String, soa: &StatementOfApplicability) {
@@ -109,18 +114,12 @@ fn summary(out: &mut String, soa: &StatementOfApplicability) {
         open,
         soa.register.len()
     );
-    let mut groups: BTreeMap<(usize, &str), Vec<&SoaRow>> = BTreeMap::new();
-    for (i, row) in soa.controls.iter().enumerate() {
-        let first = groups
-            .keys()
-            .find(|(_, g)| *g == row.group)
-            .map_or(i, |(at, _)| *at);
-        groups.entry((first, row.group)).or_default().push(row);
-    }
-    let bars: Vec<StackedBar> = groups
-        .iter()
-        .map(|((_, group), rows)| StackedBar {
-            label: group.to_string(),
+    // The controls come in document order, each group's together: one bar per run.
+    let bars: Vec<StackedBar> = soa
+        .controls
+        .chunk_by(|a, b| a.group == b.group)
+        .map(|rows| StackedBar {
+            label: rows[0].group.to_string(),
             segments: STATES
                 .iter()
                 .map(|s| (s.as_str(), rows.iter().filter(|r| r.status == *s).count()))
@@ -211,7 +210,7 @@ fn register(out: &mut String, soa: &StatementOfApplicability) {
         let _ = writeln!(
             out,
             "<tr><td><a href=\"#{}\">{}/{}</a><br><small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            anchor(s),
+            anchor_of(s),
             e(&s.namespace),
             e(&s.name),
             e(&s.display_name),
@@ -248,7 +247,7 @@ fn systems(out: &mut String, soa: &StatementOfApplicability) {
         let _ = write!(
             out,
             "<section class=\"system\" id=\"{}\"><h3>{} <small>{}</small></h3><table class=\"doc\">",
-            anchor(s),
+            anchor_of(s),
             e(&key),
             e(&s.display_name)
         );
@@ -366,7 +365,7 @@ fn control_systems(row: &SoaRow) -> String {
         row.systems.iter().filter(|s| !s.state.is_met()).collect();
     // Named up to a screenful; the rest are counted, and each system's section says it.
     for s in short.iter().take(SYSTEMS_NAMED) {
-        let id = format!("system-{}", s.system).replace('/', "-");
+        let id = anchor(&s.system);
         let _ = write!(
             text,
             "<div><a href=\"#{id}\">{}</a> <small>{}</small></div>",

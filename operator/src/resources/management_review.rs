@@ -85,6 +85,13 @@ pub struct ReviewAction {
     pub completed_at: Option<Timestamp>,
 }
 
+impl ReviewAction {
+    /// Whether the action is past its due date at `now` and not completed.
+    pub fn is_overdue(&self, now: Timestamp) -> bool {
+        self.completed_at.is_none() && self.due_date.is_some_and(|due| due < now)
+    }
+}
+
 /// What a management review considered, gathered from the cluster at one moment.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]

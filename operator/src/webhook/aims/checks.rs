@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Write, author, specs};
+use super::{Write, author, old_spec, specs};
 use crate::engine::acceptance::check_acceptances;
 use crate::engine::approval::{Requester, check_approval, check_author};
 use crate::engine::relaxation::{SystemWrite, check_relaxation};
@@ -68,7 +68,7 @@ pub(super) fn check_write(
         "Nonconformity" => {
             let record: Nonconformity =
                 serde_json::from_value(write.new.clone()).map_err(|e| e.to_string())?;
-            let (_, old): (NonconformitySpec, _) = specs(write)?;
+            let old: Option<NonconformitySpec> = old_spec(write)?;
             ctx.cache.read(|s| {
                 crate::engine::nonconformity::check_write(
                     s,
@@ -84,7 +84,7 @@ pub(super) fn check_write(
             let incident: AIIncident =
                 serde_json::from_value(write.new.clone()).map_err(|e| e.to_string())?;
             validate_incident(&incident.spec)?;
-            let (_, old): (AIIncidentSpec, _) = specs(write)?;
+            let old: Option<AIIncidentSpec> = old_spec(write)?;
             ctx.cache.read(|s| {
                 crate::engine::incident::check_write(s, &incident, old.as_ref(), who.username)
             })
@@ -92,7 +92,7 @@ pub(super) fn check_write(
         "InternalAudit" => {
             let audit: InternalAudit =
                 serde_json::from_value(write.new.clone()).map_err(|e| e.to_string())?;
-            let (_, old): (InternalAuditSpec, _) = specs(write)?;
+            let old: Option<InternalAuditSpec> = old_spec(write)?;
             ctx.cache
                 .read(|s| crate::engine::audit::check_write(s, &audit, old.as_ref(), now))
         }

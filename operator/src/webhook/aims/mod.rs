@@ -46,13 +46,16 @@ fn spec<T: DeserializeOwned>(object: &Value, which: &str) -> Result<T, String> {
 
 /// The new and the previous spec of a write.
 fn specs<T: DeserializeOwned>(write: &Write) -> Result<(T, Option<T>), String> {
-    let new = spec(&write.new, &write.kind)?;
-    let old = write
+    Ok((spec(&write.new, &write.kind)?, old_spec(write)?))
+}
+
+/// The previous spec of an update (`None` for a create).
+fn old_spec<T: DeserializeOwned>(write: &Write) -> Result<Option<T>, String> {
+    write
         .old
         .as_ref()
         .map(|o| spec(o, &format!("previous {}", write.kind)))
-        .transpose()?;
-    Ok((new, old))
+        .transpose()
 }
 
 enum Outcome {
@@ -119,6 +122,16 @@ fn set_nested(
             }
         }
     }
+}
+
+/// Sets annotation `key` of `object` (or removes it, for `None`).
+fn annotate(object: &mut Value, key: &str, value: Option<String>) -> Result<(), String> {
+    let metadata = object
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+        .ok_or("the object has no metadata")?;
+    set_nested(metadata, "annotations", key, value);
+    Ok(())
 }
 
 /// Sets `acceptedBy` (under `parent`, when given) on each entry of the list at `pointer`, or
@@ -189,16 +202,7 @@ fn recorded(
             new_author.as_deref().unwrap_or("unset")
         ));
     }
-    let metadata = desired
-        .get_mut("metadata")
-        .and_then(Value::as_object_mut)
-        .ok_or("the object has no metadata")?;
-    set_nested(
-        metadata,
-        "annotations",
-        AUTHOR_ANNOTATION,
-        new_author.clone(),
-    );
+    annotate(&mut desired, AUTHOR_ANNOTATION, new_author.clone())?;
     let mut notes = Vec::new();
     match write.kind.as_str() {
         "ImpactAssessment" => {
@@ -281,16 +285,7 @@ fn recorded(
                 now,
             )?;
             notes.extend(after.warnings);
-            let metadata = desired
-                .get_mut("metadata")
-                .and_then(Value::as_object_mut)
-                .ok_or("the object has no metadata")?;
-            set_nested(
-                metadata,
-                "annotations",
-                RELAXATION_ANNOTATION,
-                after.annotation,
-            );
+            annotate(&mut desired, RELAXATION_ANNOTATION, after.annotation)?;
         }
         _ => {}
     }
