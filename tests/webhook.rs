@@ -712,6 +712,33 @@ fn a_relist_replaces_the_cached_objects_atomically_and_marks_the_feed_synced() {
     assert_eq!(names(&cache), ["b"]);
 }
 
+#[test]
+fn reviews_read_the_current_view_while_a_relist_is_rebuilt_and_then_the_new_one() {
+    use std::sync::Arc;
+    let cache = Arc::new(ClusterCache::new(&[]));
+    cache.write(|s| s.add_system(system("old").in_ns()));
+    let (seen, during) = std::sync::mpsc::channel();
+    cache.rebuild(|s| {
+        s.clear_systems();
+        s.add_system(system("new").in_ns());
+        // A review arriving mid-rebuild, on another thread: it must not wait for the rebuild.
+        let reader = cache.clone();
+        std::thread::spawn(move || {
+            let names = reader.read(|s| s.system_names_in(NS));
+            let _ = seen.send(names);
+        });
+        let names = during
+            .recv_timeout(Duration::from_secs(5))
+            .expect("a review during a relist is answered without waiting for it");
+        assert_eq!(
+            names,
+            ["old"],
+            "the view before the relist serves meanwhile"
+        );
+    });
+    assert_eq!(cache.read(|s| s.system_names_in(NS)), ["new"]);
+}
+
 #[tokio::test]
 async fn an_update_is_judged_on_the_new_object_whatever_the_old_one_holds() {
     let mut h = serve_snapshot(lending()).await;

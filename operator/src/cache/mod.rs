@@ -1,12 +1,12 @@
 //! The webhook's view of the cluster: one [`Snapshot`] kept current by watches, read under a
 //! lock for the microseconds a decision takes. No API call happens on the admission path.
 
+mod feeds;
 pub mod organisation;
 pub mod records;
 pub mod shared;
 
 use std::collections::BTreeSet;
-use std::fmt::Debug;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -17,17 +17,20 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher::{self, Event};
-use kube::{Api, Client, Resource, ResourceExt};
-use serde::de::DeserializeOwned;
+use kube::{Api, Client, ResourceExt};
 
-use crate::engine::snapshot::namespace_of;
-use crate::engine::{Snapshot, Workload};
+use crate::engine::Snapshot;
+pub use crate::resources::monitors;
 use crate::resources::{AISystem, ControlBinding, ImpactAssessment, SYSTEM_LABEL};
+pub use feeds::Feed;
 use shared::SharedStore;
 
 /// A snapshot shared between the watches that write it and the reviews that read it.
 pub struct ClusterCache {
     snapshot: RwLock<Snapshot>,
+    /// Held by whoever changes the snapshot, so that a relist rebuilt on a copy cannot lose
+    /// a change another feed made meanwhile. Reviews never take it.
+    writing: Mutex<()>,
     pending: Mutex<BTreeSet<&'static str>>,
     /// Whether every feed has listed; a channel, so that the reconciler can wait for it.
     synced: tokio::sync::watch::Sender<bool>,
@@ -54,6 +57,7 @@ impl ClusterCache {
     pub fn new(feeds: &[&'static str]) -> Self {
         Self {
             snapshot: RwLock::new(Snapshot::new()),
+            writing: Mutex::new(()),
             pending: Mutex::new(feeds.iter().copied().collect()),
             synced: tokio::sync::watch::Sender::new(feeds.is_empty()),
             listeners: Mutex::new(Vec::new()),
@@ -71,6 +75,7 @@ impl ClusterCache {
     pub fn from_snapshot(snapshot: Snapshot) -> Self {
         Self {
             snapshot: RwLock::new(snapshot),
+            writing: Mutex::new(()),
             pending: Mutex::new(BTreeSet::new()),
             synced: tokio::sync::watch::Sender::new(true),
             listeners: Mutex::new(Vec::new()),
@@ -156,274 +161,35 @@ impl ClusterCache {
 
     /// Applies `f` to the snapshot.
     pub fn write(&self, f: impl FnOnce(&mut Snapshot)) {
+        let _writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
         f(&mut self
             .snapshot
             .write()
             .unwrap_or_else(PoisonError::into_inner));
     }
-}
 
-/// A kind the cache follows, and how its objects enter the snapshot.
-pub trait Feed:
-    Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static
-{
-    /// Name used in readiness and logs.
-    const FEED: &'static str;
-    /// Forgets every object of the kind.
-    fn clear(snapshot: &mut Snapshot);
-    /// Adds or replaces one object.
-    fn add(snapshot: &mut Snapshot, object: Self);
-    /// Removes one object.
-    fn remove(snapshot: &mut Snapshot, object: &Self);
-    /// The AI systems (namespace, name) whose evaluation depends on this object.
-    fn affected(snapshot: &Snapshot, object: &Self) -> Vec<(String, String)>;
-    /// The store this kind shares with the reconciler, for the kinds it keeps status on.
-    fn shared(_cache: &ClusterCache) -> Option<&SharedStore<Self>> {
-        None
-    }
-    /// Adds one object held in the shared store.
-    fn add_shared(snapshot: &mut Snapshot, object: Arc<Self>) {
-        Self::add(snapshot, Arc::unwrap_or_clone(object));
-    }
-}
-
-impl Feed for AISystem {
-    // The stored status stays: the reconciler compares it with the one it works out. The
-    // engine never reads it.
-    fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
-        Some(&cache.systems)
-    }
-    fn add_shared(snapshot: &mut Snapshot, object: Arc<Self>) {
-        snapshot.add_shared_system(object);
-    }
-    const FEED: &'static str = "aisystems";
-    fn clear(snapshot: &mut Snapshot) {
-        snapshot.clear_systems();
-    }
-    fn add(snapshot: &mut Snapshot, object: Self) {
-        snapshot.add_system(object);
-    }
-    fn remove(snapshot: &mut Snapshot, object: &Self) {
-        snapshot.remove_system(&namespace_of(object), &object.name_any());
-    }
-    fn affected(_: &Snapshot, object: &Self) -> Vec<(String, String)> {
-        vec![(namespace_of(object), object.name_any())]
-    }
-}
-
-impl Feed for ImpactAssessment {
-    // The stored status stays: the reconciler compares it with the one it works out. The
-    // engine never reads it.
-    fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
-        Some(&cache.assessments)
-    }
-    fn add_shared(snapshot: &mut Snapshot, object: Arc<Self>) {
-        snapshot.add_shared_assessment(object);
-    }
-    const FEED: &'static str = "impactassessments";
-    fn clear(snapshot: &mut Snapshot) {
-        snapshot.clear_assessments();
-    }
-    fn add(snapshot: &mut Snapshot, object: Self) {
-        snapshot.add_assessment(object);
-    }
-    fn remove(snapshot: &mut Snapshot, object: &Self) {
-        snapshot.remove_assessment(&namespace_of(object), &object.name_any());
-    }
-    fn affected(snapshot: &Snapshot, object: &Self) -> Vec<(String, String)> {
-        let ns = namespace_of(object);
-        // The system it referenced before this change, too: a moved assessment leaves it.
-        let before = snapshot.assessment_system(&ns, &object.name_any());
-        let mut names = vec![object.spec.system_ref.clone()];
-        names.extend(
-            before
-                .filter(|b| *b != object.spec.system_ref)
-                .map(str::to_string),
+    /// Applies `f` to a copy of the snapshot and puts the copy in its place: for a change as
+    /// large as a relist (10,000 objects), so that reviews go on reading the current view
+    /// while it is rebuilt and wait only for the swap.
+    pub fn rebuild(&self, f: impl FnOnce(&mut Snapshot)) {
+        let _writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut copy = self.read(Snapshot::clone);
+        f(&mut copy);
+        let replaced = std::mem::replace(
+            &mut *self
+                .snapshot
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+            copy,
         );
-        names.into_iter().map(|n| (ns.clone(), n)).collect()
+        // Freed after the lock is released: dropping 10,000 entries is not instant either.
+        drop(replaced);
     }
 }
-
-impl Feed for ControlBinding {
-    // The stored status stays: the reconciler compares it with the one it works out. The
-    // engine never reads it.
-    fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
-        Some(&cache.bindings)
-    }
-    fn add_shared(snapshot: &mut Snapshot, object: Arc<Self>) {
-        snapshot.add_shared_binding(object);
-    }
-    const FEED: &'static str = "controlbindings";
-    fn clear(snapshot: &mut Snapshot) {
-        snapshot.clear_bindings();
-    }
-    fn add(snapshot: &mut Snapshot, object: Self) {
-        snapshot.add_binding(object);
-    }
-    fn remove(snapshot: &mut Snapshot, object: &Self) {
-        snapshot.remove_binding(&namespace_of(object), &object.name_any());
-    }
-    fn affected(snapshot: &Snapshot, object: &Self) -> Vec<(String, String)> {
-        let ns = namespace_of(object);
-        let bound = |b: &ControlBinding| {
-            if b.spec.all_systems == Some(true) {
-                snapshot.system_names_in(&ns)
-            } else {
-                b.spec.systems.clone()
-            }
-        };
-        // Systems it bound before this change, too: an unbound system loses its controls.
-        let mut names = bound(object);
-        if let Some(before) = snapshot.binding(&ns, &object.name_any()) {
-            names.extend(bound(before));
-        }
-        names.sort();
-        names.dedup();
-        names.into_iter().map(|n| (ns.clone(), n)).collect()
-    }
-}
-
-impl Feed for Namespace {
-    const FEED: &'static str = "namespaces";
-    fn clear(snapshot: &mut Snapshot) {
-        snapshot.clear_namespaces();
-    }
-    fn add(snapshot: &mut Snapshot, object: Self) {
-        snapshot.add_namespace(&object.name_any(), object.labels().clone());
-    }
-    fn remove(snapshot: &mut Snapshot, object: &Self) {
-        snapshot.remove_namespace(&object.name_any());
-    }
-    fn affected(snapshot: &Snapshot, object: &Self) -> Vec<(String, String)> {
-        let ns = object.name_any();
-        snapshot
-            .system_names_in(&ns)
-            .into_iter()
-            .map(|n| (ns.clone(), n))
-            .collect()
-    }
-}
-
-/// Workload kinds with a `scale` subresource: a scale-up is judged against the workload as
-/// last written, so the cache holds the labelled ones.
-macro_rules! workload_feed {
-    ($kind:ty, $feed:literal, $name:literal) => {
-        impl Feed for $kind {
-            const FEED: &'static str = $feed;
-            fn clear(snapshot: &mut Snapshot) {
-                snapshot.clear_workloads($name);
-            }
-            fn add(snapshot: &mut Snapshot, object: Self) {
-                let namespace = namespace_of(&object);
-                let value = serde_json::to_value(&object).ok().map(|mut v| {
-                    v["kind"] = serde_json::Value::from($name);
-                    v
-                });
-                // The snapshot keeps its own copy of the strings (`add_workload`).
-                match value
-                    .as_ref()
-                    .and_then(|v| Workload::from_value(v, &namespace).ok())
-                {
-                    Some(workload) => snapshot.add_workload(workload),
-                    None => snapshot.remove_workload($name, &namespace, &object.name_any()),
-                }
-            }
-            fn remove(snapshot: &mut Snapshot, object: &Self) {
-                snapshot.remove_workload($name, &namespace_of(object), &object.name_any());
-            }
-            fn affected(_: &Snapshot, object: &Self) -> Vec<(String, String)> {
-                object
-                    .labels()
-                    .get(SYSTEM_LABEL)
-                    .map(|s| vec![(namespace_of(object), s.clone())])
-                    .unwrap_or_default()
-            }
-        }
-    };
-}
-/// The Prometheus Operator's monitors, reduced to what ties them to AI systems.
-pub mod monitors {
-    use kube::CustomResource;
-    use serde::{Deserialize, Serialize};
-
-    /// `monitoring.coreos.com/v1` ServiceMonitor (only its selector is read).
-    #[derive(CustomResource, Deserialize, Serialize, Clone, Debug)]
-    #[kube(
-        group = "monitoring.coreos.com",
-        version = "v1",
-        kind = "ServiceMonitor",
-        namespaced,
-        schema = "disabled"
-    )]
-    pub struct ServiceMonitorSpec {
-        /// Which Services it scrapes.
-        #[serde(default)]
-        pub selector: Option<serde_json::Value>,
-    }
-
-    /// `monitoring.coreos.com/v1` PodMonitor (only its selector is read).
-    #[derive(CustomResource, Deserialize, Serialize, Clone, Debug)]
-    #[kube(
-        group = "monitoring.coreos.com",
-        version = "v1",
-        kind = "PodMonitor",
-        namespaced,
-        schema = "disabled"
-    )]
-    pub struct PodMonitorSpec {
-        /// Which Pods it scrapes.
-        #[serde(default)]
-        pub selector: Option<serde_json::Value>,
-    }
-}
-
-macro_rules! monitor_feed {
-    ($kind:ty, $feed:literal, $name:literal) => {
-        impl Feed for $kind {
-            const FEED: &'static str = $feed;
-            fn clear(snapshot: &mut Snapshot) {
-                snapshot.clear_monitors($name);
-            }
-            fn add(snapshot: &mut Snapshot, object: Self) {
-                let value = serde_json::to_value(&object).unwrap_or_default();
-                if let Some((ns, monitor)) =
-                    crate::engine::snapshot::Monitor::from_value($name, &value)
-                {
-                    snapshot.add_monitor(&ns, monitor);
-                }
-            }
-            fn remove(snapshot: &mut Snapshot, object: &Self) {
-                snapshot.remove_monitor(&namespace_of(object), $name, &object.name_any());
-            }
-            fn affected(snapshot: &Snapshot, object: &Self) -> Vec<(String, String)> {
-                let ns = namespace_of(object);
-                let value = serde_json::to_value(object).unwrap_or_default();
-                let mut systems: Vec<String> =
-                    crate::engine::snapshot::Monitor::from_value($name, &value)
-                        .map(|(_, m)| m.systems)
-                        .unwrap_or_default();
-                // The systems it was tied to before this change lose (or keep) their monitor too.
-                systems.extend(snapshot.monitor_systems(&ns, $name, &object.name_any()));
-                systems.sort();
-                systems.dedup();
-                systems.into_iter().map(|s| (ns.clone(), s)).collect()
-            }
-        }
-    };
-}
-monitor_feed!(
-    monitors::ServiceMonitor,
-    "servicemonitors",
-    "ServiceMonitor"
-);
-monitor_feed!(monitors::PodMonitor, "podmonitors", "PodMonitor");
-
-workload_feed!(Deployment, "deployments", "Deployment");
-workload_feed!(StatefulSet, "statefulsets", "StatefulSet");
-workload_feed!(ReplicaSet, "replicasets", "ReplicaSet");
 
 /// Applies one watch event. A relist (`Init` .. `InitDone`) is buffered and swapped in whole,
-/// so objects deleted while the watch was down disappear and readers never see half a list.
+/// rebuilt off the lock, so objects deleted while the watch was down disappear, readers never
+/// see half a list and reviews do not wait for it.
 /// A kind with a shared store is buffered there, and the snapshot indexes the store's copies.
 pub fn apply_event<K: Feed>(cache: &ClusterCache, buffer: &mut Vec<K>, event: Event<K>) {
     let held = K::shared(cache).map(|store| store.apply(&event));
@@ -437,7 +203,7 @@ pub fn apply_event<K: Feed>(cache: &ClusterCache, buffer: &mut Vec<K>, event: Ev
         Event::InitDone => {
             let objects = std::mem::take(buffer);
             let mut affected = Vec::new();
-            cache.write(|s| {
+            cache.rebuild(|s| {
                 K::clear(s);
                 match held {
                     Some(held) => held.into_iter().for_each(|o| K::add_shared(s, o)),

@@ -14,9 +14,10 @@ use serde_json::Value;
 use super::PolicyArgs;
 use super::connect::{Cluster, Connection, Namespaces, PluginError, api_error};
 use crate::cache::organisation::{aims_kind_served, organisation_served};
-use crate::cache::{Feed, monitors, monitors_served};
+use crate::cache::{Feed, monitors_served};
 use crate::engine::Snapshot;
 use crate::policy::Policy;
+use crate::resources::monitors;
 use crate::resources::{
     AIIncident, AIManagementSystem, AISystem, ControlBinding, ImpactAssessment, InternalAudit,
     ManagementReview, Nonconformity, ORGANISATION_NAME,

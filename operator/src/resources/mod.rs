@@ -13,6 +13,7 @@ mod compact;
 mod fields;
 mod incident;
 mod management_review;
+pub mod monitors;
 mod nonconformity;
 mod organisation;
 mod relaxation;
