@@ -162,7 +162,7 @@ fn replica(
         concurrency: 8,
         client: client.clone(),
         cache: Arc::new(ClusterCache::from_snapshot(Snapshot::new())),
-        policy: Policy::default(),
+        policy: Policy::default().into(),
         clock: Box::new(jiff::Timestamp::now),
         metrics: None,
         recorder: None,

@@ -812,8 +812,13 @@ fn objects_without_a_namespace_decide_as_objects_in_default() {
 #[test]
 fn a_system_with_many_assessments_is_judged_on_every_one_of_them() {
     // 70 drafts sorted before the one approved assessment: a decision remembers the
-    // approvals of a system's first 64 assessments and must still read the ones after.
+    // approvals of every one of them, however many, and a change to any still counts.
     let mut s = Snapshot::new();
+    let policy = std::sync::Arc::new(Policy::default());
+    s.remember_facts_under(policy.clone());
+    let judge = |s: &Snapshot, object: &Value| {
+        evaluate_object(s, object, NS, &policy, now()).expect("a workload")
+    };
     opted_in(&mut s, "enforce");
     s.add_system(system("s"));
     for i in 0..70 {

@@ -117,10 +117,12 @@ fn a_register_of_ten_thousand_systems_fits_in_64_mib() {
 #[test]
 #[ignore = "a probe: a_register_of_ten_thousand_systems_fits_in_64_mib runs it in its own process"]
 fn register_rss_probe() {
-    let snapshot = register::snapshot(now());
+    let mut snapshot = register::snapshot(now());
     assert_eq!(snapshot.len(), 3 * register::SYSTEMS);
     // A running webhook has decided for every system, and remembers each one's facts.
-    let policy = aims_operator::policy::Policy::default().exempting("aims-system");
+    let policy =
+        std::sync::Arc::new(aims_operator::policy::Policy::default().exempting("aims-system"));
+    snapshot.remember_facts_under(policy.clone());
     for i in 0..register::SYSTEMS {
         let object = register::workload(i);
         let workload = aims_operator::engine::Workload::from_value(&object, NS).expect("workload");

@@ -816,7 +816,8 @@ proptest! {
         snapshot.add_binding(b);
         bindings += 1;
         let workload = deployment("d", Some("s"), Some("1.0.0"), &model_image());
-        let policy = Policy::default();
+        let policy = std::sync::Arc::new(Policy::default());
+        snapshot.remember_facts_under(policy.clone());
         let mut other = Policy::default();
         other.required_controls.insert(RiskTier::High, vec!["A.5.4".into()]);
         // Approvals stamped on 2026-11-01 lapse 12 hours before now() under this policy.
@@ -825,7 +826,7 @@ proptest! {
             match step {
                 Step::Decide { hours, other_policy } => {
                     let at = now().checked_add(SignedDuration::from_hours(hours)).expect("time");
-                    let policy = if other_policy { &other } else { &policy };
+                    let policy = if other_policy { &other } else { &*policy };
                     let remembered = evaluate_object(&snapshot, &workload, NS, policy, at).expect("workload");
                     let fresh = evaluate_object(&snapshot.clone(), &workload, NS, policy, at).expect("workload");
                     prop_assert_eq!(

@@ -16,9 +16,11 @@ use jiff::Timestamp;
 
 fn main() {
     let now: Timestamp = "2026-11-23T12:00:00Z".parse().expect("time");
-    let policy = Policy::default();
+    // Decisions remember system facts under this policy, as the webhook's do under its own.
+    let policy = std::sync::Arc::new(Policy::default());
     let started = Instant::now();
-    let snap = snapshot(now);
+    let mut snap = snapshot(now);
+    snap.remember_facts_under(policy.clone());
     println!(
         "built snapshot of {} objects in {:?}",
         snap.len(),

@@ -76,7 +76,9 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let now: Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
-        let snapshot = common::snapshot(now);
+        let mut snapshot = common::snapshot(now);
+        let policy = Arc::new(Policy::default());
+        snapshot.remember_facts_under(policy.clone());
         let systems: Vec<_> = snapshot.systems().into_iter().cloned().collect();
         let assessments: Vec<_> = snapshot.assessments().into_iter().cloned().collect();
         let bindings: Vec<_> = snapshot.bindings().cloned().collect();
@@ -87,7 +89,7 @@ fn main() {
         lease: None,
             client: api(writes.clone()),
             cache: Arc::new(ClusterCache::from_snapshot(snapshot)),
-            policy: Policy::default(),
+            policy,
             clock: Box::new(move || now),
             metrics: None,
             recorder: None,

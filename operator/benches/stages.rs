@@ -11,11 +11,19 @@ use aims_operator::webhook::review::{read_review, write_review};
 use std::time::Instant;
 fn main() {
     let now: jiff::Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
-    let snap = common::snapshot(now);
     let bodies = common::review_bodies();
-    // The webhook's policy (the operator's namespace exempt), so that the stages and the
-    // handler below share the systems' remembered facts.
-    let policy = Policy::default().exempting("aims-system");
+    // The handler as the server calls it (metrics, audit annotations, panic guard), measured
+    // after the stages; its policy is the one the stages decide under, so that they share
+    // the systems' remembered facts.
+    let mut ctx = aims_operator::webhook::Context::new(
+        std::sync::Arc::new(aims_operator::webhook::ClusterCache::from_snapshot(
+            common::snapshot(now),
+        )),
+        Policy::default(),
+        "aims-system",
+    );
+    ctx.clock = Box::new(move || now);
+    let policy = ctx.policy.clone();
     let (mut tp, mut tw, mut te, mut ta, mut tr) = (
         std::time::Duration::ZERO,
         std::time::Duration::ZERO,
@@ -38,7 +46,9 @@ fn main() {
             let w = Workload::from_json(req.object_text().unwrap(), "x").unwrap();
             tw += t.elapsed();
             let t = Instant::now();
-            let v = evaluate_workload(&snap, &w, &policy, now);
+            let v = ctx
+                .cache
+                .read(|snap| evaluate_workload(snap, &w, &policy, now));
             te += t.elapsed();
             let t = Instant::now();
             let d = aims_operator::webhook::workloads::from_verdict(&req, v);
@@ -48,13 +58,6 @@ fn main() {
             tr += t.elapsed();
         }
     }
-    // The whole handler as the server calls it (metrics, audit annotations, panic guard).
-    let mut ctx = aims_operator::webhook::Context::new(
-        std::sync::Arc::new(aims_operator::webhook::ClusterCache::from_snapshot(snap)),
-        Policy::default(),
-        "aims-system",
-    );
-    ctx.clock = Box::new(move || now);
     let t = std::time::Instant::now();
     let handler_rounds = if handler_only { 1 } else { rounds };
     for _ in 0..handler_rounds {

@@ -14,6 +14,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use jiff::Timestamp;
+use smallvec::SmallVec;
 
 use super::Snapshot;
 use super::rules::Finding;
@@ -35,10 +36,9 @@ pub(crate) struct SystemFacts {
     pub approved_enforcement: Option<EnforcementMode>,
     /// Whether the system's images must be pinned by digest.
     pub require_digest: bool,
-    /// Which of the entry's first 64 assessments (bit `i` for the `i`th, in their order) are
-    /// approved and current: a word rather than a list, as a list would be one more
-    /// allocation per system and one more line to fetch per decision.
-    approved: u64,
+    /// Whether each of the entry's assessments (in their order) is approved and current.
+    /// Inline for up to eight: one more allocation per system would count at 10,000.
+    approved: SmallVec<[bool; 8]>,
     /// Findings about the register entry itself (owner, stage, tier, monitoring).
     pub system_findings: Vec<Finding>,
     /// Findings about the controls the system's risk tier requires.
@@ -60,24 +60,21 @@ impl SystemFacts {
             enforcement,
             approved_enforcement,
             require_digest,
-            approved: 0,
+            approved: SmallVec::new(),
             system_findings: Vec::new(),
             control_findings: Vec::new(),
         }
     }
 
-    /// Records which assessments are approved, in the entry's order; past the 64th nothing
-    /// is recorded.
+    /// Records which assessments are approved, in the entry's order.
     pub(crate) fn record_approvals(&mut self, approved: impl Iterator<Item = bool>) {
-        for (index, approved) in approved.take(64).enumerate() {
-            self.approved |= u64::from(approved) << index;
-        }
+        self.approved = approved.collect();
     }
 
     /// Whether the entry's assessment at `index` is approved and current; `None` past the
     /// ones recorded.
     pub(crate) fn approved(&self, index: usize) -> Option<bool> {
-        (index < 64).then(|| self.approved >> index & 1 == 1)
+        self.approved.get(index).copied()
     }
 
     fn hold_for(&self, generation: u64, now: Timestamp) -> bool {

@@ -1,7 +1,6 @@
 //! An immutable, indexed view of the AIMS objects the engine decides against. In the cluster
 //! it is fed from watch caches, offline from parsed files; the engine cannot tell which.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// The register's maps hash with foldhash rather than SipHash: every admission looks a
@@ -9,13 +8,14 @@ use std::collections::BTreeMap;
 /// Its per-process random seed keeps the minimal resistance to crafted keys that names
 /// chosen by cluster users call for.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use kube::ResourceExt;
 
 use super::Workload;
 
+mod assessments;
 mod organisation;
 mod records;
 mod workloads;
@@ -23,9 +23,9 @@ mod workloads;
 use super::facts::{FactsCell, SystemFacts};
 use crate::policy::Policy;
 use crate::resources::{
-    AIManagementSystem, AISystem, ControlBinding, ENFORCEMENT_LABEL, EnforcementMode,
-    ImpactAssessment, ShrinkToFit,
+    AIManagementSystem, AISystem, ControlBinding, ENFORCEMENT_LABEL, EnforcementMode, ShrinkToFit,
 };
+pub use assessments::HeldAssessment;
 pub use workloads::Monitor;
 
 /// The namespace of an object that names none, as `kubectl apply` with the default context
@@ -47,9 +47,6 @@ pub struct Snapshot {
     /// Per namespace and system name: the system and what references it, so that a decision
     /// finds all of them in one place.
     register: HashMap<String, ByName<SystemEntry>>,
-    /// Content hash of each cached assessment, keyed by the address of its shared copy: the
-    /// hash is computed once per version written, not once per decision.
-    assessment_hashes: HashMap<usize, Arc<str>>,
     /// System each assessment references, so that removal touches one list. Keyed by
     /// [`object_key`]: one allocation per entry instead of two, at 10,000 entries.
     assessment_system: HashMap<Box<str>, Box<str>>,
@@ -75,9 +72,10 @@ pub struct Snapshot {
     /// system, assessment, binding or monitor. Workloads and namespace labels do not count
     /// (no fact reads them), so a busy cluster's workload churn keeps the facts.
     facts_generation: u64,
-    /// The policy facts are remembered for: the first one a decision used. Decisions under
-    /// another policy work everything out afresh.
-    facts_policy: OnceLock<Policy>,
+    /// The policy facts are remembered for (see [`Snapshot::remember_facts_under`]): one
+    /// address compare per decision tells it from any other. Decisions under another policy
+    /// work everything out afresh.
+    facts_policy: Option<Arc<Policy>>,
     /// The organisation's AI management system, with its organisation-wide controls as a
     /// binding that every system in its scope reads beside its own.
     organisation: Option<(Arc<AIManagementSystem>, Arc<ControlBinding>)>,
@@ -100,7 +98,7 @@ pub struct Snapshot {
 struct SystemEntry {
     system: Option<Arc<AISystem>>,
     /// Sorted by name.
-    assessments: Vec<Arc<ImpactAssessment>>,
+    assessments: Vec<HeldAssessment>,
     bindings: Vec<Arc<ControlBinding>>,
     /// What the last decision worked out about the system regardless of its workload.
     facts: FactsCell,
@@ -112,7 +110,7 @@ pub(crate) struct Registered<'s> {
     /// The system.
     pub system: &'s AISystem,
     /// The assessments that reference it, in the order the facts' approvals are recorded.
-    pub assessments: &'s [Arc<ImpactAssessment>],
+    pub assessments: &'s [HeldAssessment],
     /// What holds for it whatever the workload, remembered or worked out just now.
     pub facts: Arc<SystemFacts>,
 }
@@ -205,27 +203,6 @@ impl Snapshot {
         self.change_entry(namespace, name, |entry| entry.system = None);
     }
 
-    /// Removes the impact assessment `name` in `namespace`, whichever system it references.
-    pub fn remove_assessment(&mut self, namespace: &str, name: &str) {
-        self.facts_generation += 1;
-        let Some(system) = self.assessment_system.remove(&object_key(namespace, name)) else {
-            return;
-        };
-        let mut removed = Vec::new();
-        self.change_entry(namespace, &system, |entry| {
-            entry.assessments.retain(|a| {
-                let keep = a.name_any() != name;
-                if !keep {
-                    removed.push(Arc::as_ptr(a) as usize);
-                }
-                keep
-            });
-        });
-        for address in removed {
-            self.assessment_hashes.remove(&address);
-        }
-    }
-
     /// Removes the control binding `name` in `namespace` from every index.
     pub fn remove_binding(&mut self, namespace: &str, name: &str) {
         self.facts_generation += 1;
@@ -243,30 +220,6 @@ impl Snapshot {
         for system in &old.spec.systems {
             self.change_entry(namespace, system, |entry| entry.bindings.retain(other));
         }
-    }
-
-    /// Adds (or replaces) an impact assessment, indexed by the system it references.
-    pub fn add_assessment(&mut self, mut assessment: ImpactAssessment) {
-        assessment.spec.shrink_to_fit();
-        self.add_shared_assessment(Arc::new(assessment));
-    }
-
-    /// Adds (or replaces) an impact assessment held elsewhere too (the reconciler's store).
-    pub fn add_shared_assessment(&mut self, assessment: Arc<ImpactAssessment>) {
-        self.facts_generation += 1;
-        let ns = namespace_of(&*assessment);
-        self.remove_assessment(&ns, &assessment.name_any());
-        self.assessment_system.insert(
-            object_key(&ns, &assessment.name_any()),
-            assessment.spec.system_ref.as_str().into(),
-        );
-        self.assessment_hashes.insert(
-            Arc::as_ptr(&assessment) as usize,
-            super::assessment::content_hash(&assessment.spec).into(),
-        );
-        let list = &mut self.entry_mut(ns, &assessment.spec.system_ref).assessments;
-        list.push(assessment);
-        list.sort_by_key(|a| a.name_any());
     }
 
     /// Adds (or replaces) a control binding, indexed by each system it binds.
@@ -317,14 +270,6 @@ impl Snapshot {
         self.change_every_entry(|entry| entry.system = None);
     }
 
-    /// Forgets every impact assessment (before a relist replaces them).
-    pub fn clear_assessments(&mut self) {
-        self.facts_generation += 1;
-        self.change_every_entry(|entry| entry.assessments.clear());
-        self.assessment_system.clear();
-        self.assessment_hashes.clear();
-    }
-
     /// Forgets every control binding (before a relist replaces them).
     pub fn clear_bindings(&mut self) {
         self.facts_generation += 1;
@@ -344,23 +289,34 @@ impl Snapshot {
         self.register.get(namespace)?.get(name)?.system.as_deref()
     }
 
+    /// Remembers what decisions under `policy` work out about each system, for as long as it
+    /// holds. Decisions must pass this very `policy` (`&*policy`): the snapshot's reference
+    /// keeps its address from being reused by another, so the address alone identifies it.
+    pub fn remember_facts_under(&mut self, policy: Arc<Policy>) {
+        self.facts_policy = Some(policy);
+    }
+
     /// The AI system `name` in `namespace` as a decision at `now` under `policy` needs it.
-    /// Its facts are the remembered ones while they hold (nothing they depend on changed, the
-    /// same policy, `now` before their next lapse); otherwise `work_out` gives them afresh,
-    /// and they are remembered for the next decision.
+    /// Its facts are the remembered ones while they hold (nothing they depend on changed,
+    /// the policy they are remembered under, `now` before their next lapse); otherwise
+    /// `work_out` gives them afresh, and they are remembered for the next decision.
     pub(crate) fn registered(
         &self,
         namespace: &str,
         name: &str,
         policy: &Policy,
         now: Timestamp,
-        work_out: impl FnOnce(&AISystem, &[Arc<ImpactAssessment>]) -> SystemFacts,
+        work_out: impl FnOnce(&AISystem, &[HeldAssessment]) -> SystemFacts,
     ) -> Option<Registered<'_>> {
         let entry = self.entry(namespace, name)?;
         let system = entry.system.as_deref()?;
         let assessments = entry.assessments.as_slice();
         let work_out = || work_out(system, assessments);
-        let facts = if self.facts_policy.get_or_init(|| policy.clone()) == policy {
+        let remembered = self
+            .facts_policy
+            .as_ref()
+            .is_some_and(|p| std::ptr::eq(Arc::as_ptr(p), policy));
+        let facts = if remembered {
             entry
                 .facts
                 .get_or_work_out(self.facts_generation, now, work_out)
@@ -372,13 +328,6 @@ impl Snapshot {
             assessments,
             facts,
         })
-    }
-
-    /// The system the cached assessment `name` references.
-    pub fn assessment_system(&self, namespace: &str, name: &str) -> Option<&str> {
-        self.assessment_system
-            .get(&object_key(namespace, name))
-            .map(AsRef::as_ref)
     }
 
     /// The cached control binding `name` in `namespace`.
@@ -424,84 +373,12 @@ impl Snapshot {
         all
     }
 
-    /// Assessments that reference system `name` in `namespace`, sorted by name.
-    pub fn assessments_for(&self, namespace: &str, system: &str) -> &[Arc<ImpactAssessment>] {
-        self.entry(namespace, system)
-            .map(|entry| entry.assessments.as_slice())
-            .unwrap_or(&[])
-    }
-
     fn entry(&self, namespace: &str, system: &str) -> Option<&SystemEntry> {
         self.register.get(namespace)?.get(system)
     }
 
     fn entries(&self) -> impl Iterator<Item = &SystemEntry> {
         self.register.values().flat_map(HashMap::values)
-    }
-
-    /// The content hash of an assessment held in this snapshot (cached), or computed for one
-    /// that is not.
-    pub fn content_hash_of(&self, assessment: &ImpactAssessment) -> Cow<'_, str> {
-        match self
-            .assessment_hashes
-            .get(&(std::ptr::from_ref(assessment) as usize))
-        {
-            Some(hash) => Cow::Borrowed(hash),
-            None => Cow::Owned(super::assessment::content_hash(&assessment.spec)),
-        }
-    }
-
-    /// The phase of an assessment at `now`, using the cached content hash.
-    pub fn assessment_state(
-        &self,
-        assessment: &ImpactAssessment,
-        policy: &crate::policy::Policy,
-        now: jiff::Timestamp,
-    ) -> super::assessment::AssessmentState {
-        super::assessment::assessment_state_with_hash(
-            assessment,
-            self.content_hash_of(assessment).into_owned(),
-            self.assessed_system(assessment),
-            policy,
-            now,
-        )
-    }
-
-    /// The spec of the system an assessment references, when it is registered.
-    fn assessed_system(
-        &self,
-        assessment: &ImpactAssessment,
-    ) -> Option<&crate::resources::AISystemSpec> {
-        let namespace = assessment
-            .metadata
-            .namespace
-            .as_deref()
-            .unwrap_or(DEFAULT_NAMESPACE);
-        self.system(namespace, &assessment.spec.system_ref)
-            .map(|system| &system.spec)
-    }
-
-    /// Whether an assessment is approved and current at `now` (no words, no copies).
-    pub fn is_approved(
-        &self,
-        assessment: &ImpactAssessment,
-        policy: &crate::policy::Policy,
-        now: jiff::Timestamp,
-    ) -> bool {
-        let hash = self.content_hash_of(assessment);
-        let system = self.assessed_system(assessment);
-        super::assessment::assessment_phase(assessment, &hash, system, policy, now).0
-            == crate::resources::AssessmentPhase::Approved
-    }
-
-    /// Every assessment, sorted by namespace and name.
-    pub fn assessments(&self) -> Vec<&ImpactAssessment> {
-        let mut all: Vec<&ImpactAssessment> = self
-            .entries()
-            .flat_map(|entry| entry.assessments.iter().map(Arc::as_ref))
-            .collect();
-        all.sort_by_key(|a| (a.namespace(), a.name_any()));
-        all
     }
 
     /// Control bindings that bind system `name` in `namespace` (by name or to all systems).

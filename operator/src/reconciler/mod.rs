@@ -42,7 +42,7 @@ pub struct ReconcileContext {
     /// The snapshot the webhook decides against (one engine, one view).
     pub cache: Arc<ClusterCache>,
     /// Policy.
-    pub policy: Policy,
+    pub policy: Arc<Policy>,
     /// The clock; tests pin it.
     pub clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
     /// Reconcile counts and durations, when metrics are served.

@@ -71,8 +71,9 @@ impl EventSink for LogEvents {
 pub struct Context {
     /// The cluster snapshot.
     pub cache: Arc<ClusterCache>,
-    /// Policy, with the operator's own namespace among the exempt ones.
-    pub policy: Policy,
+    /// Policy, with the operator's own namespace among the exempt ones. Shared with the
+    /// reconciler and the snapshot, which remembers system facts under this very copy.
+    pub policy: Arc<Policy>,
     /// Namespace aims-operator runs in (named in messages).
     pub operator_namespace: String,
     /// Users allowed to write the status of AIMS resources (the operator's service account).
@@ -108,7 +109,8 @@ impl Context {
     /// A context with the given cache and policy, the system clock, log-only events and a
     /// fresh metrics registry. The operator's namespace is added to the exempt namespaces.
     pub fn new(cache: Arc<ClusterCache>, policy: Policy, operator_namespace: &str) -> Self {
-        let policy = policy.exempting(operator_namespace);
+        let policy = Arc::new(policy.exempting(operator_namespace));
+        cache.write(|s| s.remember_facts_under(policy.clone()));
         let mut registry = Registry::default();
         let metrics = WebhookMetrics::register(&mut registry);
         let cluster_metrics = crate::metrics::ClusterMetrics::register(&mut registry);

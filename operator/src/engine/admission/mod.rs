@@ -2,7 +2,6 @@
 //! fix. The webhook, the reconciler and the offline check all call [`evaluate_workload`].
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use jiff::Timestamp;
 use kube::ResourceExt;
@@ -20,11 +19,11 @@ use super::facts::{SystemFacts, lapses};
 use super::identify::{artifact_of_another, unlabelled_owner, unregistered};
 use super::relaxation::{approved_relaxation, honoured_digest, honoured_mode, mode_not_approved};
 use super::rules::{Finding, Rule};
-use super::snapshot::name_of;
+use super::snapshot::{HeldAssessment, name_of};
 use super::verdict::{Scope, Verdict};
 use super::workload::{Workload, WorkloadError};
 use crate::policy::Policy;
-use crate::resources::{AISystem, EnforcementMode, ImpactAssessment, RiskTier, SYSTEM_LABEL};
+use crate::resources::{AISystem, EnforcementMode, RiskTier, SYSTEM_LABEL};
 
 /// Whether a namespace opted in to enforcement, and the mode its label chooses (a label value
 /// that is not a known mode counts as enforce; see `Snapshot::add_namespace`).
@@ -178,7 +177,7 @@ pub fn evaluate_workload<'a>(
 fn system_facts(
     snapshot: &Snapshot,
     system: &AISystem,
-    assessments: &[Arc<ImpactAssessment>],
+    assessments: &[HeldAssessment],
     policy: &Policy,
     now: Timestamp,
 ) -> SystemFacts {
