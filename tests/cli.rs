@@ -389,6 +389,35 @@ fn a_bad_policy_file_is_refused_clearly() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("A.99 is not an Annex A control ID"));
+    // Every command that takes a policy, the server included, says so the same way and
+    // writes nothing else.
+    let bad = dir.join("p.yaml");
+    let bad = bad.to_str().expect("utf-8");
+    for args in [
+        vec!["soa", "examples", "--policy", bad],
+        vec!["register", "examples", "--policy", bad],
+        vec![
+            "evidence",
+            "examples",
+            "--policy",
+            bad,
+            "--signing-key",
+            bad,
+            "--out",
+            "/dev/null",
+        ],
+        vec!["run", "--policy", bad],
+    ] {
+        let out = aims_operator(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(
+            stderr.starts_with(&format!("error: policy file {bad} is not valid: "))
+                && stderr.contains("A.99 is not an Annex A control ID"),
+            "{args:?}: {stderr}"
+        );
+    }
 
     std::fs::write(
         dir.join("m.yaml"),

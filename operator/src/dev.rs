@@ -7,6 +7,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::cli::CliError;
+
 use clap::{Args, Subcommand};
 use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
@@ -209,17 +211,11 @@ pub fn local_certificates(dir: &Path, host: &str) -> Result<CertBundle, String> 
 }
 
 /// Runs `aims-operator dev ...`.
-pub fn run(args: DevArgs) -> ExitCode {
+pub fn run(args: DevArgs) -> Result<ExitCode, CliError> {
     match args.command {
         DevCommand::Run(dev) => {
             let dev = *dev;
-            let bundle = match local_certificates(&dev.dir, &dev.host) {
-                Ok(b) => b,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
+            let bundle = local_certificates(&dev.dir, &dev.host).map_err(CliError::Input)?;
             let mut run = dev.run;
             run.use_dev_certificates(&dev.dir);
             let mut registration = Registration::in_cluster(run.namespace());
@@ -233,27 +229,16 @@ pub fn run(args: DevArgs) -> ExitCode {
             });
             crate::run::run(run)
         }
-        DevCommand::Unregister { name } => {
-            let runtime = match crate::cli::runtime(1) {
-                Ok(r) => r,
-                Err(code) => return code,
-            };
-            runtime.block_on(async {
-                match kube::Client::try_default().await {
-                    Ok(client) => {
-                        if unregister(&client, &name).await {
-                            println!("removed webhook configurations {name} (if they existed)");
-                            ExitCode::SUCCESS
-                        } else {
-                            ExitCode::from(1)
-                        }
-                    }
-                    Err(e) => {
-                        eprintln!("error: no Kubernetes API server configuration found ({e})");
-                        ExitCode::from(2)
-                    }
-                }
+        DevCommand::Unregister { name } => crate::cli::runtime(1)?.block_on(async {
+            let client = kube::Client::try_default()
+                .await
+                .map_err(|e| CliError::NoCluster(e.to_string()))?;
+            Ok(if unregister(&client, &name).await {
+                println!("removed webhook configurations {name} (if they existed)");
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
             })
-        }
+        }),
     }
 }

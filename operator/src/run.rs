@@ -12,6 +12,7 @@ use clap::{Args, ValueEnum};
 
 use crate::cache;
 use crate::certs::secret::SelfManaged;
+use crate::cli::CliError;
 use crate::election::{Elector, LeaseFence, Round};
 use crate::policy::Policy;
 use crate::reconciler::{self, ReconcileContext};
@@ -279,37 +280,20 @@ fn retry_after(failures: &mut u32, grace: Duration) -> Duration {
 }
 
 /// Runs until SIGTERM or Ctrl-C; returns the exit status.
-pub fn run(args: RunArgs) -> ExitCode {
+pub fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     init_logs(args.log_format);
     let policy = match &args.policy {
-        Some(path) => match Policy::from_file(path) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        },
+        Some(path) => Policy::from_file(path)?,
         None => Policy::default(),
     };
-    let runtime = match crate::cli::runtime(2) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    runtime.block_on(serve(args, policy))
+    crate::cli::runtime(2)?.block_on(serve(args, policy))
 }
 
-async fn serve(args: RunArgs, policy: Policy) -> ExitCode {
-    let client = match kube::Client::try_default().await {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!(
-                "error: no Kubernetes API server configuration found ({e}); in a pod the service account is used, \
-                 outside one KUBECONFIG or ~/.kube/config"
-            );
-            return ExitCode::from(2);
-        }
-    };
-    operate(client, args, policy, shutdown_signal()).await
+async fn serve(args: RunArgs, policy: Policy) -> Result<ExitCode, CliError> {
+    let client = kube::Client::try_default()
+        .await
+        .map_err(|e| CliError::NoCluster(e.to_string()))?;
+    Ok(operate(client, args, policy, shutdown_signal()).await)
 }
 
 /// Runs webhook and reconciler as `client` until `shutdown` completes, then drains and

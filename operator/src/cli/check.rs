@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use jiff::Timestamp;
 
-use super::{CommonArgs, emit, fail, list, load};
+use super::{CliError, CommonArgs, emit, list, load};
 use crate::engine::evaluate_object;
 use crate::manifests::Loaded;
 use crate::policy::Policy;
@@ -31,14 +31,20 @@ pub(super) enum CheckFormat {
 }
 
 /// `check --discover`: the model-serving workloads of the manifests that no AISystem covers.
-fn discover_loaded(loaded: &Loaded, policy: &Policy, output: CheckFormat) -> ExitCode {
+fn discover_loaded(
+    loaded: &Loaded,
+    policy: &Policy,
+    output: CheckFormat,
+) -> Result<ExitCode, CliError> {
     use crate::discover::{DiscoverFormat, discover, render};
     let format = match output {
         CheckFormat::Text => DiscoverFormat::Text,
         CheckFormat::Json => DiscoverFormat::Json,
         CheckFormat::Yaml => DiscoverFormat::Yaml,
         CheckFormat::Junit | CheckFormat::Sarif => {
-            return fail("--discover prints text, json or yaml (draft AISystems)");
+            return Err(CliError::Usage(
+                "--discover prints text, json or yaml (draft AISystems)".into(),
+            ));
         }
     };
     let workloads: Vec<crate::engine::Workload<'_>> = loaded
@@ -53,11 +59,11 @@ fn discover_loaded(loaded: &Loaded, policy: &Policy, output: CheckFormat) -> Exi
     for e in &loaded.errors {
         eprintln!("error: {e}");
     }
-    match (loaded.errors.is_empty(), found.is_empty()) {
+    Ok(match (loaded.errors.is_empty(), found.is_empty()) {
         (false, _) => ExitCode::from(2),
         (true, true) => ExitCode::SUCCESS,
         (true, false) => ExitCode::from(1),
-    }
+    })
 }
 
 /// Judges every workload that was loaded.
@@ -94,16 +100,13 @@ pub(super) fn check(
     common: &CommonArgs,
     verbose: bool,
     discover: bool,
-) -> ExitCode {
-    let (loaded, policy, now) = match load(paths, common) {
-        Ok(l) => l,
-        Err(e) => return fail(e),
-    };
+) -> Result<ExitCode, CliError> {
+    let (loaded, policy, now) = load(paths, common)?;
     if discover {
         return discover_loaded(&loaded, &policy, output);
     }
     if loaded.errors.is_empty() && loaded.workloads.is_empty() && loaded.aims_objects == 0 {
-        return fail(format!(
+        return Err(CliError::Input(format!(
             "nothing to judge in {}: no workload and no AIMS resource in {} file(s){}",
             list(paths),
             loaded.files,
@@ -111,7 +114,7 @@ pub(super) fn check(
                 0 => String::new(),
                 n => format!(" ({n} document(s) of other kinds)"),
             }
-        ));
+        )));
     }
     let report = check_loaded(loaded, &policy, now);
     let text = match output {
@@ -120,9 +123,9 @@ pub(super) fn check(
         CheckFormat::Junit => render::check::junit(&report),
         CheckFormat::Sarif => render::check::sarif(&report),
         CheckFormat::Yaml => {
-            return fail(
-                "-o yaml prints draft AISystems and goes with --discover; judge with -o text, json, junit or sarif",
-            );
+            return Err(CliError::Usage(
+                "-o yaml prints draft AISystems and goes with --discover; judge with -o text, json, junit or sarif".into(),
+            ));
         }
     };
     emit(&text);
@@ -131,5 +134,5 @@ pub(super) fn check(
             eprintln!("error: {e}");
         }
     }
-    ExitCode::from(report.exit_code())
+    Ok(ExitCode::from(report.exit_code()))
 }

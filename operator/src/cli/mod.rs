@@ -13,9 +13,11 @@ use crate::policy::Policy;
 use crate::{crdgen, render, soa};
 
 mod check;
+mod error;
 
 pub use check::check_loaded;
 use check::{CheckFormat, check};
+pub use error::{CliError, finish, report};
 
 /// ISO/IEC 42001 AI management system enforcement for Kubernetes.
 ///
@@ -199,9 +201,9 @@ struct CommonArgs {
     now: Option<Timestamp>,
 }
 
-fn load(paths: &[PathBuf], common: &CommonArgs) -> Result<(Loaded, Policy, Timestamp), String> {
+fn load(paths: &[PathBuf], common: &CommonArgs) -> Result<(Loaded, Policy, Timestamp), CliError> {
     let policy = match &common.policy {
-        Some(path) => Policy::from_file(path).map_err(|e| e.to_string())?,
+        Some(path) => Policy::from_file(path)?,
         None => Policy::default(),
     };
     let mut loaded = Loaded::new(&common.namespace);
@@ -235,27 +237,22 @@ pub(crate) fn emit(text: &str) {
     }
 }
 
-/// An async runtime for the commands that talk to a cluster; a failure is reported and
-/// becomes exit status 2.
-pub(crate) fn runtime(threads: usize) -> Result<tokio::runtime::Runtime, ExitCode> {
+/// An async runtime for the commands that talk to a cluster.
+pub(crate) fn runtime(threads: usize) -> Result<tokio::runtime::Runtime, CliError> {
     let mut builder = if threads > 1 {
         tokio::runtime::Builder::new_multi_thread()
     } else {
         tokio::runtime::Builder::new_current_thread()
     };
-    builder
-        .enable_all()
-        .build()
-        .map_err(|e| fail(format!("cannot start the async runtime: {e}")))
-}
-
-fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(2)
+    builder.enable_all().build().map_err(CliError::Runtime)
 }
 
 /// Runs the command line; returns the process exit status.
 pub fn run(cli: Cli) -> ExitCode {
+    finish(execute(cli))
+}
+
+fn execute(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Check {
             paths,
@@ -319,32 +316,25 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Crds { output_dir } => write_crds(output_dir),
         Command::Catalog => {
             emit(&catalog_text());
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => crate::run::run(*args),
         Command::Dev(args) => crate::dev::run(args),
-        Command::Demo { now } => demo(now.unwrap_or_else(Timestamp::now)),
+        Command::Demo { now } => Ok(demo(now.unwrap_or_else(Timestamp::now))),
     }
 }
 
-/// Loads the whole input of a reading for `what` and prints what `render` makes of it; a
-/// load or render error is printed and exits 2, with nothing on stdout.
+/// Loads the whole input of a reading for `what` and prints what `render` makes of it;
+/// after a load or render error nothing is on stdout.
 fn print_reading(
     reading: &Reading,
     what: &str,
     render: impl FnOnce(&Loaded, &Policy, Timestamp) -> Result<String, String>,
-) -> ExitCode {
-    let (loaded, policy, now) = match load_whole(&reading.paths, &reading.common, what) {
-        Ok(l) => l,
-        Err(e) => return fail(e),
-    };
-    match render(&loaded, &policy, now) {
-        Ok(text) => {
-            emit(&text);
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
-    }
+) -> Result<ExitCode, CliError> {
+    let (loaded, policy, now) = load_whole(&reading.paths, &reading.common, what)?;
+    let text = render(&loaded, &policy, now).map_err(CliError::Input)?;
+    emit(&text);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Loads `paths` for a document that must rest on the whole input: any unreadable document,
@@ -353,63 +343,44 @@ fn load_whole(
     paths: &[PathBuf],
     common: &CommonArgs,
     what: &str,
-) -> Result<(Loaded, Policy, Timestamp), String> {
+) -> Result<(Loaded, Policy, Timestamp), CliError> {
     let (loaded, policy, now) = load(paths, common)?;
     for e in &loaded.errors {
         eprintln!("error: {e}");
     }
     if !loaded.errors.is_empty() {
-        return Err(format!(
+        return Err(CliError::Input(format!(
             "no {what} written: {} document(s) could not be read",
             loaded.errors.len()
-        ));
+        )));
     }
     if loaded.aims_objects == 0 {
-        return Err(format!(
+        return Err(CliError::Input(format!(
             "no AIMS resource (AISystem, ImpactAssessment, ControlBinding) in {}: nothing to state",
             list(paths)
-        ));
+        )));
     }
     Ok((loaded, policy, now))
 }
 
-fn evidence(command: EvidenceCommand) -> ExitCode {
+fn evidence(command: EvidenceCommand) -> Result<ExitCode, CliError> {
     if let Some(EvidenceVerify::Verify {
         package,
         public_key,
     }) = command.verify
     {
-        return match crate::evidence::verify_package(&package, &public_key) {
-            Ok(report) => {
-                emit(&format!("{report}\n"));
-                ExitCode::SUCCESS
-            }
-            Err(problems) => {
-                for p in &problems {
-                    eprintln!("error: {p}");
-                }
-                eprintln!(
-                    "{}: NOT verified ({} problem(s))",
-                    package.display(),
-                    problems.len()
-                );
-                ExitCode::from(1)
-            }
-        };
+        let report = crate::evidence::verify_package(&package, &public_key)
+            .map_err(|problems| CliError::NotVerified { package, problems })?;
+        emit(&format!("{report}\n"));
+        return Ok(ExitCode::SUCCESS);
     }
-    let (loaded, policy, now) =
-        match load_whole(&command.paths, &command.common, "evidence package") {
-            Ok(l) => l,
-            Err(e) => return fail(e),
-        };
+    let (loaded, policy, now) = load_whole(&command.paths, &command.common, "evidence package")?;
     let source = scope_of(&command.paths);
-    match crate::evidence::write_package(&loaded.snapshot, &policy, source, &command.package, now) {
-        Ok(line) => {
-            eprintln!("{line}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
-    }
+    let line =
+        crate::evidence::write_package(&loaded.snapshot, &policy, source, &command.package, now)
+            .map_err(CliError::Input)?;
+    eprintln!("{line}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The register in `format`.
@@ -417,26 +388,25 @@ fn render_register(rows: &[crate::register::RegisterRow], format: Format) -> Str
     crate::register::render(rows, format)
 }
 
-fn write_crds(output_dir: Option<PathBuf>) -> ExitCode {
+fn write_crds(output_dir: Option<PathBuf>) -> Result<ExitCode, CliError> {
     for (file, crd) in crdgen::crds() {
-        let yaml = match crdgen::to_yaml(&crd) {
-            Ok(y) => y,
-            Err(e) => return fail(format!("cannot serialise {file}: {e}")),
-        };
+        let yaml = crdgen::to_yaml(&crd)
+            .map_err(|e| CliError::Input(format!("cannot serialise {file}: {e}")))?;
         match &output_dir {
             Some(dir) => {
                 let path = dir.join(file);
-                if let Err(e) =
-                    std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, yaml))
-                {
-                    return fail(format!("cannot write {}: {e}", path.display()));
-                }
+                std::fs::create_dir_all(dir)
+                    .and_then(|_| std::fs::write(&path, yaml))
+                    .map_err(|source| CliError::Write {
+                        path: path.clone(),
+                        source,
+                    })?;
                 eprintln!("wrote {}", path.display());
             }
             None => emit(&format!("---\n{yaml}")),
         }
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The catalog as text: the Annex A controls, then the admission rules, each under column

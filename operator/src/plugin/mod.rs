@@ -373,15 +373,8 @@ async fn decide_command(
 /// Runs `kubectl aims`; returns the exit status: 2 for an error, printed as kubectl prints
 /// one (`error: ...`).
 pub fn run(cli: PluginCli) -> ExitCode {
-    let runtime = match crate::cli::runtime(1) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    match runtime.block_on(run_live(&cli.connection, cli.command)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
+    crate::cli::finish(
+        crate::cli::runtime(1)
+            .and_then(|runtime| Ok(runtime.block_on(run_live(&cli.connection, cli.command))?)),
+    )
 }
