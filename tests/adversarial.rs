@@ -30,7 +30,7 @@ fn rules_of(response: &Value) -> String {
 
 #[tokio::test]
 async fn objects_being_deleted_or_held_by_finalizers_are_still_judged() {
-    let mut h = serve_snapshot(lending_unassessed(true)).await;
+    let mut h = in_process_snapshot(lending_unassessed(true));
     let mut object = deployment()["request"]["object"].clone();
     object["metadata"]["deletionTimestamp"] = json!("2026-11-23T11:00:00Z");
     object["metadata"]["finalizers"] = json!(["example.com/keep-running"]);
@@ -49,7 +49,7 @@ async fn an_assessment_in_another_namespace_covers_nothing_here() {
         .approved_by("bob", "2026-10-01T00:00:00Z");
     elsewhere.metadata.namespace = Some("sandbox".into());
     snapshot.add_assessment(elsewhere);
-    let mut h = serve_snapshot(snapshot).await;
+    let mut h = in_process_snapshot(snapshot);
     let response = h.review("/validate", &deployment()).await;
     assert_eq!(response["allowed"], false);
     assert!(rules_of(&response).contains("AIMS-003"), "{response}");
@@ -71,7 +71,7 @@ async fn exemptions_claimed_by_a_tenant_change_nothing() {
         .clone();
     system.metadata.namespace = Some("kube-system-ml".into());
     snapshot.add_system(system);
-    let mut h = serve_snapshot(snapshot).await;
+    let mut h = in_process_snapshot(snapshot);
     let mut object = deployment()["request"]["object"].clone();
     let labels = &mut object["metadata"]["labels"];
     labels[ENFORCEMENT_LABEL] = json!("audit");
@@ -101,7 +101,7 @@ async fn exemptions_claimed_by_a_tenant_change_nothing() {
 /// Pod. Each is judged on what it would run.
 #[tokio::test]
 async fn another_kind_or_a_subresource_is_no_road_around_the_rules() {
-    let mut h = serve_snapshot(lending_unassessed(true)).await;
+    let mut h = in_process_snapshot(lending_unassessed(true));
     let template = deployment()["request"]["object"]["spec"]["template"].clone();
     let replica_set = json!({
         "apiVersion": "apps/v1", "kind": "ReplicaSet",
@@ -147,7 +147,7 @@ async fn another_kind_or_a_subresource_is_no_road_around_the_rules() {
 /// behind either is still caught in an opted-in namespace.
 #[tokio::test]
 async fn look_alike_label_keys_and_system_names_do_not_pass_for_the_real_ones() {
-    let mut h = serve_snapshot(lending()).await;
+    let mut h = in_process_snapshot(lending());
     let server = |labels: Value| {
         json!({
             "apiVersion": "apps/v1", "kind": "Deployment",
@@ -191,7 +191,7 @@ async fn unlabelled_serving_runtimes_are_caught_in_opted_in_namespaces() {
         "docker.io/kserve/sklearnserver:v0.14.0",
     ];
     for (mode, allowed, decision) in [("enforce", false, "denied"), ("audit", true, "audited")] {
-        let mut h = serve_snapshot(with_namespace_mode(lending(), mode)).await;
+        let mut h = in_process_snapshot(with_namespace_mode(lending(), mode));
         for image in images {
             let object = json!({
                 "apiVersion": "apps/v1", "kind": "Deployment",

@@ -11,16 +11,16 @@ use aims_operator::policy::Policy;
 use aims_operator::resources::*;
 use serde_json::{Value, json};
 
-use harness::{Harness, as_user, serve_snapshot};
+use harness::{InProcess, as_user, in_process_snapshot};
 use support::*;
 
 /// The webhook with the assessed system registered (an approval binds its material fields).
-async fn serve() -> Harness {
+fn webhook() -> InProcess {
     let mut snapshot = Snapshot::new();
     let mut system = system("credit-scoring");
     system.metadata.namespace = Some("lending".into());
     snapshot.add_system(system);
-    serve_snapshot(snapshot).await
+    in_process_snapshot(snapshot)
 }
 
 fn author_of(object: &Value) -> Option<&str> {
@@ -47,7 +47,7 @@ fn phase(object: &Value) -> AssessmentPhase {
 
 #[tokio::test]
 async fn the_author_is_recorded_from_the_authenticated_user_at_creation() {
-    let mut h = serve().await;
+    let mut h = webhook();
     let review = fixture("custom-resource-create.json"); // alice
     let outcome = h.write(&review).await;
     assert_eq!(outcome.validate.as_ref().unwrap()["allowed"], true);
@@ -73,7 +73,7 @@ async fn the_author_is_recorded_from_the_authenticated_user_at_creation() {
 /// registrations for one namespace had the same effect.)
 #[tokio::test]
 async fn the_mutating_webhook_called_again_keeps_the_stamps_it_wrote() {
-    let mut h = serve().await;
+    let mut h = webhook();
     let (review, _) = approved_by_bob();
     let first = h.write(&review).await;
     let stamped = first.stored.expect("stamped");
@@ -99,7 +99,7 @@ async fn the_mutating_webhook_called_again_keeps_the_stamps_it_wrote() {
 
 #[tokio::test]
 async fn an_approver_decision_is_stamped_with_who_when_and_the_content_hash() {
-    let mut h = serve().await;
+    let mut h = webhook();
     let (review, _) = approved_by_bob();
     let outcome = h.write(&review).await;
     assert_eq!(outcome.mutate["allowed"], true, "{}", outcome.mutate);
@@ -117,7 +117,7 @@ async fn an_approver_decision_is_stamped_with_who_when_and_the_content_hash() {
 
 #[tokio::test]
 async fn only_an_approver_who_is_not_the_author_can_decide() {
-    let mut h = serve().await;
+    let mut h = webhook();
     let (review, _) = approved_by_bob();
 
     let outcome = h
@@ -153,7 +153,7 @@ async fn only_an_approver_who_is_not_the_author_can_decide() {
 
 #[tokio::test]
 async fn stamps_cannot_be_forged_by_field_annotation_status_or_apply() {
-    let mut h = serve().await;
+    let mut h = webhook();
 
     // Field: alice creates an assessment that claims bob approved it.
     let mut review = fixture("custom-resource-create.json");
@@ -237,7 +237,7 @@ async fn stamps_cannot_be_forged_by_field_annotation_status_or_apply() {
 
 #[tokio::test]
 async fn changing_the_assessed_content_after_approval_voids_it() {
-    let mut h = serve().await;
+    let mut h = webhook();
     let (approve, _) = approved_by_bob();
     let approved = h.write(&approve).await.stored.unwrap();
 
@@ -272,7 +272,7 @@ async fn changing_the_assessed_content_after_approval_voids_it() {
 /// cosmetic change does not. Approving for a system that is not registered is refused.
 #[tokio::test]
 async fn an_approval_binds_the_systems_material_fields_and_a_material_change_voids_it() {
-    let mut h = serve().await;
+    let mut h = webhook();
     let (approve, _) = approved_by_bob();
     let approved = h.write(&approve).await.stored.unwrap();
     let registered = h
@@ -386,7 +386,7 @@ async fn an_approval_binds_the_systems_material_fields_and_a_material_change_voi
 /// not void the approval; changing the risk's rating voids the acceptance.
 #[tokio::test]
 async fn a_high_rated_risk_treated_by_acceptance_needs_a_risk_owner() {
-    let mut h = serve().await;
+    let mut h = webhook();
     let (approve, _) = approved_by_bob();
     let risks = json!([
         {"id": "R1", "description": "score drift", "likelihood": 3, "severity": 4, "treatment": "Accept"},
@@ -471,7 +471,7 @@ fn binding_object(accepted_by: Option<&str>) -> Value {
 
 #[tokio::test]
 async fn a_control_exclusion_is_accepted_only_by_an_approver_under_their_own_name() {
-    let mut h = serve().await;
+    let mut h = webhook();
     // alice proposes an exclusion and claims it accepted by bob: refused.
     let outcome = h
         .write(&binding_review(
@@ -541,7 +541,7 @@ async fn a_control_exclusion_is_accepted_only_by_an_approver_under_their_own_nam
 
 #[tokio::test]
 async fn deletes_of_aims_resources_are_never_blocked() {
-    let mut h = serve().await;
+    let mut h = webhook();
     let mut review = fixture("custom-resource-create.json");
     review["request"]["operation"] = json!("DELETE");
     review["request"]["oldObject"] = review["request"]["object"].clone();
@@ -554,7 +554,7 @@ async fn deletes_of_aims_resources_are_never_blocked() {
 /// still cannot approve it: it would be approving its own deployment.
 #[tokio::test]
 async fn a_service_account_cannot_approve_what_it_wrote() {
-    let mut h = serve().await;
+    let mut h = webhook();
     let pipeline = "system:serviceaccount:lending:deploy-pipeline";
     let groups = [
         "ai-approvers",
@@ -590,7 +590,7 @@ async fn a_service_account_cannot_approve_what_it_wrote() {
 /// it hands the webhook the impersonated identity, and RBAC decides who may impersonate).
 #[tokio::test]
 async fn approver_membership_cannot_be_claimed_outside_the_authenticated_groups() {
-    let mut h = serve().await;
+    let mut h = webhook();
     let (review, _) = approved_by_bob();
     let mut claimed = as_user(review, "mallory", &["dev-team", "system:authenticated"]);
     claimed["request"]["userInfo"]["extra"] = json!({

@@ -10,7 +10,7 @@ use jiff::{Timestamp, ToSpan};
 use kube::ResourceExt;
 use serde_json::{Value, json};
 
-use crate::harness::{as_user, lending_unassessed, serve_snapshot};
+use crate::harness::{as_user, in_process_snapshot, lending_unassessed};
 use crate::support::*;
 
 fn audit(findings: Value) -> InternalAudit {
@@ -107,7 +107,7 @@ fn write_review(kind: &str, resource: &str, object: Value, user: &str, groups: &
 
 #[tokio::test]
 async fn audits_and_reviews_are_recorded_only_by_their_groups_and_only_as_they_can_be_true() {
-    let mut h = serve_snapshot(lending_unassessed(true)).await;
+    let mut h = in_process_snapshot(lending_unassessed(true));
     let audit = |system: &str| {
         json!({"apiVersion": "aims.io/v1alpha1", "kind": "InternalAudit",
             "metadata": {"name": "ia-1"},

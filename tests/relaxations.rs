@@ -13,7 +13,7 @@ use aims_operator::policy::Policy;
 use aims_operator::resources::*;
 use serde_json::{Value, json};
 
-use harness::{Harness, as_user, serve_snapshot};
+use harness::{InProcess, as_user, in_process_snapshot};
 use support::*;
 
 const ALICE: (&str, &[&str]) = ("alice", &["dev-team", "system:authenticated"]);
@@ -78,7 +78,7 @@ fn warnings(outcome: &harness::Outcome) -> String {
 
 /// Writes `object` as `who` over `old`, expecting it stored; returns what was stored.
 async fn stored(
-    h: &mut Harness,
+    h: &mut InProcess,
     who: (&str, &[&str]),
     old: Option<&Value>,
     object: Value,
@@ -94,7 +94,7 @@ async fn stored(
 #[tokio::test]
 async fn a_mode_weaker_than_the_namespace_is_honoured_only_once_another_platform_owner_approves_it()
 {
-    let mut h = serve_snapshot(namespace_in("enforce")).await;
+    let mut h = in_process_snapshot(namespace_in("enforce"));
     let audit = || system_object("Limited", "Operation", json!({"enforcement": "Audit"}));
 
     // The author asks for audit: kept (GitOps keeps syncing), counts for nothing, and the
@@ -152,7 +152,7 @@ async fn a_mode_weaker_than_the_namespace_is_honoured_only_once_another_platform
 
 #[tokio::test]
 async fn lowering_the_risk_tier_or_reviving_a_retired_system_is_refused_except_from_an_approver() {
-    let mut h = serve_snapshot(namespace_in("enforce")).await;
+    let mut h = in_process_snapshot(namespace_in("enforce"));
     let (high, _) = stored(
         &mut h,
         ALICE,
@@ -241,7 +241,7 @@ async fn lowering_the_risk_tier_or_reviving_a_retired_system_is_refused_except_f
 
 #[tokio::test]
 async fn unpinned_images_count_only_once_a_platform_owner_who_did_not_write_the_system_approves() {
-    let mut h = serve_snapshot(namespace_in("enforce")).await;
+    let mut h = in_process_snapshot(namespace_in("enforce"));
     let unpinned = || system_object("High", "Operation", json!({"requireImageDigest": false}));
     let (created, warned) = stored(&mut h, ALICE, None, unpinned()).await;
     assert!(
@@ -271,7 +271,7 @@ async fn unpinned_images_count_only_once_a_platform_owner_who_did_not_write_the_
 
 #[tokio::test]
 async fn the_relaxation_record_cannot_be_forged_or_asked_for_by_anyone_else() {
-    let mut h = serve_snapshot(namespace_in("enforce")).await;
+    let mut h = in_process_snapshot(namespace_in("enforce"));
     let (created, _) = stored(
         &mut h,
         ALICE,

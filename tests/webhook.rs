@@ -62,7 +62,7 @@ async fn every_recorded_workload_review_gets_exactly_the_engine_verdict() {
 
 #[tokio::test]
 async fn a_compliant_deployment_is_admitted_with_its_evidence_in_the_audit_log() {
-    let mut h = serve_snapshot(lending()).await;
+    let mut h = in_process_snapshot(lending());
     let response = h
         .review("/validate", &fixture("deployment-create.json"))
         .await;
@@ -77,7 +77,7 @@ async fn a_compliant_deployment_is_admitted_with_its_evidence_in_the_audit_log()
 
 #[tokio::test]
 async fn a_refusal_lists_every_failing_rule_with_its_fix_in_status_message() {
-    let mut h = serve_snapshot(lending_unassessed(false)).await;
+    let mut h = in_process_snapshot(lending_unassessed(false));
     let response = h
         .review("/validate", &fixture("deployment-create.json"))
         .await;
@@ -105,7 +105,7 @@ async fn a_refusal_lists_every_failing_rule_with_its_fix_in_status_message() {
 
 #[tokio::test]
 async fn warn_mode_admits_with_warnings_and_audit_mode_admits_silently() {
-    let mut h = serve_snapshot(with_namespace_mode(lending_unassessed(true), "warn")).await;
+    let mut h = in_process_snapshot(with_namespace_mode(lending_unassessed(true), "warn"));
     let response = h
         .review("/validate", &fixture("deployment-create.json"))
         .await;
@@ -119,7 +119,7 @@ async fn warn_mode_admits_with_warnings_and_audit_mode_admits_silently() {
     assert_eq!(audit(&response, "decision"), "warned");
     assert_eq!(audit(&response, "rules"), "AIMS-003");
 
-    let mut h = serve_snapshot(with_namespace_mode(lending_unassessed(true), "audit")).await;
+    let mut h = in_process_snapshot(with_namespace_mode(lending_unassessed(true), "audit"));
     let response = h
         .review("/validate", &fixture("deployment-create.json"))
         .await;
@@ -135,7 +135,7 @@ async fn an_ai_system_mode_weaker_than_the_namespace_counts_once_a_platform_owne
     let mut system = s.system("lending", "credit-scoring").unwrap().clone();
     system.spec.enforcement = Some(EnforcementMode::Warn);
     s.add_system(system.clone());
-    let mut h = serve_snapshot(s.clone()).await;
+    let mut h = in_process_snapshot(s.clone());
     let response = h
         .review("/validate", &fixture("deployment-create.json"))
         .await;
@@ -147,7 +147,7 @@ async fn an_ai_system_mode_weaker_than_the_namespace_counts_once_a_platform_owne
 
     let system = mode_approved_by_pat(system, EnforcementMode::Warn);
     s.add_system(system);
-    let mut h = serve_snapshot(s).await;
+    let mut h = in_process_snapshot(s);
     let response = h
         .review("/validate", &fixture("deployment-create.json"))
         .await;
@@ -157,7 +157,7 @@ async fn an_ai_system_mode_weaker_than_the_namespace_counts_once_a_platform_owne
 
 #[tokio::test]
 async fn deletes_are_never_blocked_even_before_the_caches_sync() {
-    let mut h = serve(ClusterCache::new(&["aisystems"])).await;
+    let mut h = in_process(ClusterCache::new(&["aisystems"]));
     let response = h
         .review("/validate", &fixture("deployment-delete.json"))
         .await;
@@ -167,7 +167,7 @@ async fn deletes_are_never_blocked_even_before_the_caches_sync() {
 
 #[tokio::test]
 async fn until_the_caches_sync_reviews_are_refused_with_a_starting_message() {
-    let mut h = serve(ClusterCache::new(&["aisystems", "namespaces"])).await;
+    let mut h = in_process(ClusterCache::new(&["aisystems", "namespaces"]));
     let response = h
         .review("/validate", &fixture("deployment-create.json"))
         .await;
@@ -187,7 +187,7 @@ async fn until_the_caches_sync_reviews_are_refused_with_a_starting_message() {
 
 #[tokio::test]
 async fn exempt_and_own_namespaces_are_never_judged() {
-    let mut h = serve_snapshot(lending_unassessed(false)).await;
+    let mut h = in_process_snapshot(lending_unassessed(false));
     for ns in ["kube-system", "aims-system"] {
         let mut review = fixture("deployment-create.json");
         review["request"]["namespace"] = json!(ns);
@@ -205,7 +205,7 @@ fn review_owner_reference(kind: &str, name: &str) -> Value {
 
 #[tokio::test]
 async fn pods_created_by_a_judged_controller_are_not_judged_twice() {
-    let mut h = serve_snapshot(lending_unassessed(false)).await;
+    let mut h = in_process_snapshot(lending_unassessed(false));
     let mut review = fixture("pod-create.json");
     review["request"]["object"]["metadata"]["ownerReferences"] =
         review_owner_reference("ReplicaSet", "credit-scorer-5d4f");
@@ -254,7 +254,7 @@ fn stored_deployment(s: &mut Snapshot) {
 async fn scale_up_is_judged_like_an_update_and_scale_down_is_always_allowed() {
     let mut unassessed = lending_unassessed(true);
     stored_deployment(&mut unassessed);
-    let mut h = serve_snapshot(unassessed).await;
+    let mut h = in_process_snapshot(unassessed);
     let up = fixture("deployment-scale-subresource.json"); // 2 -> 3
     let response = h.review("/validate", &up).await;
     assert_eq!(response["allowed"], false);
@@ -276,7 +276,7 @@ async fn scale_up_is_judged_like_an_update_and_scale_down_is_always_allowed() {
 
     let mut assessed = lending();
     stored_deployment(&mut assessed);
-    let mut h = serve_snapshot(assessed).await;
+    let mut h = in_process_snapshot(assessed);
     let response = h.review("/validate", &up).await;
     assert_eq!(response["allowed"], true, "{response}");
     assert_eq!(audit(&response, "assessment"), "credit-scoring-2026q3");
@@ -291,7 +291,7 @@ fn break_glass(mut review: Value, expires: &str) -> Value {
 
 #[tokio::test]
 async fn break_glass_admits_for_its_group_only_and_records_an_event() {
-    let mut h = serve_snapshot(lending_unassessed(true)).await;
+    let mut h = in_process_snapshot(lending_unassessed(true));
     let review = break_glass(fixture("deployment-create.json"), "2026-11-23T18:00:00Z");
 
     let response = h
@@ -363,7 +363,7 @@ async fn break_glass_admits_for_its_group_only_and_records_an_event() {
 
 #[tokio::test]
 async fn a_dry_run_is_evaluated_without_side_effects() {
-    let mut h = serve_snapshot(lending_unassessed(true)).await;
+    let mut h = in_process_snapshot(lending_unassessed(true));
     let review = fixture("deployment-update-dryrun.json");
     assert_eq!(review["request"]["dryRun"], true);
     let response = h.review("/validate", &review).await;
@@ -387,7 +387,7 @@ async fn a_dry_run_is_evaluated_without_side_effects() {
 
 #[tokio::test]
 async fn objects_being_deleted_are_still_judged() {
-    let mut h = serve_snapshot(lending_unassessed(true)).await;
+    let mut h = in_process_snapshot(lending_unassessed(true));
     let mut review = fixture("deployment-update-image.json");
     review["request"]["object"]["metadata"]["deletionTimestamp"] = json!("2026-11-23T11:59:00Z");
     let response = h.review("/validate", &review).await;
@@ -398,7 +398,7 @@ async fn objects_being_deleted_are_still_judged() {
 
 #[tokio::test]
 async fn unreadable_requests_get_fast_clear_errors_and_never_an_allow() {
-    let mut h = serve_snapshot(lending()).await;
+    let mut h = in_process_snapshot(lending());
     let good = serde_json::to_vec(&fixture("deployment-create.json")).unwrap();
 
     let (status, body) = h
@@ -510,7 +510,7 @@ async fn unreadable_requests_get_fast_clear_errors_and_never_an_allow() {
 
 #[tokio::test]
 async fn unknown_kinds_and_odd_labels_get_correct_decisions() {
-    let mut h = serve_snapshot(lending()).await;
+    let mut h = in_process_snapshot(lending());
     let mut config_map = fixture("deployment-create.json");
     config_map["request"]["kind"] = json!({"group": "", "version": "v1", "kind": "ConfigMap"});
     config_map["request"]["object"] = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "lending"}, "data": {}});
@@ -741,7 +741,7 @@ fn reviews_read_the_current_view_while_a_relist_is_rebuilt_and_then_the_new_one(
 
 #[tokio::test]
 async fn an_update_is_judged_on_the_new_object_whatever_the_old_one_holds() {
-    let mut h = serve_snapshot(lending()).await;
+    let mut h = in_process_snapshot(lending());
     let review = fixture("deployment-update-server-side-apply-4.json");
     let expected = h.review("/validate", &review).await;
     for old in [json!(null), json!(42), json!({"kind": "Deployment"})] {
@@ -815,7 +815,7 @@ async fn the_binary_serves_refuses_while_starting_and_stops_on_sigterm() {
 /// the object cannot be read and is refused, saying so.
 #[tokio::test]
 async fn deeply_nested_objects_are_judged_or_refused_never_crashed_on() {
-    let mut h = serve_snapshot(lending()).await;
+    let mut h = in_process_snapshot(lending());
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let plain = h
         .review("/validate", &fixture("deployment-create.json"))

@@ -1,5 +1,6 @@
-//! The webhook under test: served over real HTTPS with a test CA, a pinned clock and
-//! recorded break-glass events; helpers to read its answers.
+//! The webhook under test, with a pinned clock and recorded break-glass events: its router
+//! driven in process ([`in_process`]) where the transport is not the point, or served over
+//! real HTTPS with a test CA ([`serve`]); helpers to read its answers.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ impl EventSink for Recorded {
     }
 }
 
+/// The webhook served over HTTPS with a certificate from a test CA.
 pub struct Harness {
     pub server: RunningServer,
     pub client: Client,
@@ -34,6 +36,83 @@ pub struct Harness {
     pub events: Arc<Recorded>,
     /// The cache the webhook judges from; tests may replace its snapshot.
     pub cache: Arc<ClusterCache>,
+}
+
+/// The webhook's router driven in process: the same routes, handlers, body limit and
+/// content-type checks as over HTTPS, without a socket or a handshake.
+pub struct InProcess {
+    pub client: RouterClient,
+    pub events: Arc<Recorded>,
+    /// The cache the webhook judges from; tests may replace its snapshot.
+    pub cache: Arc<ClusterCache>,
+}
+
+/// Sends requests to the router as the HTTPS [`Client`] sends them to the server.
+pub struct RouterClient {
+    router: axum::Router,
+}
+
+impl RouterClient {
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, String) {
+        use tower::ServiceExt as _;
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", content_type)
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    pub async fn post_json(&mut self, path: &str, body: &Value) -> (u16, String) {
+        let body = serde_json::to_vec(body).unwrap();
+        self.send("POST", path, "application/json", body).await
+    }
+
+    pub async fn get(&mut self, path: &str) -> (u16, String) {
+        self.send("GET", path, "text/plain", Vec::new()).await
+    }
+}
+
+/// The webhook's context for tests: `policy`, the clock at `now()`, events recorded.
+fn context(cache: &Arc<ClusterCache>, policy: Policy) -> (Arc<Context>, Arc<Recorded>) {
+    let mut ctx = Context::new(cache.clone(), policy, "aims-system");
+    ctx.clock = Box::new(now);
+    let events = Arc::new(Recorded::default());
+    ctx.events = events.clone();
+    (Arc::new(ctx), events)
+}
+
+pub fn in_process(cache: ClusterCache) -> InProcess {
+    in_process_with_policy(cache, Policy::default())
+}
+
+/// [`in_process`] under `policy`.
+pub fn in_process_with_policy(cache: ClusterCache, policy: Policy) -> InProcess {
+    let cache = Arc::new(cache);
+    let (ctx, events) = context(&cache, policy);
+    InProcess {
+        client: RouterClient {
+            router: aims_operator::webhook::router(ctx),
+        },
+        events,
+        cache,
+    }
+}
+
+pub fn in_process_snapshot(snapshot: Snapshot) -> InProcess {
+    in_process(ClusterCache::from_snapshot(snapshot))
 }
 
 pub async fn serve(cache: ClusterCache) -> Harness {
@@ -46,17 +125,14 @@ pub async fn serve_with_policy(cache: ClusterCache, policy: Policy) -> Harness {
     let dir = temp_dir("webhook");
     let (cert, key) = ca.issue(&dir, "first");
     let cache = Arc::new(cache);
-    let mut ctx = Context::new(cache.clone(), policy, "aims-system");
-    ctx.clock = Box::new(now);
-    let events = Arc::new(Recorded::default());
-    ctx.events = events.clone();
+    let (ctx, events) = context(&cache, policy);
     let options = ServeOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         health_listen: None,
         certs: CertFiles { cert, key },
         cert_reload_interval: Duration::from_millis(100),
     };
-    let server = start(Arc::new(ctx), &options).await.unwrap();
+    let server = start(ctx, &options).await.unwrap();
     let client = Client::connect(server.addr, &ca).await;
     Harness {
         server,
@@ -72,19 +148,30 @@ pub async fn serve_snapshot(snapshot: Snapshot) -> Harness {
     serve(ClusterCache::from_snapshot(snapshot)).await
 }
 
+/// The response of a review answered with `status` and `body`, checked to be one.
+fn response_of(review: &Value, (status, body): (u16, String)) -> Value {
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["apiVersion"], "admission.k8s.io/v1");
+    assert_eq!(answer["kind"], "AdmissionReview");
+    assert_eq!(
+        answer["response"]["uid"], review["request"]["uid"],
+        "the uid must be echoed"
+    );
+    answer["response"].clone()
+}
+
 impl Harness {
     /// Posts a review and returns the parsed response review.
     pub async fn review(&mut self, path: &str, review: &Value) -> Value {
-        let (status, body) = self.client.post_json(path, review).await;
-        assert_eq!(status, 200, "{body}");
-        let answer: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(answer["apiVersion"], "admission.k8s.io/v1");
-        assert_eq!(answer["kind"], "AdmissionReview");
-        assert_eq!(
-            answer["response"]["uid"], review["request"]["uid"],
-            "the uid must be echoed"
-        );
-        answer["response"].clone()
+        response_of(review, self.client.post_json(path, review).await)
+    }
+}
+
+impl InProcess {
+    /// Posts a review and returns the parsed response review.
+    pub async fn review(&mut self, path: &str, review: &Value) -> Value {
+        response_of(review, self.client.post_json(path, review).await)
     }
 }
 
@@ -158,7 +245,7 @@ impl Outcome {
     }
 }
 
-impl Harness {
+impl InProcess {
     /// Runs a write through /mutate, applies the patch, then /validate-aims.
     pub async fn write(&mut self, review: &Value) -> Outcome {
         let mutate = self.review("/mutate", review).await;
