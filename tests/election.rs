@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aims_operator::election::LeaseFence;
+use aims_operator::election::{Election, lead_and_reconcile};
 use aims_operator::engine::Snapshot;
 use aims_operator::policy::Policy;
 use aims_operator::reconciler::ReconcileContext;
-use aims_operator::run::{Election, lead_and_reconcile};
 use aims_operator::webhook::ClusterCache;
 use http::{Method, Request, Response, StatusCode};
 use kube::client::Body;
