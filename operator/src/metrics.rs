@@ -1,15 +1,13 @@
-//! Prometheus metrics of the cluster's AI management system and of the reconciler: the AIMS
-//! objectives as gauges (refreshed from the cache at each scrape, by the same engine), and
-//! reconcile counts, errors and durations.
+//! Prometheus metrics of the cluster's AI management system: the AIMS objectives as gauges,
+//! refreshed from the cache at each scrape by the same engine. The reconciler registers its
+//! own (`reconciler::metrics`), the webhook its own (`webhook::metrics`).
 
 use std::sync::atomic::AtomicU64;
 
 use jiff::Timestamp;
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::engine::Snapshot;
@@ -25,27 +23,7 @@ pub struct ObjectLabels {
     pub name: String,
 }
 
-/// Labels of one reconcile.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ReconcileLabels {
-    /// Kind reconciled.
-    pub kind: &'static str,
-    /// `written`, `unchanged` or `error`.
-    pub result: &'static str,
-}
-
-/// Labels of the reconcile duration.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct KindLabels {
-    /// Kind reconciled.
-    pub kind: &'static str,
-}
-
 type FloatGauge = Gauge<f64, AtomicU64>;
-
-fn reconcile_histogram() -> Histogram {
-    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
-}
 
 /// Labels of a per-namespace metric.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -77,7 +55,6 @@ pub struct ClusterMetrics {
     corrective_actions_on_time: FloatGauge,
     open_nonconformities: Gauge,
     review_actions_overdue: Gauge,
-    unregistered: Family<NamespaceLabels, Gauge>,
     records: Family<RecordLabels, Gauge>,
     actions_overdue: Family<NamespaceLabels, Gauge>,
     incidents: Family<RecordLabels, Gauge>,
@@ -85,10 +62,6 @@ pub struct ClusterMetrics {
     /// Unlabelled, present only once measured (no incident yet: no value, not zero).
     time_to_detect: Family<Vec<(String, String)>, FloatGauge>,
     time_to_resolve: Family<Vec<(String, String)>, FloatGauge>,
-    /// Reconciles by kind and result.
-    pub reconciles: Family<ReconcileLabels, Counter>,
-    /// Reconcile duration by kind.
-    pub reconcile_seconds: Family<KindLabels, Histogram, fn() -> Histogram>,
 }
 
 impl ClusterMetrics {
@@ -104,15 +77,12 @@ impl ClusterMetrics {
             corrective_actions_on_time: FloatGauge::default(),
             open_nonconformities: Gauge::default(),
             review_actions_overdue: Gauge::default(),
-            unregistered: Family::default(),
             records: Family::default(),
             actions_overdue: Family::default(),
             incidents: Family::default(),
             reports_overdue: Family::default(),
             time_to_detect: Family::default(),
             time_to_resolve: Family::default(),
-            reconciles: Family::default(),
-            reconcile_seconds: Family::new_with_constructor(reconcile_histogram),
         };
         let aims = registry.sub_registry_with_prefix("aims");
         aims.register(
@@ -161,11 +131,6 @@ impl ClusterMetrics {
             metrics.open_nonconformities.clone(),
         );
         aims.register(
-            "unregistered_model_workloads",
-            "Model-serving workloads no AISystem covers, by namespace (kubectl aims discover lists them)",
-            metrics.unregistered.clone(),
-        );
-        aims.register(
             "nonconformity_records",
             "Nonconformity records by namespace, severity and phase (Open, Closed, Reopened)",
             metrics.records.clone(),
@@ -194,16 +159,6 @@ impl ClusterMetrics {
             "objective_mean_time_to_resolve_seconds",
             "Mean time from an AI incident's detection to its resolution",
             metrics.time_to_resolve.clone(),
-        );
-        aims.register(
-            "reconciles",
-            "Reconciles by kind and result",
-            metrics.reconciles.clone(),
-        );
-        aims.register(
-            "reconcile_duration_seconds",
-            "Time to reconcile one object",
-            metrics.reconcile_seconds.clone(),
         );
         metrics
     }
@@ -302,19 +257,6 @@ impl ClusterMetrics {
             if let Some(seconds) = value {
                 family.get_or_create(&Vec::new()).set(seconds);
             }
-        }
-    }
-
-    /// Sets the count of unregistered model-serving workloads per namespace from a
-    /// discovery round (namespaces with none drop out).
-    pub fn set_unregistered(&self, found: &[crate::discover::Discovery]) {
-        self.unregistered.clear();
-        for d in found {
-            self.unregistered
-                .get_or_create(&NamespaceLabels {
-                    namespace: d.namespace.clone(),
-                })
-                .inc();
         }
     }
 }

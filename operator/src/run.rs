@@ -191,7 +191,7 @@ pub async fn operate(
         ctx.status_writers = args.status_writers.clone();
     }
     ctx.events = Arc::new(KubeEvents::new(client.clone(), args.pod_name.clone()));
-    let cluster_metrics = ctx.cluster_metrics.clone();
+    let reconciler_metrics = reconciler::metrics::ReconcilerMetrics::register(&mut ctx.registry);
     let ctx = Arc::new(ctx);
 
     let reports_served = client
@@ -215,7 +215,7 @@ pub async fn operate(
             // trust stamps where the webhook does not check them.
             policy: ctx.policy.clone(),
             clock: Box::new(jiff::Timestamp::now),
-            metrics: Some(cluster_metrics),
+            metrics: Some(reconciler_metrics),
             reports: reports_served.then(reconciler::ReportPublisher::default),
             recorder: Some(kube::runtime::events::Recorder::new(
                 client.clone(),

@@ -6,6 +6,7 @@
 
 mod controllers;
 mod kinds;
+pub mod metrics;
 mod records;
 mod status;
 
@@ -46,7 +47,7 @@ pub struct ReconcileContext {
     /// The clock; tests pin it.
     pub clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
     /// Reconcile counts and durations, when metrics are served.
-    pub metrics: Option<crate::metrics::ClusterMetrics>,
+    pub metrics: Option<metrics::ReconcilerMetrics>,
     /// Where Events are recorded (new nonconformities), when in a cluster.
     pub recorder: Option<kube::runtime::events::Recorder>,
     /// OpenReports publishing, when the cluster serves `openreports.io/v1alpha1` Reports.
@@ -173,17 +174,7 @@ pub async fn reconcile<K: Reconciled>(
             Ok((_, false)) => "unchanged",
             Err(_) => "error",
         };
-        metrics
-            .reconciles
-            .get_or_create(&crate::metrics::ReconcileLabels {
-                kind: K::KIND,
-                result,
-            })
-            .inc();
-        metrics
-            .reconcile_seconds
-            .get_or_create(&crate::metrics::KindLabels { kind: K::KIND })
-            .observe(started.elapsed().as_secs_f64());
+        metrics.record(K::KIND, result, started.elapsed().as_secs_f64());
     }
     outcome.map(|(action, _)| action)
 }
