@@ -16,7 +16,7 @@ use crate::cli::CliError;
 use crate::election::{Election, LeaseFence, lead_and_reconcile};
 use crate::policy::Policy;
 use crate::reconciler::{self, ReconcileContext};
-use crate::webhook::server::{ServeOptions, start, start_health};
+use crate::webhook::server::{RunningServer, ServeOptions, start, start_health};
 use crate::webhook::tls::CertFiles;
 use crate::webhook::{Context, events::KubeEvents};
 
@@ -158,7 +158,7 @@ async fn serve(args: RunArgs, policy: Policy) -> Result<ExitCode, CliError> {
     let client = kube::Client::try_default()
         .await
         .map_err(|e| CliError::NoCluster(e.to_string()))?;
-    Ok(operate(client, args, policy, shutdown_signal()).await)
+    operate(client, args, policy, shutdown_signal()).await
 }
 
 /// Runs webhook and reconciler as `client` until `shutdown` completes, then drains and
@@ -169,24 +169,22 @@ pub async fn operate(
     args: RunArgs,
     policy: Policy,
     shutdown: impl std::future::Future<Output = ()>,
-) -> ExitCode {
+) -> Result<ExitCode, CliError> {
     let wants = |c: Component| args.only.is_none() || args.only == Some(c);
     // Contradictory certificate flags are refused before anything connects or starts.
     let managed = if wants(Component::Webhook) && args.certs.self_managed_certs {
-        match args.certs.managed(&args.namespace, cert_files(&args)) {
-            Ok(managed) => Some(managed),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        }
+        Some(
+            args.certs
+                .managed(&args.namespace, cert_files(&args))
+                .map_err(CliError::Usage)?,
+        )
     } else {
         None
     };
     let cache = cache::start(client.clone()).await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
 
-    let mut ctx = Context::new(cache.clone(), policy, &args.namespace);
+    let mut ctx = Context::new(cache, policy, &args.namespace);
     if !args.status_writers.is_empty() {
         ctx.status_writers = args.status_writers.clone();
     }
@@ -194,93 +192,33 @@ pub async fn operate(
     let reconciler_metrics = reconciler::metrics::ReconcilerMetrics::register(&mut ctx.registry);
     let ctx = Arc::new(ctx);
 
-    let reports_served = client
-        .list_api_group_resources("openreports.io/v1alpha1")
-        .await
-        .is_ok_and(|list| list.resources.iter().any(|r| r.name == "reports"));
-    if reports_served {
-        tracing::info!(
-            "openreports.io Reports are served: one Report per AI system will be published"
-        );
-    }
-    let reconciler = wants(Component::Reconciler).then(|| {
-        let reconcile_ctx = Arc::new(ReconcileContext {
-            discover_every: (args.discover_seconds > 0)
-                .then(|| Duration::from_secs(args.discover_seconds)),
-            lease: Some(LeaseFence::default()),
-            concurrency: args.concurrent_reconciles,
-            client: client.clone(),
-            cache: cache.clone(),
-            // The webhook's policy, which exempts this namespace too: the reconciler must not
-            // trust stamps where the webhook does not check them.
-            policy: ctx.policy.clone(),
-            clock: Box::new(jiff::Timestamp::now),
-            metrics: Some(reconciler_metrics),
-            reports: reports_served.then(reconciler::ReportPublisher::default),
-            recorder: Some(kube::runtime::events::Recorder::new(
-                client.clone(),
-                kube::runtime::events::Reporter {
-                    controller: "aims-operator".into(),
-                    instance: args.pod_name.clone(),
-                },
-            )),
-        });
-        tokio::spawn(lead_and_reconcile(
-            client.clone(),
-            Election::in_namespace(&args.namespace, args.pod_name.as_deref()),
-            reconcile_ctx,
-            stopped.clone(),
-        ))
-    });
-
-    let health = match start_health(ctx.clone(), args.health_listen).await {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+    let reconciler = if wants(Component::Reconciler) {
+        let started = start_reconciler(&client, &args, &ctx, reconciler_metrics, &stopped);
+        Some(started.await)
+    } else {
+        None
     };
+    let health = start_health(ctx.clone(), args.health_listen).await?;
     let server = if wants(Component::Webhook) {
-        if let Some(managed) = managed {
-            ctx.certificate_pending.store(true, Ordering::Release);
-            if !first_certificate(&managed, &client, stopped.clone()).await {
+        match start_webhook(ctx, &args, managed, &client, &stopped).await? {
+            Some(server) => Some(server),
+            // Told to stop before the first certificate came.
+            None => {
                 health.shutdown().await;
-                return ExitCode::SUCCESS;
-            }
-            let metrics = ctx.metrics.clone();
-            tokio::spawn(managed.run(
-                client.clone(),
-                move |not_after| metrics.certificate_expires("ca", not_after),
-                stopped.clone(),
-            ));
-            ctx.certificate_pending.store(false, Ordering::Release);
-        }
-        let options = ServeOptions {
-            listen: args.listen,
-            health_listen: None,
-            certs: cert_files(&args),
-            cert_reload_interval: Duration::from_secs(args.cert_reload_seconds.max(1)),
-        };
-        match start(ctx, &options).await {
-            Ok(s) => Some(s),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
+                return Ok(ExitCode::SUCCESS);
             }
         }
     } else {
         None
     };
-    let mut exit = ExitCode::SUCCESS;
-    let mut registered = true;
-    if let (Some(dev), Some(server)) = (&args.dev, &server)
-        && let Err(e) = dev.register(&client, server.addr.port()).await
-    {
-        eprintln!("error: cannot register the webhook configurations: {e}");
-        exit = ExitCode::from(2);
-        registered = false;
-    }
-    if registered {
+    let registered = match (&args.dev, &server) {
+        (Some(dev), Some(server)) => dev
+            .register(&client, server.addr.port())
+            .await
+            .map_err(|e| format!("cannot register the webhook configurations: {e}")),
+        _ => Ok(()),
+    };
+    if registered.is_ok() {
         shutdown.await;
     }
     tracing::info!("shutting down: readiness off, finishing reviews and reconciles in flight");
@@ -298,7 +236,86 @@ pub async fn operate(
     if let Some(reconciler) = reconciler {
         let _ = reconciler.await;
     }
-    exit
+    registered.map_err(CliError::Input)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Starts leader election and, while this replica leads, the controllers and the periodic
+/// discovery, under the webhook's policy and over its cache.
+async fn start_reconciler(
+    client: &kube::Client,
+    args: &RunArgs,
+    ctx: &Context,
+    metrics: reconciler::metrics::ReconcilerMetrics,
+    stopped: &tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let reports_served = client
+        .list_api_group_resources("openreports.io/v1alpha1")
+        .await
+        .is_ok_and(|list| list.resources.iter().any(|r| r.name == "reports"));
+    if reports_served {
+        tracing::info!(
+            "openreports.io Reports are served: one Report per AI system will be published"
+        );
+    }
+    let reconcile_ctx = Arc::new(ReconcileContext {
+        discover_every: (args.discover_seconds > 0)
+            .then(|| Duration::from_secs(args.discover_seconds)),
+        lease: Some(LeaseFence::default()),
+        concurrency: args.concurrent_reconciles,
+        client: client.clone(),
+        cache: ctx.cache.clone(),
+        // The webhook's policy, which exempts this namespace too: the reconciler must not
+        // trust stamps where the webhook does not check them.
+        policy: ctx.policy.clone(),
+        clock: Box::new(jiff::Timestamp::now),
+        metrics: Some(metrics),
+        reports: reports_served.then(reconciler::ReportPublisher::default),
+        recorder: Some(kube::runtime::events::Recorder::new(
+            client.clone(),
+            kube::runtime::events::Reporter {
+                controller: "aims-operator".into(),
+                instance: args.pod_name.clone(),
+            },
+        )),
+    });
+    tokio::spawn(lead_and_reconcile(
+        client.clone(),
+        Election::in_namespace(&args.namespace, args.pod_name.as_deref()),
+        reconcile_ctx,
+        stopped.clone(),
+    ))
+}
+
+/// Serves the webhook once it has a certificate: with self-managed certificates, the first
+/// one synced (and their rotation kept running); `None` when told to stop before.
+async fn start_webhook(
+    ctx: Arc<Context>,
+    args: &RunArgs,
+    managed: Option<SelfManaged>,
+    client: &kube::Client,
+    stopped: &tokio::sync::watch::Receiver<bool>,
+) -> Result<Option<RunningServer>, CliError> {
+    if let Some(managed) = managed {
+        ctx.certificate_pending.store(true, Ordering::Release);
+        if !first_certificate(&managed, client, stopped.clone()).await {
+            return Ok(None);
+        }
+        let metrics = ctx.metrics.clone();
+        tokio::spawn(managed.run(
+            client.clone(),
+            move |not_after| metrics.certificate_expires("ca", not_after),
+            stopped.clone(),
+        ));
+        ctx.certificate_pending.store(false, Ordering::Release);
+    }
+    let options = ServeOptions {
+        listen: args.listen,
+        health_listen: None,
+        certs: cert_files(args),
+        cert_reload_interval: Duration::from_secs(args.cert_reload_seconds.max(1)),
+    };
+    Ok(Some(start(ctx, &options).await?))
 }
 
 fn cert_files(args: &RunArgs) -> CertFiles {

@@ -353,7 +353,7 @@ impl Operator {
                 .unwrap();
             runtime.block_on(async move {
                 let client = plane.client_from(&kubeconfig).await;
-                operate(client, cli.run, policy, async move {
+                let _ = operate(client, cli.run, policy, async move {
                     let _ = stopped.await;
                 })
                 .await;

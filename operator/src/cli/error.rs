@@ -37,6 +37,9 @@ pub enum CliError {
          used, outside one KUBECONFIG or ~/.kube/config"
     )]
     NoCluster(String),
+    /// The webhook could not be served.
+    #[error(transparent)]
+    Serve(#[from] crate::webhook::server::ServeError),
     /// A live command of `kubectl aims` failed.
     #[error(transparent)]
     Plugin(#[from] PluginError),
