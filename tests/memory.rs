@@ -134,3 +134,50 @@ fn register_rss_probe() {
     println!("anonymous memory KiB: {}", status_kib("RssAnon:"));
     drop(cache);
 }
+
+#[test]
+#[ignore = "measurement probe"]
+fn status_share_probe() {
+    use aims_operator::reconciler::{
+        desired_assessment_status, desired_binding_status, desired_system_status,
+    };
+    let snapshot = register::snapshot(now());
+    let policy = aims_operator::policy::Policy::default();
+    let start = status_kib("RssAnon:");
+    let bare: Vec<_> = snapshot.systems().into_iter().cloned().collect();
+    let bare_a: Vec<_> = snapshot.assessments().into_iter().cloned().collect();
+    let bare_b: Vec<_> = snapshot.bindings().cloned().collect();
+    let after_bare = status_kib("RssAnon:");
+    let mut with = bare.clone();
+    for s in &mut with {
+        s.status = Some(desired_system_status(&snapshot, s, &policy, now()).0);
+    }
+    let mut with_a = bare_a.clone();
+    for a in &mut with_a {
+        a.status = Some(desired_assessment_status(&snapshot, a, &policy, now()).0);
+    }
+    let mut with_b = bare_b.clone();
+    for b in &mut with_b {
+        b.status = Some(desired_binding_status(&snapshot, b, &policy, now()).0);
+    }
+    let after_status = status_kib("RssAnon:");
+    println!(
+        "objects without status: {} KiB; with status: {} KiB",
+        after_bare - start,
+        after_status - after_bare
+    );
+    let json: usize = with
+        .iter()
+        .map(|s| serde_json::to_string(&s.status).unwrap().len())
+        .sum::<usize>()
+        + with_a
+            .iter()
+            .map(|s| serde_json::to_string(&s.status).unwrap().len())
+            .sum::<usize>()
+        + with_b
+            .iter()
+            .map(|s| serde_json::to_string(&s.status).unwrap().len())
+            .sum::<usize>();
+    println!("status JSON bytes: {json}");
+    drop((bare, bare_a, bare_b, with, with_a, with_b));
+}

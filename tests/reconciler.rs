@@ -537,3 +537,57 @@ async fn an_openreports_report_with_every_result_is_published_once_per_change() 
     .expect("no request was made")
     .unwrap();
 }
+
+/// The operator's cache holds AI systems without their status and keeps only what the
+/// reconciler reads of it: from that alone it works out the very status stored (timestamps
+/// carried), so it writes nothing, and a relist that no longer lists a system forgets it.
+#[test]
+fn the_cache_keeps_what_the_reconciler_reads_of_a_status_and_not_the_status() {
+    use aims_operator::cache::apply_event;
+    use aims_operator::reconciler::kept::KeptStatus;
+    use aims_operator::reconciler::{Reconciled, desired_system_status_after};
+    use kube::runtime::watcher::Event;
+
+    let register = lending();
+    let policy = Policy::default();
+    let mut system = register
+        .system("lending", "credit-scoring")
+        .unwrap()
+        .clone();
+    // Stored an hour ago: its conditions' transition times are an hour old.
+    let earlier = now() - SignedDuration::from_hours(1);
+    let (stored, _) = desired_system_status(&register, &system, &policy, earlier);
+    system.status = Some(stored.clone());
+
+    let cache = ClusterCache::new(&["aisystems"]);
+    let mut buffer = Vec::new();
+    apply_event(&cache, &mut buffer, Event::Init);
+    apply_event(&cache, &mut buffer, Event::InitApply(system.clone()));
+    apply_event(&cache, &mut buffer, Event::InitDone);
+    let held = cache.systems.reader().state();
+    assert_eq!(held.len(), 1);
+    assert!(held[0].status.is_none(), "the status is not held");
+    let kept = held[0]
+        .kept(&cache)
+        .expect("what the reconciler reads is kept");
+    assert_eq!(kept, KeptStatus::of(&stored));
+
+    let (desired, _) =
+        desired_system_status_after(&register, &held[0], Some(&kept), &policy, now());
+    assert_eq!(
+        desired, stored,
+        "the stored status, its timestamps carried over"
+    );
+    assert!(!kept.differs_from(&desired), "nothing to write");
+    let mut changed = desired.clone();
+    changed.conditions[0].message.push('!');
+    assert!(kept.differs_from(&changed), "a changed message is a change");
+
+    apply_event(&cache, &mut buffer, Event::Init);
+    apply_event(&cache, &mut buffer, Event::InitDone);
+    assert_eq!(
+        cache.systems.kept(&system),
+        None,
+        "a system gone is forgotten"
+    );
+}

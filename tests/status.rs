@@ -4,7 +4,8 @@ use crate::support;
 
 use aims_operator::engine::Snapshot;
 use aims_operator::engine::status::{
-    evaluate_assessment, evaluate_binding, evaluate_system, to_conditions, types,
+    evaluate_assessment, evaluate_binding, evaluate_system, stored_transitions, to_conditions,
+    types,
 };
 use aims_operator::policy::Policy;
 use aims_operator::resources::*;
@@ -85,7 +86,7 @@ fn last_transition_time_is_kept_unless_the_status_flips() {
     let earlier = ts("2026-01-01T00:00:00Z");
     let first = to_conditions(
         &evaluate_system(&s, &sys, &Policy::default(), now()).conditions,
-        &[],
+        stored_transitions(&[]),
         Some(3),
         earlier,
     );
@@ -97,7 +98,7 @@ fn last_transition_time_is_kept_unless_the_status_flips() {
     // Same evaluation later: times kept.
     let again = to_conditions(
         &evaluate_system(&s, &sys, &Policy::default(), now()).conditions,
-        &first,
+        stored_transitions(&first),
         Some(4),
         now(),
     );
@@ -106,7 +107,7 @@ fn last_transition_time_is_kept_unless_the_status_flips() {
     s.add_assessment(assessment("a", "s", &["1.0.x"]).approved_by("bob", "2026-11-01T00:00:00Z"));
     let flipped = to_conditions(
         &evaluate_system(&s, &sys, &Policy::default(), now()).conditions,
-        &again,
+        stored_transitions(&again),
         Some(4),
         now(),
     );
@@ -274,7 +275,7 @@ fn an_overdue_review_shows_and_gates_only_where_the_policy_says() {
     let sys = s.system(NS, "s").unwrap().clone();
     let e = evaluate_system(&s, &sys, &Policy::default(), now());
     let c = condition(&e, types::REVIEW_OVERDUE);
-    let written = to_conditions(&e.conditions, &[], None, now());
+    let written = to_conditions(&e.conditions, stored_transitions(&[]), None, now());
     let status = |type_: &str| {
         written
             .iter()

@@ -61,7 +61,7 @@ where
     objects
         .iter()
         .map(|o| {
-            let (status, _) = ctx.cache.read(|s| o.desired(s, &ctx.policy, now));
+            let (status, _) = ctx.cache.read(|s| o.desired(s, None, &ctx.policy, now));
             let mut v = serde_json::to_value(o).unwrap();
             v["status"] = serde_json::to_value(status).unwrap();
             serde_json::from_value(v).unwrap()

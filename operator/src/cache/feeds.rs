@@ -34,6 +34,12 @@ pub trait Feed:
     fn shared(_cache: &ClusterCache) -> Option<&SharedStore<Self>> {
         None
     }
+    /// Takes the status off an object before the shared store holds it and returns what the
+    /// reconciler needs of it; `None` keeps the object whole (what is kept of its status
+    /// is then read from the object).
+    fn keep_status(_object: &mut Self) -> Option<crate::reconciler::kept::KeptStatus> {
+        None
+    }
     /// Adds one object held in the shared store.
     fn add_shared(snapshot: &mut Snapshot, object: Arc<Self>) {
         Self::add(snapshot, Arc::unwrap_or_clone(object));
@@ -41,8 +47,13 @@ pub trait Feed:
 }
 
 impl Feed for AISystem {
-    // The stored status stays: the reconciler compares it with the one it works out. The
-    // engine never reads it.
+    // The engine never reads the status, and the reconciler only what is kept of it.
+    fn keep_status(object: &mut Self) -> Option<crate::reconciler::kept::KeptStatus> {
+        object
+            .status
+            .take()
+            .map(|status| crate::reconciler::kept::KeptStatus::of(&status))
+    }
     fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
         Some(&cache.systems)
     }
@@ -65,8 +76,13 @@ impl Feed for AISystem {
 }
 
 impl Feed for ImpactAssessment {
-    // The stored status stays: the reconciler compares it with the one it works out. The
-    // engine never reads it.
+    // The engine never reads the status, and the reconciler only what is kept of it.
+    fn keep_status(object: &mut Self) -> Option<crate::reconciler::kept::KeptStatus> {
+        object
+            .status
+            .take()
+            .map(|status| crate::reconciler::kept::KeptStatus::of(&status))
+    }
     fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
         Some(&cache.assessments)
     }
@@ -98,8 +114,13 @@ impl Feed for ImpactAssessment {
 }
 
 impl Feed for ControlBinding {
-    // The stored status stays: the reconciler compares it with the one it works out. The
-    // engine never reads it.
+    // The engine never reads the status, and the reconciler only what is kept of it.
+    fn keep_status(object: &mut Self) -> Option<crate::reconciler::kept::KeptStatus> {
+        object
+            .status
+            .take()
+            .map(|status| crate::reconciler::kept::KeptStatus::of(&status))
+    }
     fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
         Some(&cache.bindings)
     }

@@ -191,8 +191,11 @@ impl ClusterCache {
 /// rebuilt off the lock, so objects deleted while the watch was down disappear, readers never
 /// see half a list and reviews do not wait for it.
 /// A kind with a shared store is buffered there, and the snapshot indexes the store's copies.
-pub fn apply_event<K: Feed>(cache: &ClusterCache, buffer: &mut Vec<K>, event: Event<K>) {
-    let held = K::shared(cache).map(|store| store.apply(&event));
+pub fn apply_event<K: Feed>(cache: &ClusterCache, buffer: &mut Vec<K>, mut event: Event<K>) {
+    let held = K::shared(cache).map(|store| {
+        store.keep_status(&mut event, K::keep_status);
+        store.apply(&event)
+    });
     match event {
         Event::Init => buffer.clear(),
         Event::InitApply(object) => {

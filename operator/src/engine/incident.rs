@@ -104,11 +104,13 @@ pub fn desired_status(
         time_to_resolve_seconds,
         conditions: super::status::to_conditions(
             &[outcome],
-            incident
-                .status
-                .as_ref()
-                .map(|s| s.conditions.as_slice())
-                .unwrap_or(&[]),
+            super::status::stored_transitions(
+                incident
+                    .status
+                    .as_ref()
+                    .map(|s| s.conditions.as_slice())
+                    .unwrap_or(&[]),
+            ),
             incident.metadata.generation,
             now,
         ),

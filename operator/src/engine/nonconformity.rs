@@ -244,7 +244,7 @@ pub fn desired_status(
         history,
         conditions: super::status::to_conditions(
             &[outcome],
-            &stored.conditions,
+            super::status::stored_transitions(&stored.conditions),
             record.metadata.generation,
             now,
         ),

@@ -88,11 +88,22 @@ impl ConditionOutcome {
     }
 }
 
-/// Turns outcomes into conditions, keeping `lastTransitionTime` from `previous` unless the
-/// status flipped, and stamping `observedGeneration`.
+/// The stored `lastTransitionTime` of each condition in `previous`, by type and status.
+pub fn stored_transitions(previous: &[Condition]) -> impl Fn(&str, &str) -> Option<Timestamp> + '_ {
+    |type_, status| {
+        previous
+            .iter()
+            .find(|p| p.type_ == type_ && p.status == status)
+            .map(|p| p.last_transition_time)
+    }
+}
+
+/// Turns outcomes into conditions, keeping the `lastTransitionTime` that `transitioned`
+/// gives for a condition's type and status (the stored one unless the status flipped), and
+/// stamping `observedGeneration`.
 pub fn to_conditions(
     outcomes: &[ConditionOutcome],
-    previous: &[Condition],
+    transitioned: impl Fn(&str, &str) -> Option<Timestamp>,
     generation: Option<i64>,
     now: Timestamp,
 ) -> Vec<Condition> {
@@ -101,10 +112,7 @@ pub fn to_conditions(
         .map(|o| {
             let status =
                 condition_status(o.met != types::NAMED_FOR_PROBLEM.contains(&o.type_)).to_string();
-            let last_transition_time = previous
-                .iter()
-                .find(|p| p.type_ == o.type_ && p.status == status)
-                .map_or(now, |p| p.last_transition_time);
+            let last_transition_time = transitioned(o.type_, &status).unwrap_or(now);
             Condition {
                 type_: o.type_.to_string(),
                 status,

@@ -8,9 +8,12 @@ use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::kept::{KeptStatus, StatusContent, nonconformity_key};
 use super::status::{
-    NeedsWrite, desired_assessment_status, desired_binding_status, desired_system_status,
+    desired_assessment_status_after, desired_binding_status_after, desired_system_status_after,
+    kept,
 };
+use crate::cache::ClusterCache;
 use crate::engine::Snapshot;
 use crate::policy::Policy;
 use crate::resources::{
@@ -33,9 +36,10 @@ pub trait Reconciled:
     /// Kind name for the apply body and messages.
     const KIND: &'static str;
     /// The status type.
-    type Status: Serialize + NeedsWrite + Send + Sync;
-    /// The stored status.
-    fn stored(&self) -> Option<&Self::Status>;
+    type Status: Serialize + StatusContent + Send + Sync;
+    /// What is known of the stored status: kept by the cache for the kinds whose objects it
+    /// holds without their status, else read from the object.
+    fn kept(&self, cache: &ClusterCache) -> Option<KeptStatus>;
     /// An OpenReports Report to publish for this object, if any.
     fn report(
         &self,
@@ -45,8 +49,12 @@ pub trait Reconciled:
     ) -> Option<serde_json::Value> {
         None
     }
-    /// Events worth recording when `desired` replaces the stored status (reason, note).
-    fn events(&self, _desired: &Self::Status) -> Vec<(&'static str, String)> {
+    /// Events worth recording when `desired` replaces the `stored` status (reason, note).
+    fn events(
+        &self,
+        _stored: Option<&KeptStatus>,
+        _desired: &Self::Status,
+    ) -> Vec<(&'static str, String)> {
         Vec::new()
     }
     /// Nonconformity records this object's condition calls for, by name (the ones missing
@@ -59,27 +67,29 @@ pub trait Reconciled:
     ) -> Vec<(String, serde_json::Value)> {
         Vec::new()
     }
-    /// The status it should carry at `now`, and when that changes by itself.
+    /// The status it should carry at `now` after the `stored` one, and when that changes by
+    /// itself.
     fn desired(
         &self,
         snapshot: &Snapshot,
+        stored: Option<&KeptStatus>,
         policy: &Policy,
         now: Timestamp,
     ) -> (Self::Status, Option<Timestamp>);
 }
 
 macro_rules! reconciled {
-    ($kind:ty, $name:literal, $status:ty, $desired:path) => {
+    ($kind:ty, $name:literal, $status:ty, $desired:expr) => {
         reconciled!(
             $kind,
             $name,
             $status,
             $desired,
-            |_, _| Vec::new(),
+            |_, _, _| Vec::new(),
             |_, _, _, _| None
         );
     };
-    ($kind:ty, $name:literal, $status:ty, $desired:path, $events:expr, $report:expr) => {
+    ($kind:ty, $name:literal, $status:ty, $desired:expr, $events:expr, $report:expr) => {
         reconciled!(
             $kind,
             $name,
@@ -90,12 +100,14 @@ macro_rules! reconciled {
             |_, _, _, _| Vec::new()
         );
     };
-    ($kind:ty, $name:literal, $status:ty, $desired:path, $events:expr, $report:expr, $records:expr) => {
+    ($kind:ty, $name:literal, $status:ty, $desired:expr, $events:expr, $report:expr, $records:expr) => {
         impl Reconciled for $kind {
             const KIND: &'static str = $name;
             type Status = $status;
-            fn stored(&self) -> Option<&Self::Status> {
-                self.status.as_ref()
+            fn kept(&self, cache: &ClusterCache) -> Option<KeptStatus> {
+                <Self as crate::cache::Feed>::shared(cache)
+                    .and_then(|store| store.kept(self))
+                    .or_else(|| kept(self.status.as_ref()))
             }
             fn report(
                 &self,
@@ -107,9 +119,17 @@ macro_rules! reconciled {
                     $report;
                 report(self, snapshot, policy, now)
             }
-            fn events(&self, desired: &Self::Status) -> Vec<(&'static str, String)> {
-                let events: fn(&$kind, &$status) -> Vec<(&'static str, String)> = $events;
-                events(self, desired)
+            fn events(
+                &self,
+                stored: Option<&KeptStatus>,
+                desired: &Self::Status,
+            ) -> Vec<(&'static str, String)> {
+                let events: fn(
+                    &$kind,
+                    Option<&KeptStatus>,
+                    &$status,
+                ) -> Vec<(&'static str, String)> = $events;
+                events(self, stored, desired)
             }
             fn records(
                 &self,
@@ -128,10 +148,18 @@ macro_rules! reconciled {
             fn desired(
                 &self,
                 snapshot: &Snapshot,
+                stored: Option<&KeptStatus>,
                 policy: &Policy,
                 now: Timestamp,
             ) -> (Self::Status, Option<Timestamp>) {
-                $desired(snapshot, self, policy, now)
+                let desired: fn(
+                    &Snapshot,
+                    &$kind,
+                    Option<&KeptStatus>,
+                    &Policy,
+                    Timestamp,
+                ) -> ($status, Option<Timestamp>) = $desired;
+                desired(snapshot, self, stored, policy, now)
             }
         }
     };
@@ -140,20 +168,15 @@ reconciled!(
     AISystem,
     "AISystem",
     AISystemStatus,
-    desired_system_status,
-    |system: &AISystem, desired: &AISystemStatus| {
-        let before = system
-            .status
-            .as_ref()
-            .map(|s| s.nonconformities.as_slice())
-            .unwrap_or(&[]);
+    desired_system_status_after,
+    |_: &AISystem, stored: Option<&KeptStatus>, desired: &AISystemStatus| {
         desired
             .nonconformities
             .iter()
             .filter(|n| {
-                !before
-                    .iter()
-                    .any(|b| b.workload == n.workload && b.rules == n.rules)
+                stored
+                    .and_then(|k| k.time(nonconformity_key(&n.workload, &n.rules)))
+                    .is_none()
             })
             .map(|n| {
                 (
@@ -180,23 +203,27 @@ reconciled!(
     Nonconformity,
     "Nonconformity",
     NonconformityStatus,
-    crate::engine::nonconformity::desired_status
+    |snapshot, record, _, policy, now| crate::engine::nonconformity::desired_status(
+        snapshot, record, policy, now
+    )
 );
 reconciled!(
     AIIncident,
     "AIIncident",
     AIIncidentStatus,
-    crate::engine::incident::desired_status
+    |snapshot, incident, _, policy, now| crate::engine::incident::desired_status(
+        snapshot, incident, policy, now
+    )
 );
 reconciled!(
     ImpactAssessment,
     "ImpactAssessment",
     ImpactAssessmentStatus,
-    desired_assessment_status
+    desired_assessment_status_after
 );
 reconciled!(
     ControlBinding,
     "ControlBinding",
     ControlBindingStatus,
-    desired_binding_status
+    desired_binding_status_after
 );

@@ -5,6 +5,7 @@
 //! assessment expiring, a review falling due).
 
 mod controllers;
+pub mod kept;
 mod kinds;
 pub mod metrics;
 mod records;
@@ -26,7 +27,8 @@ use crate::policy::Policy;
 use crate::resources::{AISystem, API_VERSION};
 use crate::webhook::ClusterCache;
 pub use status::{
-    NeedsWrite, desired_assessment_status, desired_binding_status, desired_system_status,
+    desired_assessment_status, desired_assessment_status_after, desired_binding_status,
+    desired_binding_status_after, desired_system_status, desired_system_status_after, kept,
     needs_write,
 };
 
@@ -188,8 +190,11 @@ async fn reconcile_inner<K: Reconciled>(
     let ns = object
         .namespace()
         .ok_or_else(|| ReconcileError::NoNamespace(format!("{} {name}", K::KIND)))?;
-    let (desired, next_change) = ctx.cache.read(|s| object.desired(s, &ctx.policy, now));
-    let write = desired.differs_from(object.stored());
+    let stored = object.kept(&ctx.cache);
+    let (desired, next_change) = ctx
+        .cache
+        .read(|s| object.desired(s, stored.as_ref(), &ctx.policy, now));
+    let write = stored.as_ref().is_none_or(|k| k.differs_from(&desired));
     if (write || ctx.reports.is_some()) && !ctx.may_write() {
         tracing::info!(kind = K::KIND, %ns, %name, "lease lost: nothing written");
         return Ok((Action::await_change(), false));
@@ -212,7 +217,7 @@ async fn reconcile_inner<K: Reconciled>(
         tracing::info!(kind = K::KIND, %ns, %name, "status written");
         if let Some(recorder) = &ctx.recorder {
             let reference = object.object_ref(&());
-            for (reason, note) in object.events(&desired) {
+            for (reason, note) in object.events(stored.as_ref(), &desired) {
                 let event = kube::runtime::events::Event {
                     type_: kube::runtime::events::EventType::Warning,
                     reason: reason.to_string(),

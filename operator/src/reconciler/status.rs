@@ -1,10 +1,12 @@
 //! The status each AIMS kind should carry: pure, no client. Timestamps (a condition's
 //! `lastTransitionTime`, a control's `checkedAt`) are kept from the stored status unless the
 //! value they date changed, and comparisons ignore them, so an unchanged object is never
-//! written again.
+//! written again. The stored status is read as a [`KeptStatus`]: what the operator's cache
+//! keeps of it.
 
 use jiff::Timestamp;
 
+use super::kept::{KeptStatus, StatusContent, condition_key, control_key, nonconformity_key};
 use crate::engine::Snapshot;
 use crate::engine::objectives::nonconformities;
 use crate::engine::status::{
@@ -12,32 +14,48 @@ use crate::engine::status::{
 };
 use crate::policy::Policy;
 use crate::resources::{
-    AISystem, AISystemStatus, Condition, ControlBinding, ControlBindingStatus, ControlResult,
+    AISystem, AISystemStatus, ControlBinding, ControlBindingStatus, ControlResult,
     ImpactAssessment, ImpactAssessmentStatus, WorkloadNonconformity,
 };
 
 /// Most nonconformities listed in a system's status; the count covers the rest.
 pub const MAX_LISTED: usize = 20;
 
-fn previous(conditions: Option<&Vec<Condition>>) -> &[Condition] {
-    conditions.map(Vec::as_slice).unwrap_or(&[])
+/// The `lastTransitionTime` the stored status gives a condition of this type and status.
+fn transitioned(stored: Option<&KeptStatus>) -> impl Fn(&str, &str) -> Option<Timestamp> + '_ {
+    move |type_, status| stored?.time(condition_key(type_, status))
 }
 
-/// The status `system` should carry at `now`, and when that changes by itself.
+/// What is kept of the status an object carries (tests and offline use; the operator's
+/// cache keeps it instead of the status).
+pub fn kept<S: StatusContent>(status: Option<&S>) -> Option<KeptStatus> {
+    status.map(KeptStatus::of)
+}
+
+/// The status `system` should carry at `now`, after the one it carries, and when that
+/// changes by itself.
 pub fn desired_system_status(
     snapshot: &Snapshot,
     system: &AISystem,
     policy: &Policy,
     now: Timestamp,
 ) -> (AISystemStatus, Option<Timestamp>) {
+    let stored = kept(system.status.as_ref());
+    desired_system_status_after(snapshot, system, stored.as_ref(), policy, now)
+}
+
+/// The status `system` should carry at `now` after the `stored` one, and when that changes
+/// by itself.
+pub fn desired_system_status_after(
+    snapshot: &Snapshot,
+    system: &AISystem,
+    stored: Option<&KeptStatus>,
+    policy: &Policy,
+    now: Timestamp,
+) -> (AISystemStatus, Option<Timestamp>) {
     let evaluation = evaluate_system(snapshot, system, policy, now);
     let generation = system.metadata.generation;
     let open = nonconformities(snapshot, system, policy, now);
-    let stored = system
-        .status
-        .as_ref()
-        .map(|s| s.nonconformities.as_slice())
-        .unwrap_or(&[]);
     let open_count = u32::try_from(open.len()).unwrap_or(u32::MAX);
     let listed = open
         .into_iter()
@@ -45,9 +63,8 @@ pub fn desired_system_status(
         .map(|n| WorkloadNonconformity {
             // Seen before with the same rules: it has been open since then.
             since: stored
-                .iter()
-                .find(|p| p.workload == n.workload && p.rules == n.rules)
-                .map_or(now, |p| p.since),
+                .and_then(|k| k.time(nonconformity_key(&n.workload, &n.rules)))
+                .unwrap_or(now),
             workload: n.workload,
             rules: n.rules,
             message: n.message,
@@ -58,7 +75,7 @@ pub fn desired_system_status(
         open_nonconformities: Some(open_count),
         conditions: to_conditions(
             &evaluation.conditions,
-            previous(system.status.as_ref().map(|s| &s.conditions)),
+            transitioned(stored),
             generation,
             now,
         ),
@@ -68,10 +85,24 @@ pub fn desired_system_status(
     (status, evaluation.next_change)
 }
 
-/// The status `assessment` should carry at `now`, and when it expires.
+/// The status `assessment` should carry at `now`, after the one it carries, and when it
+/// expires.
 pub fn desired_assessment_status(
     snapshot: &Snapshot,
     assessment: &ImpactAssessment,
+    policy: &Policy,
+    now: Timestamp,
+) -> (ImpactAssessmentStatus, Option<Timestamp>) {
+    let stored = kept(assessment.status.as_ref());
+    desired_assessment_status_after(snapshot, assessment, stored.as_ref(), policy, now)
+}
+
+/// The status `assessment` should carry at `now` after the `stored` one, and when it
+/// expires.
+pub fn desired_assessment_status_after(
+    snapshot: &Snapshot,
+    assessment: &ImpactAssessment,
+    stored: Option<&KeptStatus>,
     policy: &Policy,
     now: Timestamp,
 ) -> (ImpactAssessmentStatus, Option<Timestamp>) {
@@ -82,35 +113,40 @@ pub fn desired_assessment_status(
         phase: Some(state.phase),
         expires_at: state.expires_at,
         content_hash: Some(state.content_hash),
-        conditions: to_conditions(
-            &outcomes,
-            previous(assessment.status.as_ref().map(|s| &s.conditions)),
-            generation,
-            now,
-        ),
+        conditions: to_conditions(&outcomes, transitioned(stored), generation, now),
         observed_generation: generation,
     };
     (status, next)
 }
 
-/// The status `binding` should carry at `now`, and the next exclusion end or evidence
-/// review date.
+/// The status `binding` should carry at `now`, after the one it carries, and the next
+/// exclusion end or evidence review date.
 pub fn desired_binding_status(
     snapshot: &Snapshot,
     binding: &ControlBinding,
     policy: &Policy,
     now: Timestamp,
 ) -> (ControlBindingStatus, Option<Timestamp>) {
+    let stored = kept(binding.status.as_ref());
+    desired_binding_status_after(snapshot, binding, stored.as_ref(), policy, now)
+}
+
+/// The status `binding` should carry at `now` after the `stored` one, and the next
+/// exclusion end or evidence review date.
+pub fn desired_binding_status_after(
+    snapshot: &Snapshot,
+    binding: &ControlBinding,
+    stored: Option<&KeptStatus>,
+    policy: &Policy,
+    now: Timestamp,
+) -> (ControlBindingStatus, Option<Timestamp>) {
     let (results, summary, condition) = evaluate_binding(binding, snapshot, policy, now);
-    let stored = binding.status.as_ref();
     let results = results
         .into_iter()
         .map(|r| {
             // A result that did not change keeps the time it was first found.
-            let since = stored
-                .and_then(|s| s.controls.iter().find(|p| p.id == r.id))
-                .filter(|p| p.state == r.state && p.message == r.message)
-                .map(|p| p.checked_at);
+            let since =
+                stored.and_then(|k| k.time(control_key(&r.id, r.state.as_str(), &r.message)));
             ControlResult {
                 checked_at: since.unwrap_or(r.checked_at),
                 ..r
@@ -129,12 +165,7 @@ pub fn desired_binding_status(
         .filter(|t| *t > now)
         .min();
     let status = ControlBindingStatus {
-        conditions: to_conditions(
-            &[condition],
-            previous(stored.map(|s| &s.conditions)),
-            generation,
-            now,
-        ),
+        conditions: to_conditions(&[condition], transitioned(stored), generation, now),
         controls: results,
         summary: Some(summary),
         observed_generation: generation,
@@ -142,122 +173,7 @@ pub fn desired_binding_status(
     (status, next)
 }
 
-type Untimed<'a> = (&'a str, &'a str, &'a str, &'a str, Option<i64>);
-
-fn without_times(conditions: &[Condition]) -> Vec<Untimed<'_>> {
-    conditions
-        .iter()
-        .map(|c| {
-            (
-                c.type_.as_str(),
-                c.status.as_str(),
-                c.reason.as_str(),
-                c.message.as_str(),
-                c.observed_generation,
-            )
-        })
-        .collect()
-}
-
-/// Whether a status differs from the desired one in anything but timestamps.
-pub trait NeedsWrite {
-    /// `true` when `current` (the stored status) must be replaced by `self`.
-    fn differs_from(&self, current: Option<&Self>) -> bool;
-}
-
-impl NeedsWrite for AISystemStatus {
-    fn differs_from(&self, current: Option<&Self>) -> bool {
-        let Some(c) = current else { return true };
-        let untimed = |ns: &[WorkloadNonconformity]| -> Vec<(String, String, String)> {
-            ns.iter()
-                .map(|n| (n.workload.clone(), n.rules.clone(), n.message.clone()))
-                .collect()
-        };
-        without_times(&c.conditions) != without_times(&self.conditions)
-            || c.summary != self.summary
-            || c.observed_generation != self.observed_generation
-            || untimed(&c.nonconformities) != untimed(&self.nonconformities)
-            || c.open_nonconformities != self.open_nonconformities
-    }
-}
-
-impl NeedsWrite for ImpactAssessmentStatus {
-    fn differs_from(&self, current: Option<&Self>) -> bool {
-        let Some(c) = current else { return true };
-        without_times(&c.conditions) != without_times(&self.conditions)
-            || (
-                c.phase,
-                c.expires_at,
-                &c.content_hash,
-                c.observed_generation,
-            ) != (
-                self.phase,
-                self.expires_at,
-                &self.content_hash,
-                self.observed_generation,
-            )
-    }
-}
-
-impl NeedsWrite for ControlBindingStatus {
-    fn differs_from(&self, current: Option<&Self>) -> bool {
-        let Some(c) = current else { return true };
-        let untimed =
-            |rs: &[ControlResult]| -> Vec<(String, crate::resources::ControlState, String)> {
-                rs.iter()
-                    .map(|r| (r.id.clone(), r.state, r.message.clone()))
-                    .collect()
-            };
-        without_times(&c.conditions) != without_times(&self.conditions)
-            || untimed(&c.controls) != untimed(&self.controls)
-            || c.summary != self.summary
-            || c.observed_generation != self.observed_generation
-    }
-}
-
-impl NeedsWrite for crate::resources::NonconformityStatus {
-    fn differs_from(&self, current: Option<&Self>) -> bool {
-        let Some(c) = current else { return true };
-        without_times(&c.conditions) != without_times(&self.conditions)
-            || (
-                c.phase,
-                c.condition_present,
-                c.occurrences,
-                &c.history,
-                c.observed_generation,
-            ) != (
-                self.phase,
-                self.condition_present,
-                self.occurrences,
-                &self.history,
-                self.observed_generation,
-            )
-    }
-}
-
-impl NeedsWrite for crate::resources::AIIncidentStatus {
-    fn differs_from(&self, current: Option<&Self>) -> bool {
-        let Some(c) = current else { return true };
-        without_times(&c.conditions) != without_times(&self.conditions)
-            || (
-                c.phase,
-                c.reporting_deadline,
-                &c.reporting_rule,
-                c.time_to_detect_seconds,
-                c.time_to_resolve_seconds,
-                c.observed_generation,
-            ) != (
-                self.phase,
-                self.reporting_deadline,
-                &self.reporting_rule,
-                self.time_to_detect_seconds,
-                self.time_to_resolve_seconds,
-                self.observed_generation,
-            )
-    }
-}
-
 /// Whether the stored system status differs from the desired one in anything but timestamps.
-pub fn needs_write(current: Option<&AISystemStatus>, desired: &AISystemStatus) -> bool {
-    desired.differs_from(current)
+pub fn needs_write<S: StatusContent>(current: Option<&S>, desired: &S) -> bool {
+    kept(current).is_none_or(|stored| stored.differs_from(desired))
 }
