@@ -158,6 +158,19 @@ impl JsonSchema for SystemFields {
 mod tests {
     use super::*;
 
+    #[test]
+    fn every_spec_field_has_a_bit() {
+        // A field past the 32nd would never be recorded, and a change to it never void an
+        // approval: widen `recorded` before the spec grows that far.
+        let schema = schemars::schema_for!(AISystemSpec);
+        let fields = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .map_or(0, serde_json::Map::len);
+        assert!(fields > 0 && fields <= 32, "{fields} spec fields");
+        assert_eq!(spec_fields().len(), fields);
+    }
+
     fn spec() -> AISystemSpec {
         serde_json::from_value(serde_json::json!({
             "displayName": "S", "riskTier": "High", "lifecycleStage": "Operation",
