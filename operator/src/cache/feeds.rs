@@ -13,6 +13,7 @@ use super::ClusterCache;
 use super::shared::SharedStore;
 use crate::engine::snapshot::namespace_of;
 use crate::engine::{Snapshot, Workload};
+use crate::reconciler::kept::{KeptStatus, StatusContent};
 use crate::resources::monitors;
 use crate::resources::{AISystem, ControlBinding, ImpactAssessment, SYSTEM_LABEL};
 
@@ -37,7 +38,7 @@ pub trait Feed:
     /// Takes the status off an object before the shared store holds it and returns what the
     /// reconciler needs of it; `None` keeps the object whole (what is kept of its status
     /// is then read from the object).
-    fn keep_status(_object: &mut Self) -> Option<crate::reconciler::kept::KeptStatus> {
+    fn keep_status(_object: &mut Self) -> Option<KeptStatus> {
         None
     }
     /// Adds one object held in the shared store.
@@ -46,13 +47,15 @@ pub trait Feed:
     }
 }
 
+/// Takes a status off its object, keeping what the reconciler reads of it.
+fn take_status<S: StatusContent>(status: &mut Option<S>) -> Option<KeptStatus> {
+    status.take().map(|status| KeptStatus::of(&status))
+}
+
 impl Feed for AISystem {
     // The engine never reads the status, and the reconciler only what is kept of it.
-    fn keep_status(object: &mut Self) -> Option<crate::reconciler::kept::KeptStatus> {
-        object
-            .status
-            .take()
-            .map(|status| crate::reconciler::kept::KeptStatus::of(&status))
+    fn keep_status(object: &mut Self) -> Option<KeptStatus> {
+        take_status(&mut object.status)
     }
     fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
         Some(&cache.systems)
@@ -77,11 +80,8 @@ impl Feed for AISystem {
 
 impl Feed for ImpactAssessment {
     // The engine never reads the status, and the reconciler only what is kept of it.
-    fn keep_status(object: &mut Self) -> Option<crate::reconciler::kept::KeptStatus> {
-        object
-            .status
-            .take()
-            .map(|status| crate::reconciler::kept::KeptStatus::of(&status))
+    fn keep_status(object: &mut Self) -> Option<KeptStatus> {
+        take_status(&mut object.status)
     }
     fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
         Some(&cache.assessments)
@@ -115,11 +115,8 @@ impl Feed for ImpactAssessment {
 
 impl Feed for ControlBinding {
     // The engine never reads the status, and the reconciler only what is kept of it.
-    fn keep_status(object: &mut Self) -> Option<crate::reconciler::kept::KeptStatus> {
-        object
-            .status
-            .take()
-            .map(|status| crate::reconciler::kept::KeptStatus::of(&status))
+    fn keep_status(object: &mut Self) -> Option<KeptStatus> {
+        take_status(&mut object.status)
     }
     fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
         Some(&cache.bindings)
