@@ -73,20 +73,12 @@ impl ClusterCache {
 
     /// A cache already holding `snapshot` and synced: offline use, tests and benchmarks.
     pub fn from_snapshot(snapshot: Snapshot) -> Self {
-        Self {
-            snapshot: RwLock::new(snapshot),
-            writing: Mutex::new(()),
-            pending: Mutex::new(BTreeSet::new()),
-            synced: tokio::sync::watch::Sender::new(true),
-            listeners: Mutex::new(Vec::new()),
-            systems: SharedStore::default(),
-            assessments: SharedStore::default(),
-            bindings: SharedStore::default(),
-            nonconformities: SharedStore::default(),
-            records_followed: std::sync::atomic::AtomicBool::new(false),
-            incidents: SharedStore::default(),
-            incidents_followed: std::sync::atomic::AtomicBool::new(false),
-        }
+        let cache = Self::new(&[]);
+        *cache
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = snapshot;
+        cache
     }
 
     /// Whether every feed has completed its first list.

@@ -11,7 +11,6 @@ use serde::de::DeserializeOwned;
 use super::kept::{KeptStatus, StatusContent, nonconformity_key};
 use super::status::{
     desired_assessment_status_after, desired_binding_status_after, desired_system_status_after,
-    kept,
 };
 use crate::cache::ClusterCache;
 use crate::engine::Snapshot;
@@ -107,7 +106,7 @@ macro_rules! reconciled {
             fn kept(&self, cache: &ClusterCache) -> Option<KeptStatus> {
                 <Self as crate::cache::Feed>::shared(cache)
                     .and_then(|store| store.kept(self))
-                    .or_else(|| kept(self.status.as_ref()))
+                    .or_else(|| self.status.as_ref().map(KeptStatus::of))
             }
             fn report(
                 &self,

@@ -28,8 +28,7 @@ use crate::resources::{AISystem, API_VERSION};
 use crate::webhook::ClusterCache;
 pub use status::{
     desired_assessment_status, desired_assessment_status_after, desired_binding_status,
-    desired_binding_status_after, desired_system_status, desired_system_status_after, kept,
-    needs_write,
+    desired_binding_status_after, desired_system_status, desired_system_status_after, needs_write,
 };
 
 /// The field manager of every status write.

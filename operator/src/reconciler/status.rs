@@ -26,12 +26,6 @@ fn transitioned(stored: Option<&KeptStatus>) -> impl Fn(&str, &str) -> Option<Ti
     move |type_, status| stored?.time(condition_key(type_, status))
 }
 
-/// What is kept of the status an object carries (tests and offline use; the operator's
-/// cache keeps it instead of the status).
-pub fn kept<S: StatusContent>(status: Option<&S>) -> Option<KeptStatus> {
-    status.map(KeptStatus::of)
-}
-
 /// The status `system` should carry at `now`, after the one it carries, and when that
 /// changes by itself.
 pub fn desired_system_status(
@@ -40,7 +34,7 @@ pub fn desired_system_status(
     policy: &Policy,
     now: Timestamp,
 ) -> (AISystemStatus, Option<Timestamp>) {
-    let stored = kept(system.status.as_ref());
+    let stored = system.status.as_ref().map(KeptStatus::of);
     desired_system_status_after(snapshot, system, stored.as_ref(), policy, now)
 }
 
@@ -93,7 +87,7 @@ pub fn desired_assessment_status(
     policy: &Policy,
     now: Timestamp,
 ) -> (ImpactAssessmentStatus, Option<Timestamp>) {
-    let stored = kept(assessment.status.as_ref());
+    let stored = assessment.status.as_ref().map(KeptStatus::of);
     desired_assessment_status_after(snapshot, assessment, stored.as_ref(), policy, now)
 }
 
@@ -127,7 +121,7 @@ pub fn desired_binding_status(
     policy: &Policy,
     now: Timestamp,
 ) -> (ControlBindingStatus, Option<Timestamp>) {
-    let stored = kept(binding.status.as_ref());
+    let stored = binding.status.as_ref().map(KeptStatus::of);
     desired_binding_status_after(snapshot, binding, stored.as_ref(), policy, now)
 }
 
@@ -175,5 +169,5 @@ pub fn desired_binding_status_after(
 
 /// Whether the stored system status differs from the desired one in anything but timestamps.
 pub fn needs_write<S: StatusContent>(current: Option<&S>, desired: &S) -> bool {
-    kept(current).is_none_or(|stored| stored.differs_from(desired))
+    current.is_none_or(|stored| stored.fingerprint() != desired.fingerprint())
 }
