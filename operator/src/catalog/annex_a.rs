@@ -1,6 +1,9 @@
 //! The Annex A controls: IDs, our own short titles, groups, NIST AI RMF functions and how each is checked. Titles are ours, never the standard's text.
 
-use super::*;
+use super::{
+    AutoCheck, CheckKind, Control, DATA, IMPACT, INFORMATION, LIFECYCLE, NistFunction,
+    ORGANISATION, POLICY, RESOURCES, THIRD_PARTIES, USE, control,
+};
 use AutoCheck as A;
 use CheckKind::{Automated, DeploymentGate as Gate, Manual};
 use NistFunction::{Govern, Manage, Map, Measure};

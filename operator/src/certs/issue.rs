@@ -1,6 +1,12 @@
 //! Issuing certificates: our CA and the serving certificate it signs, with the names, validity and key usages the API server checks.
 
-use super::*;
+use jiff::Timestamp;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
+};
+
+use super::{BACKDATE, CertBundle, CertError, CertSettings, Renewal, inspect_pem};
 
 pub(super) fn to_offset(ts: Timestamp) -> Result<time::OffsetDateTime, CertError> {
     time::OffsetDateTime::from_unix_timestamp(ts.as_second())

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 
 use crate::manifests::Loaded;
 use crate::policy::Policy;
-use crate::{crdgen, render, soa};
+use crate::{render, soa};
 
 mod check;
 mod error;

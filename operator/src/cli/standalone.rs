@@ -1,6 +1,14 @@
 //! The commands that read no manifests: crds, catalog and demo (on the embedded examples).
 
-use super::*;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use jiff::Timestamp;
+
+use super::{CliError, check_loaded, emit};
+use crate::manifests::Loaded;
+use crate::policy::Policy;
+use crate::{crdgen, render, soa};
 
 pub(super) fn write_crds(output_dir: Option<PathBuf>) -> Result<ExitCode, CliError> {
     for (file, crd) in crdgen::crds() {

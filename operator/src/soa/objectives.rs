@@ -1,6 +1,11 @@
 //! The objectives of the AI management system as the SoA states them: each one's value, its target and its trend since the last management review.
 
-use super::*;
+use jiff::Timestamp;
+use kube::ResourceExt;
+use serde::Serialize;
+
+use crate::engine::Snapshot;
+use crate::policy::Policy;
 
 /// One objective of the AI management system.
 #[derive(Serialize, Clone, Debug)]

@@ -1,6 +1,15 @@
 //! Liveness, readiness and metrics: the routes the kubelet and Prometheus read, served on the webhook's port and on the plain-HTTP health port.
 
-use super::*;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::Context;
 
 async fn healthz() -> &'static str {
     "ok"

@@ -21,7 +21,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
 use axum::http::{HeaderValue, StatusCode, header, request};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use jiff::Timestamp;
 use prometheus_client::registry::Registry;
 

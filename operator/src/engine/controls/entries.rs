@@ -1,6 +1,15 @@
 //! Why a binding's entry for a control is in its state, and which entry decides when several bind one system.
 
-use super::*;
+use jiff::Timestamp;
+
+use super::{run_auto_check, snapshot_key, unchecked_namespace};
+use crate::catalog;
+use crate::engine::Snapshot;
+use crate::policy::Policy;
+use crate::resources::{
+    AISystem, Applicability, ControlBinding, ControlEntry, ControlState, Implementation,
+    ImplementationStatus,
+};
 
 /// Why a binding entry is in its state, with the words built only when someone reads them:
 /// a decision that admits reads none, and on a large register every string it would format

@@ -6,12 +6,9 @@ use kube::ResourceExt;
 
 use super::Snapshot;
 use super::assessment::covering_entry;
-use crate::catalog::{self, AutoCheck};
+use crate::catalog::AutoCheck;
 use crate::policy::Policy;
-use crate::resources::{
-    AISystem, Applicability, ControlBinding, ControlEntry, ControlState, ImpactArea,
-    ImpactAssessment, Implementation, ImplementationStatus, ModelOrigin,
-};
+use crate::resources::{AISystem, ControlState, ImpactArea, ImpactAssessment, ModelOrigin};
 
 mod entries;
 pub use entries::*;
