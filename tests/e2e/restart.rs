@@ -1,16 +1,18 @@
 //! The API server restarts under a running operator, and etcd is compacted while it is down
 //! (as the API server's periodic compaction does): the watches the operator held are gone
 //! (410 Gone), so it lists again, and no deployment is admitted on a view that misses a change
-//! made after the restart.
+//! made after the restart. And a restarted operator lists a register longer than one page
+//! whole.
 
 use std::time::Duration;
 
+use aims_operator::policy::Policy;
 use serde_json::json;
 
 use crate::audit::operator_requests;
 use crate::cluster::{ControlPlane, User};
-use crate::env::{Journey, eventually};
-use crate::objects::deployment;
+use crate::env::{Journey, Operator, eventually};
+use crate::objects::{deployment, system};
 
 /// The resourceVersion of the list of AI systems in `ns` now.
 fn list_version(plane: &ControlPlane, ns: &str) -> String {
@@ -140,5 +142,86 @@ async fn after_an_api_server_restart_and_etcd_compaction_no_change_is_missed() {
         Duration::from_secs(30),
     )
     .await;
+    journey.finish().await;
+}
+
+/// More AI systems than the operator lists in one page (`cache::LIST_PAGE`, 100).
+const PAGED: usize = 150;
+
+/// The systems of `ns` whose status the operator has written.
+fn systems_with_status(plane: &ControlPlane, ns: &str) -> usize {
+    let list = plane
+        .kubectl(User::Admin, &["get", "aisystems", "-n", ns, "-o", "json"])
+        .ok();
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"]["observedGeneration"].is_i64())
+        .count()
+}
+
+/// A restarted operator lists a register longer than one page in several pages and holds
+/// all of it: a deployment of a system from a later page is judged as registered (refused
+/// for want of an assessment), not refused as unknown.
+#[tokio::test]
+async fn a_register_longer_than_one_list_page_is_held_whole_after_a_restart() {
+    let mut journey = Journey::start("e2e-restart-pages", "enforce").await;
+    let ns = journey.ns.clone();
+    let plane = journey.plane;
+    let systems: Vec<serde_json::Value> = (0..PAGED)
+        .map(|i| system(&ns, &format!("sys-{i:03}")))
+        .collect();
+    crate::env::admin_apply(plane, &systems);
+    eventually(
+        "every system's status written",
+        Duration::from_secs(60),
+        || async {
+            match systems_with_status(plane, &ns) {
+                PAGED => Ok(()),
+                n => Err(format!("{n} of {PAGED}")),
+            }
+        },
+    )
+    .await;
+
+    journey.operator.stop().await;
+    let since = plane.audit_events().len();
+    journey.operator = Operator::start(Policy::default()).await;
+    journey.operator.register(&journey.admin, &ns).await;
+    let last = format!("sys-{:03}", PAGED - 1);
+    eventually(
+        "the last system judged as registered",
+        Duration::from_secs(60),
+        || async {
+            let refused = journey.apply(User::Alice, &[deployment(&ns, "scorer", &last, "1.0.0")]);
+            if refused.success {
+                return Err("admitted without an assessment".into());
+            }
+            match refused
+                .stderr
+                .contains("no approved, current impact assessment")
+            {
+                true => Ok(()),
+                false => Err(refused.stderr),
+            }
+        },
+    )
+    .await;
+    let events = plane.audit_events();
+    let continued = operator_requests(&events[since..], &["list"])
+        .into_iter()
+        .filter(|e| {
+            e["objectRef"]["resource"] == "aisystems"
+                && e["requestURI"]
+                    .as_str()
+                    .is_some_and(|u| u.contains("continue="))
+        })
+        .count();
+    assert!(
+        continued > 0,
+        "the systems were listed in one page: the test proves nothing"
+    );
     journey.finish().await;
 }

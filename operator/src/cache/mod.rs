@@ -5,18 +5,17 @@ mod feeds;
 pub mod organisation;
 pub mod records;
 pub mod shared;
+mod watch;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::Duration;
 
+use futures::Stream;
 use futures::channel::mpsc;
-use futures::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::Namespace;
-use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher::{self, Event};
+use kube::runtime::watcher::Event;
 use kube::{Api, Client, ResourceExt};
 
 use crate::engine::Snapshot;
@@ -24,6 +23,8 @@ pub use crate::resources::monitors;
 use crate::resources::{AISystem, ControlBinding, ImpactAssessment, SYSTEM_LABEL};
 pub use feeds::Feed;
 use shared::SharedStore;
+pub(crate) use watch::feed_config;
+pub use watch::follow;
 
 /// A snapshot shared between the watches that write it and the reviews that read it.
 pub struct ClusterCache {
@@ -236,64 +237,6 @@ pub fn apply_event<K: Feed>(cache: &ClusterCache, buffer: &mut Vec<K>, mut event
     }
 }
 
-/// Strips what nothing reads before an object is cached: managed fields and the
-/// last-applied copy are often most of an object's size.
-fn slim<K: Feed>(object: &mut K) {
-    crate::reconciler::strip_bookkeeping(object.meta_mut());
-}
-
-/// First and longest pause before a failed watch is started again.
-const RETRY: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(30));
-
-/// Follows one kind for ever, feeding the cache. A watch that fails (the API server
-/// restarted, the connection dropped, the history expired) leaves the kind unsynced until a
-/// fresh list has replaced its view: the view may lack a change made meanwhile, such as a
-/// revoked approval, so until then enforcing namespaces refuse and the webhook is not ready.
-/// Retried with backoff (0.5 s doubling to 30 s, back to 0.5 s after a list succeeds).
-pub async fn follow<K: Feed>(api: Api<K>, config: watcher::Config, cache: Arc<ClusterCache>) {
-    let mut delay = RETRY.0;
-    loop {
-        let stream = watcher::watcher(api.clone(), config.clone()).modify(slim::<K>);
-        if drive(stream, &cache).await {
-            delay = RETRY.0;
-        }
-        cache.expect(K::FEED);
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(RETRY.1);
-    }
-}
-
-/// Feeds the cache until the watch fails; whether it listed (and so synced) meanwhile.
-async fn drive<K: Feed>(
-    stream: impl Stream<Item = Result<Event<K>, watcher::Error>>,
-    cache: &ClusterCache,
-) -> bool {
-    let mut stream = std::pin::pin!(stream);
-    let mut buffer = Vec::new();
-    let mut listed = false;
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(event) => {
-                listed |= matches!(event, Event::InitDone);
-                apply_event(cache, &mut buffer, event);
-            }
-            Err(error) => {
-                let text = error.to_string();
-                let hint = if text.contains("404") || text.contains("NotFound") {
-                    "the API does not serve this kind: are the aims.io CRDs installed (kubectl apply -f crds/)?"
-                } else if text.contains("403") || text.contains("Forbidden") {
-                    "the service account may not list or watch this kind: check the ClusterRole"
-                } else {
-                    "enforcing namespaces refuse and the webhook is not ready until this kind is listed again"
-                };
-                tracing::warn!(feed = K::FEED, %error, hint, "watch failed; listing again after a pause");
-                return listed;
-            }
-        }
-    }
-    listed
-}
-
 /// Every feed the webhook needs.
 pub const FEEDS: [&str; 7] = [
     AISystem::FEED,
@@ -345,7 +288,7 @@ pub async fn start(client: Client) -> Arc<ClusterCache> {
         cache.expect(monitors::ServiceMonitor::FEED);
         tokio::spawn(follow(
             Api::<monitors::ServiceMonitor>::all(client.clone()),
-            watcher::Config::default(),
+            feed_config(),
             cache.clone(),
         ));
     }
@@ -353,12 +296,12 @@ pub async fn start(client: Client) -> Arc<ClusterCache> {
         cache.expect(monitors::PodMonitor::FEED);
         tokio::spawn(follow(
             Api::<monitors::PodMonitor>::all(client.clone()),
-            watcher::Config::default(),
+            feed_config(),
             cache.clone(),
         ));
     }
-    let all = watcher::Config::default();
-    let labelled = watcher::Config::default().labels(SYSTEM_LABEL);
+    let all = feed_config();
+    let labelled = feed_config().labels(SYSTEM_LABEL);
     tokio::spawn(follow(
         Api::<AISystem>::all(client.clone()),
         all.clone(),

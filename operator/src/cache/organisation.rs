@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 
 use super::{ClusterCache, Feed, follow};
@@ -57,7 +56,7 @@ pub async fn follow_organisation(client: &Client, cache: &Arc<ClusterCache>) {
         cache.expect(AIManagementSystem::FEED);
         tokio::spawn(follow(
             Api::<AIManagementSystem>::all(client.clone()),
-            watcher::Config::default(),
+            super::feed_config(),
             cache.clone(),
         ));
     } else {

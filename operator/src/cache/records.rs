@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 
 use super::organisation::aims_kind_served;
@@ -141,7 +140,7 @@ async fn follow_served<K: Feed>(client: &Client, cache: &Arc<ClusterCache>, else
     cache.expect(K::FEED);
     tokio::spawn(follow(
         Api::<K>::all(client.clone()),
-        watcher::Config::default(),
+        super::feed_config(),
         cache.clone(),
     ));
     true
