@@ -104,6 +104,61 @@ async fn round(
     all
 }
 
+/// Takes the matchConditions off the webhooks of `configuration`: with
+/// `AIMS_BENCH_MATCH_CONDITIONS=off`, to tell what the API server spends on evaluating them
+/// from what it spends calling the webhook.
+fn without_match_conditions(plane: &ControlPlane, configuration: &str) {
+    let json = plane
+        .kubectl(
+            User::Admin,
+            &[
+                "get",
+                "validatingwebhookconfiguration",
+                configuration,
+                "-o",
+                "json",
+            ],
+        )
+        .ok();
+    let mut object: Value = serde_json::from_str(&json).unwrap();
+    for webhook in object["webhooks"].as_array_mut().unwrap() {
+        webhook.as_object_mut().unwrap().remove("matchConditions");
+    }
+    plane
+        .kubectl_with_input(
+            User::Admin,
+            &["replace", "-f", "-"],
+            Some(&object.to_string()),
+        )
+        .ok();
+}
+
+/// CPU time used so far by the API server, etcd, the in-process operator's threads and
+/// the rest of this process (the clients), in that order.
+fn cpu_times(plane: &ControlPlane) -> [Duration; 4] {
+    let component = |name| plane.cpu_time(name).unwrap_or_default();
+    let mut operator = Duration::ZERO;
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let path = task.path();
+        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if name.trim_end() == env::OPERATOR_THREADS {
+            operator += cluster::proc_cpu_time(&path.join("stat").display().to_string())
+                .unwrap_or_default();
+        }
+    }
+    let process = cluster::proc_cpu_time("/proc/self/stat").unwrap_or_default();
+    [
+        component("kube-apiserver"),
+        component("etcd"),
+        operator,
+        process.saturating_sub(operator),
+    ]
+}
+
 /// What the API server itself measured of its calls to `webhook`
 /// (`apiserver_admission_webhook_admission_duration_seconds`): calls, mean, and the share
 /// answered within each bucket bound.
@@ -165,6 +220,9 @@ fn main() {
         plane.kubectl(User::Bob, &["aims", "approve", "scoring-ia", "-n", &ns]).ok();
         tokio::time::sleep(Duration::from_secs(2)).await;
 
+        if std::env::var("AIMS_BENCH_MATCH_CONDITIONS").as_deref() == Ok("off") {
+            without_match_conditions(plane, &format!("aims-e2e-{ns}"));
+        }
         let mut clients = Vec::new();
         for _ in 0..clients_count {
             clients.push(plane.client(User::Admin).await);
@@ -179,10 +237,16 @@ fn main() {
             round(&clients, target, 2).await;
         }
         let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); modes.len()];
+        let mut cpu = vec![[Duration::ZERO; 4]; modes.len()];
         for r in 0..rounds {
             for i in 0..modes.len() {
                 let mode = (i + r) % modes.len();
+                let before = cpu_times(plane);
                 samples[mode].extend(round(&clients, modes[mode].1, requests).await);
+                let after = cpu_times(plane);
+                for (used, (a, b)) in cpu[mode].iter_mut().zip(after.iter().zip(before)) {
+                    *used += a.saturating_sub(b);
+                }
             }
         }
         println!(
@@ -200,6 +264,19 @@ fn main() {
                 took.len(),
                 p50.as_secs_f64() * 1e3,
                 p99.as_secs_f64() * 1e3
+            );
+        }
+        // Where the machine's two cores went: per request, what each process spent. Where
+        // the cores are saturated, a mode's added latency follows its added CPU time.
+        println!("  CPU per request (ms): API server / etcd / operator / clients");
+        for ((name, _), used) in modes.iter().zip(&cpu) {
+            let per = |d: Duration| d.as_secs_f64() * 1e3 / (clients_count * rounds * requests) as f64;
+            println!(
+                "  {name:<27} {:.3} / {:.3} / {:.3} / {:.3}",
+                per(used[0]),
+                per(used[1]),
+                per(used[2]),
+                per(used[3])
             );
         }
         let added = p99s[2].as_secs_f64() * 1e3 - p99s[0].as_secs_f64() * 1e3;

@@ -307,6 +307,18 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// The CPU time (utime + stime) a `/proc/<pid>/stat` or `/proc/<pid>/task/<tid>/stat` file
+/// records. Its fields count from the one after the parenthesised command name, which may
+/// itself hold spaces; the kernel's clock tick is 100 Hz on every Linux this suite runs on.
+pub fn proc_cpu_time(stat_path: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(stat_path).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the file, the 12th and 13th after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
 fn token_for(user: User) -> String {
     let mut hash = Sha256::new();
     hash.update(user.name());
@@ -564,6 +576,21 @@ impl ControlPlane {
         let restarted = self.start_process("kube-apiserver", &args);
         self.processes.lock().unwrap().push(restarted);
         self.wait_ready("the restarted kube-apiserver", Duration::from_secs(120));
+    }
+
+    /// CPU time (user and system) the component `name` (`etcd`, `kube-apiserver`) has used
+    /// so far; `None` where /proc does not tell. Each component runs as the only child of its
+    /// `supervise` wrapper.
+    pub fn cpu_time(&self, name: &str) -> Option<Duration> {
+        let supervisor = {
+            let processes = self.processes.lock().unwrap();
+            processes.iter().find(|p| p.name == name)?.child.id()
+        };
+        let children =
+            std::fs::read_to_string(format!("/proc/{supervisor}/task/{supervisor}/children"))
+                .ok()?;
+        let pid: u32 = children.split_whitespace().next()?.parse().ok()?;
+        proc_cpu_time(&format!("/proc/{pid}/stat"))
     }
 
     /// The last lines of every component's log, for a failure message.
