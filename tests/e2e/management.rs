@@ -115,7 +115,8 @@ async fn an_audit_finding_opens_its_nonconformity_and_a_management_review_is_rec
         "the operator opens the finding's record",
         Duration::from_secs(30),
         || async {
-            let phase = field(&journey, &record, "{.status.phase}");
+            // Not there at the first polls: the operator opens it after the audit lands.
+            let phase = crate::steps::try_field(&journey, &record, "{.status.phase}")?;
             if phase == "Open" { Ok(()) } else { Err(phase) }
         },
     )

@@ -35,14 +35,11 @@ async fn phase_becomes(journey: &Journey, phase: &str) {
         || async {
             // The operator opens the record moments after the change: until then it is not
             // found, which is "not yet", not a failure.
-            let got = journey.kubectl(
-                User::Erin,
-                &["get", RECORD, "-o", "jsonpath={.status.phase}"],
-            );
-            match (got.success, got.stdout.trim()) {
-                (true, got) if got == phase => Ok(()),
-                (true, got) => Err(got.to_string()),
-                (false, _) => Err(got.stderr),
+            let got = crate::steps::try_field(journey, RECORD, "{.status.phase}")?;
+            if got.trim() == phase {
+                Ok(())
+            } else {
+                Err(got)
             }
         },
     )

@@ -36,21 +36,30 @@ pub fn operator_sees_system(journey: &Journey, name: &str) {
 
 /// `jsonpath` of `object` in the journey's namespace, as the auditor reads it.
 pub fn field(journey: &Journey, object: &str, jsonpath: &str) -> String {
-    journey
-        .kubectl(
-            User::Erin,
-            &["get", object, "-o", &format!("jsonpath={jsonpath}")],
-        )
-        .ok()
+    try_field(journey, object, jsonpath).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// `jsonpath` of `object`, or what kubectl said when it could not read it (an object the
+/// operator has not created yet, say).
+pub fn try_field(journey: &Journey, object: &str, jsonpath: &str) -> Result<String, String> {
+    let read = journey.kubectl(
+        User::Erin,
+        &["get", object, "-o", &format!("jsonpath={jsonpath}")],
+    );
+    match read.success {
+        true => Ok(read.stdout),
+        false => Err(format!("kubectl get {object} failed: {}", read.stderr)),
+    }
+}
+
+/// The jsonpath of condition `type_`'s status.
+fn condition_path(type_: &str) -> String {
+    format!("{{.status.conditions[?(@.type==\"{type_}\")].status}}")
 }
 
 /// The status of condition `type_` of `object`.
 pub fn condition(journey: &Journey, object: &str, type_: &str) -> String {
-    field(
-        journey,
-        object,
-        &format!("{{.status.conditions[?(@.type==\"{type_}\")].status}}"),
-    )
+    field(journey, object, &condition_path(type_))
 }
 
 /// Waits until condition `type_` of `object` is `status`.
@@ -61,8 +70,9 @@ pub async fn condition_becomes(
     status: &str,
     within: Duration,
 ) {
+    // A read that fails (the object not there yet) is "not yet", not the end of the wait.
     eventually(&format!("{object} {type_}={status}"), within, || async {
-        let got = condition(journey, object, type_);
+        let got = try_field(journey, object, &condition_path(type_))?;
         if got == status { Ok(()) } else { Err(got) }
     })
     .await;
