@@ -176,6 +176,13 @@ fn adversarial(ns: &str) -> Vec<(&'static str, Value, Outcome)> {
             Outcome::Invalid,
         ),
         ("misspelt AISystem field", typo, Outcome::Invalid),
+        // A field Kubernetes 1.34 added (behind a feature gate the API server leaves off, so
+        // it drops the value and takes the object): not an unknown field to `check` either.
+        (
+            "pod field newer than Kubernetes 1.33",
+            with(&|d| d["spec"]["template"]["spec"]["hostnameOverride"] = json!("scorer")),
+            Outcome::Admitted,
+        ),
     ]
 }
 
