@@ -124,7 +124,7 @@ async fn the_register_is_read_from_the_cluster() {
         server.await.unwrap().last().unwrap(),
         "/apis/monitoring.coreos.com/v1"
     );
-    assert!(!snapshot.monitors_known());
+    assert!(!snapshot.monitors_known_in("lending"));
     assert!(snapshot.system("lending", "credit-scoring").is_some());
     assert_eq!(
         snapshot.assessments_for("lending", "credit-scoring").len(),
@@ -433,4 +433,25 @@ fn stamps_in_the_operators_namespace_count_for_nothing_in_the_plugin_either() {
         "{}",
         state.message
     );
+}
+
+/// Merged from two clusters of which only `east` serves the Prometheus Operator's monitors:
+/// a system of `west` is judged as west's own webhook judges it, with no monitor required,
+/// while one of `east` still needs a monitor tied to it.
+#[test]
+fn in_a_merged_reading_monitors_are_required_only_in_the_clusters_that_serve_them() {
+    use aims_operator::engine::controls::monitoring_in_place;
+    let mut snapshot = aims_operator::engine::Snapshot::new();
+    for ns in ["east/lending", "west/lending"] {
+        let mut scoring = system("scoring");
+        scoring.metadata.namespace = Some(ns.into());
+        snapshot.add_system(scoring);
+    }
+    snapshot.follow_monitors_only_under(vec!["east/".into()]);
+    let policy = Policy::default();
+    let in_place =
+        |ns: &str| monitoring_in_place(&snapshot, snapshot.system(ns, "scoring").unwrap(), &policy);
+    let east = in_place("east/lending").unwrap_err();
+    assert!(east.contains("no ServiceMonitor or PodMonitor"), "{east}");
+    assert_eq!(in_place("west/lending"), Ok(()));
 }

@@ -66,6 +66,9 @@ pub struct Snapshot {
     /// Whether monitors are followed at all (the Prometheus Operator CRDs exist, or the
     /// manifests contain monitors).
     monitors_known: bool,
+    /// In a reading merged from several clusters, the namespace prefixes (`context/`) of the
+    /// clusters that serve monitors: only there are they followed. `None`: wherever known.
+    monitors_only_under: Option<Vec<String>>,
     /// Workload keys by (namespace, system label).
     workloads_by_system: HashMap<(String, String), std::collections::BTreeSet<WorkloadKey>>,
     /// Counts the changes remembered system facts may depend on: every change to an AI

@@ -281,7 +281,9 @@ fn monitoring_outcome(
             MONITORING_CONFIGURED,
             true,
             "Declared",
-            if snapshot.monitors_known() && policy.require_scrape_monitor {
+            if policy.require_scrape_monitor
+                && snapshot.monitors_known_in(&system.namespace().unwrap_or_default())
+            {
                 "metrics and an alert route are declared, and a monitor scrapes the system"
             } else {
                 "metrics and an alert route are declared"

@@ -115,12 +115,14 @@ pub async fn live_snapshot(
     Ok(snapshot)
 }
 
+/// Reads one cluster's objects into `snapshot` as `at` places them; whether the cluster
+/// serves the Prometheus Operator's monitors.
 async fn read_cluster(
     client: &Client,
     namespace: Option<&str>,
     snapshot: &mut Snapshot,
     at: &Placement<'_>,
-) -> Result<(), PluginError> {
+) -> Result<bool, PluginError> {
     let s = snapshot;
     list_into(api::<AISystem>(client, namespace), "AISystems", s, at).await?;
     let assessments = api::<ImpactAssessment>(client, namespace);
@@ -177,7 +179,7 @@ async fn read_cluster(
         let monitors = api::<monitors::PodMonitor>(client, namespace);
         list_into(monitors, "PodMonitors", s, at).await?;
     }
-    Ok(())
+    Ok(served.service_monitors || served.pod_monitors)
 }
 
 /// The policy the live commands judge with: the file given (else the default), with the
@@ -205,18 +207,26 @@ pub(super) async fn live_reading(
     let clusters = connection.clusters().await?;
     let merged = clusters.len() > 1;
     let mut snapshot = Snapshot::new();
+    let mut serving_monitors = Vec::new();
     for (i, cluster) in clusters.iter().enumerate() {
         let placement = Placement {
             cluster: cluster.context.as_deref().filter(|_| merged),
             first: i == 0,
         };
-        read_cluster(
+        let served = read_cluster(
             &cluster.client,
             namespaces.only(),
             &mut snapshot,
             &placement,
         )
         .await?;
+        if let (Some(context), true) = (placement.cluster, served) {
+            serving_monitors.push(format!("{context}/"));
+        }
+    }
+    // Each cluster's webhook requires a monitor only where its own cluster serves them.
+    if merged {
+        snapshot.follow_monitors_only_under(serving_monitors);
     }
     Ok((policy, snapshot, scope(&clusters, namespaces.only())))
 }

@@ -78,10 +78,10 @@ pub fn monitoring_in_place(
     system: &AISystem,
     policy: &Policy,
 ) -> Result<(), String> {
-    if !policy.require_scrape_monitor || !snapshot.monitors_known() {
+    let ns = system.namespace().unwrap_or_default();
+    if !policy.require_scrape_monitor || !snapshot.monitors_known_in(&ns) {
         return Ok(());
     }
-    let ns = system.namespace().unwrap_or_default();
     let name = system.name_any();
     match snapshot.monitor_for(&ns, &name) {
         Some(_) => Ok(()),

@@ -162,9 +162,25 @@ impl Snapshot {
             .unwrap_or_default()
     }
 
-    /// Whether monitors are followed: only then can "monitoring in place" be checked.
-    pub fn monitors_known(&self) -> bool {
+    /// Whether monitors are followed where `namespace` is: only then can "monitoring in
+    /// place" be checked there.
+    pub fn monitors_known_in(&self, namespace: &str) -> bool {
         self.monitors_known
+            && self.monitors_only_under.as_ref().is_none_or(|prefixes| {
+                prefixes
+                    .iter()
+                    .any(|prefix| namespace.starts_with(prefix.as_str()))
+            })
+    }
+
+    /// Follows monitors only in the namespaces under `prefixes` (each `context/`): a
+    /// reading merged from several clusters, of which only these serve the Prometheus
+    /// Operator's monitors. A cluster without them has its systems judged as its own
+    /// webhook judges them, with no monitor required.
+    pub fn follow_monitors_only_under(&mut self, prefixes: Vec<String>) {
+        self.facts_generation += 1;
+        self.monitors_known = !prefixes.is_empty();
+        self.monitors_only_under = Some(prefixes);
     }
 
     /// A monitor in `namespace` tied to AI system `system`.
