@@ -146,8 +146,7 @@ fn cpu_times(plane: &ControlPlane) -> [Duration; 4] {
         let path = task.path();
         let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
         if name.trim_end() == env::OPERATOR_THREADS {
-            operator += cluster::proc_cpu_time(&path.join("stat").display().to_string())
-                .unwrap_or_default();
+            operator += cluster::proc_cpu_time(path.join("stat")).unwrap_or_default();
         }
     }
     let process = cluster::proc_cpu_time("/proc/self/stat").unwrap_or_default();

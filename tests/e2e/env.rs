@@ -487,8 +487,7 @@ impl Journey {
         let plane = ControlPlane::shared();
         let admin = plane.client(User::Admin).await;
         create_namespace(plane, name, mode);
-        let mut operator = Operator::start(Policy::default()).await;
-        operator.register(&admin, name).await;
+        let operator = Self::serving(&admin, name).await;
         Journey {
             plane,
             ns: name.to_string(),
@@ -496,6 +495,19 @@ impl Journey {
             operator,
             _serial: serial,
         }
+    }
+
+    /// A new operator with the default policy, registered for `namespace`.
+    async fn serving(admin: &kube::Client, namespace: &str) -> Operator {
+        let mut operator = Operator::start(Policy::default()).await;
+        operator.register(admin, namespace).await;
+        operator
+    }
+
+    /// Puts a new operator in place of the journey's stopped one, as a restarted pod would
+    /// be: it lists everything afresh.
+    pub async fn start_operator_again(&mut self) {
+        self.operator = Self::serving(&self.admin, &self.ns).await;
     }
 
     /// Another namespace for this journey, served by its operator.

@@ -4,12 +4,11 @@
 
 use std::time::Duration;
 
-use aims_operator::policy::Policy;
 use serde_json::Value;
 
 use crate::audit::operator_writes;
 use crate::cluster::User;
-use crate::env::{Journey, Operator};
+use crate::env::Journey;
 
 /// An approved system `name`, once its approval shows and the writes it caused are done.
 async fn settled_approved(journey: &Journey, name: &str) {
@@ -84,7 +83,6 @@ fn operator_may_list(journey: &Journey, resources: &[&str]) {
 #[tokio::test]
 async fn a_restart_writes_no_status_before_every_kind_is_listed() {
     let mut journey = Journey::start("e2e-quiet-restart", "enforce").await;
-    let ns = journey.ns.clone();
     settled_approved(&journey, "scoring").await;
     journey.operator.stop().await;
 
@@ -112,8 +110,7 @@ async fn a_restart_writes_no_status_before_every_kind_is_listed() {
         .collect();
     operator_may_list(&journey, &without_systems);
     let since = journey.plane.audit_events().len();
-    journey.operator = Operator::start(Policy::default()).await;
-    journey.operator.register(&journey.admin, &ns).await;
+    journey.start_operator_again().await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     let events = journey.plane.audit_events();
     let refused_lists = crate::audit::operator_requests(&events[since..], &["list"])

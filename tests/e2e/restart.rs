@@ -6,12 +6,11 @@
 
 use std::time::Duration;
 
-use aims_operator::policy::Policy;
 use serde_json::json;
 
 use crate::audit::operator_requests;
 use crate::cluster::{ControlPlane, User};
-use crate::env::{Journey, Operator, eventually};
+use crate::env::{Journey, eventually};
 use crate::objects::{deployment, system};
 
 /// The resourceVersion of the list of AI systems in `ns` now.
@@ -188,8 +187,7 @@ async fn a_register_longer_than_one_list_page_is_held_whole_after_a_restart() {
 
     journey.operator.stop().await;
     let since = plane.audit_events().len();
-    journey.operator = Operator::start(Policy::default()).await;
-    journey.operator.register(&journey.admin, &ns).await;
+    journey.start_operator_again().await;
     let last = format!("sys-{:03}", PAGED - 1);
     eventually(
         "the last system judged as registered",

@@ -310,7 +310,7 @@ pub fn free_port() -> u16 {
 /// The CPU time (utime + stime) a `/proc/<pid>/stat` or `/proc/<pid>/task/<tid>/stat` file
 /// records. Its fields count from the one after the parenthesised command name, which may
 /// itself hold spaces; the kernel's clock tick is 100 Hz on every Linux this suite runs on.
-pub fn proc_cpu_time(stat_path: &str) -> Option<Duration> {
+pub fn proc_cpu_time(stat_path: impl AsRef<Path>) -> Option<Duration> {
     let stat = std::fs::read_to_string(stat_path).ok()?;
     let after_name = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = after_name.split_whitespace().collect();
@@ -590,7 +590,7 @@ impl ControlPlane {
             std::fs::read_to_string(format!("/proc/{supervisor}/task/{supervisor}/children"))
                 .ok()?;
         let pid: u32 = children.split_whitespace().next()?.parse().ok()?;
-        proc_cpu_time(&format!("/proc/{pid}/stat"))
+        proc_cpu_time(format!("/proc/{pid}/stat"))
     }
 
     /// The last lines of every component's log, for a failure message.

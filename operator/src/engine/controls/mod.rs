@@ -78,8 +78,11 @@ pub fn monitoring_in_place(
     system: &AISystem,
     policy: &Policy,
 ) -> Result<(), String> {
+    if !policy.require_scrape_monitor {
+        return Ok(());
+    }
     let ns = system.namespace().unwrap_or_default();
-    if !policy.require_scrape_monitor || !snapshot.monitors_known_in(&ns) {
+    if !snapshot.monitors_known_in(&ns) {
         return Ok(());
     }
     let name = system.name_any();
