@@ -35,6 +35,7 @@ mod management;
 mod nonconformities;
 mod plugin;
 mod properties;
+mod queue;
 mod reconciler;
 mod relaxations;
 mod report;

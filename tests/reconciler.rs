@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use aims_operator::election::LeaseFence;
 use aims_operator::engine::Snapshot;
 use aims_operator::policy::Policy;
+use aims_operator::reconciler::Action;
 use aims_operator::reconciler::{
     ReconcileContext, ReconcileError, desired_binding_status, desired_system_status, error_policy,
     reconcile, reconcile_system, requeue_after,
@@ -19,7 +20,6 @@ use http::{Method, Request, Response, StatusCode};
 use jiff::{SignedDuration, Timestamp};
 use kube::Client;
 use kube::client::Body;
-use kube::runtime::controller::Action;
 use serde_json::{Value, json};
 use tower_test::mock::{self, Handle};
 
@@ -280,31 +280,47 @@ async fn transient_api_errors_back_off_and_a_refused_object_waits_for_a_change()
     }
 }
 
-#[tokio::test]
-async fn cache_changes_announce_the_systems_they_affect() {
+#[test]
+fn cache_changes_trigger_the_reconcile_of_what_they_affect() {
     use aims_operator::cache::apply_event;
-    use futures::StreamExt;
     use kube::runtime::watcher::Event;
 
     let cache = ClusterCache::from_snapshot(lending());
-    let mut triggers = cache.subscribe();
+    for queue in [
+        &cache.systems.queue,
+        &cache.assessments.queue,
+        &cache.bindings.queue,
+    ] {
+        queue.open();
+    }
     let mut buffer = Vec::new();
     let mut moved = assessment("credit-scoring-2026q3", "fraud-detection", &["1.x"]);
     moved.metadata.namespace = Some("lending".into());
     apply_event(&cache, &mut buffer, Event::Apply(moved));
-    let mut announced = Vec::new();
-    for _ in 0..2 {
-        let r = tokio::time::timeout(Duration::from_secs(1), triggers.next())
-            .await
-            .unwrap()
-            .unwrap();
-        announced.push(format!("{}/{}", r.namespace.unwrap(), r.name));
-    }
-    announced.sort();
+    let keys = |queue: &aims_operator::reconciler::queue::WorkQueue| {
+        queue
+            .triggered()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
-        announced,
+        keys(&cache.systems.queue),
         ["lending/credit-scoring", "lending/fraud-detection"],
         "an assessment moved to another system re-evaluates both"
+    );
+    assert_eq!(
+        keys(&cache.assessments.queue),
+        ["lending/credit-scoring-2026q3"],
+        "the assessment itself, once although both systems read it"
+    );
+    let closed = ClusterCache::from_snapshot(lending());
+    let mut again = assessment("credit-scoring-2026q3", "fraud-detection", &["1.x"]);
+    again.metadata.namespace = Some("lending".into());
+    apply_event(&closed, &mut Vec::new(), Event::Apply(again));
+    assert!(
+        closed.systems.queue.triggered().is_empty(),
+        "nothing waits where no controller takes from the queue"
     );
 }
 
@@ -564,7 +580,13 @@ fn the_cache_keeps_what_the_reconciler_reads_of_a_status_and_not_the_status() {
     apply_event(&cache, &mut buffer, Event::Init);
     apply_event(&cache, &mut buffer, Event::InitApply(system.clone()));
     apply_event(&cache, &mut buffer, Event::InitDone);
-    let held = cache.systems.reader().state();
+    let held = cache.read(|s| {
+        s.systems()
+            .into_iter()
+            .cloned()
+            .map(Arc::new)
+            .collect::<Vec<_>>()
+    });
     assert_eq!(held.len(), 1);
     assert!(held[0].status.is_none(), "the status is not held");
     let kept = held[0]

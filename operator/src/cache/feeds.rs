@@ -2,7 +2,6 @@
 //! one of its objects affects.
 
 use std::fmt::Debug;
-use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::Namespace;
@@ -10,7 +9,7 @@ use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
 use super::ClusterCache;
-use super::shared::SharedStore;
+use super::tracked::Tracked;
 use crate::engine::snapshot::namespace_of;
 use crate::engine::{Snapshot, Workload};
 use crate::reconciler::kept::{KeptStatus, StatusContent};
@@ -31,19 +30,16 @@ pub trait Feed:
     fn remove(snapshot: &mut Snapshot, object: &Self);
     /// The AI systems (namespace, name) whose evaluation depends on this object.
     fn affected(snapshot: &Snapshot, object: &Self) -> Vec<(String, String)>;
-    /// The store this kind shares with the reconciler, for the kinds it keeps status on.
-    fn shared(_cache: &ClusterCache) -> Option<&SharedStore<Self>> {
+    /// What the cache tracks for the reconciler beside the register, for the kinds it keeps
+    /// status on.
+    fn tracked(_cache: &ClusterCache) -> Option<&Tracked<Self>> {
         None
     }
-    /// Takes the status off an object before the shared store holds it and returns what the
+    /// Takes the status off an object before the register holds it and returns what the
     /// reconciler needs of it; `None` keeps the object whole (what is kept of its status
     /// is then read from the object).
     fn keep_status(_object: &mut Self) -> Option<KeptStatus> {
         None
-    }
-    /// Adds one object held in the shared store.
-    fn add_shared(snapshot: &mut Snapshot, object: Arc<Self>) {
-        Self::add(snapshot, Arc::unwrap_or_clone(object));
     }
 }
 
@@ -57,11 +53,8 @@ impl Feed for AISystem {
     fn keep_status(object: &mut Self) -> Option<KeptStatus> {
         take_status(&mut object.status)
     }
-    fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
+    fn tracked(cache: &ClusterCache) -> Option<&Tracked<Self>> {
         Some(&cache.systems)
-    }
-    fn add_shared(snapshot: &mut Snapshot, object: Arc<Self>) {
-        snapshot.add_shared_system(object);
     }
     const FEED: &'static str = "aisystems";
     fn clear(snapshot: &mut Snapshot) {
@@ -83,11 +76,8 @@ impl Feed for ImpactAssessment {
     fn keep_status(object: &mut Self) -> Option<KeptStatus> {
         take_status(&mut object.status)
     }
-    fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
+    fn tracked(cache: &ClusterCache) -> Option<&Tracked<Self>> {
         Some(&cache.assessments)
-    }
-    fn add_shared(snapshot: &mut Snapshot, object: Arc<Self>) {
-        snapshot.add_shared_assessment(object);
     }
     const FEED: &'static str = "impactassessments";
     fn clear(snapshot: &mut Snapshot) {
@@ -118,11 +108,8 @@ impl Feed for ControlBinding {
     fn keep_status(object: &mut Self) -> Option<KeptStatus> {
         take_status(&mut object.status)
     }
-    fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
+    fn tracked(cache: &ClusterCache) -> Option<&Tracked<Self>> {
         Some(&cache.bindings)
-    }
-    fn add_shared(snapshot: &mut Snapshot, object: Arc<Self>) {
-        snapshot.add_shared_binding(object);
     }
     const FEED: &'static str = "controlbindings";
     fn clear(snapshot: &mut Snapshot) {

@@ -4,25 +4,23 @@
 mod feeds;
 pub mod organisation;
 pub mod records;
-pub mod shared;
+pub mod tracked;
 mod watch;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use futures::Stream;
-use futures::channel::mpsc;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::Namespace;
-use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher::Event;
 use kube::{Api, Client, ResourceExt};
 
 use crate::engine::Snapshot;
+use crate::engine::snapshot::name_of;
 pub use crate::resources::monitors;
 use crate::resources::{AISystem, ControlBinding, ImpactAssessment, SYSTEM_LABEL};
 pub use feeds::Feed;
-use shared::SharedStore;
+use tracked::Tracked;
 pub(crate) use watch::feed_config;
 pub use watch::follow;
 
@@ -35,20 +33,18 @@ pub struct ClusterCache {
     pending: Mutex<BTreeSet<&'static str>>,
     /// Whether every feed has listed; a channel, so that the reconciler can wait for it.
     synced: tokio::sync::watch::Sender<bool>,
-    /// Where the systems affected by each applied change are announced (the reconciler).
-    listeners: Mutex<Vec<mpsc::UnboundedSender<ObjectRef<AISystem>>>>,
-    /// The AI systems as watched, shared with the reconciler.
-    pub systems: SharedStore<AISystem>,
-    /// The impact assessments as watched, shared with the reconciler.
-    pub assessments: SharedStore<ImpactAssessment>,
-    /// The control bindings as watched, shared with the reconciler.
-    pub bindings: SharedStore<ControlBinding>,
-    /// The nonconformity records as watched, shared with the reconciler.
-    pub nonconformities: SharedStore<crate::resources::Nonconformity>,
+    /// The AI systems' kept statuses and reconcile queue.
+    pub systems: Tracked<AISystem>,
+    /// The impact assessments' kept statuses and reconcile queue.
+    pub assessments: Tracked<ImpactAssessment>,
+    /// The control bindings' kept statuses and reconcile queue.
+    pub bindings: Tracked<ControlBinding>,
+    /// The nonconformity records' reconcile queue.
+    pub nonconformities: Tracked<crate::resources::Nonconformity>,
     /// Whether nonconformity records are followed (their CRD is served).
     pub records_followed: std::sync::atomic::AtomicBool,
-    /// The AI incidents as watched, shared with the reconciler.
-    pub incidents: SharedStore<crate::resources::AIIncident>,
+    /// The AI incidents' reconcile queue.
+    pub incidents: Tracked<crate::resources::AIIncident>,
     /// Whether AI incidents are followed (their CRD is served).
     pub incidents_followed: std::sync::atomic::AtomicBool,
 }
@@ -61,13 +57,12 @@ impl ClusterCache {
             writing: Mutex::new(()),
             pending: Mutex::new(feeds.iter().copied().collect()),
             synced: tokio::sync::watch::Sender::new(feeds.is_empty()),
-            listeners: Mutex::new(Vec::new()),
-            systems: SharedStore::default(),
-            assessments: SharedStore::default(),
-            bindings: SharedStore::default(),
-            nonconformities: SharedStore::default(),
+            systems: Tracked::default(),
+            assessments: Tracked::default(),
+            bindings: Tracked::default(),
+            nonconformities: Tracked::default(),
             records_followed: std::sync::atomic::AtomicBool::new(false),
-            incidents: SharedStore::default(),
+            incidents: Tracked::default(),
             incidents_followed: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -119,29 +114,35 @@ impl ClusterCache {
         }
     }
 
-    /// A stream of the AI systems whose inputs changed, each announced after the change is
-    /// in the snapshot.
-    pub fn subscribe(&self) -> impl Stream<Item = ObjectRef<AISystem>> + Send + 'static {
-        let (sender, receiver) = mpsc::unbounded();
-        self.listeners
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(sender);
-        receiver
-    }
-
+    /// Triggers the reconcile of each AI system whose inputs changed, and of the objects
+    /// whose status reads it (its assessments, bindings and nonconformity records). Called
+    /// after the change is in the snapshot, so a reconcile never reads an older view than
+    /// the change that caused it.
     fn announce(&self, systems: Vec<(String, String)>) {
-        let mut listeners = self
-            .listeners
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        // A closed receiver means its controller stopped; forget it.
-        listeners.retain(|sender| {
-            systems.iter().all(|(ns, name)| {
-                sender
-                    .unbounded_send(ObjectRef::new(name).within(ns))
-                    .is_ok()
-            })
+        for (ns, name) in &systems {
+            self.systems.queue.trigger(ns, name);
+        }
+        let (assessments, bindings, records) = (
+            &self.assessments.queue,
+            &self.bindings.queue,
+            &self.nonconformities.queue,
+        );
+        if systems.is_empty() || !(assessments.is_open() || bindings.is_open() || records.is_open())
+        {
+            return;
+        }
+        self.read(|s| {
+            for (ns, name) in &systems {
+                for assessment in s.assessments_for(ns, name) {
+                    assessments.trigger(ns, name_of(&**assessment));
+                }
+                for binding in s.bindings_for(ns, name) {
+                    bindings.trigger(ns, name_of(binding));
+                }
+                for record in s.nonconformities_of(ns, name) {
+                    records.trigger(ns, name_of(record));
+                }
+            }
         });
     }
 
@@ -182,29 +183,23 @@ impl ClusterCache {
 
 /// Applies one watch event. A relist (`Init` .. `InitDone`) is buffered and swapped in whole,
 /// rebuilt off the lock, so objects deleted while the watch was down disappear, readers never
-/// see half a list and reviews do not wait for it.
-/// A kind with a shared store is buffered there, and the snapshot indexes the store's copies.
+/// see half a list and reviews do not wait for it. Every change triggers the reconcile of
+/// what it affects, once the snapshot holds it.
 pub fn apply_event<K: Feed>(cache: &ClusterCache, buffer: &mut Vec<K>, mut event: Event<K>) {
-    let held = K::shared(cache).map(|store| {
-        store.keep_status(&mut event, K::keep_status);
-        store.apply(&event)
-    });
+    let tracked = K::tracked(cache);
+    if let Some(tracked) = tracked {
+        tracked.keep_status(&mut event, K::keep_status);
+    }
     match event {
         Event::Init => buffer.clear(),
-        Event::InitApply(object) => {
-            if held.is_none() {
-                buffer.push(object);
-            }
-        }
+        Event::InitApply(object) => buffer.push(object),
         Event::InitDone => {
             let objects = std::mem::take(buffer);
+            let listed = tracked.map(|tracked| tracked.relisted(&objects));
             let mut affected = Vec::new();
             cache.rebuild(|s| {
                 K::clear(s);
-                match held {
-                    Some(held) => held.into_iter().for_each(|o| K::add_shared(s, o)),
-                    None => objects.into_iter().for_each(|o| K::add(s, o)),
-                }
+                objects.into_iter().for_each(|o| K::add(s, o));
                 // After a relist anything may have changed: every system is re-evaluated.
                 affected = s
                     .systems()
@@ -213,17 +208,23 @@ pub fn apply_event<K: Feed>(cache: &ClusterCache, buffer: &mut Vec<K>, mut event
                     .collect();
             });
             cache.mark_synced(K::FEED);
+            if let (Some(tracked), Some(listed)) = (tracked, listed) {
+                listed
+                    .into_iter()
+                    .for_each(|key| tracked.queue.trigger_key(key));
+            }
             cache.announce(affected);
         }
         Event::Apply(object) => {
+            let key = tracked.map(|_| tracked::object_key(&object));
             let mut affected = Vec::new();
             cache.write(|s| {
                 affected = K::affected(s, &object);
-                match held.and_then(|held| held.into_iter().next()) {
-                    Some(held) => K::add_shared(s, held),
-                    None => K::add(s, object),
-                }
+                K::add(s, object);
             });
+            if let (Some(tracked), Some(key)) = (tracked, key) {
+                tracked.queue.trigger_key(key);
+            }
             cache.announce(affected);
         }
         Event::Delete(object) => {

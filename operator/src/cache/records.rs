@@ -8,7 +8,7 @@ use std::sync::Arc;
 use kube::{Api, Client, ResourceExt};
 
 use super::organisation::aims_kind_served;
-use super::shared::SharedStore;
+use super::tracked::Tracked;
 use super::{ClusterCache, Feed, follow};
 use crate::engine::Snapshot;
 use crate::engine::snapshot::namespace_of;
@@ -16,11 +16,8 @@ use crate::resources::{AIIncident, InternalAudit, ManagementReview, Nonconformit
 
 impl Feed for Nonconformity {
     const FEED: &'static str = "nonconformities";
-    fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
+    fn tracked(cache: &ClusterCache) -> Option<&Tracked<Self>> {
         Some(&cache.nonconformities)
-    }
-    fn add_shared(snapshot: &mut Snapshot, object: Arc<Self>) {
-        snapshot.add_shared_nonconformity(object);
     }
     fn clear(snapshot: &mut Snapshot) {
         snapshot.clear_nonconformities();
@@ -44,11 +41,8 @@ impl Feed for Nonconformity {
 
 impl Feed for AIIncident {
     const FEED: &'static str = "aiincidents";
-    fn shared(cache: &ClusterCache) -> Option<&SharedStore<Self>> {
+    fn tracked(cache: &ClusterCache) -> Option<&Tracked<Self>> {
         Some(&cache.incidents)
-    }
-    fn add_shared(snapshot: &mut Snapshot, object: Arc<Self>) {
-        snapshot.add_shared_incident(object);
     }
     fn clear(snapshot: &mut Snapshot) {
         snapshot.clear_incidents();

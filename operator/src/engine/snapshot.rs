@@ -16,6 +16,7 @@ use kube::ResourceExt;
 use super::Workload;
 
 mod assessments;
+mod held;
 mod organisation;
 mod records;
 mod workloads;
@@ -26,6 +27,7 @@ use crate::resources::{
     AIManagementSystem, AISystem, ControlBinding, ENFORCEMENT_LABEL, EnforcementMode, ShrinkToFit,
 };
 pub use assessments::HeldAssessment;
+pub use held::Held;
 pub use workloads::Monitor;
 
 /// The namespace of an object that names none, as `kubectl apply` with the default context
@@ -153,8 +155,8 @@ impl Snapshot {
         self.add_shared_system(Arc::new(system));
     }
 
-    /// Adds (or replaces) an AI system held elsewhere too (the reconciler's store).
-    pub fn add_shared_system(&mut self, system: Arc<AISystem>) {
+    /// Adds (or replaces) an AI system, shared.
+    fn add_shared_system(&mut self, system: Arc<AISystem>) {
         self.facts_generation += 1;
         let (namespace, name) = (namespace_of(&*system), system.name_any());
         self.entry_mut(namespace, &name).system = Some(system);
@@ -231,8 +233,8 @@ impl Snapshot {
         self.add_shared_binding(Arc::new(binding));
     }
 
-    /// Adds (or replaces) a control binding held elsewhere too (the reconciler's store).
-    pub fn add_shared_binding(&mut self, binding: Arc<ControlBinding>) {
+    /// Adds (or replaces) a control binding, shared.
+    fn add_shared_binding(&mut self, binding: Arc<ControlBinding>) {
         self.facts_generation += 1;
         let ns = namespace_of(&*binding);
         self.remove_binding(&ns, &binding.name_any());

@@ -1,63 +1,89 @@
-//! The controllers: one per kind, each triggered by its own watch (the cache's shared
-//! store), by time (the next expiry) and by the cache announcing the AI systems whose inputs
-//! changed.
+//! The controllers: one per kind, each taking from its kind's [`WorkQueue`], which the cache
+//! fills as changes arrive (the object's own, and those of the AI system its status reads),
+//! and which falls due by time (an expiry, a review date). Every hour each controller goes
+//! through every object of its kind, as a net for anything missed.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use futures::{Stream, StreamExt};
-use kube::ResourceExt;
-use kube::runtime::controller::{self, Controller};
-use kube::runtime::reflector::ObjectRef;
+use futures::FutureExt;
+use tokio::task::JoinSet;
 
-use super::{ReconcileContext, Reconciled, error_policy, reconcile};
+use super::queue::{Key, split};
+use super::{Action, RESYNC, ReconcileContext, Reconciled, error_policy, reconcile};
 use crate::resources::{AIIncident, AISystem, ControlBinding, ImpactAssessment, Nonconformity};
+
+/// Reconciles the object `key` names, as the register holds it now: an object deleted
+/// meanwhile is not reconciled. Returns when to reconcile it again.
+async fn reconcile_key<K: Reconciled>(ctx: Arc<ReconcileContext>, key: Key) -> (Key, Action) {
+    let (ns, name) = split(&key);
+    let Some(object) = ctx.cache.read(|s| K::held(s, ns, name)) else {
+        return (key, Action::await_change());
+    };
+    let outcome = AssertUnwindSafe(reconcile(object.clone(), ctx.clone()))
+        .catch_unwind()
+        .await;
+    let action = match outcome {
+        Ok(Ok(action)) => action,
+        Ok(Err(error)) => error_policy(object, &error, ctx),
+        Err(_) => {
+            // A defect: the object waits for its next change rather than failing in a loop.
+            tracing::error!(kind = K::KIND, %key, "reconcile panicked");
+            Action::await_change()
+        }
+    };
+    (key, action)
+}
 
 async fn control<K: Reconciled>(
     ctx: Arc<ReconcileContext>,
-    triggers: impl Stream<Item = ObjectRef<K>> + Send + 'static,
-    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+    shutdown: impl std::future::Future<Output = ()> + Send,
 ) {
-    let Some(shared) = K::shared(&ctx.cache) else {
-        tracing::error!(
-            kind = K::KIND,
-            "no shared store for this kind: not reconciled"
-        );
+    let Some(tracked) = K::tracked(&ctx.cache) else {
+        tracing::error!(kind = K::KIND, "no queue for this kind: not reconciled");
         return;
     };
     // A status reads the other kinds too (an assessment's system, a binding's systems and
     // monitors): reconciling before every feed has listed would write a status from half a
-    // register, and correct it moments later, at every start. The store's writer lives as
-    // long as the cache, so a store never listed would be waited for past any shutdown: wait
-    // here, where stopping wins.
-    let mut shutdown = Box::pin(shutdown);
-    let reader = shared.reader();
-    let listed = futures::future::join(reader.wait_until_ready(), ctx.cache.synced());
+    // register, and correct it moments later, at every start.
+    let mut shutdown = std::pin::pin!(shutdown);
     tokio::select! {
-        (ready, ()) = listed => {
-            if ready.is_err() {
-                return;
-            }
-        }
+        () = ctx.cache.synced() => {}
         () = &mut shutdown => return,
     }
-    let config = controller::Config::default().concurrency(ctx.concurrency);
-    Controller::for_shared_stream(shared.subscribe(), reader)
-        .with_config(config)
-        .reconcile_on(triggers)
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile::<K>, error_policy::<K>, ctx.clone())
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(kind = K::KIND, %error, "reconcile round ended with an error");
+    let queue = &tracked.queue;
+    queue.open();
+    // Its first tick is now: every object held is reconciled once at start.
+    let mut resync = tokio::time::interval(RESYNC);
+    let concurrency = usize::from(ctx.concurrency.max(1));
+    let mut running: JoinSet<(Key, Action)> = JoinSet::new();
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            Some(ended) = running.join_next(), if !running.is_empty() => {
+                if let Ok((key, action)) = ended {
+                    queue.done(&key, action.requeue_after(), RESYNC);
+                }
             }
-        })
-        .await;
+            _ = resync.tick() => {
+                for (ns, name) in ctx.cache.read(K::every) {
+                    queue.trigger(&ns, &name);
+                }
+            }
+            key = queue.next(), if running.len() < concurrency => {
+                running.spawn(reconcile_key::<K>(ctx.clone(), key));
+            }
+        }
+    }
+    queue.close();
+    // Reconciles in flight end; none starts.
+    while running.join_next().await.is_some() {}
 }
 
-/// Runs the three controllers until `shutdown` resolves. Each is triggered by the cache's
-/// watch of its kind (a shared store), by time (the next expiry), and by the cache announcing the AI systems whose
-/// inputs changed, after the cache applied the change, so a reconcile never reads an older
-/// view than the event that caused it.
+/// Runs the controllers until `shutdown` resolves: AI systems, impact assessments and
+/// control bindings always; nonconformity records and AI incidents where their CRDs are
+/// served; and the periodic discovery of unregistered model workloads when asked for.
 pub async fn run(
     ctx: Arc<ReconcileContext>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
@@ -66,62 +92,21 @@ pub async fn run(
     let signal = |mut s: tokio::sync::watch::Receiver<bool>| async move {
         let _ = s.changed().await;
     };
-    let cache = ctx.cache.clone();
-    let systems = cache.subscribe();
-    let for_assessments = {
-        let cache = cache.clone();
-        cache.subscribe().flat_map(move |system| {
-            let ns = system.namespace.clone().unwrap_or_default();
-            let refs: Vec<ObjectRef<ImpactAssessment>> = cache.read(|s| {
-                s.assessments_for(&ns, &system.name)
-                    .iter()
-                    .map(|a| ObjectRef::new(&a.name_any()).within(&ns))
-                    .collect()
-            });
-            futures::stream::iter(refs)
-        })
-    };
-    let for_bindings = {
-        let cache = cache.clone();
-        cache.subscribe().flat_map(move |system| {
-            let ns = system.namespace.clone().unwrap_or_default();
-            let refs: Vec<ObjectRef<ControlBinding>> = cache.read(|s| {
-                s.bindings_for(&ns, &system.name)
-                    .map(|b| ObjectRef::new(&b.name_any()).within(&ns))
-                    .collect()
-            });
-            futures::stream::iter(refs)
-        })
-    };
-    let for_records = {
-        let cache = cache.clone();
-        cache.subscribe().flat_map(move |system| {
-            let ns = system.namespace.clone().unwrap_or_default();
-            let refs: Vec<ObjectRef<Nonconformity>> = cache.read(|s| {
-                s.nonconformities_of(&ns, &system.name)
-                    .map(|n| ObjectRef::new(&n.name_any()).within(&ns))
-                    .collect()
-            });
-            futures::stream::iter(refs)
-        })
-    };
     let followed =
         |flag: &std::sync::atomic::AtomicBool| flag.load(std::sync::atomic::Ordering::Relaxed);
     let records = {
         let (ctx, stopped) = (ctx.clone(), signal(stopped.clone()));
         async move {
             if followed(&ctx.cache.records_followed) {
-                control::<Nonconformity>(ctx, for_records, stopped).await;
+                control::<Nonconformity>(ctx, stopped).await;
             }
         }
     };
-    // An incident's status reads only the incident and the clock: its own watch and its
-    // deadline trigger it.
     let incidents = {
         let (ctx, stopped) = (ctx.clone(), signal(stopped.clone()));
         async move {
             if followed(&ctx.cache.incidents_followed) {
-                control::<AIIncident>(ctx, futures::stream::empty(), stopped).await;
+                control::<AIIncident>(ctx, stopped).await;
             }
         }
     };
@@ -134,9 +119,9 @@ pub async fn run(
         }
     };
     let all = futures::future::join5(
-        control::<AISystem>(ctx.clone(), systems, signal(stopped.clone())),
-        control::<ImpactAssessment>(ctx.clone(), for_assessments, signal(stopped.clone())),
-        control::<ControlBinding>(ctx, for_bindings, signal(stopped)),
+        control::<AISystem>(ctx.clone(), signal(stopped.clone())),
+        control::<ImpactAssessment>(ctx.clone(), signal(stopped.clone())),
+        control::<ControlBinding>(ctx, signal(stopped)),
         futures::future::join(records, incidents),
         discovery,
     );

@@ -24,6 +24,7 @@ use crate::resources::{
 pub trait Reconciled:
     Resource<DynamicType = (), Scope = NamespaceResourceScope>
     + crate::cache::Feed
+    + crate::engine::snapshot::Held
     + Clone
     + DeserializeOwned
     + Serialize
@@ -104,7 +105,7 @@ macro_rules! reconciled {
             const KIND: &'static str = $name;
             type Status = $status;
             fn kept(&self, cache: &ClusterCache) -> Option<KeptStatus> {
-                <Self as crate::cache::Feed>::shared(cache)
+                <Self as crate::cache::Feed>::tracked(cache)
                     .and_then(|store| store.kept(self))
                     .or_else(|| self.status.as_ref().map(KeptStatus::of))
             }

@@ -8,6 +8,7 @@ mod controllers;
 pub mod kept;
 mod kinds;
 pub mod metrics;
+pub mod queue;
 mod records;
 mod status;
 
@@ -19,7 +20,6 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
-use kube::runtime::controller::Action;
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 
@@ -110,6 +110,35 @@ pub fn report_resource() -> kube::api::ApiResource {
         api_version: "openreports.io/v1alpha1".into(),
         kind: "Report".into(),
         plural: "reports".into(),
+    }
+}
+
+/// When to reconcile an object again if nothing it reads changes meanwhile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Action {
+    requeue_after: Option<Duration>,
+}
+
+impl Action {
+    /// Again after `wait`.
+    #[must_use]
+    pub const fn requeue(wait: Duration) -> Self {
+        Self {
+            requeue_after: Some(wait),
+        }
+    }
+
+    /// Only when something it reads changes.
+    #[must_use]
+    pub const fn await_change() -> Self {
+        Self {
+            requeue_after: None,
+        }
+    }
+
+    /// How long until it is reconciled again, if nothing changes.
+    pub fn requeue_after(&self) -> Option<Duration> {
+        self.requeue_after
     }
 }
 

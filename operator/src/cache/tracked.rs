@@ -1,0 +1,91 @@
+//! What the cache tracks beside the register for each kind the reconciler keeps status on:
+//! what the reconciler reads of each object's status, and the queue of the objects to
+//! reconcile. The objects themselves are held once, in the register.
+//!
+//! The register holds those kinds without their status ([`super::Feed::keep_status`]), and
+//! here only what the reconciler reads of it (a [`KeptStatus`]): the statuses of 10,000
+//! systems, assessments and bindings were 47 MiB.
+
+use std::marker::PhantomData;
+use std::sync::{Mutex, PoisonError};
+
+use kube::Resource;
+use kube::runtime::watcher::Event;
+
+use crate::reconciler::kept::KeptStatus;
+use crate::reconciler::queue::{Key, WorkQueue, key};
+
+type KeptByObject = std::collections::HashMap<Key, KeptStatus, foldhash::fast::RandomState>;
+
+/// The key of an object: `namespace/name`.
+pub(crate) fn object_key<K: Resource>(object: &K) -> Key {
+    let meta = object.meta();
+    key(
+        meta.namespace.as_deref().unwrap_or_default(),
+        meta.name.as_deref().unwrap_or_default(),
+    )
+}
+
+/// What the reconciler reads of one kind beside the register.
+pub struct Tracked<K> {
+    /// What is kept of the statuses taken off the held objects.
+    kept: Mutex<KeptByObject>,
+    /// The objects of the kind to reconcile, triggered by the cache's changes.
+    pub queue: WorkQueue,
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K> Default for Tracked<K> {
+    fn default() -> Self {
+        Self {
+            kept: Mutex::new(KeptByObject::default()),
+            queue: WorkQueue::default(),
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<K: Resource> Tracked<K> {
+    fn kept_statuses(&self) -> std::sync::MutexGuard<'_, KeptByObject> {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What is kept of the status taken off `object`, if it was taken off.
+    pub fn kept(&self, object: &K) -> Option<KeptStatus> {
+        self.kept_statuses().get(&object_key(object)).cloned()
+    }
+
+    /// Takes the status off the object `event` brings, keeping what `keep` makes of it,
+    /// before the register holds the object. Kept before the object is held, so a reconcile
+    /// that the held object triggers finds it.
+    pub fn keep_status(&self, event: &mut Event<K>, keep: impl Fn(&mut K) -> Option<KeptStatus>) {
+        let mut kept = self.kept_statuses();
+        match event {
+            Event::Apply(object) | Event::InitApply(object) => match keep(object) {
+                Some(status) => {
+                    kept.insert(object_key(object), status);
+                }
+                None => {
+                    kept.remove(&object_key(object));
+                }
+            },
+            Event::Delete(object) => {
+                kept.remove(&object_key(object));
+            }
+            Event::Init | Event::InitDone => {}
+        }
+    }
+
+    /// After a relist of `listed`: forgets what was kept of objects deleted while the watch
+    /// was down, and returns the keys of the listed objects when a controller will
+    /// reconcile them (none otherwise).
+    pub fn relisted(&self, listed: &[K]) -> Vec<Key> {
+        let keys: std::collections::HashSet<Key> = listed.iter().map(object_key).collect();
+        self.kept_statuses().retain(|key, _| keys.contains(key));
+        if self.queue.is_open() {
+            keys.into_iter().collect()
+        } else {
+            Vec::new()
+        }
+    }
+}
