@@ -2,6 +2,7 @@
 //! one of its objects affects.
 
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::Namespace;
@@ -14,7 +15,7 @@ use crate::engine::snapshot::namespace_of;
 use crate::engine::{Snapshot, Workload};
 use crate::reconciler::kept::{KeptStatus, StatusContent};
 use crate::resources::monitors;
-use crate::resources::{AISystem, ControlBinding, ImpactAssessment, SYSTEM_LABEL};
+use crate::resources::{AISystem, ControlBinding, ImpactAssessment, SYSTEM_LABEL, ShrinkToFit};
 
 /// A kind the cache follows, and how its objects enter the snapshot.
 pub trait Feed:
@@ -26,6 +27,13 @@ pub trait Feed:
     fn clear(snapshot: &mut Snapshot);
     /// Adds or replaces one object.
     fn add(snapshot: &mut Snapshot, object: Self);
+    /// Adds one object already in its own allocation (a relist's).
+    fn add_held(snapshot: &mut Snapshot, object: Arc<Self>) {
+        Self::add(snapshot, Arc::unwrap_or_clone(object));
+    }
+    /// Gives back what the object holds beyond its content (spare list capacity), before
+    /// the cache holds it.
+    fn compact(&mut self) {}
     /// Removes one object.
     fn remove(snapshot: &mut Snapshot, object: &Self);
     /// The AI systems (namespace, name) whose evaluation depends on this object.
@@ -49,6 +57,12 @@ fn take_status<S: StatusContent>(status: &mut Option<S>) -> Option<KeptStatus> {
 }
 
 impl Feed for AISystem {
+    fn add_held(snapshot: &mut Snapshot, object: Arc<Self>) {
+        snapshot.add_shared_system(object);
+    }
+    fn compact(&mut self) {
+        self.spec.shrink_to_fit();
+    }
     // The engine never reads the status, and the reconciler only what is kept of it.
     fn keep_status(object: &mut Self) -> Option<KeptStatus> {
         take_status(&mut object.status)
@@ -72,6 +86,12 @@ impl Feed for AISystem {
 }
 
 impl Feed for ImpactAssessment {
+    fn add_held(snapshot: &mut Snapshot, object: Arc<Self>) {
+        snapshot.add_shared_assessment(object);
+    }
+    fn compact(&mut self) {
+        self.spec.shrink_to_fit();
+    }
     // The engine never reads the status, and the reconciler only what is kept of it.
     fn keep_status(object: &mut Self) -> Option<KeptStatus> {
         take_status(&mut object.status)
@@ -104,6 +124,12 @@ impl Feed for ImpactAssessment {
 }
 
 impl Feed for ControlBinding {
+    fn add_held(snapshot: &mut Snapshot, object: Arc<Self>) {
+        snapshot.add_shared_binding(object);
+    }
+    fn compact(&mut self) {
+        self.spec.shrink_to_fit();
+    }
     // The engine never reads the status, and the reconciler only what is kept of it.
     fn keep_status(object: &mut Self) -> Option<KeptStatus> {
         take_status(&mut object.status)

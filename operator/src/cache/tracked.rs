@@ -79,8 +79,9 @@ impl<K: Resource> Tracked<K> {
     /// After a relist of `listed`: forgets what was kept of objects deleted while the watch
     /// was down, and returns the keys of the listed objects when a controller will
     /// reconcile them (none otherwise).
-    pub fn relisted(&self, listed: &[K]) -> Vec<Key> {
-        let keys: std::collections::HashSet<Key> = listed.iter().map(object_key).collect();
+    pub fn relisted(&self, listed: &[std::sync::Arc<K>]) -> Vec<Key> {
+        let keys: std::collections::HashSet<Key> =
+            listed.iter().map(|object| object_key(&**object)).collect();
         self.kept_statuses().retain(|key, _| keys.contains(key));
         if self.queue.is_open() {
             keys.into_iter().collect()

@@ -12,9 +12,10 @@ use kube::runtime::watcher::{self, Event};
 use super::{ClusterCache, Feed, apply_event};
 
 /// Strips what nothing reads before an object is cached: managed fields and the
-/// last-applied copy are often most of an object's size.
+/// last-applied copy are often most of an object's size; and spare list capacity.
 fn slim<K: Feed>(object: &mut K) {
     crate::reconciler::strip_bookkeeping(object.meta_mut());
+    object.compact();
 }
 
 /// Objects per page of a feed's list. A page is held whole, managed fields and statuses

@@ -155,8 +155,9 @@ impl Snapshot {
         self.add_shared_system(Arc::new(system));
     }
 
-    /// Adds (or replaces) an AI system, shared.
-    fn add_shared_system(&mut self, system: Arc<AISystem>) {
+    /// Adds (or replaces) an AI system already in its own allocation (the
+    /// cache's, as it was listed).
+    pub fn add_shared_system(&mut self, system: Arc<AISystem>) {
         self.facts_generation += 1;
         let (namespace, name) = (namespace_of(&*system), system.name_any());
         self.entry_mut(namespace, &name).system = Some(system);
@@ -233,8 +234,9 @@ impl Snapshot {
         self.add_shared_binding(Arc::new(binding));
     }
 
-    /// Adds (or replaces) a control binding, shared.
-    fn add_shared_binding(&mut self, binding: Arc<ControlBinding>) {
+    /// Adds (or replaces) a control binding already in its own allocation (the
+    /// cache's, as it was listed).
+    pub fn add_shared_binding(&mut self, binding: Arc<ControlBinding>) {
         self.facts_generation += 1;
         let ns = namespace_of(&*binding);
         self.remove_binding(&ns, &binding.name_any());

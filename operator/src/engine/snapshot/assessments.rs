@@ -61,8 +61,9 @@ impl Snapshot {
         self.add_shared_assessment(Arc::new(assessment));
     }
 
-    /// Adds (or replaces) an impact assessment, shared.
-    fn add_shared_assessment(&mut self, assessment: Arc<ImpactAssessment>) {
+    /// Adds (or replaces) an impact assessment already in its own allocation (the
+    /// cache's, as it was listed).
+    pub fn add_shared_assessment(&mut self, assessment: Arc<ImpactAssessment>) {
         self.facts_generation += 1;
         let ns = namespace_of(&*assessment);
         self.remove_assessment(&ns, &assessment.name_any());
