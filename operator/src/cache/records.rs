@@ -19,6 +19,9 @@ impl Feed for Nonconformity {
     fn tracked(cache: &ClusterCache) -> Option<&Tracked<Self>> {
         Some(&cache.nonconformities)
     }
+    fn add_held(snapshot: &mut Snapshot, object: Arc<Self>) {
+        snapshot.add_shared_nonconformity(object);
+    }
     fn clear(snapshot: &mut Snapshot) {
         snapshot.clear_nonconformities();
     }
@@ -43,6 +46,9 @@ impl Feed for AIIncident {
     const FEED: &'static str = "aiincidents";
     fn tracked(cache: &ClusterCache) -> Option<&Tracked<Self>> {
         Some(&cache.incidents)
+    }
+    fn add_held(snapshot: &mut Snapshot, object: Arc<Self>) {
+        snapshot.add_shared_incident(object);
     }
     fn clear(snapshot: &mut Snapshot) {
         snapshot.clear_incidents();

@@ -58,12 +58,20 @@ impl Held for ControlBinding {
     }
 }
 
+/// A record kept by (namespace, name).
+fn record<T>(
+    records: &std::collections::BTreeMap<(String, String), Arc<T>>,
+    namespace: &str,
+    name: &str,
+) -> Option<Arc<T>> {
+    records
+        .get(&(namespace.to_string(), name.to_string()))
+        .cloned()
+}
+
 impl Held for Nonconformity {
     fn held(snapshot: &Snapshot, namespace: &str, name: &str) -> Option<Arc<Self>> {
-        snapshot
-            .nonconformities
-            .get(&(namespace.to_string(), name.to_string()))
-            .cloned()
+        record(&snapshot.nonconformities, namespace, name)
     }
     fn every(snapshot: &Snapshot) -> Vec<(String, String)> {
         names(snapshot.nonconformities())
@@ -72,10 +80,7 @@ impl Held for Nonconformity {
 
 impl Held for AIIncident {
     fn held(snapshot: &Snapshot, namespace: &str, name: &str) -> Option<Arc<Self>> {
-        snapshot
-            .incidents
-            .get(&(namespace.to_string(), name.to_string()))
-            .cloned()
+        record(&snapshot.incidents, namespace, name)
     }
     fn every(snapshot: &Snapshot) -> Vec<(String, String)> {
         names(snapshot.incidents())

@@ -17,8 +17,9 @@ impl Snapshot {
         self.add_shared_nonconformity(Arc::new(record));
     }
 
-    /// Adds (or replaces) a nonconformity record, shared.
-    fn add_shared_nonconformity(&mut self, record: Arc<Nonconformity>) {
+    /// Adds (or replaces) a nonconformity record already in its own allocation (the
+    /// cache's, as it was listed).
+    pub fn add_shared_nonconformity(&mut self, record: Arc<Nonconformity>) {
         let key = (record.namespace().unwrap_or_default(), record.name_any());
         self.nonconformities.insert(key, record);
     }
@@ -66,8 +67,9 @@ impl Snapshot {
         self.add_shared_incident(Arc::new(incident));
     }
 
-    /// Adds (or replaces) an AI incident, shared.
-    fn add_shared_incident(&mut self, incident: Arc<AIIncident>) {
+    /// Adds (or replaces) an AI incident already in its own allocation (the cache's, as it
+    /// was listed).
+    pub fn add_shared_incident(&mut self, incident: Arc<AIIncident>) {
         let key = (
             incident.namespace().unwrap_or_default(),
             incident.name_any(),
