@@ -140,5 +140,30 @@ async fn reports_follow_the_systems_and_argo_cd_health_reads_their_status() {
     journey.apply(User::Admin, &[system(ns, "unseen")]).ok();
     let (status, _) = health(&journey, "AISystem", &get(&journey, "aisystem/unseen"));
     assert_eq!(status, "Progressing");
+
+    // A Report goes with its AI system: it names the system as its owner, uid included, and
+    // the controller-manager's garbage collector removes it (the operator is not needed).
+    journey
+        .kubectl(User::Admin, &["delete", "aisystem", "ranking"])
+        .ok();
+    eventually(
+        "the deleted system's Report is collected",
+        Duration::from_secs(60),
+        || async {
+            let reports = get(&journey, "reports.openreports.io");
+            let names: Vec<&str> = reports["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|r| r["metadata"]["name"].as_str())
+                .collect();
+            if names == ["aims-scoring"] {
+                Ok(())
+            } else {
+                Err(format!("{names:?}"))
+            }
+        },
+    )
+    .await;
     journey.finish().await;
 }

@@ -1,11 +1,13 @@
 //! How each kind the cache follows enters the snapshot, and which AI systems a change to
 //! one of its objects affects.
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::Namespace;
+use kube::api::ObjectMeta;
 use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
@@ -51,6 +53,24 @@ pub trait Feed:
     }
 }
 
+/// Drops the metadata no reader of the register uses: the resourceVersion (the watch has
+/// taken the one it resumes from before this step), the self link, a uid where nothing names
+/// the object by it (an AI system's report does, as its owner) and maps left empty. One
+/// string or map per object, 30,000 objects at 10,000 AI systems.
+fn slim_meta(meta: &mut ObjectMeta, keep_uid: bool) {
+    meta.resource_version = None;
+    meta.self_link = None;
+    if !keep_uid {
+        meta.uid = None;
+    }
+    if meta.annotations.as_ref().is_some_and(BTreeMap::is_empty) {
+        meta.annotations = None;
+    }
+    if meta.labels.as_ref().is_some_and(BTreeMap::is_empty) {
+        meta.labels = None;
+    }
+}
+
 /// Takes a status off its object, keeping what the reconciler reads of it.
 fn take_status<S: StatusContent>(status: &mut Option<S>) -> Option<KeptStatus> {
     status.take().map(|status| KeptStatus::of(&status))
@@ -62,6 +82,7 @@ impl Feed for AISystem {
     }
     fn compact(&mut self) {
         self.spec.shrink_to_fit();
+        slim_meta(&mut self.metadata, true);
     }
     // The engine never reads the status, and the reconciler only what is kept of it.
     fn keep_status(object: &mut Self) -> Option<KeptStatus> {
@@ -91,6 +112,7 @@ impl Feed for ImpactAssessment {
     }
     fn compact(&mut self) {
         self.spec.shrink_to_fit();
+        slim_meta(&mut self.metadata, false);
     }
     // The engine never reads the status, and the reconciler only what is kept of it.
     fn keep_status(object: &mut Self) -> Option<KeptStatus> {
@@ -129,6 +151,7 @@ impl Feed for ControlBinding {
     }
     fn compact(&mut self) {
         self.spec.shrink_to_fit();
+        slim_meta(&mut self.metadata, false);
     }
     // The engine never reads the status, and the reconciler only what is kept of it.
     fn keep_status(object: &mut Self) -> Option<KeptStatus> {
