@@ -10,6 +10,7 @@
 FROM docker.io/library/rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+COPY .cargo ./.cargo
 COPY operator ./operator
 COPY crds ./crds
 COPY examples ./examples

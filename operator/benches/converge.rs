@@ -10,7 +10,9 @@
 //!
 //! Run: `cargo bench -p aims-operator --bench converge` (builds the control plane like the
 //! e2e suite on first use). `AIMS_BENCH_SYSTEMS` (default 10000) sizes it; `AIMS_BENCH_LOG`
-//! (default `warn`) is the operator's `RUST_LOG`, its log on the bench's stderr.
+//! (default `warn`) is the operator's `RUST_LOG`, its log on the bench's stderr;
+//! `AIMS_BENCH_OPERATOR` the binary measured (default: the release build), e.g. the image's
+//! `target/dist/aims-operator` after `cargo build --profile dist`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benches fail loudly by design
 #![allow(dead_code)]
@@ -156,7 +158,7 @@ struct Run {
 async fn converge(plane: &ControlPlane, systems: usize, dir: &std::path::Path) -> Run {
     let health = https::free_port();
     let started = Instant::now();
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_aims-operator"))
+    let child = tokio::process::Command::new(operator_binary())
         .args(["run", "--namespace=aims-system", "--pod-name=bench-0"])
         .arg(format!("--listen=127.0.0.1:{}", https::free_port()))
         .arg(format!("--health-listen=127.0.0.1:{health}"))
@@ -217,6 +219,14 @@ async fn converge(plane: &ControlPlane, systems: usize, dir: &std::path::Path) -
     }
 }
 
+/// The operator binary measured: `AIMS_BENCH_OPERATOR` when set (the image's `dist` build,
+/// whose code pages are part of the resident memory), else this bench's release build.
+fn operator_binary() -> std::path::PathBuf {
+    std::env::var_os("AIMS_BENCH_OPERATOR")
+        .map(Into::into)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_aims-operator").into())
+}
+
 /// How long the reconcile counts must stay still before the operator counts as converged.
 const QUIET: Duration = Duration::from_secs(10);
 
@@ -272,9 +282,10 @@ fn main() {
         let again = converge(plane, systems, &dir).await;
 
         println!(
-            "kube-apiserver {} on {} cores: {systems} AI systems, {systems} assessments, {systems} bindings in {NAMESPACES} namespaces",
+            "kube-apiserver {} on {} cores: {systems} AI systems, {systems} assessments, {systems} bindings in {NAMESPACES} namespaces; operator {}",
             plane.version,
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+            operator_binary().display()
         );
         println!("| start | converged | status writes (systems / assessments / bindings) | errors | stale statuses | peak RSS | RSS then: anonymous / file |");
         println!("|---|---|---|---|---|---|---|");
