@@ -20,6 +20,17 @@ fn get(journey: &Journey, what: &str) -> Value {
     .unwrap()
 }
 
+/// The names of the namespace's Reports.
+fn report_names(journey: &Journey) -> Vec<String> {
+    let reports = get(journey, "reports.openreports.io");
+    reports["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["metadata"]["name"].as_str().map(str::to_string))
+        .collect()
+}
+
 fn health(journey: &Journey, kind: &str, object: &Value) -> (String, String) {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../charts/aims-operator/argocd")
@@ -44,13 +55,7 @@ async fn reports_follow_the_systems_and_argo_cd_health_reads_their_status() {
         "a Report per AI system",
         Duration::from_secs(30),
         || async {
-            let reports = get(&journey, "reports.openreports.io");
-            let names: Vec<&str> = reports["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|r| r["metadata"]["name"].as_str())
-                .collect();
+            let names = report_names(&journey);
             if names == ["aims-ranking", "aims-scoring"] {
                 Ok(())
             } else {
@@ -150,13 +155,7 @@ async fn reports_follow_the_systems_and_argo_cd_health_reads_their_status() {
         "the deleted system's Report is collected",
         Duration::from_secs(60),
         || async {
-            let reports = get(&journey, "reports.openreports.io");
-            let names: Vec<&str> = reports["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|r| r["metadata"]["name"].as_str())
-                .collect();
+            let names = report_names(&journey);
             if names == ["aims-scoring"] {
                 Ok(())
             } else {
