@@ -33,8 +33,8 @@ pub trait Feed:
     fn add_held(snapshot: &mut Snapshot, object: Arc<Self>) {
         Self::add(snapshot, Arc::unwrap_or_clone(object));
     }
-    /// Gives back what the object holds beyond its content (spare list capacity), before
-    /// the cache holds it.
+    /// Gives back what the object holds beyond what the register's readers use (spare list
+    /// capacity, metadata nobody reads), before the cache holds it.
     fn compact(&mut self) {}
     /// Removes one object.
     fn remove(snapshot: &mut Snapshot, object: &Self);

@@ -176,14 +176,10 @@ impl ClusterCache {
     /// namespaces refuse, the webhook is not ready), so the first lists are built in place:
     /// a copy of the other kinds' maps was 4 MB of the peak at 10,000 systems.
     pub fn rebuild(&self, f: impl FnOnce(&mut Snapshot)) {
-        let _writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
         if !self.listed_once.load(std::sync::atomic::Ordering::Relaxed) {
-            f(&mut self
-                .snapshot
-                .write()
-                .unwrap_or_else(PoisonError::into_inner));
-            return;
+            return self.write(f);
         }
+        let _writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
         let mut copy = self.read(Snapshot::clone);
         f(&mut copy);
         let replaced = std::mem::replace(
