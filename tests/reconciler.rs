@@ -170,7 +170,7 @@ async fn an_unchanged_status_causes_no_write_even_later() {
     let snapshot = lending();
     let mut system = credit_scoring(&snapshot);
     let (desired, _) = desired_system_status(&snapshot, &system, &Policy::default(), now());
-    system.status = Some(desired);
+    system.status = Some(Box::new(desired));
     // The mock API never answers: a request would hang the reconcile, so a prompt Ok proves
     // that none was sent.
     for later in [now(), now() + SignedDuration::from_hours(24 * 30)] {
@@ -457,7 +457,7 @@ fn running_workloads_that_drifted_are_open_nonconformities_with_a_stable_since()
     assert_eq!(open.since, now());
 
     // Still open a day later: same entry, same since, nothing to write.
-    system.status = Some(status.clone());
+    system.status = Some(Box::new(status.clone()));
     let later = now() + SignedDuration::from_hours(24);
     let (again, _) = desired_system_status(&snapshot, &system, &Policy::default(), later);
     assert_eq!(again.nonconformities[0].since, now());
@@ -573,7 +573,7 @@ fn the_cache_keeps_what_the_reconciler_reads_of_a_status_and_not_the_status() {
     // Stored an hour ago: its conditions' transition times are an hour old.
     let earlier = now() - SignedDuration::from_hours(1);
     let (stored, _) = desired_system_status(&register, &system, &policy, earlier);
-    system.status = Some(stored.clone());
+    system.status = Some(Box::new(stored.clone()));
 
     let cache = ClusterCache::new(&["aisystems"]);
     let mut buffer = Vec::new();

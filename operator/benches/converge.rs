@@ -12,7 +12,10 @@
 //! e2e suite on first use). `AIMS_BENCH_SYSTEMS` (default 10000) sizes it; `AIMS_BENCH_LOG`
 //! (default `warn`) is the operator's `RUST_LOG`, its log on the bench's stderr;
 //! `AIMS_BENCH_OPERATOR` the binary measured (default: the release build), e.g. the image's
-//! `target/dist/aims-operator` after `cargo build --profile dist`.
+//! `target/dist/aims-operator` after `cargo build --profile dist`. Several binaries separated
+//! by `:` are compared in one sitting on the same objects: the first starts first, then each
+//! restarts in turn (memory differs by a few MiB between sittings of this machine, which is
+//! as much as a change often gives).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benches fail loudly by design
 #![allow(dead_code)]
@@ -155,10 +158,15 @@ struct Run {
 
 /// Starts the operator, waits until every object of every kind has been reconciled, and
 /// stops it again (SIGTERM).
-async fn converge(plane: &ControlPlane, systems: usize, dir: &std::path::Path) -> Run {
+async fn converge(
+    plane: &ControlPlane,
+    operator: &std::path::Path,
+    systems: usize,
+    dir: &std::path::Path,
+) -> Run {
     let health = https::free_port();
     let started = Instant::now();
-    let child = tokio::process::Command::new(operator_binary())
+    let child = tokio::process::Command::new(operator)
         .args(["run", "--namespace=aims-system", "--pod-name=bench-0"])
         .arg(format!("--listen=127.0.0.1:{}", https::free_port()))
         .arg(format!("--health-listen=127.0.0.1:{health}"))
@@ -219,12 +227,14 @@ async fn converge(plane: &ControlPlane, systems: usize, dir: &std::path::Path) -
     }
 }
 
-/// The operator binary measured: `AIMS_BENCH_OPERATOR` when set (the image's `dist` build,
-/// whose code pages are part of the resident memory), else this bench's release build.
-fn operator_binary() -> std::path::PathBuf {
-    std::env::var_os("AIMS_BENCH_OPERATOR")
-        .map(Into::into)
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_aims-operator").into())
+/// The operator binaries measured: `AIMS_BENCH_OPERATOR` when set (e.g. the image's `dist`
+/// build, whose code pages are part of the resident memory; several separated by `:`), else
+/// this bench's release build.
+fn operator_binaries() -> Vec<std::path::PathBuf> {
+    match std::env::var_os("AIMS_BENCH_OPERATOR") {
+        Some(list) => std::env::split_paths(&list).collect(),
+        None => vec![env!("CARGO_BIN_EXE_aims-operator").into()],
+    }
 }
 
 /// How long the reconcile counts must stay still before the operator counts as converged.
@@ -278,20 +288,31 @@ fn main() {
         let client = plane.client(User::Admin).await;
         populate(&client, systems).await;
 
-        let first = converge(plane, systems, &dir).await;
-        let again = converge(plane, systems, &dir).await;
+        let operators = operator_binaries();
+        let mut runs = vec![(
+            "first (no status yet)",
+            &operators[0],
+            converge(plane, &operators[0], systems, &dir).await,
+        )];
+        for operator in &operators {
+            runs.push((
+                "restart",
+                operator,
+                converge(plane, operator, systems, &dir).await,
+            ));
+        }
 
         println!(
-            "kube-apiserver {} on {} cores: {systems} AI systems, {systems} assessments, {systems} bindings in {NAMESPACES} namespaces; operator {}",
+            "kube-apiserver {} on {} cores: {systems} AI systems, {systems} assessments, {systems} bindings in {NAMESPACES} namespaces",
             plane.version,
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-            operator_binary().display()
         );
-        println!("| start | converged | status writes (systems / assessments / bindings) | errors | stale statuses | peak RSS | RSS then: anonymous / file |");
-        println!("|---|---|---|---|---|---|---|");
-        for (name, run) in [("first (no status yet)", &first), ("restart", &again)] {
+        println!("| operator | start | converged | status writes (systems / assessments / bindings) | errors | stale statuses | peak RSS | RSS then: anonymous / file |");
+        println!("|---|---|---|---|---|---|---|---|");
+        for (name, operator, run) in &runs {
             println!(
-                "| {name} | {:.1} s | {:.0} / {:.0} / {:.0} | {:.0} | {} | {:.1} MiB | {:.1} / {:.1} MiB |",
+                "| {} | {name} | {:.1} s | {:.0} / {:.0} / {:.0} | {:.0} | {} | {:.1} MiB | {:.1} / {:.1} MiB |",
+                operator.display(),
                 run.converged.as_secs_f64(),
                 run.writes[0],
                 run.writes[1],

@@ -62,6 +62,20 @@ pub trait StatusContent {
     }
 }
 
+// The register's kinds hold their status boxed (a register object without one then keeps
+// 8 bytes for it instead of the whole struct).
+impl<S: StatusContent> StatusContent for Box<S> {
+    fn untimed(&self) -> impl Serialize {
+        (**self).untimed()
+    }
+    fn times(&self) -> Vec<(u64, Timestamp)> {
+        (**self).times()
+    }
+    fn fingerprint(&self) -> u64 {
+        (**self).fingerprint()
+    }
+}
+
 struct HashWriter<'h>(&'h mut std::hash::DefaultHasher);
 
 impl std::io::Write for HashWriter<'_> {

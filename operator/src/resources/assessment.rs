@@ -18,7 +18,9 @@ use super::{Condition, SystemFields};
     namespaced,
     doc = "An AI system impact and risk assessment; its approval lets the covered model versions be deployed.",
     selectable = ".spec.systemRef",
-    status = "ImpactAssessmentStatus",
+    // Boxed: the register holds every object of this kind without its status (the
+    // reconciler keeps a fingerprint of it), and an empty box is 8 bytes, not the struct.
+    status = "Box<ImpactAssessmentStatus>",
     shortname = "aia",
     category = "aims",
     printcolumn(name = "System", type_ = "string", json_path = ".spec.systemRef"),

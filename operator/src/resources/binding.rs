@@ -17,7 +17,9 @@ use super::Condition;
     singular = "controlbinding",
     namespaced,
     doc = "Annex A controls bound to AI systems: applicability, justification, implementation and evidence.",
-    status = "ControlBindingStatus",
+    // Boxed: the register holds every object of this kind without its status (the
+    // reconciler keeps a fingerprint of it), and an empty box is 8 bytes, not the struct.
+    status = "Box<ControlBindingStatus>",
     shortname = "acb",
     category = "aims",
     printcolumn(name = "Controls", type_ = "integer", json_path = ".status.summary.total"),
