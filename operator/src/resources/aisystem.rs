@@ -102,17 +102,19 @@ pub struct AISystemSpec {
     /// How the running system is watched. Workloads are refused while it is not declared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<Monitoring>,
+    // This and the next two are boxed: many systems leave them out, and the register holds
+    // every system (an empty box is 8 bytes, not the struct).
     /// When and by whom people review or can override the system's outputs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub human_oversight: Option<HumanOversight>,
+    pub human_oversight: Option<Box<HumanOversight>>,
     /// How the people who use the system, or are subject to its outputs, are told they are
     /// dealing with AI (a transparency duty of Limited- and High-risk systems; the objective
     /// DisclosedToUsers counts it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_disclosure: Option<UserDisclosure>,
+    pub user_disclosure: Option<Box<UserDisclosure>>,
     /// How often the register entry is reviewed, and when it last was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub review: Option<ReviewSchedule>,
+    pub review: Option<Box<ReviewSchedule>>,
     /// Overrides the namespace's enforcement mode for this system's workloads. A stricter
     /// mode always applies; a weaker one only once a member of the policy's platform-owner
     /// groups approved it (annotation `aims.io/relaxation`, recorded by the webhook).
