@@ -180,10 +180,10 @@ impl World {
             annotations.insert(RELAXATION_ANNOTATION.into(), relaxation.to_annotation());
         }
         if self.review_overdue {
-            system.spec.review = Some(ReviewSchedule {
+            system.spec.review = Some(Box::new(ReviewSchedule {
                 interval_days: 30,
                 last_reviewed: Some(ts("2026-09-01T00:00:00Z")),
-            });
+            }));
         }
         // Another system of the namespace, whose model the workload never runs: a label
         // naming it is refused for running sys's artifact.

@@ -346,11 +346,11 @@ fn documented_high_risk_system(name: &str) -> AISystem {
     if let Some(m) = sys.spec.monitoring.as_mut() {
         m.event_log = Some("loki://ml".into());
     }
-    sys.spec.human_oversight = Some(HumanOversight {
+    sys.spec.human_oversight = Some(Box::new(HumanOversight {
         when: "always".into(),
         reviewers: "team".into(),
         mode: None,
-    });
+    }));
     sys
 }
 

@@ -183,10 +183,10 @@ fn objectives_count_assessed_high_risk_systems_reviews_documentation_and_drift()
     let mut s = Snapshot::new();
     // High risk and covered by an approved assessment; reviewed a month ago every 90 days.
     let mut covered = system("covered").in_ns().tier(RiskTier::High);
-    covered.spec.review = Some(ReviewSchedule {
+    covered.spec.review = Some(Box::new(ReviewSchedule {
         interval_days: 90,
         last_reviewed: Some(ts("2026-10-23T00:00:00Z")),
-    });
+    }));
     s.add_system(covered);
     s.add_assessment(
         assessment("covered-ia", "covered", &["1.0.x"])
@@ -195,10 +195,10 @@ fn objectives_count_assessed_high_risk_systems_reviews_documentation_and_drift()
     );
     // High risk without an assessment; review overdue.
     let mut bare = system("bare").in_ns().tier(RiskTier::High);
-    bare.spec.review = Some(ReviewSchedule {
+    bare.spec.review = Some(Box::new(ReviewSchedule {
         interval_days: 30,
         last_reviewed: Some(ts("2026-01-01T00:00:00Z")),
-    });
+    }));
     s.add_system(bare);
     // A running workload of the unassessed system: an open nonconformity.
     s.add_workload(
@@ -250,10 +250,10 @@ fn monitoring_declared_but_not_scraped_says_which_label_to_add() {
 fn an_overdue_review_shows_and_gates_only_where_the_policy_says() {
     let reviewed = |last: Option<&str>| {
         let mut sys = system("s");
-        sys.spec.review = Some(ReviewSchedule {
+        sys.spec.review = Some(Box::new(ReviewSchedule {
             interval_days: 90,
             last_reviewed: last.map(ts),
-        });
+        }));
         sys
     };
     let world = |sys: AISystem| {
