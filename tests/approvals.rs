@@ -659,3 +659,38 @@ fn stamps_in_namespaces_the_webhook_does_not_check_count_for_nothing() {
         }
     }
 }
+
+/// An approval counts only for the content hash written exactly as the webhook stamps it:
+/// the same digest in capitals, without its `sha256:` prefix, cut short or with a digit
+/// changed names other content, and the assessment is voided.
+#[test]
+fn an_approval_counts_only_for_the_content_hash_as_stamped() {
+    let approved = assessment("a", "credit-scoring", &["1.x"])
+        .authored_by("alice")
+        .approved_by("bob", "2026-11-01T00:00:00Z");
+    let state = assessment_state(&approved, &Policy::default(), now());
+    assert_eq!(state.phase, AssessmentPhase::Approved, "{}", state.message);
+    let stamped = content_hash(&approved.spec);
+    let hex = stamped.strip_prefix("sha256:").unwrap();
+    let mut one_digit_changed = stamped.clone();
+    let last = if stamped.ends_with('0') { "1" } else { "0" };
+    one_digit_changed.replace_range(stamped.len() - 1.., last);
+    for recorded in [
+        format!("sha256:{}", hex.to_uppercase()),
+        hex.to_string(),
+        stamped[..stamped.len() - 2].to_string(),
+        format!("{stamped}00"),
+        one_digit_changed,
+    ] {
+        let mut edited = approved.clone();
+        edited.spec.approval.as_mut().unwrap().content_hash = Some(recorded.clone());
+        let state = assessment_state(&edited, &Policy::default(), now());
+        assert_eq!(
+            state.phase,
+            AssessmentPhase::Voided,
+            "{recorded}: {}",
+            state.message
+        );
+        assert!(state.message.contains(&stamped), "{}", state.message);
+    }
+}

@@ -14,18 +14,58 @@ use crate::resources::{
 /// SHA-256 of the assessed content: the whole spec except the approval block, serialised
 /// canonically. Any edit to what was assessed changes it and voids the approval.
 pub fn content_hash(spec: &ImpactAssessmentSpec) -> String {
-    let mut assessed = ImpactAssessmentSpec {
-        approval: None,
-        ..spec.clone()
-    };
-    // Who accepted a risk is a decision about the content, not part of it.
-    for risk in &mut assessed.risks {
-        risk.accepted_by = None;
+    ContentHash::of(spec).to_string()
+}
+
+/// The hash of an assessment's assessed content as 32 bytes, written `sha256:<hex>` as an
+/// approval records it. The register keeps one beside every assessment: 32 bytes inline
+/// where the written form took an 80-byte allocation, 10,000 times over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContentHash([u8; 32]);
+
+impl ContentHash {
+    /// The hash of `spec`'s assessed content (see [`content_hash`]).
+    pub fn of(spec: &ImpactAssessmentSpec) -> Self {
+        let mut assessed = ImpactAssessmentSpec {
+            approval: None,
+            ..spec.clone()
+        };
+        // Who accepted a risk is a decision about the content, not part of it.
+        for risk in &mut assessed.risks {
+            risk.accepted_by = None;
+        }
+        // Serialising a plain struct cannot fail; an empty byte string would still hash to a
+        // value no approval carries, so a failure can only void, never approve.
+        let bytes = serde_json::to_vec(&assessed).unwrap_or_default();
+        Self(Sha256::digest(&bytes).into())
     }
-    // Serialising a plain struct cannot fail; an empty byte string would still hash to a value
-    // no approval carries, so a failure can only void, never approve.
-    let bytes = serde_json::to_vec(&assessed).unwrap_or_default();
-    format!("sha256:{:x}", Sha256::digest(&bytes))
+
+    /// Whether `recorded` (an approval's `contentHash`) names this hash, written exactly as
+    /// [`content_hash`] writes it. Compared without writing this one out: every decision
+    /// compares one per approved assessment.
+    pub fn is_recorded_as(&self, recorded: &str) -> bool {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        recorded.strip_prefix("sha256:").is_some_and(|hex| {
+            hex.len() == 64
+                && hex
+                    .as_bytes()
+                    .chunks_exact(2)
+                    .zip(self.0)
+                    .all(|(pair, byte)| {
+                        pair == [
+                            DIGITS[usize::from(byte >> 4)],
+                            DIGITS[usize::from(byte & 15)],
+                        ]
+                    })
+        })
+    }
+}
+
+impl std::fmt::Display for ContentHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("sha256:")?;
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
 }
 
 /// The digests of the system's material fields (the policy's `materialFields`): what an
@@ -72,7 +112,7 @@ pub fn assessment_state(
 ) -> AssessmentState {
     assessment_state_with_hash(
         assessment,
-        content_hash(&assessment.spec),
+        ContentHash::of(&assessment.spec),
         None,
         policy,
         now,
@@ -83,7 +123,7 @@ pub fn assessment_state(
 /// system the assessment references, when registered.
 pub fn assessment_state_with_hash(
     assessment: &ImpactAssessment,
-    hash: String,
+    hash: ContentHash,
     system: Option<&AISystemSpec>,
     policy: &Policy,
     now: Timestamp,
@@ -93,7 +133,7 @@ pub fn assessment_state_with_hash(
         phase: reason.phase(),
         message: reason.message(&hash, policy),
         expires_at,
-        content_hash: hash,
+        content_hash: hash.to_string(),
     }
 }
 
@@ -101,7 +141,7 @@ pub fn assessment_state_with_hash(
 /// admission gate and the automated checks ask of every assessment of a system.
 pub fn assessment_phase(
     assessment: &ImpactAssessment,
-    hash: &str,
+    hash: &ContentHash,
     system: Option<&AISystemSpec>,
     policy: &Policy,
     now: Timestamp,
@@ -163,7 +203,7 @@ impl PhaseReason<'_> {
         }
     }
 
-    fn message(&self, hash: &str, policy: &Policy) -> String {
+    fn message(&self, hash: &ContentHash, policy: &Policy) -> String {
         match self {
             Self::Incomplete(missing) => format!("incomplete: fill in {}", missing.join(", ")),
             Self::Pending => format!(
@@ -226,7 +266,7 @@ impl PhaseReason<'_> {
 
 fn phase_reason<'a>(
     assessment: &'a ImpactAssessment,
-    hash: &str,
+    hash: &ContentHash,
     system: Option<&AISystemSpec>,
     policy: &Policy,
     now: Timestamp,
@@ -266,7 +306,7 @@ fn phase_reason<'a>(
     {
         return (PhaseReason::SelfApproved(by), None);
     }
-    if approved != hash {
+    if !hash.is_recorded_as(approved) {
         return (PhaseReason::ContentChanged { by, approved }, None);
     }
     let author = assessment.annotations().get(AUTHOR_ANNOTATION);

@@ -139,7 +139,7 @@ pub(crate) fn lapses<'s>(
         .filter_map(move |a| {
             // When an approval ends does not depend on the instant asked about.
             let epoch = Timestamp::UNIX_EPOCH;
-            super::assessment::assessment_phase(a, a.content_hash(), None, policy, epoch).1
+            super::assessment::assessment_phase(a, &a.content_hash(), None, policy, epoch).1
         });
     let binding_dates = snapshot.bindings_for(namespace, name).flat_map(|b| {
         b.spec.controls.iter().flat_map(|c| {

@@ -1,14 +1,13 @@
 //! The register's impact assessments: each kept beside its content hash, indexed under the
 //! system it references.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use kube::ResourceExt;
 
 use super::{DEFAULT_NAMESPACE, Snapshot, namespace_of, object_key};
 use crate::engine::assessment::{
-    AssessmentState, assessment_phase, assessment_state_with_hash, content_hash,
+    AssessmentState, ContentHash, assessment_phase, assessment_state_with_hash,
 };
 use crate::policy::Policy;
 use crate::resources::{AISystemSpec, AssessmentPhase, ImpactAssessment, ShrinkToFit};
@@ -18,12 +17,12 @@ use crate::resources::{AISystemSpec, AssessmentPhase, ImpactAssessment, ShrinkTo
 #[derive(Clone, Debug)]
 pub struct HeldAssessment {
     object: Arc<ImpactAssessment>,
-    content_hash: Box<str>,
+    content_hash: ContentHash,
 }
 
 impl HeldAssessment {
     fn new(object: Arc<ImpactAssessment>) -> Self {
-        let content_hash = content_hash(&object.spec).into_boxed_str();
+        let content_hash = ContentHash::of(&object.spec);
         Self {
             object,
             content_hash,
@@ -31,8 +30,8 @@ impl HeldAssessment {
     }
 
     /// The hash of the assessment's content, which an approval names.
-    pub fn content_hash(&self) -> &str {
-        &self.content_hash
+    pub fn content_hash(&self) -> ContentHash {
+        self.content_hash
     }
 
     /// The shared copy of the assessment (the reconciler's store holds the same one).
@@ -121,7 +120,7 @@ impl Snapshot {
 
     /// The content hash of an assessment: the one kept beside it when this snapshot holds
     /// this very copy, else worked out now.
-    pub fn content_hash_of(&self, assessment: &ImpactAssessment) -> Cow<'_, str> {
+    pub fn content_hash_of(&self, assessment: &ImpactAssessment) -> ContentHash {
         let namespace = assessment
             .metadata
             .namespace
@@ -131,8 +130,8 @@ impl Snapshot {
             .iter()
             .find(|held| std::ptr::eq(Arc::as_ptr(held.object()), assessment))
             .map_or_else(
-                || Cow::Owned(content_hash(&assessment.spec)),
-                |held| Cow::Borrowed(held.content_hash()),
+                || ContentHash::of(&assessment.spec),
+                HeldAssessment::content_hash,
             )
     }
 
@@ -145,7 +144,7 @@ impl Snapshot {
     ) -> AssessmentState {
         assessment_state_with_hash(
             assessment,
-            self.content_hash_of(assessment).into_owned(),
+            self.content_hash_of(assessment),
             self.assessed_system(assessment),
             policy,
             now,
