@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# aims-operator image: a static-enough build (profile `dist`: release with fat LTO) on Debian, run on distroless as a
+# aims-operator image: a static-enough build (profile `dist`: release with fat LTO, optimised for size) on Debian, run on distroless as a
 # non-root user (UID 65532) with nothing else in the image: no shell, no package manager.
 #
 #   docker build -t aims-operator:dev .
