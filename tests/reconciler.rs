@@ -324,6 +324,120 @@ fn cache_changes_trigger_the_reconcile_of_what_they_affect() {
     );
 }
 
+/// The event of a status write, the operator's own above all, brings back an object that is
+/// the held one but for its status: the register keeps the very object it holds (no
+/// allocation per write, and what the webhook remembers of its system stays), what is kept
+/// of the status follows the new one, and the object is reconciled again. A change to
+/// anything but the status still replaces it. For each kind the reconciler writes.
+#[tokio::test]
+async fn a_status_write_coming_back_leaves_the_held_object_in_place() {
+    use aims_operator::cache::apply_event;
+    use aims_operator::engine::snapshot::Held;
+    use aims_operator::reconciler::Reconciled;
+    use aims_operator::reconciler::kept::KeptStatus;
+    use aims_operator::reconciler::queue::WorkQueue;
+    use kube::ResourceExt;
+    use kube::runtime::watcher::Event;
+
+    async fn check<K: Reconciled + Held>(
+        object: K,
+        status: K::Status,
+        set_status: impl Fn(&mut K, K::Status),
+        queue: impl Fn(&ClusterCache) -> &WorkQueue,
+    ) {
+        let (namespace, name) = (object.namespace().unwrap(), object.name_any());
+        let held = |cache: &ClusterCache| cache.read(|s| K::held(s, &namespace, &name)).unwrap();
+        let cache = ClusterCache::new(&[<K as aims_operator::cache::Feed>::FEED]);
+        queue(&cache).open();
+        let mut buffer = Vec::new();
+        apply_event(&cache, &mut buffer, Event::Init);
+        apply_event(&cache, &mut buffer, Event::InitApply(object.clone()));
+        apply_event(&cache, &mut buffer, Event::InitDone);
+        let listed = held(&cache);
+        let key = queue(&cache).next().await;
+        queue(&cache).done(&key, None, Duration::from_secs(3600));
+        assert!(queue(&cache).triggered().is_empty());
+
+        let kept = KeptStatus::of(&status);
+        let mut written = object.clone();
+        set_status(&mut written, status);
+        written.meta_mut().resource_version = Some("2".into());
+        apply_event(&cache, &mut buffer, Event::Apply(written));
+        assert!(
+            Arc::ptr_eq(&held(&cache), &listed),
+            "{}: the held object stays",
+            K::KIND
+        );
+        assert_eq!(
+            listed.kept(&cache),
+            Some(kept),
+            "{}: the new status is kept",
+            K::KIND
+        );
+        assert_eq!(
+            queue(&cache).triggered(),
+            [key],
+            "{}: reconciled again",
+            K::KIND
+        );
+
+        let mut relabelled = object;
+        relabelled
+            .meta_mut()
+            .labels
+            .get_or_insert_default()
+            .insert("team".into(), "risk".into());
+        apply_event(&cache, &mut buffer, Event::Apply(relabelled));
+        let replaced = held(&cache);
+        assert!(
+            !Arc::ptr_eq(&replaced, &listed),
+            "{}: a change replaces it",
+            K::KIND
+        );
+        assert_eq!(replaced.labels()["team"], "risk", "{}", K::KIND);
+    }
+
+    let register = lending();
+    let policy = Policy::default();
+    let system = register
+        .system("lending", "credit-scoring")
+        .unwrap()
+        .clone();
+    let (status, _) = desired_system_status(&register, &system, &policy, now());
+    check(
+        system,
+        status,
+        |s, status| s.status = Some(Box::new(status)),
+        |c| &c.systems.queue,
+    )
+    .await;
+    let assessment = (*register.assessments()[0]).clone();
+    let status = ImpactAssessmentStatus {
+        observed_generation: Some(1),
+        ..Default::default()
+    };
+    check(
+        assessment,
+        status,
+        |a, status| a.status = Some(Box::new(status)),
+        |c| &c.assessments.queue,
+    )
+    .await;
+    let mut binding = binding("controls", &["credit-scoring"], &["A.6.2.6"]);
+    binding.metadata.namespace = Some("lending".into());
+    let status = ControlBindingStatus {
+        observed_generation: Some(1),
+        ..Default::default()
+    };
+    check(
+        binding,
+        status,
+        |b, status| b.status = Some(Box::new(status)),
+        |c| &c.bindings.queue,
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn an_assessment_gets_its_phase_expiry_and_hash_and_requeues_at_expiry() {
     let mut snapshot = lending();

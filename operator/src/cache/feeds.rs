@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::ClusterCache;
 use super::tracked::Tracked;
-use crate::engine::snapshot::namespace_of;
+use crate::engine::snapshot::{Held, name_of, namespace_of};
 use crate::engine::{Snapshot, Workload};
 use crate::reconciler::kept::{KeptStatus, StatusContent};
 use crate::resources::monitors;
@@ -36,6 +36,12 @@ pub trait Feed:
     /// Gives back what the object holds beyond what the register's readers use (spare list
     /// capacity, metadata nobody reads), before the cache holds it.
     fn compact(&mut self) {}
+    /// Whether the register already holds this object as it is (slimmed, its status taken
+    /// off): what the event of a status write brings back. Such an event then leaves the held
+    /// object, and all that was worked out from it, in place.
+    fn held_unchanged(_snapshot: &Snapshot, _object: &Self) -> bool {
+        false
+    }
     /// Removes one object.
     fn remove(snapshot: &mut Snapshot, object: &Self);
     /// The AI systems (namespace, name) whose evaluation depends on this object.
@@ -71,6 +77,11 @@ fn slim_meta(meta: &mut ObjectMeta, keep_uid: bool) {
     }
 }
 
+/// Whether the register holds `object` as it is (see [`Feed::held_unchanged`]).
+fn holds_as_is<K: Held + PartialEq + Resource>(snapshot: &Snapshot, object: &K) -> bool {
+    K::held(snapshot, &namespace_of(object), name_of(object)).is_some_and(|held| *held == *object)
+}
+
 /// Takes a status off its object, keeping what the reconciler reads of it.
 fn take_status<S: StatusContent>(status: &mut Option<S>) -> Option<KeptStatus> {
     status.take().map(|status| KeptStatus::of(&status))
@@ -90,6 +101,9 @@ impl Feed for AISystem {
     }
     fn tracked(cache: &ClusterCache) -> Option<&Tracked<Self>> {
         Some(&cache.systems)
+    }
+    fn held_unchanged(snapshot: &Snapshot, object: &Self) -> bool {
+        holds_as_is(snapshot, object)
     }
     const FEED: &'static str = "aisystems";
     fn clear(snapshot: &mut Snapshot) {
@@ -120,6 +134,9 @@ impl Feed for ImpactAssessment {
     }
     fn tracked(cache: &ClusterCache) -> Option<&Tracked<Self>> {
         Some(&cache.assessments)
+    }
+    fn held_unchanged(snapshot: &Snapshot, object: &Self) -> bool {
+        holds_as_is(snapshot, object)
     }
     const FEED: &'static str = "impactassessments";
     fn clear(snapshot: &mut Snapshot) {
@@ -159,6 +176,9 @@ impl Feed for ControlBinding {
     }
     fn tracked(cache: &ClusterCache) -> Option<&Tracked<Self>> {
         Some(&cache.bindings)
+    }
+    fn held_unchanged(snapshot: &Snapshot, object: &Self) -> bool {
+        holds_as_is(snapshot, object)
     }
     const FEED: &'static str = "controlbindings";
     fn clear(snapshot: &mut Snapshot) {

@@ -1,22 +1,13 @@
-//! How a feed lists and watches its kind: in pages, for ever, retried with backoff, each
-//! object slimmed before the cache holds it.
+//! How a feed lists and watches its kind: in pages, for ever, retried with backoff.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 use kube::Api;
-use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 
 use super::{ClusterCache, Feed, apply_event};
-
-/// Strips what nothing reads before an object is cached: managed fields and the
-/// last-applied copy are often most of an object's size; and spare list capacity.
-fn slim<K: Feed>(object: &mut K) {
-    crate::reconciler::strip_bookkeeping(object.meta_mut());
-    object.compact();
-}
 
 /// Objects per page of a feed's list. A page is held whole, managed fields and statuses
 /// included, until its last object is cached: at kube-runtime's default of 500 the pages of
@@ -40,7 +31,7 @@ const RETRY: (Duration, Duration) = (Duration::from_millis(500), Duration::from_
 pub async fn follow<K: Feed>(api: Api<K>, config: watcher::Config, cache: Arc<ClusterCache>) {
     let mut delay = RETRY.0;
     loop {
-        let stream = watcher::watcher(api.clone(), config.clone()).modify(slim::<K>);
+        let stream = watcher::watcher(api.clone(), config.clone());
         if drive(stream, &cache).await {
             delay = RETRY.0;
         }

@@ -16,6 +16,7 @@ use super::{Condition, EnforcementMode};
     plural = "aisystems",
     singular = "aisystem",
     namespaced,
+    derive = "PartialEq",
     doc = "An entry of the AI system register (ISO/IEC 42001): owner, purpose, risk tier, models, monitoring and oversight of one AI system.",
     // Boxed: the register holds every object of this kind without its status (the
     // reconciler keeps a fingerprint of it), and an empty box is 8 bytes, not the struct.

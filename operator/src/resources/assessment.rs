@@ -16,6 +16,7 @@ use super::{Condition, SystemFields};
     plural = "impactassessments",
     singular = "impactassessment",
     namespaced,
+    derive = "PartialEq",
     doc = "An AI system impact and risk assessment; its approval lets the covered model versions be deployed.",
     selectable = ".spec.systemRef",
     // Boxed: the register holds every object of this kind without its status (the

@@ -16,6 +16,7 @@ use super::Condition;
     plural = "controlbindings",
     singular = "controlbinding",
     namespaced,
+    derive = "PartialEq",
     doc = "Annex A controls bound to AI systems: applicability, justification, implementation and evidence.",
     // Boxed: the register holds every object of this kind without its status (the
     // reconciler keeps a fingerprint of it), and an empty box is 8 bytes, not the struct.
