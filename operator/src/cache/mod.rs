@@ -201,10 +201,10 @@ fn slim<K: Feed>(object: &mut K) {
     object.compact();
 }
 
-/// Applies one watch event, its object slimmed first. A relist (`Init` .. `InitDone`) is buffered and swapped in whole,
-/// rebuilt off the lock, so objects deleted while the watch was down disappear, readers never
-/// see half a list and reviews do not wait for it. Every change triggers the reconcile of
-/// what it affects, once the snapshot holds it.
+/// Applies one watch event, its object slimmed first. A relist (`Init` .. `InitDone`) is
+/// buffered and swapped in whole, rebuilt off the lock, so objects deleted while the watch
+/// was down disappear, readers never see half a list and reviews do not wait for it. Every
+/// change triggers the reconcile of what it affects, once the snapshot holds it.
 pub fn apply_event<K: Feed>(cache: &ClusterCache, buffer: &mut Vec<Arc<K>>, mut event: Event<K>) {
     if let Event::Apply(object) | Event::InitApply(object) = &mut event {
         slim(object);
