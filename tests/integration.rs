@@ -37,6 +37,7 @@ mod plugin;
 mod properties;
 mod queue;
 mod reconciler;
+mod register;
 mod relaxations;
 mod report;
 mod status;

@@ -328,7 +328,7 @@ fn cache_changes_trigger_the_reconcile_of_what_they_affect() {
 /// the held one but for its status: the register keeps the very object it holds (no
 /// allocation per write, and what the webhook remembers of its system stays), what is kept
 /// of the status follows the new one, and the object is reconciled again. A change to
-/// anything but the status still replaces it. For each kind the reconciler writes.
+/// anything held but the status still replaces it. For each kind the reconciler writes.
 #[tokio::test]
 async fn a_status_write_coming_back_leaves_the_held_object_in_place() {
     use aims_operator::cache::apply_event;
@@ -381,20 +381,17 @@ async fn a_status_write_coming_back_leaves_the_held_object_in_place() {
             K::KIND
         );
 
-        let mut relabelled = object;
-        relabelled
-            .meta_mut()
-            .labels
-            .get_or_insert_default()
-            .insert("team".into(), "risk".into());
-        apply_event(&cache, &mut buffer, Event::Apply(relabelled));
+        // What a change to the spec brings: a new generation.
+        let mut changed = object;
+        changed.meta_mut().generation = Some(7);
+        apply_event(&cache, &mut buffer, Event::Apply(changed));
         let replaced = held(&cache);
         assert!(
             !Arc::ptr_eq(&replaced, &listed),
             "{}: a change replaces it",
             K::KIND
         );
-        assert_eq!(replaced.labels()["team"], "risk", "{}", K::KIND);
+        assert_eq!(replaced.meta().generation, Some(7), "{}", K::KIND);
     }
 
     let register = lending();

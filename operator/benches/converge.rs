@@ -1,12 +1,13 @@
 //! Convergence at scale on the real control plane: 10,000 AI systems, each with an
 //! assessment and a ControlBinding, stored in the loopback kube-apiserver across 100
-//! namespaces. The release `aims-operator run` binary starts against them twice: first with
-//! no status written anywhere (every object needs a write), then again after SIGTERM (every
-//! status is current: nothing should be written). Both times: seconds until every object has
-//! been reconciled and the reconciles stopped (its own `aims_reconciles_total`), the writes
-//! that took, the objects whose status is still not current (read from the API server), and
-//! the process's resident memory (VmHWM, the peak, from /proc). Targets (docs/benchmarks.md): converged
-//! ≤ 60 s after a restart, RSS ≤ 64 MiB.
+//! namespaces with the labels and annotations Argo CD and the webhook give them
+//! (`AIMS_BENCH_METADATA=bare` leaves those out). The release `aims-operator run` binary
+//! starts against them twice: first with no status written anywhere (every object needs a
+//! write), then again after SIGTERM (every status is current: nothing should be written).
+//! Both times: seconds until every object has been reconciled and the reconciles stopped (its
+//! own `aims_reconciles_total`), the writes that took, the objects whose status is still not
+//! current (read from the API server), and the process's resident memory (VmHWM, the peak,
+//! from /proc). Targets (docs/benchmarks.md): converged ≤ 60 s after a restart, RSS ≤ 64 MiB.
 //!
 //! Run: `cargo bench -p aims-operator --bench converge` (builds the control plane like the
 //! e2e suite on first use). `AIMS_BENCH_SYSTEMS` (default 10000) sizes it; `AIMS_BENCH_LOG`
@@ -45,7 +46,8 @@ const KINDS: [(&str, &str); 3] = [
     ("ControlBinding", "controlbindings"),
 ];
 
-/// System `i`'s three objects in namespace `ns`.
+/// System `i`'s three objects in namespace `ns`, each with the metadata a cluster run
+/// through Argo CD gives it (see [`as_synced`]).
 fn objects(ns: &str, i: usize) -> [Value; 3] {
     let name = format!("system-{i:05}");
     let meta = |suffix: &str| json!({"name": format!("{name}{suffix}"), "namespace": ns});
@@ -64,6 +66,33 @@ fn objects(ns: &str, i: usize) -> [Value; 3] {
                 {"id": "A.8.2", "applicability": "Applicable",
                  "implementation": {"description": "Drift alerts to on-call.", "status": "Implemented"}}]}}),
     ]
+    .map(|object| {
+        if std::env::var("AIMS_BENCH_METADATA").is_ok_and(|m| m == "bare") {
+            object
+        } else {
+            as_synced(object, ns)
+        }
+    })
+}
+
+/// `object` as Argo CD leaves it, synced from a kustomize base by client-side apply: the
+/// base's labels, Argo CD's tracking annotation and kubectl's last-applied copy of the
+/// manifest, and the author aims-operator's webhook stamps on every AIMS object it admits
+/// (the webhook is not running while the bench stores them, so the bench writes it).
+fn as_synced(mut object: Value, ns: &str) -> Value {
+    let last_applied = object.to_string();
+    let (kind, name) = (object["kind"].clone(), object["metadata"]["name"].clone());
+    let app = format!("aims-{ns}");
+    object["metadata"]["labels"] = json!({
+        "app.kubernetes.io/part-of": app,
+        "app.kubernetes.io/managed-by": "kustomize",
+    });
+    object["metadata"]["annotations"] = json!({
+        "aims.io/author": "system:serviceaccount:argocd:argocd-application-controller",
+        "argocd.argoproj.io/tracking-id": format!("{app}:aims.io/{}:{ns}/{}", kind.as_str().unwrap(), name.as_str().unwrap()),
+        "kubectl.kubernetes.io/last-applied-configuration": last_applied,
+    });
+    object
 }
 
 /// Creates every object, 32 requests in flight; prints progress.

@@ -17,7 +17,10 @@ use crate::engine::snapshot::{Held, name_of, namespace_of};
 use crate::engine::{Snapshot, Workload};
 use crate::reconciler::kept::{KeptStatus, StatusContent};
 use crate::resources::monitors;
-use crate::resources::{AISystem, ControlBinding, ImpactAssessment, SYSTEM_LABEL, ShrinkToFit};
+use crate::resources::{
+    AISystem, AUTHOR_ANNOTATION, ControlBinding, ImpactAssessment, RELAXATION_ANNOTATION,
+    SYSTEM_LABEL, ShrinkToFit,
+};
 
 /// A kind the cache follows, and how its objects enter the snapshot.
 pub trait Feed:
@@ -61,20 +64,61 @@ pub trait Feed:
 
 /// Drops the metadata no reader of the register uses: the resourceVersion (the watch has
 /// taken the one it resumes from before this step), the self link, a uid where nothing names
-/// the object by it (an AI system's report does, as its owner) and maps left empty. One
-/// string or map per object, 30,000 objects at 10,000 AI systems.
-fn slim_meta(meta: &mut ObjectMeta, keep_uid: bool) {
+/// the object by it (an AI system's report does, as its owner), the labels, finalizers and
+/// owner references, and every annotation but those `keep` names. One string or map per
+/// object, 30,000 objects at 10,000 AI systems; a map of even one entry takes 640 bytes, and
+/// every AIMS object carries at least one (the author the webhook stamps) besides what
+/// GitOps tools and kustomize add.
+fn slim_meta(meta: &mut ObjectMeta, keep_uid: bool, keep: impl Fn(&str) -> bool) {
     meta.resource_version = None;
     meta.self_link = None;
     if !keep_uid {
         meta.uid = None;
     }
+    meta.labels = None;
+    meta.finalizers = None;
+    meta.owner_references = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.retain(|key, _| keep(key));
+    }
     if meta.annotations.as_ref().is_some_and(BTreeMap::is_empty) {
         meta.annotations = None;
     }
-    if meta.labels.as_ref().is_some_and(BTreeMap::is_empty) {
-        meta.labels = None;
-    }
+}
+
+/// An AI system's annotations that the register's readers use: its approved relaxations
+/// (`engine::relaxation`), and its author, which voids an approval of its own relaxation.
+/// Without a relaxation the author decides nothing and goes too.
+fn system_annotations(meta: &ObjectMeta) -> impl Fn(&str) -> bool + use<> {
+    let relaxed = meta
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(RELAXATION_ANNOTATION));
+    move |key| relaxed && (key == RELAXATION_ANNOTATION || key == AUTHOR_ANNOTATION)
+}
+
+/// An assessment's author, kept only where it decides the assessment's phase: when it is the
+/// approver (a self-approval, void) or has accepted a risk itself. Anywhere else the engine
+/// reads the same phase with or without it (`engine::assessment`), and most assessments are
+/// approved by someone other than their author.
+fn assessment_annotations(assessment: &ImpactAssessment) -> impl Fn(&str) -> bool + use<> {
+    let author = assessment
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(AUTHOR_ANNOTATION));
+    let spec = &assessment.spec;
+    let decides = author.is_some_and(|author| {
+        spec.approval
+            .as_ref()
+            .and_then(|a| a.decided_by.as_ref())
+            .is_some_and(|by| by == author)
+            || spec
+                .risks
+                .iter()
+                .any(|r| r.accepted_by.as_ref() == Some(author))
+    });
+    move |key| decides && key == AUTHOR_ANNOTATION
 }
 
 /// Whether the register holds `object` as it is (see [`Feed::held_unchanged`]).
@@ -93,7 +137,8 @@ impl Feed for AISystem {
     }
     fn compact(&mut self) {
         self.spec.shrink_to_fit();
-        slim_meta(&mut self.metadata, true);
+        let keep = system_annotations(&self.metadata);
+        slim_meta(&mut self.metadata, true, keep);
     }
     // The engine never reads the status, and the reconciler only what is kept of it.
     fn keep_status(object: &mut Self) -> Option<KeptStatus> {
@@ -126,7 +171,8 @@ impl Feed for ImpactAssessment {
     }
     fn compact(&mut self) {
         self.spec.shrink_to_fit();
-        slim_meta(&mut self.metadata, false);
+        let keep = assessment_annotations(self);
+        slim_meta(&mut self.metadata, false, keep);
     }
     // The engine never reads the status, and the reconciler only what is kept of it.
     fn keep_status(object: &mut Self) -> Option<KeptStatus> {
@@ -168,7 +214,8 @@ impl Feed for ControlBinding {
     }
     fn compact(&mut self) {
         self.spec.shrink_to_fit();
-        slim_meta(&mut self.metadata, false);
+        // Nothing reads a binding's annotations: its author included.
+        slim_meta(&mut self.metadata, false, |_| false);
     }
     // The engine never reads the status, and the reconciler only what is kept of it.
     fn keep_status(object: &mut Self) -> Option<KeptStatus> {
