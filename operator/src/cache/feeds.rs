@@ -13,13 +13,14 @@ use serde::de::DeserializeOwned;
 
 use super::ClusterCache;
 use super::tracked::Tracked;
+use crate::engine::assessment::author_decides_phase;
+use crate::engine::relaxation::relaxation_annotations;
 use crate::engine::snapshot::{Held, name_of, namespace_of};
 use crate::engine::{Snapshot, Workload};
 use crate::reconciler::kept::{KeptStatus, StatusContent};
 use crate::resources::monitors;
 use crate::resources::{
-    AISystem, AUTHOR_ANNOTATION, ControlBinding, ImpactAssessment, RELAXATION_ANNOTATION,
-    SYSTEM_LABEL, ShrinkToFit,
+    AISystem, AUTHOR_ANNOTATION, ControlBinding, ImpactAssessment, SYSTEM_LABEL, ShrinkToFit,
 };
 
 /// A kind the cache follows, and how its objects enter the snapshot.
@@ -86,41 +87,6 @@ fn slim_meta(meta: &mut ObjectMeta, keep_uid: bool, keep: impl Fn(&str) -> bool)
     }
 }
 
-/// An AI system's annotations that the register's readers use: its approved relaxations
-/// (`engine::relaxation`), and its author, which voids an approval of its own relaxation.
-/// Without a relaxation the author decides nothing and goes too.
-fn system_annotations(meta: &ObjectMeta) -> impl Fn(&str) -> bool + use<> {
-    let relaxed = meta
-        .annotations
-        .as_ref()
-        .is_some_and(|a| a.contains_key(RELAXATION_ANNOTATION));
-    move |key| relaxed && (key == RELAXATION_ANNOTATION || key == AUTHOR_ANNOTATION)
-}
-
-/// An assessment's author, kept only where it decides the assessment's phase: when it is the
-/// approver (a self-approval, void) or has accepted a risk itself. Anywhere else the engine
-/// reads the same phase with or without it (`engine::assessment`), and most assessments are
-/// approved by someone other than their author.
-fn assessment_annotations(assessment: &ImpactAssessment) -> impl Fn(&str) -> bool + use<> {
-    let author = assessment
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(AUTHOR_ANNOTATION));
-    let spec = &assessment.spec;
-    let decides = author.is_some_and(|author| {
-        spec.approval
-            .as_ref()
-            .and_then(|a| a.decided_by.as_ref())
-            .is_some_and(|by| by == author)
-            || spec
-                .risks
-                .iter()
-                .any(|r| r.accepted_by.as_ref() == Some(author))
-    });
-    move |key| decides && key == AUTHOR_ANNOTATION
-}
-
 /// Whether the register holds `object` as it is (see [`Feed::held_unchanged`]).
 fn holds_as_is<K: Held + PartialEq + Resource>(snapshot: &Snapshot, object: &K) -> bool {
     K::held(snapshot, &namespace_of(object), name_of(object)).is_some_and(|held| *held == *object)
@@ -137,8 +103,8 @@ impl Feed for AISystem {
     }
     fn compact(&mut self) {
         self.spec.shrink_to_fit();
-        let keep = system_annotations(&self.metadata);
-        slim_meta(&mut self.metadata, true, keep);
+        let kept = relaxation_annotations(self);
+        slim_meta(&mut self.metadata, true, |key| kept.contains(&key));
     }
     // The engine never reads the status, and the reconciler only what is kept of it.
     fn keep_status(object: &mut Self) -> Option<KeptStatus> {
@@ -171,8 +137,11 @@ impl Feed for ImpactAssessment {
     }
     fn compact(&mut self) {
         self.spec.shrink_to_fit();
-        let keep = assessment_annotations(self);
-        slim_meta(&mut self.metadata, false, keep);
+        // Most assessments are approved by someone other than their author.
+        let keep_author = author_decides_phase(self);
+        slim_meta(&mut self.metadata, false, |key| {
+            keep_author && key == AUTHOR_ANNOTATION
+        });
     }
     // The engine never reads the status, and the reconciler only what is kept of it.
     fn keep_status(object: &mut Self) -> Option<KeptStatus> {

@@ -11,6 +11,7 @@ use crate::resources::{
 };
 
 mod phase;
+pub use phase::author_decides_phase;
 use phase::phase_reason;
 
 /// SHA-256 of the assessed content: the whole spec except the approval block, serialised

@@ -158,22 +158,16 @@ pub(super) fn phase_reason<'a>(
     ) else {
         return (PhaseReason::Unstamped, None);
     };
-    if assessment
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(AUTHOR_ANNOTATION))
-        .is_some_and(|author| author == by)
-    {
+    if author_of(assessment).is_some_and(|author| author == by) {
         return (PhaseReason::SelfApproved(by), None);
     }
     if !hash.is_recorded_as(approved) {
         return (PhaseReason::ContentChanged { by, approved }, None);
     }
-    let author = assessment.annotations().get(AUTHOR_ANNOTATION);
+    let author = author_of(assessment);
     if let Some(risk) = spec.risks.iter().find(|r| {
         super::super::acceptance::needs_risk_acceptance(r, policy)
-            && (r.accepted_by.is_none() || r.accepted_by.as_ref() == author)
+            && (r.accepted_by.is_none() || r.accepted_by.as_deref() == author)
     }) {
         let rating = u32::from(risk.likelihood) * u32::from(risk.severity);
         return (
@@ -218,4 +212,27 @@ pub(super) fn phase_reason<'a>(
             expires_at,
         ),
     }
+}
+
+/// Who wrote the assessment, as the webhook recorded it.
+fn author_of(assessment: &ImpactAssessment) -> Option<&str> {
+    assessment
+        .annotations()
+        .get(AUTHOR_ANNOTATION)
+        .map(String::as_str)
+}
+
+/// Whether the assessment's author decides its phase: the author approved it (a
+/// self-approval, void) or accepted one of its risks (which then counts as not accepted).
+/// Anywhere else [`phase_reason`] reads the same with or without the author, so a register
+/// short of memory may leave it out.
+pub fn author_decides_phase(assessment: &ImpactAssessment) -> bool {
+    let spec = &assessment.spec;
+    author_of(assessment).is_some_and(|author| {
+        spec.approval.as_ref().and_then(|a| a.decided_by.as_deref()) == Some(author)
+            || spec
+                .risks
+                .iter()
+                .any(|r| r.accepted_by.as_deref() == Some(author))
+    })
 }

@@ -97,6 +97,16 @@ fn annotation<'a>(system: &'a AISystem, key: &str) -> Option<&'a str> {
     system.annotations().get(key).map(String::as_str)
 }
 
+/// The annotations of `system` that [`approved_relaxation`] decides by: the relaxation
+/// record and who wrote the system; none when it carries no record.
+pub fn relaxation_annotations(system: &AISystem) -> &'static [&'static str] {
+    if annotation(system, RELAXATION_ANNOTATION).is_some() {
+        &[RELAXATION_ANNOTATION, AUTHOR_ANNOTATION]
+    } else {
+        &[]
+    }
+}
+
 /// The approvals recorded on a system that count: written by the webhook (which does not
 /// look at exempt namespaces), each by someone other than the system's author.
 pub fn approved_relaxation(system: &AISystem, policy: &Policy) -> Option<Relaxation> {
