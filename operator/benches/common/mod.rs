@@ -26,15 +26,36 @@ pub fn systems() -> usize {
 }
 pub const NAMESPACES: usize = 100;
 
+/// The enforced namespaces the register's systems live in, with their labels.
+pub fn namespaces() -> impl Iterator<Item = (String, BTreeMap<String, String>)> {
+    (0..NAMESPACES).map(|n| {
+        (
+            format!("ns{n}"),
+            BTreeMap::from([(ENFORCEMENT_LABEL.to_string(), "enforce".to_string())]),
+        )
+    })
+}
+
+/// The register as a snapshot.
 pub fn snapshot(now: Timestamp) -> Snapshot {
     let mut s = Snapshot::new();
-    for n in 0..NAMESPACES {
-        s.add_namespace(
-            &format!("ns{n}"),
-            BTreeMap::from([(ENFORCEMENT_LABEL.to_string(), "enforce".to_string())]),
-        );
+    for (name, labels) in namespaces() {
+        s.add_namespace(&name, labels);
     }
-    for i in 0..systems() {
+    for (system, assessment, binding) in objects(now) {
+        s.add_system(system);
+        s.add_assessment(assessment);
+        s.add_binding(binding);
+    }
+    s
+}
+
+/// Each system of the register with its approved assessment and its binding, made one system
+/// at a time (as a watch delivers them) rather than all at once.
+pub fn objects(
+    now: Timestamp,
+) -> impl Iterator<Item = (AISystem, ImpactAssessment, ControlBinding)> {
+    (0..systems()).map(move |i| {
         let ns = format!("ns{}", i % NAMESPACES);
         let name = format!("sys{i}");
         let tier = if i % 3 == 0 {
@@ -53,7 +74,6 @@ pub fn snapshot(now: Timestamp) -> Snapshot {
         );
         let system: AISystem = serde_json::from_str(&yaml).expect("system");
         let system_fields = material_hashes(&system.spec, &Policy::default());
-        s.add_system(system);
         // From text, as a watch delivers objects (lists are grown while read).
         let mut a: ImpactAssessment = serde_json::from_str(&json!({
             "apiVersion": "aims.io/v1alpha1", "kind": "ImpactAssessment",
@@ -72,7 +92,6 @@ pub fn snapshot(now: Timestamp) -> Snapshot {
             content_hash: Some(content_hash(&a.spec)),
             system_fields,
         });
-        s.add_assessment(a);
         let controls: Vec<_> = ["A.5.4", "A.6.2.4", "A.6.2.8", "A.8.2", "A.9.2", "A.3.2"]
             .iter()
             .map(|id| json!({ "id": id, "applicability": "Applicable", "implementation": { "description": "x", "status": "Implemented" } }))
@@ -86,9 +105,44 @@ pub fn snapshot(now: Timestamp) -> Snapshot {
             .to_string(),
         )
         .expect("binding");
-        s.add_binding(b);
-    }
-    s
+        (system, a, b)
+    })
+}
+
+/// `object` as a cluster run through Argo CD and kustomize holds it: a kustomize base's labels,
+/// Argo CD's tracking annotation, kubectl's last-applied copy of the object, and the author
+/// the operator's own mutating webhook stamps on every AIMS object it admits.
+pub fn as_synced<K: kube::Resource<DynamicType = ()> + serde::Serialize>(mut object: K) -> K {
+    let last_applied = serde_json::to_string(&object).expect("an object serialises");
+    let (kind, name, ns) = (
+        K::kind(&()).to_string(),
+        object.meta().name.clone().unwrap_or_default(),
+        object.meta().namespace.clone().unwrap_or_default(),
+    );
+    let app = format!("aims-{ns}");
+    let meta = object.meta_mut();
+    meta.labels = Some(BTreeMap::from([
+        ("app.kubernetes.io/part-of".to_string(), app.clone()),
+        (
+            "app.kubernetes.io/managed-by".to_string(),
+            "kustomize".to_string(),
+        ),
+    ]));
+    meta.annotations = Some(BTreeMap::from([
+        (
+            AUTHOR_ANNOTATION.to_string(),
+            "system:serviceaccount:argocd:argocd-application-controller".to_string(),
+        ),
+        (
+            "argocd.argoproj.io/tracking-id".to_string(),
+            format!("{app}:aims.io/{kind}:{ns}/{name}"),
+        ),
+        (
+            "kubectl.kubernetes.io/last-applied-configuration".to_string(),
+            last_applied,
+        ),
+    ]));
+    object
 }
 
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
