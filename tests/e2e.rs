@@ -35,6 +35,8 @@ mod churn;
 mod developer;
 #[path = "e2e/fleet.rs"]
 mod fleet;
+#[path = "e2e/gitops.rs"]
+mod gitops;
 #[path = "e2e/incident.rs"]
 mod incident;
 #[path = "e2e/management.rs"]
