@@ -52,10 +52,7 @@ fn without_times(line: &str) -> String {
 async fn the_live_soa_is_the_offline_soa_and_auditors_only_read() {
     let journey = Journey::start("e2e-auditor", "enforce").await;
     let ns = journey.ns.as_str();
-    crate::steps::approved_system(&journey, "scoring");
-    journey
-        .apply(User::Alice, &[deployment(ns, "scorer", "scoring", "1.0.0")])
-        .ok();
+    crate::steps::running_scorer(&journey);
     eventually(
         "the system is evaluated",
         Duration::from_secs(30),

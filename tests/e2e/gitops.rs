@@ -79,10 +79,7 @@ async fn a_sync_in_waves_never_judges_a_workload_on_records_older_than_its_commi
     let journey = Journey::start("e2e-gitops", "enforce").await;
     let ns = journey.ns.clone();
     let ns = ns.as_str();
-    crate::steps::approved_system(&journey, "scoring");
-    journey
-        .apply(User::Alice, &[deployment(ns, "scorer", "scoring", "1.0.0")])
-        .ok();
+    crate::steps::running_scorer(&journey);
 
     // Commit b: the assessment's content changes, which voids its approval. Wave -1, the
     // records, is applied, and Argo CD waits for it to settle.

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::User;
 use crate::env::{Journey, eventually};
-use crate::objects::{assessment, deployment, system};
+use crate::objects::{assessment, system};
 
 fn get(journey: &Journey, what: &str) -> Value {
     serde_json::from_str(
@@ -45,10 +45,7 @@ async fn reports_follow_the_systems_and_argo_cd_health_reads_their_status() {
     let ns = journey.ns.clone();
     let ns = ns.as_str();
     journey.apply(User::Admin, &[system(ns, "ranking")]).ok();
-    crate::steps::approved_system(&journey, "scoring");
-    journey
-        .apply(User::Alice, &[deployment(ns, "scorer", "scoring", "1.0.0")])
-        .ok();
+    crate::steps::running_scorer(&journey);
 
     // One Report per system, no more, each within the bound.
     eventually(

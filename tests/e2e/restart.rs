@@ -43,10 +43,7 @@ async fn after_an_api_server_restart_and_etcd_compaction_no_change_is_missed() {
     let journey = Journey::start("e2e-restart", "enforce").await;
     let ns = journey.ns.clone();
     let ns = ns.as_str();
-    crate::steps::approved_system(&journey, "scoring");
-    journey
-        .apply(User::Alice, &[deployment(ns, "scorer", "scoring", "1.0.0")])
-        .ok();
+    crate::steps::running_scorer(&journey);
 
     let plane = journey.plane;
     let held = list_version(plane, ns);

@@ -21,6 +21,13 @@ pub fn approved_system(journey: &Journey, name: &str) {
         .ok();
 }
 
+/// [`approved_system`] "scoring", and alice's Deployment `scorer` of model 1.0.0 admitted.
+pub fn running_scorer(journey: &Journey) {
+    approved_system(journey, "scoring");
+    let scorer = crate::objects::deployment(&journey.ns, "scorer", "scoring", "1.0.0");
+    journey.apply(User::Alice, &[scorer]).ok();
+}
+
 /// Blocks until the operator has seen system `name` (it wrote its status): an approval binds
 /// the system as the webhook's view holds it, and refuses while it holds none.
 pub fn operator_sees_system(journey: &Journey, name: &str) {
