@@ -19,6 +19,30 @@ pub fn approved_system(journey: &Journey, name: &str) {
     journey
         .kubectl(User::Bob, &["aims", "approve", &ia, "-n", ns])
         .ok();
+    operator_sees_approval(journey, &ia);
+}
+
+/// Blocks until the operator has evaluated assessment `name` as approved in its current
+/// generation: from then on its view, which the webhook decides on, holds the approval. A
+/// deployment sent sooner races the watch that brings it (milliseconds, more on busy cores).
+pub fn operator_sees_approval(journey: &Journey, name: &str) {
+    let object = format!("impactassessment/{name}");
+    let mut seen = String::new();
+    for _ in 0..100 {
+        seen = field(
+            journey,
+            &object,
+            "{.status.phase} {.status.observedGeneration} {.metadata.generation}",
+        );
+        if let [phase, observed, generation] = seen.split(' ').collect::<Vec<_>>()[..]
+            && phase == "Approved"
+            && observed == generation
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("the operator did not evaluate {object} as approved within 20 s: {seen}");
 }
 
 /// [`approved_system`] "scoring", and alice's Deployment `scorer` of model 1.0.0 admitted.
