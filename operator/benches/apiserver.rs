@@ -14,6 +14,13 @@
 
 mod common;
 
+/// The operator's allocator with its settings (.cargo/config.toml), as in the image: the
+/// webhook runs in this process, and its CPU per review depends on how its memory is freed.
+/// `_RJEM_MALLOC_CONF` overrides the settings at run time, as for the binary.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[path = "../../tests/support/cluster.rs"]
 mod cluster;
 #[path = "../../tests/e2e/env.rs"]
