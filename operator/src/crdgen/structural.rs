@@ -1,5 +1,5 @@
 //! The structural-schema rules the API server enforces on a CRD, checked before it sees one:
-//! a schema it would refuse fails `aims-operator crds` and the tests instead.
+//! a schema it would refuse fails the tests (`tests/crds.rs`), not an install.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde_json::Value;
