@@ -318,3 +318,43 @@ fn records_and_overdue_actions_are_counted_in_the_metrics() {
         "{text}"
     );
 }
+
+#[test]
+fn an_audit_finding_shows_its_record_reopened_where_the_condition_recurs_without_any_status() {
+    let policy = Policy::default();
+    let mut lapsed = running(false);
+    let record = closed(opened(&lapsed), "alice");
+    assert_eq!(record.status, None, "as in manifests read offline");
+    let record_name = format!("{NS}/{}", record.name_any());
+    lapsed.add_nonconformity(record);
+    let audit: InternalAudit = serde_json::from_value(serde_json::json!({
+        "apiVersion": "aims.io/v1alpha1", "kind": "InternalAudit",
+        "metadata": {"name": "audit-2026h2"},
+        "spec": {"scope": {"statement": "assessments"}, "auditor": "Priya",
+            "startedAt": "2026-09-14T08:00:00Z", "completedAt": "2026-09-25T17:00:00Z",
+            "findings": [{"id": "lapsed", "classification": "MinorNonconformity",
+                "control": "A.5.2", "description": "an assessment lapsed while running",
+                "nonconformity": record_name}]}
+    }))
+    .unwrap();
+    lapsed.add_audit(audit);
+    let findings = aims_operator::audits::register(&lapsed, &policy, now());
+    let nonconformities = aims_operator::nonconformities::register(&lapsed, &policy, now());
+    assert_eq!(findings[0].stands, "Reopened", "{findings:#?}");
+    assert_eq!(
+        serde_json::to_value(&nonconformities[0]).unwrap()["phase"],
+        "Reopened",
+        "the audit register and the nonconformity register agree"
+    );
+    // Once the workload is assessed again, the record stands closed.
+    let mut fixed = running(true);
+    fixed.add_nonconformity(
+        lapsed
+            .nonconformity(NS, "scoring-assessment-lapsed")
+            .unwrap()
+            .clone(),
+    );
+    fixed.add_audit(lapsed.audits().next().unwrap().clone());
+    let findings = aims_operator::audits::register(&fixed, &policy, now());
+    assert_eq!(findings[0].stands, "Closed");
+}

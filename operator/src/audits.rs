@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::engine::Snapshot;
 use crate::engine::audit::finding_state;
+use crate::policy::Policy;
 use crate::render::Format;
 use crate::render::table::{self, Column};
 use crate::resources::InternalAudit;
@@ -60,7 +61,12 @@ pub const COLUMNS: &[Column<FindingRow>] = &[
     ("Description", |r| r.description.clone()),
 ];
 
-fn rows(snapshot: &Snapshot, audit: &InternalAudit) -> Vec<FindingRow> {
+fn rows(
+    snapshot: &Snapshot,
+    audit: &InternalAudit,
+    policy: &Policy,
+    now: Timestamp,
+) -> Vec<FindingRow> {
     let name = audit.name_any();
     let spec = &audit.spec;
     let base = FindingRow {
@@ -90,18 +96,21 @@ fn rows(snapshot: &Snapshot, audit: &InternalAudit) -> Vec<FindingRow> {
                 .record(&name)
                 .map(|(ns, record)| format!("{ns}/{record}"))
                 .unwrap_or_default(),
-            stands: finding_state(snapshot, &name, f),
+            stands: finding_state(snapshot, &name, f, policy, now),
             description: f.description.clone(),
             ..base.clone()
         })
         .collect()
 }
 
-/// Every audit's findings, the latest audit first.
-pub fn register(snapshot: &Snapshot) -> Vec<FindingRow> {
+/// Every audit's findings, the latest audit first, each where it stands at `now`.
+pub fn register(snapshot: &Snapshot, policy: &Policy, now: Timestamp) -> Vec<FindingRow> {
     let mut audits: Vec<&InternalAudit> = snapshot.audits().collect();
     audits.sort_by_key(|a| std::cmp::Reverse(a.spec.started_at));
-    audits.into_iter().flat_map(|a| rows(snapshot, a)).collect()
+    audits
+        .into_iter()
+        .flat_map(|a| rows(snapshot, a, policy, now))
+        .collect()
 }
 
 /// The register in `format`.

@@ -83,7 +83,7 @@ pub fn gather(
         audits: snapshot
             .audits()
             .filter(|a| in_period(a.spec.completed_at) || in_period(Some(a.spec.started_at)))
-            .map(|a| crate::engine::audit::summary(snapshot, a))
+            .map(|a| crate::engine::audit::summary(snapshot, a, policy, now))
             .collect(),
         system_changes: before.map_or_else(Vec::new, |b| system_changes(&b.systems, &systems)),
         control_changes: before.map_or_else(Vec::new, |b| control_changes(&b.controls, &controls)),

@@ -286,9 +286,9 @@ fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             let rows = crate::incidents::log(&l.snapshot, p, now);
             Ok(crate::incidents::render(&rows, r.format))
         }),
-        Command::Audits(r) => print_reading(&r, "audit register", |l, _, _| {
+        Command::Audits(r) => print_reading(&r, "audit register", |l, p, now| {
             Ok(crate::audits::render(
-                &crate::audits::register(&l.snapshot),
+                &crate::audits::register(&l.snapshot, p, now),
                 r.format,
             ))
         }),

@@ -7,6 +7,7 @@ use kube::ResourceExt;
 use serde_json::{Value, json};
 
 use super::Snapshot;
+use crate::policy::Policy;
 use crate::resources::{
     AISystem, API_VERSION, AuditFinding, InternalAudit, InternalAuditSpec, NonconformityPhase,
 };
@@ -58,31 +59,38 @@ pub fn finding_records(snapshot: &Snapshot, system: &AISystem) -> Vec<(String, V
     records
 }
 
-/// Where one finding stands: its record's phase (`Open`, `Closed`, `Reopened`), `awaiting
-/// its record` while that does not exist, or the classification for a finding that needs
-/// none.
-pub fn finding_state(snapshot: &Snapshot, audit: &str, finding: &AuditFinding) -> String {
+/// Where one finding stands at `now`: its record's phase (`Open`, `Closed`, `Reopened`) as the
+/// operator would write it, `awaiting its record` while that does not exist, or the
+/// classification for a finding that needs none. The phase is worked out, not read from the
+/// record's status, so that manifests without status (offline) show a recurrence too.
+pub fn finding_state(
+    snapshot: &Snapshot,
+    audit: &str,
+    finding: &AuditFinding,
+    policy: &Policy,
+    now: Timestamp,
+) -> String {
     let Some((ns, name)) = finding.record(audit) else {
         return finding.classification.as_str().to_string();
     };
     match snapshot.nonconformity(&ns, &name) {
         None => "awaiting its record".to_string(),
-        Some(record) => record
-            .status
-            .as_ref()
-            .and_then(|s| s.phase)
-            .unwrap_or(if record.spec.closure.is_some() {
-                NonconformityPhase::Closed
-            } else {
-                NonconformityPhase::Open
-            })
+        Some(record) => super::nonconformity::desired_status(snapshot, record, policy, now)
+            .0
+            .phase
+            .unwrap_or(NonconformityPhase::Open)
             .as_str()
             .to_string(),
     }
 }
 
 /// One line on an audit for a reader: who, when, and where its findings stand.
-pub fn summary(snapshot: &Snapshot, audit: &InternalAudit) -> String {
+pub fn summary(
+    snapshot: &Snapshot,
+    audit: &InternalAudit,
+    policy: &Policy,
+    now: Timestamp,
+) -> String {
     let name = audit.name_any();
     let spec = &audit.spec;
     let when = match spec.completed_at {
@@ -92,7 +100,7 @@ pub fn summary(snapshot: &Snapshot, audit: &InternalAudit) -> String {
     let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
     for finding in &spec.findings {
         *counts
-            .entry(finding_state(snapshot, &name, finding))
+            .entry(finding_state(snapshot, &name, finding, policy, now))
             .or_default() += 1;
     }
     let findings = if counts.is_empty() {

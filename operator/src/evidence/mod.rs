@@ -159,10 +159,11 @@ pub fn contents(
         .map(|a| a.name_any())
         .collect();
     if !audited.is_empty() {
-        let findings: Vec<crate::audits::FindingRow> = crate::audits::register(snapshot)
-            .into_iter()
-            .filter(|r| audited.contains(&r.audit))
-            .collect();
+        let findings: Vec<crate::audits::FindingRow> =
+            crate::audits::register(snapshot, policy, now)
+                .into_iter()
+                .filter(|r| audited.contains(&r.audit))
+                .collect();
         for (format, extension) in FORMATS {
             files.push(EvidenceFile::new(
                 format!("audits/findings.{extension}"),
@@ -171,7 +172,7 @@ pub fn contents(
         }
     }
     for audit in snapshot.audits().filter(|a| in_period(a)) {
-        let blocks = crate::render::review::audit_blocks(snapshot, audit);
+        let blocks = crate::render::review::audit_blocks(snapshot, audit, policy, now);
         let stem = format!("audits/{}", audit.name_any());
         files.push(EvidenceFile::new(
             format!("{stem}.md"),

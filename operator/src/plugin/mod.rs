@@ -243,8 +243,8 @@ async fn run_live(
         }
         PluginCommand::Audits(reading) => {
             reading
-                .print(c, |s, _| {
-                    crate::audits::render(&crate::audits::register(s), reading.format)
+                .print(c, |s, p| {
+                    crate::audits::render(&crate::audits::register(s, p, now), reading.format)
                 })
                 .await
         }

@@ -219,7 +219,12 @@ pub fn review_blocks(review: &ManagementReview) -> Vec<Block> {
 
 /// An internal audit for a reader: scope, auditor, dates, and each finding with the record
 /// that tracks it and where that stands.
-pub fn audit_blocks(snapshot: &Snapshot, audit: &InternalAudit) -> Vec<Block> {
+pub fn audit_blocks(
+    snapshot: &Snapshot,
+    audit: &InternalAudit,
+    policy: &crate::policy::Policy,
+    now: Timestamp,
+) -> Vec<Block> {
     let name = audit.name_any();
     let spec = &audit.spec;
     let completed = spec
@@ -263,7 +268,7 @@ pub fn audit_blocks(snapshot: &Snapshot, audit: &InternalAudit) -> Vec<Block> {
                         f.record(&name)
                             .map(|(ns, n)| format!("{ns}/{n}"))
                             .unwrap_or_default(),
-                        crate::engine::audit::finding_state(snapshot, &name, f),
+                        crate::engine::audit::finding_state(snapshot, &name, f, policy, now),
                         f.description.clone(),
                     ]
                 })
