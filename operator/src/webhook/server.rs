@@ -121,6 +121,10 @@ pub async fn start(ctx: Arc<Context>, options: &ServeOptions) -> Result<RunningS
     let https = tokio::spawn(
         axum_server::from_tcp_rustls(listener, tls)
             .map_err(|source| ServeError::Bind { addr, source })?
+            // Each answer is sent as soon as it is written: with Nagle's algorithm an answer
+            // written while the previous one on the connection is unacknowledged waits for
+            // the API server's delayed ACK (Go's clients and servers turn it off too).
+            .map(|tls| tls.acceptor(axum_server::accept::NoDelayAcceptor::new()))
             .handle(handle.clone())
             .serve(app.into_make_service()),
     );
