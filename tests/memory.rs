@@ -121,7 +121,7 @@ fn register_rss_probe() {
     use aims_operator::cache::apply_event;
     use k8s_openapi::api::core::v1::Namespace;
     use kube::runtime::watcher::Event;
-    use register::as_synced;
+    use register::synced;
 
     let cache = aims_operator::webhook::ClusterCache::new(&aims_operator::cache::FEEDS[..4]);
     let mut namespaces = Vec::new();
@@ -138,13 +138,13 @@ fn register_rss_probe() {
     apply_event(&cache, &mut assessments, Event::Init);
     apply_event(&cache, &mut bindings, Event::Init);
     for (system, assessment, binding) in register::objects(now()) {
-        apply_event(&cache, &mut systems, Event::InitApply(as_synced(system)));
+        apply_event(&cache, &mut systems, Event::InitApply(synced(system)));
         apply_event(
             &cache,
             &mut assessments,
-            Event::InitApply(as_synced(assessment)),
+            Event::InitApply(synced(assessment)),
         );
-        apply_event(&cache, &mut bindings, Event::InitApply(as_synced(binding)));
+        apply_event(&cache, &mut bindings, Event::InitApply(synced(binding)));
     }
     apply_event(&cache, &mut systems, Event::InitDone);
     apply_event(&cache, &mut assessments, Event::InitDone);

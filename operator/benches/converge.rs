@@ -47,7 +47,7 @@ const KINDS: [(&str, &str); 3] = [
 ];
 
 /// System `i`'s three objects in namespace `ns`, each with the metadata a cluster run
-/// through Argo CD gives it (see [`as_synced`]).
+/// through Argo CD gives it (see [`common::as_synced`]).
 fn objects(ns: &str, i: usize) -> [Value; 3] {
     let name = format!("system-{i:05}");
     let meta = |suffix: &str| json!({"name": format!("{name}{suffix}"), "namespace": ns});
@@ -70,29 +70,9 @@ fn objects(ns: &str, i: usize) -> [Value; 3] {
         if std::env::var("AIMS_BENCH_METADATA").is_ok_and(|m| m == "bare") {
             object
         } else {
-            as_synced(object, ns)
+            common::as_synced(object)
         }
     })
-}
-
-/// `object` as Argo CD leaves it, synced from a kustomize base by client-side apply: the
-/// base's labels, Argo CD's tracking annotation and kubectl's last-applied copy of the
-/// manifest, and the author aims-operator's webhook stamps on every AIMS object it admits
-/// (the webhook is not running while the bench stores them, so the bench writes it).
-fn as_synced(mut object: Value, ns: &str) -> Value {
-    let last_applied = object.to_string();
-    let (kind, name) = (object["kind"].clone(), object["metadata"]["name"].clone());
-    let app = format!("aims-{ns}");
-    object["metadata"]["labels"] = json!({
-        "app.kubernetes.io/part-of": app,
-        "app.kubernetes.io/managed-by": "kustomize",
-    });
-    object["metadata"]["annotations"] = json!({
-        "aims.io/author": "system:serviceaccount:argocd:argocd-application-controller",
-        "argocd.argoproj.io/tracking-id": format!("{app}:aims.io/{}:{ns}/{}", kind.as_str().unwrap(), name.as_str().unwrap()),
-        "kubectl.kubernetes.io/last-applied-configuration": last_applied,
-    });
-    object
 }
 
 /// Creates every object, 32 requests in flight; prints progress.

@@ -109,40 +109,38 @@ pub fn objects(
     })
 }
 
-/// `object` as a cluster run through Argo CD and kustomize holds it: a kustomize base's labels,
-/// Argo CD's tracking annotation, kubectl's last-applied copy of the object, and the author
-/// the operator's own mutating webhook stamps on every AIMS object it admits.
-pub fn as_synced<K: kube::Resource<DynamicType = ()> + serde::Serialize>(mut object: K) -> K {
-    let last_applied = serde_json::to_string(&object).expect("an object serialises");
-    let (kind, name, ns) = (
-        K::kind(&()).to_string(),
-        object.meta().name.clone().unwrap_or_default(),
-        object.meta().namespace.clone().unwrap_or_default(),
-    );
+/// `object` as Argo CD leaves it, synced from a kustomize base by client-side apply: the
+/// base's labels, Argo CD's tracking annotation and kubectl's last-applied copy of the
+/// manifest, and the author aims-operator's webhook stamps on every AIMS object it admits
+/// (the webhook does not run where the benches store or build them, so this writes it).
+pub fn as_synced(mut object: Value) -> Value {
+    let last_applied = object.to_string();
+    let kind = object["kind"].as_str().unwrap_or_default().to_string();
+    let name = object["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let ns = object["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let app = format!("aims-{ns}");
-    let meta = object.meta_mut();
-    meta.labels = Some(BTreeMap::from([
-        ("app.kubernetes.io/part-of".to_string(), app.clone()),
-        (
-            "app.kubernetes.io/managed-by".to_string(),
-            "kustomize".to_string(),
-        ),
-    ]));
-    meta.annotations = Some(BTreeMap::from([
-        (
-            AUTHOR_ANNOTATION.to_string(),
-            "system:serviceaccount:argocd:argocd-application-controller".to_string(),
-        ),
-        (
-            "argocd.argoproj.io/tracking-id".to_string(),
-            format!("{app}:aims.io/{kind}:{ns}/{name}"),
-        ),
-        (
-            "kubectl.kubernetes.io/last-applied-configuration".to_string(),
-            last_applied,
-        ),
-    ]));
+    object["metadata"]["labels"] = json!({
+        "app.kubernetes.io/part-of": app,
+        "app.kubernetes.io/managed-by": "kustomize",
+    });
+    object["metadata"]["annotations"] = json!({
+        AUTHOR_ANNOTATION: "system:serviceaccount:argocd:argocd-application-controller",
+        "argocd.argoproj.io/tracking-id": format!("{app}:aims.io/{kind}:{ns}/{name}"),
+        "kubectl.kubernetes.io/last-applied-configuration": last_applied,
+    });
     object
+}
+
+/// A typed object as [`as_synced`] leaves it.
+pub fn synced<K: serde::Serialize + serde::de::DeserializeOwned>(object: K) -> K {
+    let value = serde_json::to_value(object).expect("an object serialises");
+    serde_json::from_value(as_synced(value)).expect("and reads back")
 }
 
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -8,9 +8,7 @@ use serde_json::{Value, json};
 
 use super::Snapshot;
 use crate::policy::Policy;
-use crate::resources::{
-    AISystem, API_VERSION, AuditFinding, InternalAudit, InternalAuditSpec, NonconformityPhase,
-};
+use crate::resources::{AISystem, API_VERSION, AuditFinding, InternalAudit, InternalAuditSpec};
 
 /// Label on a Nonconformity the operator opened for an internal audit's finding: the audit.
 pub const AUDIT_LABEL: &str = "aims.io/internal-audit";
@@ -75,10 +73,7 @@ pub fn finding_state(
     };
     match snapshot.nonconformity(&ns, &name) {
         None => "awaiting its record".to_string(),
-        Some(record) => super::nonconformity::desired_status(snapshot, record, policy, now)
-            .0
-            .phase
-            .unwrap_or(NonconformityPhase::Open)
+        Some(record) => super::nonconformity::phase(snapshot, record, policy, now)
             .as_str()
             .to_string(),
     }

@@ -182,6 +182,27 @@ pub fn persists(
     )
 }
 
+/// The phase `record` stands in at `now`: open until closed, reopened while the condition it
+/// was opened for holds again. Worked out, never read from a stored status, so that records
+/// read without one (offline) stand where the operator would put them.
+pub fn phase(
+    snapshot: &Snapshot,
+    record: &Nonconformity,
+    policy: &Policy,
+    now: Timestamp,
+) -> NonconformityPhase {
+    phase_given(record, persists(snapshot, record, policy, now))
+}
+
+/// The phase of `record` when its condition is `present` (see [`persists`]).
+fn phase_given(record: &Nonconformity, present: Option<bool>) -> NonconformityPhase {
+    match (&record.spec.closure, present) {
+        (None, _) => NonconformityPhase::Open,
+        (Some(_), Some(true)) => NonconformityPhase::Reopened,
+        (Some(_), _) => NonconformityPhase::Closed,
+    }
+}
+
 /// The status `record` should carry at `now`, from its stored status, and when it changes by
 /// itself (the action's due date).
 pub fn desired_status(
@@ -212,11 +233,7 @@ pub fn desired_status(
     }
     let excess = history.len().saturating_sub(MAX_HISTORY);
     history.drain(..excess);
-    let phase = match (&record.spec.closure, present) {
-        (None, _) => NonconformityPhase::Open,
-        (Some(_), Some(true)) => NonconformityPhase::Reopened,
-        (Some(_), _) => NonconformityPhase::Closed,
-    };
+    let phase = phase_given(record, present);
     let due = record
         .spec
         .corrective_action

@@ -158,13 +158,13 @@ pub(super) fn phase_reason<'a>(
     ) else {
         return (PhaseReason::Unstamped, None);
     };
-    if author_of(assessment).is_some_and(|author| author == by) {
+    let author = author_of(assessment);
+    if author == Some(by) {
         return (PhaseReason::SelfApproved(by), None);
     }
     if !hash.is_recorded_as(approved) {
         return (PhaseReason::ContentChanged { by, approved }, None);
     }
-    let author = author_of(assessment);
     if let Some(risk) = spec.risks.iter().find(|r| {
         super::super::acceptance::needs_risk_acceptance(r, policy)
             && (r.accepted_by.is_none() || r.accepted_by.as_deref() == author)
