@@ -6,7 +6,6 @@
 //! commit: one that voids an approval stops at its records' wave, and a workload sent anyway
 //! is refused on the first try; once approved again, the workload is admitted on the first.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -14,15 +13,7 @@ use serde_json::{Value, json};
 use crate::cluster::User;
 use crate::env::Journey;
 use crate::objects::{assessment, deployment};
-
-/// The shipped Argo CD health of `object`; (status, message).
-fn health(journey: &Journey, object: &Value) -> (String, String) {
-    let kind = object["kind"].as_str().unwrap().to_lowercase();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../charts/aims-operator/argocd")
-        .join(format!("health-{kind}.lua"));
-    journey.plane.argo_health(&script, object)
-}
+use crate::steps::argo_health;
 
 /// A records' wave as Argo CD syncs it: `record` applied, then its health, first on the object
 /// the API server answered the write with (Argo CD's view may be that fresh), then read again
@@ -30,7 +21,7 @@ fn health(journey: &Journey, object: &Value) -> (String, String) {
 async fn sync_wave(journey: &Journey, user: User, record: Value) -> (String, String) {
     let written: Value =
         serde_json::from_str(&journey.apply_with(user, &[record], &["-o", "json"]).ok()).unwrap();
-    let (status, message) = health(journey, &written);
+    let (status, message) = argo_health(journey, &written);
     assert_eq!(
         status, "Progressing",
         "the wave settled on the write's own answer, before the operator evaluated it: {message}"
@@ -54,7 +45,7 @@ async fn settled(journey: &Journey, what: &str) -> (String, String) {
                 .ok(),
         )
         .unwrap();
-        let (status, message) = health(journey, &object);
+        let (status, message) = argo_health(journey, &object);
         if status != "Progressing" {
             return (status, message);
         }

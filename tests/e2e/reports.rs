@@ -2,7 +2,6 @@
 //! shipped Lua health checks (in gopher-lua, as Argo CD runs them) on statuses read back
 //! from the API server.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -29,13 +28,6 @@ fn report_names(journey: &Journey) -> Vec<String> {
         .iter()
         .filter_map(|r| r["metadata"]["name"].as_str().map(str::to_string))
         .collect()
-}
-
-fn health(journey: &Journey, kind: &str, object: &Value) -> (String, String) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../charts/aims-operator/argocd")
-        .join(format!("health-{}.lua", kind.to_lowercase()));
-    journey.plane.argo_health(&script, object)
 }
 
 #[tokio::test]
@@ -68,15 +60,12 @@ async fn reports_follow_the_systems_and_argo_cd_health_reads_their_status() {
 
     // Argo CD: Healthy while compliant, read back from the API server.
     let system_now = get(&journey, "aisystem/scoring");
-    let (status, message) = health(&journey, "AISystem", &system_now);
+    let (status, message) = crate::steps::argo_health(&journey, &system_now);
     assert_eq!(status, "Healthy", "{message}");
-    let (status, _) = health(
-        &journey,
-        "ImpactAssessment",
-        &get(&journey, "impactassessment/scoring-ia"),
-    );
+    let (status, _) =
+        crate::steps::argo_health(&journey, &get(&journey, "impactassessment/scoring-ia"));
     assert_eq!(status, "Healthy");
-    let (status, message) = health(&journey, "AISystem", &get(&journey, "aisystem/ranking"));
+    let (status, message) = crate::steps::argo_health(&journey, &get(&journey, "aisystem/ranking"));
     assert_eq!(status, "Degraded");
     assert!(message.contains("assessment"), "{message}");
 
@@ -107,7 +96,7 @@ async fn reports_follow_the_systems_and_argo_cd_health_reads_their_status() {
         },
     )
     .await;
-    let (status, message) = health(&journey, "AISystem", &get(&journey, "aisystem/scoring"));
+    let (status, message) = crate::steps::argo_health(&journey, &get(&journey, "aisystem/scoring"));
     assert_eq!(status, "Degraded");
     assert!(message.contains("owner"), "{message}");
 
@@ -123,11 +112,8 @@ async fn reports_follow_the_systems_and_argo_cd_health_reads_their_status() {
         "the waiting assessment is evaluated",
         Duration::from_secs(30),
         || async {
-            let (status, message) = health(
-                &journey,
-                "ImpactAssessment",
-                &get(&journey, "impactassessment/waiting-ia"),
-            );
+            let (status, message) =
+                crate::steps::argo_health(&journey, &get(&journey, "impactassessment/waiting-ia"));
             if status == "Suspended" {
                 Ok(())
             } else {
@@ -140,7 +126,7 @@ async fn reports_follow_the_systems_and_argo_cd_health_reads_their_status() {
     journey.operator.stop().await;
     journey.operator.unregister(&journey.admin).await;
     journey.apply(User::Admin, &[system(ns, "unseen")]).ok();
-    let (status, _) = health(&journey, "AISystem", &get(&journey, "aisystem/unseen"));
+    let (status, _) = crate::steps::argo_health(&journey, &get(&journey, "aisystem/unseen"));
     assert_eq!(status, "Progressing");
 
     // A Report goes with its AI system: it names the system as its owner, uid included, and

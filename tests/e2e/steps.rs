@@ -128,3 +128,13 @@ pub async fn owner_leaves(journey: &Journey, system: &str) {
     )
     .await;
 }
+
+/// The shipped Argo CD health of `object` (as read back from the API server), run in
+/// gopher-lua as Argo CD runs it; (status, message).
+pub fn argo_health(journey: &Journey, object: &serde_json::Value) -> (String, String) {
+    let kind = object["kind"].as_str().unwrap().to_lowercase();
+    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../charts/aims-operator/argocd")
+        .join(format!("health-{kind}.lua"));
+    journey.plane.argo_health(&script, object)
+}
