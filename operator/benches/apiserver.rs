@@ -1,8 +1,10 @@
 //! What a user waits for: the latency the real kube-apiserver adds when it calls the
 //! webhook. 50 concurrent clients send server-side dry-run creates of a model Deployment to
-//! three namespaces of the same control plane, in alternating rounds: one no webhook sees,
-//! one behind a ValidatingAdmissionPolicy (the in-process floor of admission), one the
-//! aims-operator webhook judges (an admitted, compliant deployment: the full evaluation).
+//! four namespaces of the same control plane, in alternating rounds: one no webhook sees,
+//! one behind a ValidatingAdmissionPolicy (the in-process floor of admission), one behind a
+//! null webhook (the same TLS, HTTP/2 and socket settings as the operator's, reading only
+//! the request's uid and admitting: the floor of any webhook), one the aims-operator webhook
+//! judges (an admitted, compliant deployment: the full evaluation).
 //! Target (docs/benchmarks.md): webhook p99 ≤ no-webhook p99 + 2 ms.
 //!
 //! Run: `cargo bench -p aims-operator --bench apiserver` (builds the control plane like the
@@ -140,11 +142,11 @@ fn without_match_conditions(plane: &ControlPlane, configuration: &str) {
         .ok();
 }
 
-/// CPU time used so far by the API server, etcd, the in-process operator's threads and
-/// the rest of this process (the clients), in that order.
-fn cpu_times(plane: &ControlPlane) -> [Duration; 4] {
+/// CPU time used so far by the API server, etcd, the in-process operator's threads, the
+/// null webhook's and the rest of this process (the clients), in that order.
+fn cpu_times(plane: &ControlPlane) -> [Duration; 5] {
     let component = |name| plane.cpu_time(name).unwrap_or_default();
-    let mut operator = Duration::ZERO;
+    let (mut operator, mut null_webhook) = (Duration::ZERO, Duration::ZERO);
     for task in std::fs::read_dir("/proc/self/task")
         .into_iter()
         .flatten()
@@ -152,8 +154,11 @@ fn cpu_times(plane: &ControlPlane) -> [Duration; 4] {
     {
         let path = task.path();
         let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
-        if name.trim_end() == env::OPERATOR_THREADS {
-            operator += cluster::proc_cpu_time(path.join("stat")).unwrap_or_default();
+        let used = || cluster::proc_cpu_time(path.join("stat")).unwrap_or_default();
+        match name.trim_end() {
+            env::OPERATOR_THREADS => operator += used(),
+            NULL_WEBHOOK_THREADS => null_webhook += used(),
+            _ => {}
         }
     }
     let process = cluster::proc_cpu_time("/proc/self/stat").unwrap_or_default();
@@ -161,7 +166,8 @@ fn cpu_times(plane: &ControlPlane) -> [Duration; 4] {
         component("kube-apiserver"),
         component("etcd"),
         operator,
-        process.saturating_sub(operator),
+        null_webhook,
+        process.saturating_sub(operator + null_webhook),
     ]
 }
 
@@ -199,6 +205,79 @@ fn server_side(metrics: &str, webhook: &str) -> (f64, f64, Vec<(String, f64)>) {
     (count, if count > 0.0 { sum / count } else { 0.0 }, shares)
 }
 
+/// Names the null webhook's threads, so that their CPU time is told from the clients'.
+const NULL_WEBHOOK_THREADS: &str = "null-webhook";
+
+/// The least any webhook does: read the request's uid and admit it.
+async fn admit_anything(body: axum::body::Bytes) -> axum::response::Response {
+    #[derive(serde::Deserialize)]
+    struct Review<'a> {
+        #[serde(borrow)]
+        request: Request<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Request<'a> {
+        uid: &'a str,
+    }
+    let review: Review = serde_json::from_slice(&body).expect("an AdmissionReview");
+    let answer = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "response": {"uid": review.request.uid, "allowed": true}});
+    axum::response::IntoResponse::into_response((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        answer.to_string(),
+    ))
+}
+
+/// Serves the null webhook on its own runtime (two threads, as the operator's) and registers
+/// it for Deployments in namespace `ns`.
+fn start_null_webhook(plane: &ControlPlane, ns: &str) {
+    let certs =
+        aims_operator::dev::local_certificates(&plane.dir.join("null-webhook"), "127.0.0.1")
+            .unwrap();
+    let tls =
+        aims_operator::webhook::tls::server_config(certs.cert.as_bytes(), certs.key.as_bytes())
+            .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::Builder::new()
+        .name(NULL_WEBHOOK_THREADS.into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name(NULL_WEBHOOK_THREADS)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let app =
+                    axum::Router::new().route("/validate", axum::routing::post(admit_anything));
+                let tls =
+                    axum_server::tls_rustls::RustlsConfig::from_config(std::sync::Arc::new(tls));
+                axum_server::from_tcp_rustls(listener, tls)
+                    .unwrap()
+                    .map(|tls| tls.acceptor(axum_server::accept::NoDelayAcceptor::new()))
+                    .serve(app.into_make_service())
+                    .await
+                    .unwrap();
+            });
+        })
+        .unwrap();
+    use base64::Engine as _;
+    let ca_bundle = base64::engine::general_purpose::STANDARD.encode(&certs.ca_bundle);
+    env::admin_apply(
+        plane,
+        &[json!({"apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration", "metadata": {"name": "bench-null"},
+        "webhooks": [{"name": "null.bench.aims.io", "admissionReviewVersions": ["v1"],
+            "sideEffects": "None", "failurePolicy": "Fail", "timeoutSeconds": 10,
+            "clientConfig": {"url": format!("https://127.0.0.1:{port}/validate"), "caBundle": ca_bundle},
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
+            "rules": [{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                "resources": ["deployments"]}]}]})],
+    );
+}
+
 fn main() {
     common::runtime().block_on(async {
         let clients_count = count("AIMS_BENCH_CLIENTS", 50);
@@ -211,6 +290,9 @@ fn main() {
         env::create_namespace(plane, "bench-vap", "");
         plane.kubectl(User::Admin, &["label", "namespace", "bench-vap", "aims.io/enforcement-"]).ok();
         env::admin_apply(plane, &admission_policy("bench-vap"));
+        env::create_namespace(plane, "bench-null", "");
+        plane.kubectl(User::Admin, &["label", "namespace", "bench-null", "aims.io/enforcement-"]).ok();
+        start_null_webhook(plane, "bench-null");
         let ns = journey.ns.clone();
         env::admin_apply(plane, &[json!({"apiVersion": API_VERSION, "kind": "AISystem",
             "metadata": {"name": "scoring", "namespace": ns},
@@ -236,6 +318,7 @@ fn main() {
         let modes = [
             ("no webhook", ("bench-none", false)),
             ("ValidatingAdmissionPolicy", ("bench-vap", false)),
+            ("null webhook", ("bench-null", false)),
             ("aims-operator webhook", (ns.as_str(), true)),
         ];
         // Warm-up, then rounds in a rotating order so that drift hits every mode alike.
@@ -243,7 +326,7 @@ fn main() {
             round(&clients, target, 2).await;
         }
         let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); modes.len()];
-        let mut cpu = vec![[Duration::ZERO; 4]; modes.len()];
+        let mut cpu = vec![[Duration::ZERO; 5]; modes.len()];
         for r in 0..rounds {
             for i in 0..modes.len() {
                 let mode = (i + r) % modes.len();
@@ -274,31 +357,38 @@ fn main() {
         }
         // Where the machine's two cores went: per request, what each process spent. Where
         // the cores are saturated, a mode's added latency follows its added CPU time.
-        println!("  CPU per request (ms): API server / etcd / operator / clients");
+        println!("  CPU per request (ms): API server / etcd / operator / null webhook / clients");
         for ((name, _), used) in modes.iter().zip(&cpu) {
             let per = |d: Duration| d.as_secs_f64() * 1e3 / (clients_count * rounds * requests) as f64;
             println!(
-                "  {name:<27} {:.3} / {:.3} / {:.3} / {:.3}",
+                "  {name:<27} {:.3} / {:.3} / {:.3} / {:.3} / {:.3}",
                 per(used[0]),
                 per(used[1]),
                 per(used[2]),
-                per(used[3])
+                per(used[3]),
+                per(used[4])
             );
         }
-        let added = p99s[2].as_secs_f64() * 1e3 - p99s[0].as_secs_f64() * 1e3;
-        println!("  webhook p99 - no-webhook p99: {added:+.2} ms (target ≤ +2 ms)");
-        let metrics = plane.curl(User::Admin, "/metrics").unwrap();
-        let (calls, mean, shares) = server_side(&metrics, "enforce.workloads.aims.io");
-        let shares: Vec<String> = shares
-            .iter()
-            .filter(|(bound, _)| bound != "+Inf")
-            .map(|(bound, share)| format!("≤{bound}s {:.1} %", share * 100.0))
-            .collect();
+        let over_none = |i: usize| (p99s[i].as_secs_f64() - p99s[0].as_secs_f64()) * 1e3;
         println!(
-            "  the API server's own timing of its webhook calls: {calls} calls, mean {:.2} ms; {}",
-            mean * 1e3,
-            shares.join(", ")
+            "  p99 over no webhook: null webhook {:+.2} ms, aims-operator webhook {:+.2} ms (target ≤ +2 ms)",
+            over_none(2),
+            over_none(3)
         );
+        let metrics = plane.curl(User::Admin, "/metrics").unwrap();
+        for webhook in ["null.bench.aims.io", "enforce.workloads.aims.io"] {
+            let (calls, mean, shares) = server_side(&metrics, webhook);
+            let shares: Vec<String> = shares
+                .iter()
+                .filter(|(bound, _)| bound != "+Inf")
+                .map(|(bound, share)| format!("≤{bound}s {:.1} %", share * 100.0))
+                .collect();
+            println!(
+                "  the API server's own timing of its calls to {webhook}: {calls} calls, mean {:.2} ms; {}",
+                mean * 1e3,
+                shares.join(", ")
+            );
+        }
         journey.operator.stop().await;
         journey.operator.unregister(&journey.admin).await;
     });
