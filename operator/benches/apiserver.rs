@@ -219,25 +219,14 @@ static NULL_WEBHOOK_AUDITS: std::sync::LazyLock<bool> =
 
 /// The least any webhook does: read the request's uid and admit it.
 async fn admit_anything(body: axum::body::Bytes) -> axum::response::Response {
-    #[derive(serde::Deserialize)]
-    struct Review<'a> {
-        #[serde(borrow)]
-        request: Request<'a>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Request<'a> {
-        uid: &'a str,
-    }
-    let review: Review = serde_json::from_slice(&body).expect("an AdmissionReview");
-    let mut answer = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-        "response": {"uid": review.request.uid, "allowed": true}});
-    if *NULL_WEBHOOK_AUDITS {
-        answer["response"]["auditAnnotations"] = json!({"assessment": "scoring-ia",
-            "decision": "allowed", "mode": "enforce", "model": "scorer 1.0.0", "system": "scoring"});
-    }
+    let audit = NULL_WEBHOOK_AUDITS.then(|| {
+        json!({"assessment": "scoring-ia", "decision": "allowed", "mode": "enforce",
+            "model": "scorer 1.0.0", "system": "scoring"})
+    });
+    let answer = common::allow_review(&body, audit.as_ref()).expect("an AdmissionReview");
     axum::response::IntoResponse::into_response((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        answer.to_string(),
+        answer,
     ))
 }
 

@@ -200,31 +200,19 @@ async fn fixed_answer_server(cert: &[u8], key: &[u8], work: Duration) -> SocketA
 /// which checks all of it is JSON) and echo its `request.uid` in an allow. The fixed answer of
 /// the bare [`fixed_answer_server`] would be refused by an API server (wrong uid).
 async fn echo_server(cert: &[u8], key: &[u8]) -> SocketAddr {
-    #[derive(serde::Deserialize)]
-    struct Review<'a> {
-        #[serde(borrow)]
-        request: Request<'a>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Request<'a> {
-        #[serde(borrow)]
-        uid: std::borrow::Cow<'a, str>,
-    }
     let app = axum::Router::new().route(
         "/validate",
         post(|body: Bytes| async move {
-            match serde_json::from_slice::<Review>(&body) {
-                Ok(review) => (
+            match common::allow_review(&body, None) {
+                Some(answer) => (
                     axum::http::StatusCode::OK,
                     [("content-type", "application/json")],
-                    json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-                        "response": {"uid": review.request.uid, "allowed": true}})
-                    .to_string(),
+                    answer,
                 ),
-                Err(e) => (
+                None => (
                     axum::http::StatusCode::BAD_REQUEST,
                     [("content-type", "text/plain")],
-                    e.to_string(),
+                    "not an AdmissionReview".to_string(),
                 ),
             }
         }),
