@@ -184,6 +184,9 @@ pub fn requeue_after(next: Option<Timestamp>, now: Timestamp) -> Duration {
     Duration::from_secs_f64(wait).min(RESYNC)
 }
 
+/// How soon a reconcile that the lease fence kept from writing is tried again.
+pub const FENCED_RETRY: Duration = Duration::from_secs(5);
+
 /// Reconciles one object: computes its status and writes it when it differs.
 pub async fn reconcile<K: Reconciled>(
     object: Arc<K>,
@@ -225,7 +228,11 @@ async fn reconcile_inner<K: Reconciled>(
     let write = stored.as_ref().is_none_or(|k| k.differs_from(&desired));
     if (write || ctx.reports.is_some()) && !ctx.may_write() {
         tracing::info!(kind = K::KIND, %ns, %name, "lease lost: nothing written");
-        return Ok((Action::await_change(), false));
+        // Tried again soon, not only at the next change: the fence also closes while this
+        // replica still leads but its renewal is late (an API server restarting), and the
+        // renewal that reopens it restarts nothing. A replica that did lose the Lease stops
+        // its controllers within a round, and the queue forgets the retry.
+        return Ok((Action::requeue(FENCED_RETRY), false));
     }
     if write {
         let patch = json!({"apiVersion": API_VERSION, "kind": K::KIND, "status": desired});
