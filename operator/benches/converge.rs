@@ -7,7 +7,8 @@
 //! Both times: seconds until every object has been reconciled, the reconciles stopped (its
 //! own `aims_reconciles_total`) and every stored status is current (read from the API
 //! server), the writes that took, the statuses not yet current when the reconciles first
-//! stood still, and the process's resident memory (VmHWM, the peak, from /proc). Targets (docs/benchmarks.md): converged ≤ 60 s after a restart, RSS ≤ 64 MiB.
+//! stood still, and the process's resident memory (VmHWM, the peak, from /proc). Targets
+//! (docs/benchmarks.md): converged ≤ 60 s after a restart, RSS ≤ 64 MiB.
 //!
 //! Run: `cargo bench -p aims-operator --bench converge` (builds the control plane like the
 //! e2e suite on first use). `AIMS_BENCH_SYSTEMS` (default 10000) sizes it; `AIMS_BENCH_LOG`
