@@ -285,6 +285,8 @@ fn main() {
         let clients_count = count("AIMS_BENCH_CLIENTS", 50);
         let rounds = count("AIMS_BENCH_ROUNDS", 6);
         let requests = count("AIMS_BENCH_REQUESTS", 10);
+        // The operator measured formats no log lines.
+        env::operator_log::off();
         let mut journey = env::Journey::start("bench-webhook", "enforce").await;
         let plane: &ControlPlane = journey.plane;
         env::create_namespace(plane, "bench-none", "");

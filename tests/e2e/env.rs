@@ -23,6 +23,9 @@ pub const OPERATOR_NAMESPACE: &str = "aims-system";
 /// kernel's limit for a thread's name).
 pub const OPERATOR_THREADS: &str = "aims-operator";
 
+#[path = "operator_log.rs"]
+pub mod operator_log;
+
 /// Journeys run one at a time: each runs its own operator, and two reconcilers would both
 /// write status.
 async fn serial() -> MutexGuard<'static, ()> {
@@ -476,6 +479,8 @@ pub struct Journey {
     pub admin: kube::Client,
     /// The operator serving the namespace.
     pub operator: Operator,
+    /// Dropped before the lock, so that the next journey's log does not start first.
+    _log: operator_log::PrintOnFailure,
     _serial: MutexGuard<'static, ()>,
 }
 
@@ -484,6 +489,7 @@ impl Journey {
     /// default policy.
     pub async fn start(name: &str, mode: &str) -> Journey {
         let serial = serial().await;
+        operator_log::start();
         let plane = ControlPlane::shared();
         let admin = plane.client(User::Admin).await;
         create_namespace(plane, name, mode);
@@ -493,6 +499,7 @@ impl Journey {
             ns: name.to_string(),
             admin,
             operator,
+            _log: operator_log::PrintOnFailure,
             _serial: serial,
         }
     }
