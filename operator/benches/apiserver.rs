@@ -265,8 +265,7 @@ fn start_null_webhook(plane: &ControlPlane, ns: &str) {
             });
         })
         .unwrap();
-    use base64::Engine as _;
-    let ca_bundle = base64::engine::general_purpose::STANDARD.encode(&certs.ca_bundle);
+    let ca_bundle = aims_operator::webhook::review::base64(certs.ca_bundle.as_bytes());
     env::admin_apply(
         plane,
         &[json!({"apiVersion": "admissionregistration.k8s.io/v1",
