@@ -236,12 +236,7 @@ async fn reconcile_inner<K: Reconciled>(
     }
     if write {
         let patch = json!({"apiVersion": API_VERSION, "kind": K::KIND, "status": desired});
-        Api::<K>::namespaced(ctx.client.clone(), &ns)
-            .patch_status(
-                &name,
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(&patch),
-            )
+        write_status::<K>(&ctx.client, &ns, &name, &patch)
             .await
             .map_err(|source| ReconcileError::Write {
                 kind: K::KIND,
@@ -321,6 +316,29 @@ async fn reconcile_inner<K: Reconciled>(
         }
     }
     Ok((Action::requeue(requeue_after(next_change, now)), write))
+}
+
+/// Applies `patch` to the status of `K` `ns/name`, leaving the API server's answer (the
+/// whole object, its managed fields included) unparsed: the watch brings the object back,
+/// and on a first start at 10,000 AI systems the 30,000 answers, each parsed into a tree of
+/// small allocations and dropped, interleaved with what the cache keeps.
+async fn write_status<K: kube::Resource<DynamicType = ()>>(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    patch: &serde_json::Value,
+) -> Result<(), kube::Error> {
+    let mut request = kube::core::Request::new(K::url_path(&(), Some(ns)))
+        .patch_subresource(
+            "status",
+            name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(patch),
+        )
+        .map_err(kube::Error::BuildRequest)?;
+    // The name kube's own `patch_status` gives the request in the client's traces.
+    request.extensions_mut().insert("patch_status");
+    client.request_text(request).await.map(drop)
 }
 
 /// Reconciles one AI system (see [`reconcile`]).
