@@ -17,7 +17,7 @@ use crate::engine::assessment::author_decides_phase;
 use crate::engine::relaxation::relaxation_annotations;
 use crate::engine::snapshot::{Held, name_of, namespace_of};
 use crate::engine::{Snapshot, Workload};
-use crate::reconciler::kept::{KeptStatus, StatusContent};
+use crate::reconciler::kept::StatusContent;
 use crate::resources::monitors;
 use crate::resources::{
     AISystem, AUTHOR_ANNOTATION, ControlBinding, ImpactAssessment, SYSTEM_LABEL, ShrinkToFit,
@@ -55,10 +55,10 @@ pub trait Feed:
     fn tracked(_cache: &ClusterCache) -> Option<&Tracked<Self>> {
         None
     }
-    /// Takes the status off an object before the register holds it and returns what the
-    /// reconciler needs of it; `None` keeps the object whole (what is kept of its status
-    /// is then read from the object).
-    fn keep_status(_object: &mut Self) -> Option<KeptStatus> {
+    /// For the kinds the cache tracks ([`Feed::tracked`]): takes the status off an object
+    /// before the register holds it and returns its fingerprint, `None` where it had none.
+    /// The other kinds are held whole, what is kept of their status read from the object.
+    fn keep_status(_object: &mut Self) -> Option<u64> {
         None
     }
 }
@@ -92,9 +92,9 @@ fn holds_as_is<K: Held + PartialEq + Resource>(snapshot: &Snapshot, object: &K) 
     K::held(snapshot, &namespace_of(object), name_of(object)).is_some_and(|held| *held == *object)
 }
 
-/// Takes a status off its object, keeping what the reconciler reads of it.
-fn take_status<S: StatusContent>(status: &mut Option<S>) -> Option<KeptStatus> {
-    status.take().map(|status| KeptStatus::of(&status))
+/// Takes a status off its object, keeping its fingerprint.
+fn take_status<S: StatusContent>(status: &mut Option<S>) -> Option<u64> {
+    status.take().map(|status| status.fingerprint())
 }
 
 impl Feed for AISystem {
@@ -107,7 +107,7 @@ impl Feed for AISystem {
         slim_meta(&mut self.metadata, true, |key| kept.contains(&key));
     }
     // The engine never reads the status, and the reconciler only what is kept of it.
-    fn keep_status(object: &mut Self) -> Option<KeptStatus> {
+    fn keep_status(object: &mut Self) -> Option<u64> {
         take_status(&mut object.status)
     }
     fn tracked(cache: &ClusterCache) -> Option<&Tracked<Self>> {
@@ -144,7 +144,7 @@ impl Feed for ImpactAssessment {
         });
     }
     // The engine never reads the status, and the reconciler only what is kept of it.
-    fn keep_status(object: &mut Self) -> Option<KeptStatus> {
+    fn keep_status(object: &mut Self) -> Option<u64> {
         take_status(&mut object.status)
     }
     fn tracked(cache: &ClusterCache) -> Option<&Tracked<Self>> {
@@ -187,7 +187,7 @@ impl Feed for ControlBinding {
         slim_meta(&mut self.metadata, false, |_| false);
     }
     // The engine never reads the status, and the reconciler only what is kept of it.
-    fn keep_status(object: &mut Self) -> Option<KeptStatus> {
+    fn keep_status(object: &mut Self) -> Option<u64> {
         take_status(&mut object.status)
     }
     fn tracked(cache: &ClusterCache) -> Option<&Tracked<Self>> {

@@ -3,8 +3,8 @@
 //! reconcile. The objects themselves are held once, in the register.
 //!
 //! The register holds those kinds without their status ([`super::Feed::keep_status`]), and
-//! here only what the reconciler reads of it (a [`KeptStatus`]): the statuses of 10,000
-//! systems, assessments and bindings were 47 MiB.
+//! here only the fingerprint the reconciler compares with (see [`KeptStatus::untimed`]): the
+//! statuses of 10,000 systems, assessments and bindings were 47 MiB.
 //!
 //! Each is kept under a hash of its object's namespace and name rather than the name itself:
 //! one allocation fewer per object, made while the 30,000 status writes of a first start pass
@@ -24,7 +24,8 @@ use kube::runtime::watcher::Event;
 use crate::reconciler::kept::KeptStatus;
 use crate::reconciler::queue::{Key, WorkQueue, key};
 
-type KeptByObject = std::collections::HashMap<u64, KeptStatus, foldhash::fast::RandomState>;
+/// Each status's fingerprint, under the hash of its object's namespace and name.
+type KeptByObject = std::collections::HashMap<u64, u64, foldhash::fast::RandomState>;
 
 /// The key of an object: `namespace/name`.
 pub(crate) fn object_key<K: Resource>(object: &K) -> Key {
@@ -37,7 +38,7 @@ pub(crate) fn object_key<K: Resource>(object: &K) -> Key {
 
 /// What the reconciler reads of one kind beside the register.
 pub struct Tracked<K> {
-    /// What is kept of the statuses taken off the held objects.
+    /// The fingerprints of the statuses taken off the held objects.
     kept: Mutex<KeptByObject>,
     /// The key of the hash each kept status is found by.
     hash_key: std::hash::RandomState,
@@ -69,15 +70,17 @@ impl<K: Resource> Tracked<K> {
             .hash_one((meta.namespace.as_deref(), meta.name.as_deref()))
     }
 
-    /// What is kept of the status taken off `object`, if it was taken off.
+    /// What is kept of the status taken off `object` (its fingerprint), if it had one.
     pub fn kept(&self, object: &K) -> Option<KeptStatus> {
-        self.kept_statuses().get(&self.kept_key(object)).cloned()
+        self.kept_statuses()
+            .get(&self.kept_key(object))
+            .map(|fingerprint| KeptStatus::untimed(*fingerprint))
     }
 
-    /// Takes the status off the object `event` brings, keeping what `keep` makes of it,
+    /// Takes the status off the object `event` brings, keeping the fingerprint `keep` returns,
     /// before the register holds the object. Kept before the object is held, so a reconcile
     /// that the held object triggers finds it.
-    pub fn keep_status(&self, event: &mut Event<K>, keep: impl Fn(&mut K) -> Option<KeptStatus>) {
+    pub fn keep_status(&self, event: &mut Event<K>, keep: impl Fn(&mut K) -> Option<u64>) {
         let mut kept = self.kept_statuses();
         match event {
             Event::Apply(object) | Event::InitApply(object) => match keep(object) {

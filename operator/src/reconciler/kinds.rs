@@ -38,8 +38,10 @@ pub trait Reconciled:
     /// The status type.
     type Status: Serialize + StatusContent + Send + Sync;
     /// What is known of the stored status: kept by the cache for the kinds whose objects it
-    /// holds without their status, else read from the object.
+    /// holds without their status (a fingerprint only), else read from the object.
     fn kept(&self, cache: &ClusterCache) -> Option<KeptStatus>;
+    /// What the reconciler reads of the status this object carries, timestamps included.
+    fn carried(&self) -> Option<KeptStatus>;
     /// An OpenReports Report to publish for this object, if any.
     fn report(
         &self,
@@ -107,7 +109,10 @@ macro_rules! reconciled {
             fn kept(&self, cache: &ClusterCache) -> Option<KeptStatus> {
                 <Self as crate::cache::Feed>::tracked(cache)
                     .and_then(|store| store.kept(self))
-                    .or_else(|| self.status.as_ref().map(KeptStatus::of))
+                    .or_else(|| self.carried())
+            }
+            fn carried(&self) -> Option<KeptStatus> {
+                self.status.as_ref().map(KeptStatus::of)
             }
             fn report(
                 &self,

@@ -26,6 +26,7 @@ use serde_json::json;
 use crate::policy::Policy;
 use crate::resources::{AISystem, API_VERSION};
 use crate::webhook::ClusterCache;
+use kept::KeptStatus;
 pub use status::{
     desired_assessment_status, desired_assessment_status_after, desired_binding_status,
     desired_binding_status_after, desired_system_status, desired_system_status_after, needs_write,
@@ -148,6 +149,18 @@ pub enum ReconcileError {
     /// The object has no namespace (cannot happen for a namespaced kind served by the API).
     #[error("{0} has no namespace")]
     NoNamespace(String),
+    /// Reading back the stored status before writing one failed.
+    #[error("status read for {kind} {ns}/{name} failed: {source}")]
+    Read {
+        /// Kind.
+        kind: &'static str,
+        /// Namespace.
+        ns: String,
+        /// Name.
+        name: String,
+        /// The API error.
+        source: kube::Error,
+    },
     /// The status write failed.
     #[error("status write for {kind} {ns}/{name} failed: {source}")]
     Write {
@@ -168,10 +181,12 @@ impl ReconcileError {
     pub fn is_transient(&self) -> bool {
         match self {
             ReconcileError::NoNamespace(_) => false,
-            ReconcileError::Write { source, .. } => !matches!(
-                source,
-                kube::Error::Api(status) if status.code == 404 || status.code == 422
-            ),
+            ReconcileError::Read { source, .. } | ReconcileError::Write { source, .. } => {
+                !matches!(
+                    source,
+                    kube::Error::Api(status) if status.code == 404 || status.code == 422
+                )
+            }
         }
     }
 }
@@ -221,11 +236,13 @@ async fn reconcile_inner<K: Reconciled>(
     let ns = object
         .namespace()
         .ok_or_else(|| ReconcileError::NoNamespace(format!("{} {name}", K::KIND)))?;
-    let stored = object.kept(&ctx.cache);
-    let (desired, next_change) = ctx
-        .cache
-        .read(|s| object.desired(s, stored.as_ref(), &ctx.policy, now));
-    let write = stored.as_ref().is_none_or(|k| k.differs_from(&desired));
+    let mut stored = object.kept(&ctx.cache);
+    let evaluate = |stored: Option<&KeptStatus>| {
+        ctx.cache
+            .read(|s| object.desired(s, stored, &ctx.policy, now))
+    };
+    let (mut desired, mut next_change) = evaluate(stored.as_ref());
+    let mut write = stored.as_ref().is_none_or(|k| k.differs_from(&desired));
     if (write || ctx.reports.is_some()) && !ctx.may_write() {
         tracing::info!(kind = K::KIND, %ns, %name, "lease lost: nothing written");
         // Tried again soon, not only at the next change: the fence also closes while this
@@ -233,6 +250,22 @@ async fn reconcile_inner<K: Reconciled>(
         // renewal that reopens it restarts nothing. A replica that did lose the Lease stops
         // its controllers within a round, and the queue forgets the retry.
         return Ok((Action::requeue(FENCED_RETRY), false));
+    }
+    if write && stored.as_ref().is_some_and(|k| !k.has_times()) {
+        // The cache kept the stored status's fingerprint only: its timestamps, which the
+        // new status carries over where nothing changed, are read back now.
+        stored = Api::<K>::namespaced(ctx.client.clone(), &ns)
+            .get_status(&name)
+            .await
+            .map_err(|source| ReconcileError::Read {
+                kind: K::KIND,
+                ns: ns.clone(),
+                name: name.clone(),
+                source,
+            })?
+            .carried();
+        (desired, next_change) = evaluate(stored.as_ref());
+        write = stored.as_ref().is_none_or(|k| k.differs_from(&desired));
     }
     if write {
         let patch = json!({"apiVersion": API_VERSION, "kind": K::KIND, "status": desired});
