@@ -290,6 +290,13 @@ async fn transient_api_errors_back_off_and_a_refused_object_waits_for_a_change()
     for code in [404, 422] {
         let error = failed_write(code).await;
         assert!(!error.is_transient(), "{code}: {error}");
+        // The log line names the request, the object and the API server's reason.
+        let message = error.to_string();
+        assert!(
+            message.starts_with("status write of AISystem lending/")
+                && message.contains("injected"),
+            "{message}"
+        );
         assert_eq!(
             error_policy(system.clone(), &error, ctx.clone()),
             Action::await_change()

@@ -5,6 +5,7 @@
 //! assessment expiring, a review falling due).
 
 mod controllers;
+mod error;
 pub mod kept;
 mod kinds;
 pub mod metrics;
@@ -13,6 +14,7 @@ mod records;
 mod status;
 
 pub use controllers::run;
+pub use error::{ApiRequest, ReconcileError};
 pub use kinds::Reconciled;
 
 use std::sync::Arc;
@@ -143,54 +145,6 @@ impl Action {
     }
 }
 
-/// Why a reconcile failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ReconcileError {
-    /// The object has no namespace (cannot happen for a namespaced kind served by the API).
-    #[error("{0} has no namespace")]
-    NoNamespace(String),
-    /// Reading back the stored status before writing one failed.
-    #[error("status read for {kind} {ns}/{name} failed: {source}")]
-    Read {
-        /// Kind.
-        kind: &'static str,
-        /// Namespace.
-        ns: String,
-        /// Name.
-        name: String,
-        /// The API error.
-        source: kube::Error,
-    },
-    /// The status write failed.
-    #[error("status write for {kind} {ns}/{name} failed: {source}")]
-    Write {
-        /// Kind.
-        kind: &'static str,
-        /// Namespace.
-        ns: String,
-        /// Name.
-        name: String,
-        /// The API error.
-        source: kube::Error,
-    },
-}
-
-impl ReconcileError {
-    /// Whether retrying later can help: API errors other than a missing object and a
-    /// rejected body are transient.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            ReconcileError::NoNamespace(_) => false,
-            ReconcileError::Read { source, .. } | ReconcileError::Write { source, .. } => {
-                !matches!(
-                    source,
-                    kube::Error::Api(status) if status.code == 404 || status.code == 422
-                )
-            }
-        }
-    }
-}
-
 /// How long until `next` from `now`, bounded by the resync interval; a second is added so the
 /// evaluation runs after the boundary, not a hair before it.
 pub fn requeue_after(next: Option<Timestamp>, now: Timestamp) -> Duration {
@@ -257,12 +211,12 @@ async fn reconcile_inner<K: Reconciled>(
         stored = Api::<K>::namespaced(ctx.client.clone(), &ns)
             .get_status(&name)
             .await
-            .map_err(|source| ReconcileError::Read {
-                kind: K::KIND,
-                ns: ns.clone(),
-                name: name.clone(),
-                source,
-            })?
+            .map_err(ReconcileError::api(
+                ApiRequest::ReadStatus,
+                K::KIND,
+                &ns,
+                &name,
+            ))?
             .carried();
         (desired, next_change) = evaluate(stored.as_ref());
         write = stored.as_ref().is_none_or(|k| k.differs_from(&desired));
@@ -271,12 +225,12 @@ async fn reconcile_inner<K: Reconciled>(
         let patch = json!({"apiVersion": API_VERSION, "kind": K::KIND, "status": desired});
         write_status::<K>(&ctx.client, &ns, &name, &patch)
             .await
-            .map_err(|source| ReconcileError::Write {
-                kind: K::KIND,
-                ns: ns.clone(),
-                name: name.clone(),
-                source,
-            })?;
+            .map_err(ReconcileError::api(
+                ApiRequest::WriteStatus,
+                K::KIND,
+                &ns,
+                &name,
+            ))?;
         tracing::info!(kind = K::KIND, %ns, %name, "status written");
         if let Some(recorder) = &ctx.recorder {
             let reference = object.object_ref(&());
@@ -339,12 +293,12 @@ async fn reconcile_inner<K: Reconciled>(
                 .await
             {
                 reports.forget(&key);
-                return Err(ReconcileError::Write {
-                    kind: "Report",
-                    ns,
-                    name: report_name,
-                    source,
-                });
+                return Err(ReconcileError::api(
+                    ApiRequest::Apply,
+                    "Report",
+                    &ns,
+                    &report_name,
+                )(source));
             }
         }
     }

@@ -7,7 +7,7 @@ use kube::Api;
 use kube::api::PostParams;
 use serde_json::Value;
 
-use super::{FIELD_MANAGER, ReconcileContext, ReconcileError};
+use super::{ApiRequest, FIELD_MANAGER, ReconcileContext, ReconcileError};
 use crate::resources::Nonconformity;
 
 /// Creates each record in `records` (manifests the engine built) in `ns`. One created by
@@ -41,12 +41,12 @@ pub(super) async fn open(
             }
             Err(kube::Error::Api(status)) if status.code == 409 => {}
             Err(source) => {
-                return Err(ReconcileError::Write {
-                    kind: "Nonconformity",
-                    ns: ns.to_string(),
-                    name,
-                    source,
-                });
+                return Err(ReconcileError::api(
+                    ApiRequest::Create,
+                    "Nonconformity",
+                    ns,
+                    &name,
+                )(source));
             }
         }
     }
