@@ -7,25 +7,10 @@ use std::time::Duration;
 
 use aims_operator::policy::Policy;
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::cluster::User;
-use crate::env::{Journey, Operator, admin_apply, eventually, grant_editors};
+use crate::env::{Journey, Operator, admin_apply, eventually, grant_editors, http_get};
 use crate::objects::deployment;
-
-/// The body of a plain-HTTP GET of `path` on 127.0.0.1:`port` (empty when nothing answers).
-async fn get(port: u16, path: &str) -> String {
-    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
-        return String::new();
-    };
-    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-    if stream.write_all(request.as_bytes()).await.is_err() {
-        return String::new();
-    }
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer).await;
-    answer
-}
 
 #[tokio::test]
 async fn discover_lists_model_serving_no_aisystem_covers_with_drafts_the_api_server_accepts() {
@@ -101,7 +86,7 @@ async fn discover_lists_model_serving_no_aisystem_covers_with_drafts_the_api_ser
         "the operator's discovery metric",
         Duration::from_secs(30),
         || async {
-            let metrics = get(health, "/metrics").await;
+            let metrics = http_get(health, "/metrics").await;
             if metrics.contains(&counted) {
                 Ok(())
             } else {

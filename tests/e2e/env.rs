@@ -12,6 +12,7 @@ use aims_operator::registration::Registration;
 use aims_operator::run::{RunArgs, operate};
 use clap::Parser;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::cluster::{ControlPlane, KubectlOutput, User, free_port};
@@ -596,4 +597,19 @@ where
             Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
         }
     }
+}
+
+/// The whole answer (status line, headers and body) to a plain-HTTP GET of `path` on
+/// 127.0.0.1:`port`; empty when nothing answers.
+pub async fn http_get(port: u16, path: &str) -> String {
+    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return String::new();
+    };
+    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return String::new();
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer).await;
+    answer
 }

@@ -5,13 +5,17 @@
 //! decides on. So the workloads of a commit are never judged on records older than the
 //! commit: one that voids an approval stops at its records' wave, and a workload sent anyway
 //! is refused on the first try; once approved again, the workload is admitted on the first.
+//! With several replicas, the one that answers a review is not the one whose status settled
+//! the wave; Argo CD's pause between waves is what its view has to catch up in.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use aims_operator::policy::Policy;
+
 use crate::cluster::User;
-use crate::env::Journey;
+use crate::env::{Journey, Operator, eventually, http_get};
 use crate::objects::{assessment, deployment};
 use crate::steps::argo_health;
 
@@ -92,5 +96,71 @@ async fn a_sync_in_waves_never_judges_a_workload_on_records_older_than_its_commi
     let (status, message) = settled(&journey, "impactassessment/scoring-ia").await;
     assert_eq!(status, "Healthy", "{message}");
     journey.apply(User::Alice, &[rolled_out(ns, "b")]).ok();
+    journey.finish().await;
+}
+
+/// Argo CD's pause before the next wave (`ARGOCD_SYNC_WAVE_DELAY`, 2 s by default).
+const WAVE_DELAY: Duration = Duration::from_secs(2);
+
+/// The follower's count of workload decisions ending in `result`.
+async fn workload_decisions(replica: &Operator, result: &str) -> u64 {
+    let metrics = http_get(replica.health_port, "/metrics").await;
+    let series =
+        format!("aims_webhook_decisions_total{{webhook=\"workloads\",result=\"{result}\"}} ");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&series))
+        .map_or(0, |count| count.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn with_two_replicas_the_follower_judges_each_wave_as_the_leaders_status_settled_it() {
+    let journey = Journey::start("e2e-gitops-replicas", "enforce").await;
+    let ns = journey.ns.clone();
+    let ns = ns.as_str();
+    crate::steps::running_scorer(&journey);
+    // A second replica that does not lead (it writes no status) answers every review from
+    // here on, as the Service may send any review to any replica.
+    let mut follower = Operator::start_replica(Policy::default(), "aims-operator-1").await;
+    crate::replicas::leader_becomes(&journey, "aims-operator-0", Duration::from_secs(20)).await;
+    // A Service sends reviews only to a replica that is ready: its caches synced.
+    let health = follower.health_port;
+    eventually("the follower ready", Duration::from_secs(30), || async {
+        let answer = http_get(health, "/readyz").await;
+        let status_line = answer.lines().next().unwrap_or_default();
+        if status_line.contains(" 200 ") {
+            Ok(())
+        } else {
+            Err(answer)
+        }
+    })
+    .await;
+    follower.register(&journey.admin, ns).await;
+
+    // Commit b voids the approval: the wave settles Degraded on the leader's status. A
+    // workload sent anyway after the pause is refused by the follower.
+    let mut edited = assessment(ns, "scoring-ia", "scoring", None);
+    edited["spec"]["impacts"][0]["description"] = json!("unfair refusals and limits");
+    let (status, message) = sync_wave(&journey, User::Alice, edited).await;
+    assert_eq!(status, "Degraded", "{message}");
+    tokio::time::sleep(WAVE_DELAY).await;
+    let refused = journey.apply(User::Alice, &[rolled_out(ns, "b")]).refused();
+    assert!(refused.contains("AIMS-003"), "{refused}");
+    assert_eq!(workload_decisions(&follower, "denied").await, 1);
+
+    // Approved again (through the follower's webhook too): the records settle Healthy on the
+    // leader's status, and after the pause the follower admits the workload on its first try.
+    journey
+        .kubectl(User::Bob, &["aims", "approve", "scoring-ia", "-n", ns])
+        .ok();
+    let (status, message) = settled(&journey, "impactassessment/scoring-ia").await;
+    assert_eq!(status, "Healthy", "{message}");
+    tokio::time::sleep(WAVE_DELAY).await;
+    journey.apply(User::Alice, &[rolled_out(ns, "b")]).ok();
+    assert_eq!(workload_decisions(&follower, "allowed").await, 1);
+    crate::replicas::leader_becomes(&journey, "aims-operator-0", Duration::from_secs(1)).await;
+
+    follower.stop().await;
+    follower.unregister(&journey.admin).await;
     journey.finish().await;
 }

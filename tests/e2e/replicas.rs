@@ -47,7 +47,7 @@ fn holder(journey: &Journey) -> String {
         .ok()
 }
 
-async fn leader_becomes(journey: &Journey, replica: &str, within: Duration) {
+pub(crate) async fn leader_becomes(journey: &Journey, replica: &str, within: Duration) {
     eventually(&format!("{replica} leads"), within, || async {
         let now = holder(journey);
         if now == replica { Ok(()) } else { Err(now) }
