@@ -155,9 +155,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode, CliError> {
 }
 
 async fn serve(args: RunArgs, policy: Policy) -> Result<ExitCode, CliError> {
-    let client = kube::Client::try_default()
+    let no_cluster = |e: kube::Error| CliError::NoCluster(e.to_string());
+    let config = kube::Config::infer()
         .await
-        .map_err(|e| CliError::NoCluster(e.to_string()))?;
+        .map_err(|e| no_cluster(kube::Error::InferConfig(e)))?;
+    let client = kube::Client::try_from(cache::with_silence_limit(config)).map_err(no_cluster)?;
     operate(client, args, policy, shutdown_signal()).await
 }
 

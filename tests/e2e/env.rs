@@ -361,7 +361,10 @@ impl Operator {
                 .build()
                 .unwrap();
             runtime.block_on(async move {
-                let client = plane.client_from(&kubeconfig).await;
+                // Built as `aims-operator run` builds its client.
+                let config =
+                    aims_operator::cache::with_silence_limit(plane.config_from(&kubeconfig).await);
+                let client = kube::Client::try_from(config).unwrap();
                 let _ = operate(client, cli.run, policy, async move {
                     let _ = stopped.await;
                 })

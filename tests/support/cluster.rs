@@ -582,6 +582,12 @@ impl ControlPlane {
     /// so far; `None` where /proc does not tell. Each component runs as the only child of its
     /// `supervise` wrapper.
     pub fn cpu_time(&self, name: &str) -> Option<Duration> {
+        let pid = self.component_pid(name)?;
+        proc_cpu_time(format!("/proc/{pid}/stat"))
+    }
+
+    /// The process id of the component `name`, the only child of its `supervise` wrapper.
+    fn component_pid(&self, name: &str) -> Option<u32> {
         let supervisor = {
             let processes = self.processes.lock().unwrap();
             processes.iter().find(|p| p.name == name)?.child.id()
@@ -589,8 +595,17 @@ impl ControlPlane {
         let children =
             std::fs::read_to_string(format!("/proc/{supervisor}/task/{supervisor}/children"))
                 .ok()?;
-        let pid: u32 = children.split_whitespace().next()?.parse().ok()?;
-        proc_cpu_time(format!("/proc/{pid}/stat"))
+        children.split_whitespace().next()?.parse().ok()
+    }
+
+    /// Freezes the component `name` (SIGSTOP) until the returned guard is dropped: its
+    /// connections stay open and say nothing, as those of a server whose node was lost.
+    pub fn freeze(&self, name: &str) -> Frozen {
+        let pid = self
+            .component_pid(name)
+            .unwrap_or_else(|| panic!("no process for {name}"));
+        signal(pid, "STOP");
+        Frozen { pid }
     }
 
     /// The last lines of every component's log, for a failure message.
@@ -701,14 +716,15 @@ impl ControlPlane {
 
     /// A kube client from a kubeconfig file this control plane wrote.
     pub async fn client_from(&self, kubeconfig: &Path) -> kube::Client {
+        kube::Client::try_from(self.config_from(kubeconfig).await).unwrap()
+    }
+
+    /// The client configuration of the kubeconfig file `kubeconfig`.
+    pub async fn config_from(&self, kubeconfig: &Path) -> kube::Config {
         let config = kube::config::Kubeconfig::read_from(kubeconfig).unwrap();
-        let config = kube::Config::from_custom_kubeconfig(
-            config,
-            &kube::config::KubeConfigOptions::default(),
-        )
-        .await
-        .unwrap();
-        kube::Client::try_from(config).unwrap()
+        kube::Config::from_custom_kubeconfig(config, &kube::config::KubeConfigOptions::default())
+            .await
+            .unwrap()
     }
 
     /// Runs the real kubectl as `user` (`kubectl aims` finds the plugin built beside the tests).
@@ -841,5 +857,28 @@ impl KubectlOutput {
     pub fn refused(self) -> String {
         assert!(!self.success, "kubectl succeeded: {}", self.stdout);
         self.stderr
+    }
+}
+
+/// A frozen component, thawed (SIGCONT) when dropped, also when a test fails meanwhile.
+pub struct Frozen {
+    pid: u32,
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        signal(self.pid, "CONT");
+    }
+}
+
+/// Sends SIGname to `pid` with kill(1).
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status();
+    // Not a panic: a guard's drop may run while a failed test unwinds.
+    if !status.as_ref().is_ok_and(|s| s.success()) {
+        eprintln!("kill -{name} {pid} failed: {status:?}");
     }
 }

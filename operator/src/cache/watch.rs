@@ -15,9 +15,43 @@ use super::{ClusterCache, Feed, apply_event};
 /// 10,000 objects take 100 requests at this size, a second or so of the API server's time.
 const LIST_PAGE: u32 = 100;
 
-/// How every feed lists and watches: pages of [`LIST_PAGE`] objects.
+/// How long the API server keeps one watch open before ending it. kube-runtime gives up on
+/// a watch that stays silent 5 s longer than this and watches again from where it was (no
+/// list), so a watch on an API server that died without closing the connection (its node
+/// lost, a middlebox dropping the flow) is abandoned after 55 s. kube-runtime's default of
+/// 290 s let the webhook decide from a view stopped at the failure for five minutes.
+const WATCH_SECONDS: u32 = 50;
+
+/// Longest the operator's requests wait in silence for the API server, above its own 60 s
+/// limit for an ordinary request. The watch started again after a silent one may go out on
+/// an idle pooled connection to the same dead server; without a read limit (kube sets none)
+/// it would wait until TCP gives up on the unacknowledged request (about 15 minutes for a
+/// lost node), with the feed still counted as synced.
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(65);
+
+/// Longest a new connection to the API server may take, TLS handshake included (kube's
+/// default is 30 s).
+pub const CONNECT_LIMIT: Duration = Duration::from_secs(10);
+
+/// Longest a feed on a silent API server can count as synced: its watch abandoned, then the
+/// new watch's request failing. After it the feed is unsynced (enforcing namespaces refuse,
+/// `/readyz` fails) and lists again, over a new connection.
+pub const SILENCE_BOUND: Duration =
+    Duration::from_secs(WATCH_SECONDS as u64 + 5 + SILENCE_LIMIT.as_secs());
+
+/// `config` with the limits above: the client every feed watches with must be built from it.
+pub fn with_silence_limit(mut config: kube::Config) -> kube::Config {
+    config.read_timeout = Some(SILENCE_LIMIT);
+    config.connect_timeout = Some(CONNECT_LIMIT);
+    config
+}
+
+/// How every feed lists and watches: pages of [`LIST_PAGE`] objects, each watch ended by
+/// the API server after [`WATCH_SECONDS`].
 pub(crate) fn feed_config() -> watcher::Config {
-    watcher::Config::default().page_size(LIST_PAGE)
+    watcher::Config::default()
+        .page_size(LIST_PAGE)
+        .timeout(WATCH_SECONDS)
 }
 
 /// First and longest pause before a failed watch is started again.
