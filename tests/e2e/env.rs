@@ -616,3 +616,22 @@ pub async fn http_get(port: u16, path: &str) -> String {
     let _ = stream.read_to_string(&mut answer).await;
     answer
 }
+
+/// The operator's `/readyz` on `port`: whether it answered 200, and the last line it sent.
+pub async fn readiness(port: u16) -> (bool, String) {
+    let answer = http_get(port, "/readyz").await;
+    let ready = answer.lines().next().is_some_and(|l| l.contains(" 200 "));
+    (ready, answer.lines().last().unwrap_or_default().to_string())
+}
+
+/// Waits until the operator whose health port is `port` is ready (its caches synced), as a
+/// Service waits before sending it reviews.
+pub async fn becomes_ready(port: u16, what: &str, within: Duration) {
+    eventually(what, within, || async {
+        match readiness(port).await {
+            (true, _) => Ok(()),
+            (false, body) => Err(body),
+        }
+    })
+    .await;
+}

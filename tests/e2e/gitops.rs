@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use aims_operator::policy::Policy;
 
 use crate::cluster::User;
-use crate::env::{Journey, Operator, eventually, http_get};
+use crate::env::{Journey, Operator, becomes_ready, http_get};
 use crate::objects::{assessment, deployment};
 use crate::steps::argo_health;
 
@@ -124,16 +124,11 @@ async fn with_two_replicas_the_follower_judges_each_wave_as_the_leaders_status_s
     let mut follower = Operator::start_replica(Policy::default(), "aims-operator-1").await;
     crate::replicas::leader_becomes(&journey, "aims-operator-0", Duration::from_secs(20)).await;
     // A Service sends reviews only to a replica that is ready: its caches synced.
-    let health = follower.health_port;
-    eventually("the follower ready", Duration::from_secs(30), || async {
-        let answer = http_get(health, "/readyz").await;
-        let status_line = answer.lines().next().unwrap_or_default();
-        if status_line.contains(" 200 ") {
-            Ok(())
-        } else {
-            Err(answer)
-        }
-    })
+    becomes_ready(
+        follower.health_port,
+        "the follower ready",
+        Duration::from_secs(30),
+    )
     .await;
     follower.register(&journey.admin, ns).await;
 

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::audit::operator_requests;
 use crate::cluster::{ControlPlane, User};
-use crate::env::{Journey, eventually, http_get};
+use crate::env::{Journey, becomes_ready, eventually, readiness};
 use crate::objects::{deployment, system};
 
 /// The resourceVersion of the list of AI systems in `ns` now.
@@ -295,24 +295,11 @@ async fn a_register_longer_than_one_list_page_is_held_whole_after_a_restart() {
     journey.finish().await;
 }
 
-/// The operator's `/readyz`: whether it answered 200, and its body.
-async fn readiness(port: u16) -> (bool, String) {
-    let answer = http_get(port, "/readyz").await;
-    let ready = answer.lines().next().is_some_and(|l| l.contains(" 200 "));
-    (ready, answer.lines().last().unwrap_or_default().to_string())
-}
-
 #[tokio::test]
 async fn a_silent_api_server_leaves_the_view_unsynced_within_the_silence_bound() {
     let journey = Journey::start("e2e-silence", "enforce").await;
     let health = journey.operator.health_port;
-    eventually("the operator ready", Duration::from_secs(30), || async {
-        match readiness(health).await {
-            (true, _) => Ok(()),
-            (false, body) => Err(body),
-        }
-    })
-    .await;
+    becomes_ready(health, "the operator ready", Duration::from_secs(30)).await;
 
     // Frozen, the API server keeps every connection open and sends nothing on it: the
     // operator's watches cannot tell that from a quiet cluster but by how long it lasts.
@@ -339,17 +326,7 @@ async fn a_silent_api_server_leaves_the_view_unsynced_within_the_silence_bound()
     // The API server answers again: the operator lists over new connections, is ready, and
     // judges on a view that holds what is made now.
     drop(frozen);
-    eventually(
-        "the operator ready again",
-        Duration::from_secs(90),
-        || async {
-            match readiness(health).await {
-                (true, _) => Ok(()),
-                (false, body) => Err(body),
-            }
-        },
-    )
-    .await;
+    becomes_ready(health, "the operator ready again", Duration::from_secs(90)).await;
     crate::steps::running_scorer(&journey);
     journey.finish().await;
 }
