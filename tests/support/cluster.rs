@@ -871,11 +871,12 @@ impl Drop for Frozen {
     }
 }
 
-/// Sends SIGname to `pid` with kill(1).
+/// Sends SIGname to `pid` with the shell's own kill, which every POSIX shell has (kill(1) is
+/// a separate package on minimal images).
 fn signal(pid: u32, name: &str) {
-    let status = Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(pid.to_string())
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill -{name} {pid}"))
         .status();
     // Not a panic: a guard's drop may run while a failed test unwinds.
     if !status.as_ref().is_ok_and(|s| s.success()) {
