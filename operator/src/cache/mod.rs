@@ -22,7 +22,7 @@ use crate::resources::{AISystem, ControlBinding, ImpactAssessment, SYSTEM_LABEL}
 pub use feeds::Feed;
 use tracked::Tracked;
 pub(crate) use watch::feed_config;
-pub use watch::{CONNECT_LIMIT, SILENCE_BOUND, SILENCE_LIMIT, follow, with_silence_limit};
+pub use watch::{SILENCE_BOUND, follow, with_silence_limit};
 
 /// A snapshot shared between the watches that write it and the reviews that read it.
 pub struct ClusterCache {

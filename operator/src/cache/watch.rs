@@ -27,11 +27,11 @@ const WATCH_SECONDS: u32 = 50;
 /// an idle pooled connection to the same dead server; without a read limit (kube sets none)
 /// it would wait until TCP gives up on the unacknowledged request (about 15 minutes for a
 /// lost node), with the feed still counted as synced.
-pub const SILENCE_LIMIT: Duration = Duration::from_secs(65);
+const SILENCE_LIMIT: Duration = Duration::from_secs(65);
 
 /// Longest a new connection to the API server may take, TLS handshake included (kube's
 /// default is 30 s).
-pub const CONNECT_LIMIT: Duration = Duration::from_secs(10);
+const CONNECT_LIMIT: Duration = Duration::from_secs(10);
 
 /// Longest a feed on a silent API server can count as synced: its watch abandoned, then the
 /// new watch's request failing. After it the feed is unsynced (enforcing namespaces refuse,

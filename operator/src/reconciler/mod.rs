@@ -191,12 +191,15 @@ async fn reconcile_inner<K: Reconciled>(
         .namespace()
         .ok_or_else(|| ReconcileError::NoNamespace(format!("{} {name}", K::KIND)))?;
     let mut stored = object.kept(&ctx.cache);
+    // The status to write, when the object next changes, and whether `stored` needs the write.
     let evaluate = |stored: Option<&KeptStatus>| {
-        ctx.cache
-            .read(|s| object.desired(s, stored, &ctx.policy, now))
+        let (desired, next_change) = ctx
+            .cache
+            .read(|s| object.desired(s, stored, &ctx.policy, now));
+        let write = stored.is_none_or(|k| k.differs_from(&desired));
+        (desired, next_change, write)
     };
-    let (mut desired, mut next_change) = evaluate(stored.as_ref());
-    let mut write = stored.as_ref().is_none_or(|k| k.differs_from(&desired));
+    let (mut desired, mut next_change, mut write) = evaluate(stored.as_ref());
     if (write || ctx.reports.is_some()) && !ctx.may_write() {
         tracing::info!(kind = K::KIND, %ns, %name, "lease lost: nothing written");
         // Tried again soon, not only at the next change: the fence also closes while this
@@ -218,8 +221,7 @@ async fn reconcile_inner<K: Reconciled>(
                 &name,
             ))?
             .carried();
-        (desired, next_change) = evaluate(stored.as_ref());
-        write = stored.as_ref().is_none_or(|k| k.differs_from(&desired));
+        (desired, next_change, write) = evaluate(stored.as_ref());
     }
     if write {
         let patch = json!({"apiVersion": API_VERSION, "kind": K::KIND, "status": desired});
